@@ -1,0 +1,89 @@
+"""The application factory: a short list of `init_app` calls, nothing at import time."""
+from __future__ import annotations
+
+from apiflask import APIFlask
+
+from app.config import INSTANCE_DIR, Settings, field_key
+from app.errors import ERROR_SCHEMA
+
+__version__ = "0.1.0"
+
+
+class TihuoApp(APIFlask):
+    def dispatch_request(self):
+        # The handler returned (already serialised): commit its one transaction, then
+        # run the side effects it queued. Errors skip this and are rolled back.
+        from app.db import commit_request
+
+        rv = super().dispatch_request()
+        commit_request()
+        return rv
+
+
+def create_app(settings: Settings | None = None) -> TihuoApp:
+    from app import auth, cli, crypto, db as transaction, errors, logs, metrics, wechat
+    from app.extensions import db, migrate, redis_ext
+    from handlers import register_handlers
+    from models import load_all
+
+    load_all()
+
+    settings = settings or Settings()
+    app = TihuoApp("tihuo", title="Tihuo API", version=__version__,
+                   instance_path=str(INSTANCE_DIR))
+    app.config.update(_flask_config(settings))
+    app.json.ensure_ascii = False  # 静安寺店, not \u9759\u5b89...
+    app.json.sort_keys = False     # fields in the order the schemas declare them
+    app.extensions["settings"] = settings
+
+    logs.init_app(app)
+    metrics.init_app(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
+    redis_ext.init_app(app)
+    crypto.init_app(app, field_key(settings))
+    errors.init_app(app)
+    transaction.init_app(app)
+    wechat.init_app(app)
+    register_handlers(app)
+    if settings.WECHAT_SANDBOX:
+        _mount_sandbox(app, settings)
+    cli.init_app(app)
+    if settings.TRUSTED_PROXY_HOPS:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.TRUSTED_PROXY_HOPS
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    _ = auth  # registers the token verifiers
+    return app
+
+
+def _flask_config(s: Settings) -> dict:
+    cfg = s.model_dump()
+    cfg.update(
+        SQLALCHEMY_DATABASE_URI=s.DATABASE_URL,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(s.DATABASE_URL),
+        VALIDATION_ERROR_STATUS_CODE=400,
+        VALIDATION_ERROR_SCHEMA=ERROR_SCHEMA,
+        HTTP_ERROR_SCHEMA=ERROR_SCHEMA,
+        SYNC_LOCAL_SPEC=False,
+        DOCS_FAVICON=None,
+    )
+    if s.DATABASE_URL.startswith("sqlite:///") and ":memory:" not in s.DATABASE_URL:
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    return cfg
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("mysql"):
+        # pre_ping survives MySQL's wait_timeout; recycle stays under it.
+        return {"pool_pre_ping": True, "pool_recycle": 1800, "pool_size": 10, "max_overflow": 10}
+    return {}
+
+
+def _mount_sandbox(app: TihuoApp, settings: Settings) -> None:
+    from wechat.sandbox import SandboxState, create_blueprint
+
+    state = SandboxState(apps={settings.WECHAT_APPID: settings.WECHAT_SECRET})
+    app.extensions["wechat_sandbox"] = state
+    app.register_blueprint(create_blueprint(state), url_prefix="/sandbox")

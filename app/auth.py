@@ -1,0 +1,118 @@
+"""Opaque session tokens in Redis (revocable, with a TTL) and the two audiences:
+shoppers (`shopper_auth`) and staff (`staff_auth`, plus `roles(...)`).
+
+A token is 256 random bits; Redis keeps only its SHA-256, so a Redis dump cannot be
+replayed as a login.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from apiflask import HTTPTokenAuth
+from flask import current_app
+
+from app.errors import Forbidden, Unauthorized
+from app.extensions import db, rds
+from models.base import utcnow
+
+_KEY = "session:{}"
+_INDEX = "sessions:{}:{}"
+
+
+def _key(token: str) -> str:
+    return _KEY.format(hashlib.sha256(token.encode()).hexdigest())
+
+
+def issue_token(kind: str, principal_id: int, ttl_s: int) -> tuple[str, datetime]:
+    token = secrets.token_urlsafe(32)
+    key, index = _key(token), _INDEX.format(kind, principal_id)
+    pipe = rds().pipeline()
+    pipe.set(key, f"{kind}:{principal_id}", ex=ttl_s)
+    pipe.sadd(index, key)
+    pipe.expire(index, ttl_s)
+    pipe.execute()
+    return token, (utcnow() + timedelta(seconds=ttl_s)).replace(microsecond=0)
+
+
+def resolve_token(token: str) -> tuple[str, int] | None:
+    if not token or len(token) > 128:
+        return None
+    value = rds().get(_key(token))
+    if not value:
+        return None
+    kind, _, ident = value.partition(":")
+    return kind, int(ident)
+
+
+def revoke_token(token: str) -> None:
+    rds().delete(_key(token))
+
+
+def revoke_all(kind: str, principal_id: int) -> None:
+    """Log a principal out everywhere (staff deactivated, password changed)."""
+    index = _INDEX.format(kind, principal_id)
+    keys = list(rds().smembers(index))
+    if keys:
+        rds().delete(*keys)
+    rds().delete(index)
+
+
+def _principal(token: str, kind: str, model, audience: str):
+    found = resolve_token(token)
+    if found is None:
+        raise Unauthorized("The token is missing, invalid or expired.")
+    if found[0] != kind:
+        raise Unauthorized(f"This route needs a {audience} token.")
+    principal = db.session.get(model, found[1])
+    if principal is None or not getattr(principal, "active", True):
+        raise Unauthorized("The token is missing, invalid or expired.")
+    return principal
+
+
+shopper_auth = HTTPTokenAuth(scheme="Bearer", security_scheme_name="ShopperToken",
+                             description="Token from POST /api/auth/login")
+staff_auth = HTTPTokenAuth(scheme="Bearer", security_scheme_name="StaffToken",
+                           description="Token from POST /api/staff/login")
+
+
+@shopper_auth.verify_token
+def _verify_shopper(token: str):
+    from models.users import User
+
+    return _principal(token, "user", User, "shopper")
+
+
+@staff_auth.verify_token
+def _verify_staff(token: str):
+    from models.staff import Staff
+
+    return _principal(token, "staff", Staff, "staff")
+
+
+def current_user():
+    return shopper_auth.current_user
+
+
+def current_staff():
+    return staff_auth.current_user
+
+
+def roles(*allowed: str):
+    """Allow only these staff roles (use under `@app.auth_required(staff_auth)`)."""
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            staff = staff_auth.current_user
+            if staff is None or staff.role.value not in allowed:
+                raise Forbidden("Your role may not do this.", details={"allowed_roles": list(allowed)})
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def session_ttl(kind: str) -> int:
+    cfg = current_app.config
+    return cfg["SESSION_TTL_S"] if kind == "user" else cfg["STAFF_SESSION_TTL_S"]

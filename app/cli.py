@@ -1,0 +1,62 @@
+"""`flask ...` commands: staff accounts, demo data, keys."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.config import new_field_key
+from app.extensions import db
+
+staff_cli = AppGroup("staff", help="Staff accounts.")
+demo_cli = AppGroup("demo", help="Demo data for the embedded default.")
+keys_cli = AppGroup("keys", help="Secrets.")
+
+
+@staff_cli.command("create")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "manager", "clerk", "analyst"]))
+@click.option("--store", "store_ids", multiple=True, type=int, help="A store id; repeat for several.")
+@click.option("--name", "display_name", default="")
+@click.password_option(help="Prompted for (twice) when not given.")
+def create_staff_command(username, role, store_ids, display_name, password):
+    """Create a staff account (the first admin comes from here)."""
+    from app.errors import AppError
+    from models.staff import create_staff
+
+    try:
+        staff = create_staff(None, username=username, password=password, role=role,
+                             store_ids=list(store_ids), display_name=display_name)
+        db.session.commit()
+    except AppError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exc.message} {exc.details or ''}".strip()) from None
+    click.echo(f"created staff #{staff.id} {staff.username} ({role}) stores={staff.store_ids}")
+
+
+@demo_cli.command("seed")
+def seed_command():
+    """Load the demo stores, products, stock and staff (development only)."""
+    from app.demo import DEMO_STAFF, seed
+
+    if current_app.config["APP_ENV"] == "production":
+        raise click.ClickException("demo data is never loaded in production")
+    created = seed()
+    db.session.commit()
+    click.echo(f"demo data: created {created}")
+    for s in DEMO_STAFF:
+        click.echo(f"  staff login: {s['username']} / {s['password']}  ({s['role']})")
+
+
+@keys_cli.command("generate")
+def generate_keys_command():
+    """Print fresh SECRET_KEY and FIELD_ENCRYPTION_KEY values for a production .env."""
+    import secrets
+
+    click.echo(f"SECRET_KEY={secrets.token_urlsafe(48)}")
+    click.echo(f"FIELD_ENCRYPTION_KEY={new_field_key()}")
+
+
+def init_app(app: Flask) -> None:
+    for group in (staff_cli, demo_cli, keys_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,128 @@
+"""Configuration: one validated object built from the environment (and `.env`).
+
+Nothing here connects to anything; `create_app` reads a `Settings` and wires the
+extensions. Production refuses to start on the embedded defaults.
+"""
+from __future__ import annotations
+
+import base64
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = ROOT / "instance"
+
+# Sandbox credentials: what the embedded default uses when no WeChat app is configured.
+SANDBOX_APPID = "wx5a4db0ce1d0e1a00"
+SANDBOX_SECRET = "sandbox-secret-not-for-production"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run (raised at start-up, never per request)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
+
+    APP_ENV: Literal["development", "production", "test"] = "development"
+    DATABASE_URL: str | None = None
+    REDIS_URL: str | None = None
+    SECRET_KEY: str | None = None
+    # 32 bytes, base64 (urlsafe or standard). Derives the AES-256-GCM key and the lookup-hash key.
+    FIELD_ENCRYPTION_KEY: str | None = None
+
+    WECHAT_APPID: str | None = None
+    WECHAT_SECRET: str | None = None
+    WECHAT_API_BASE: str = "https://api.weixin.qq.com"
+    WECHAT_SANDBOX: bool | None = None
+    WECHAT_TIMEOUT_S: float = 5.0
+    # Where the in-process sandbox is reachable by this service's own clients.
+    PUBLIC_BASE_URL: str = "http://127.0.0.1:8000"
+
+    SESSION_TTL_S: int = Field(default=7 * 24 * 3600, ge=60)
+    STAFF_SESSION_TTL_S: int = Field(default=12 * 3600, ge=60)
+    STAFF_LOGIN_MAX_ATTEMPTS: int = Field(default=5, ge=1)
+    STAFF_LOGIN_WINDOW_S: int = Field(default=15 * 60, ge=1)
+    # Reverse proxies in front of us that set X-Forwarded-For/-Proto (nginx: 1).
+    TRUSTED_PROXY_HOPS: int = Field(default=0, ge=0, le=5)
+    MAX_CONTENT_LENGTH: int = Field(default=1024 * 1024, ge=1024)
+    LOG_LEVEL: str = "INFO"
+
+    @field_validator("WECHAT_API_BASE", "PUBLIC_BASE_URL")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _defaults_and_checks(self) -> "Settings":
+        if self.WECHAT_SANDBOX is None:
+            self.WECHAT_SANDBOX = not (self.WECHAT_APPID and self.WECHAT_SECRET)
+        if self.APP_ENV == "production":
+            self._check_production()
+        else:
+            self._fill_development_defaults()
+        field_key(self)  # validates FIELD_ENCRYPTION_KEY's shape
+        return self
+
+    def _check_production(self) -> None:
+        missing = [
+            name
+            for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY",
+                         "WECHAT_APPID", "WECHAT_SECRET")
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise ConfigError(f"production needs {', '.join(missing)}")
+        if not self.DATABASE_URL.startswith("mysql"):
+            raise ConfigError("production needs a MySQL DATABASE_URL")
+        if self.WECHAT_SANDBOX:
+            raise ConfigError("production never runs with the WeChat sandbox (WECHAT_SANDBOX=1)")
+        if len(self.SECRET_KEY) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters")
+
+    def _fill_development_defaults(self) -> None:
+        if not self.DATABASE_URL:
+            self.DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'tihuo.db'}"
+        if not self.SECRET_KEY:
+            self.SECRET_KEY = "dev-" + secrets.token_hex(16)
+        if not self.FIELD_ENCRYPTION_KEY:
+            # A stable development key so that data in instance/ stays readable across restarts.
+            self.FIELD_ENCRYPTION_KEY = _instance_key()
+        if self.WECHAT_SANDBOX:
+            self.WECHAT_APPID = self.WECHAT_APPID or SANDBOX_APPID
+            self.WECHAT_SECRET = self.WECHAT_SECRET or SANDBOX_SECRET
+            if self.WECHAT_API_BASE == "https://api.weixin.qq.com":
+                self.WECHAT_API_BASE = f"{self.PUBLIC_BASE_URL}/sandbox"
+
+    @property
+    def uses_embedded_redis(self) -> bool:
+        return not self.REDIS_URL
+
+
+def field_key(settings: Settings) -> bytes:
+    raw = settings.FIELD_ENCRYPTION_KEY or ""
+    try:
+        key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    except ValueError as exc:
+        raise ConfigError("FIELD_ENCRYPTION_KEY must be base64") from exc
+    if len(key) != 32:
+        raise ConfigError("FIELD_ENCRYPTION_KEY must decode to 32 bytes (AES-256)")
+    return key
+
+
+def _instance_key() -> str:
+    path = INSTANCE_DIR / "field-encryption.key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def new_field_key() -> str:
+    """A fresh FIELD_ENCRYPTION_KEY value (printed by `flask keys generate`)."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()

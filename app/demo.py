@@ -1,0 +1,63 @@
+"""Demo data for the embedded default: two Shanghai stores, a small catalog with stock,
+an admin and a clerk. Idempotent: running it again changes nothing already there.
+
+The demo passwords are fixed so the README's curl lines work as written; `seed` refuses
+to run in production.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from models import catalog, inventory, staff, stores
+
+DEMO_STAFF = [
+    {"username": "admin", "password": "tihuo-admin-demo", "role": "admin", "display_name": "店长总部"},
+    {"username": "clerk", "password": "tihuo-clerk-demo", "role": "clerk", "display_name": "静安店员"},
+]
+
+_EVERY_DAY = {d: [["09:00", "21:00"]] for d in stores.DAYS}
+DEMO_STORES = [
+    {"name": "静安寺店", "address": "上海市静安区南京西路1699号", "phone": "021-62880001",
+     "lat": 31.2235, "lng": 121.4453, "pickup_radius_m": 500, "opening_hours": _EVERY_DAY},
+    {"name": "陆家嘴店", "address": "上海市浦东新区陆家嘴环路1000号", "phone": "021-58880002",
+     "lat": 31.2397, "lng": 121.4998, "pickup_radius_m": None,
+     "opening_hours": {**_EVERY_DAY, "fri": [["09:00", "23:30"]], "sat": [["10:00", "02:00"]]}},
+]
+
+# (product, category, [(spec, price_fen, barcode, [stock at store 1, store 2])])
+DEMO_PRODUCTS = [
+    ("五常大米", "粮油", [("5kg", 8900, "6901234500011", [40, 25]), ("10kg", 16800, "6901234500028", [20, 10])]),
+    ("阳澄湖大闸蟹礼盒", "生鲜", [("公4两母3两 4对", 39800, "6901234500035", [12, 0])]),
+    ("广式月饼礼盒", "节令", [("双黄莲蓉 6枚", 12800, "6901234500042", [60, 60]),
+                         ("五仁 6枚", 9800, "6901234500059", [30, 5])]),
+    ("精酿啤酒", "酒水", [("330ml×6", 5900, "6901234500066", [100, 80])]),
+]
+
+
+def seed() -> dict:
+    created = {"stores": 0, "products": 0, "staff": 0}
+    store_rows = []
+    for fields in DEMO_STORES:
+        store = db.session.scalars(select(stores.Store).where(stores.Store.name == fields["name"])).first()
+        if store is None:
+            store = stores.create_store(None, fields)
+            created["stores"] += 1
+        store_rows.append(store)
+    for name, category, skus in DEMO_PRODUCTS:
+        if db.session.scalars(select(catalog.Product).where(catalog.Product.name == name)).first():
+            continue
+        product = catalog.create_product(None, {"name": name, "category": category}, [
+            {"spec": spec, "price_fen": price, "barcode": code} for spec, price, code, _ in skus])
+        created["products"] += 1
+        for sku, (_, _, _, counts) in zip(product.skus, skus):
+            for store, count in zip(store_rows, counts):
+                inventory.set_stock(None, store, sku, on_hand=count, baseline=max(count, 20),
+                                    note="demo data")
+    for fields in DEMO_STAFF:
+        if db.session.scalars(select(staff.Staff).where(staff.Staff.username == fields["username"])).first():
+            continue
+        store_ids = [] if fields["role"] == "admin" else [store_rows[0].id]
+        staff.create_staff(None, store_ids=store_ids, **fields)
+        created["staff"] += 1
+    return created

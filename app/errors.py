@@ -1,0 +1,152 @@
+"""Typed errors and the one place that turns any failure into the JSON error shape.
+
+`{"error": {"code": "...", "message": "...", "details": {...}}}` — clients branch on
+`code`; `message` is for people; no stack trace or SQL ever reaches a client.
+"""
+from __future__ import annotations
+
+import logging
+
+import redis
+import sqlalchemy.exc
+
+from apiflask import APIFlask, HTTPError
+from flask import jsonify, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    status = 400
+    code = "invalid_request"
+    message = "The request is not valid."
+
+    def __init__(self, message: str | None = None, *, details: dict | None = None,
+                 headers: dict | None = None):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.details = details or {}
+        self.headers = headers or {}
+
+
+class InvalidRequest(AppError):
+    pass
+
+
+class Unauthorized(AppError):
+    status, code, message = 401, "unauthorized", "Sign in first."
+
+
+class Forbidden(AppError):
+    status, code, message = 403, "forbidden", "You may not do this."
+
+
+class NotFound(AppError):
+    status, code, message = 404, "not_found", "No such resource."
+
+
+class Conflict(AppError):
+    status, code, message = 409, "conflict", "This conflicts with the current state."
+
+
+class RateLimited(AppError):
+    status, code, message = 429, "rate_limited", "Too many attempts; try again later."
+
+    def __init__(self, retry_after_s: int, message: str | None = None):
+        super().__init__(message, details={"retry_after_s": retry_after_s},
+                         headers={"Retry-After": str(retry_after_s)})
+
+
+class WeChatCodeInvalid(AppError):
+    status, code, message = 400, "wechat_code_invalid", "The WeChat code is invalid, used or expired."
+
+
+class WeChatUserBlocked(AppError):
+    status, code, message = 403, "wechat_user_blocked", "WeChat refused this user (risk control)."
+
+
+class WeChatUnavailable(AppError):
+    status, code, message = 503, "wechat_unavailable", "WeChat is unavailable; try again shortly."
+
+
+# The error shape for the OpenAPI document (APIFlask would otherwise describe its own).
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object",
+        "required": ["code", "message", "details"],
+        "properties": {
+            "code": {"type": "string", "example": "invalid_request"},
+            "message": {"type": "string"},
+            "details": {"type": "object"},
+        },
+    }},
+}
+
+
+def _body(status: int, code: str, message: str, details: dict | None = None, headers=None):
+    resp = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    resp.status_code = status
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+# Werkzeug/HTTP statuses we answer ourselves, by stable code.
+_HTTP_CODES = {
+    400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+    415: "unsupported_media_type", 422: "invalid_request", 429: "rate_limited",
+}
+
+
+def _validation_details(detail) -> dict:
+    # APIFlask puts marshmallow/webargs messages under the location: {"json": {"field": [...]}}.
+    if isinstance(detail, dict):
+        fields = {}
+        for location, errors in detail.items():
+            if isinstance(errors, dict):
+                fields.update(errors)
+            else:
+                fields[location] = errors
+        return {"fields": fields} if fields else {}
+    return {}
+
+
+def init_app(app: APIFlask) -> None:
+    @app.errorhandler(AppError)
+    def _app_error(exc: AppError):
+        return _body(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    # APIFlask routes every HTTPException (and its own validation errors) through this.
+    @app.error_processor
+    def _http_error(exc: HTTPError):
+        status = exc.status_code
+        if status >= 500:
+            return _body(status, "internal_error", "Something went wrong on our side.")
+        code = _HTTP_CODES.get(status, "invalid_request")
+        message = exc.message or "The request is not valid."
+        details = _validation_details(exc.detail) if status in (400, 422) else {}
+        if details:
+            message = "Some fields are missing or not valid."
+        return _body(status, code, message, details, exc.headers)
+
+    @app.errorhandler(redis.exceptions.ConnectionError)
+    @app.errorhandler(redis.exceptions.TimeoutError)
+    @app.errorhandler(sqlalchemy.exc.OperationalError)
+    def _backing_service_down(exc: Exception):
+        # The database or Redis is unreachable: the client may retry; nothing was applied
+        # (the request's transaction is rolled back on the way out).
+        log.error("backing service unavailable on %s %s: %s", request.method, request.path,
+                  type(exc).__name__)
+        return _body(503, "unavailable", "A backing service is unavailable; try again shortly.",
+                     headers={"Retry-After": "5"})
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):  # routed here only outside APIFlask's handler
+            return _http_error(HTTPError(exc.code or 500, message=exc.name))
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _body(500, "internal_error", "Something went wrong on our side.")

@@ -1,0 +1,14 @@
+"""The HTTP layer. Every URL of the service is registered here, one blueprint per
+mini-program "cloud function"; each module's routes read as its table of contents."""
+from __future__ import annotations
+
+from apiflask import APIFlask
+
+
+def register_handlers(app: APIFlask) -> None:
+    from handlers import (admin_catalog, admin_inventory, admin_staff, auth, catalog, ops,
+                          staff_auth, transport)
+
+    transport.init_app(app)
+    for module in (ops, auth, catalog, staff_auth, admin_catalog, admin_inventory, admin_staff):
+        app.register_blueprint(module.bp)

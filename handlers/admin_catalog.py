@@ -1,0 +1,194 @@
+"""Merchant console: stores, products, SKUs."""
+from __future__ import annotations
+
+from apiflask import APIBlueprint, Schema, fields, validators
+
+from app.auth import current_staff, roles, staff_auth
+from handlers.schemas import PageQuery, StrictSchema, cursor_int, page
+from models import catalog, stores
+from models.base import get_or_404
+from models.catalog import MAX_PRICE_FEN
+
+bp = APIBlueprint("admin_catalog", __name__, url_prefix="/api/admin", tag="Admin: catalog")
+READERS = ("admin", "manager", "clerk", "analyst")
+
+
+class StoreIn(StrictSchema):
+    name = fields.String(required=True, validate=validators.Length(1, 64))
+    address = fields.String(required=True, validate=validators.Length(1, 255))
+    phone = fields.String(load_default=None, validate=validators.Length(max=32))
+    lat = fields.Float(required=True, validate=validators.Range(-90, 90))
+    lng = fields.Float(required=True, validate=validators.Range(-180, 180))
+    pickup_radius_m = fields.Integer(load_default=None, validate=validators.Range(10, 100_000))
+    opening_hours = fields.Dict(load_default=dict, metadata={
+        "example": {"mon": [["09:00", "21:00"]], "sat": [["10:00", "22:00"]]}})
+    timezone = fields.String(load_default="Asia/Shanghai", validate=validators.Length(1, 64))
+    active = fields.Boolean(load_default=True)
+
+
+class AdminStore(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    address = fields.String()
+    phone = fields.String(allow_none=True)
+    lat = fields.Float()
+    lng = fields.Float()
+    pickup_radius_m = fields.Integer(allow_none=True)
+    opening_hours = fields.Dict()
+    timezone = fields.String()
+    active = fields.Boolean()
+    open_now = fields.Function(lambda s: s.is_open())
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class SkuIn(StrictSchema):
+    spec = fields.String(required=True, validate=validators.Length(1, 64))
+    price_fen = fields.Integer(required=True, strict=True, validate=validators.Range(1, MAX_PRICE_FEN))
+    barcode = fields.String(load_default=None, validate=validators.Regexp(r"^[0-9A-Za-z-]{4,32}$"))
+    on_shelf = fields.Boolean(load_default=True)
+
+
+class ProductIn(StrictSchema):
+    name = fields.String(required=True, validate=validators.Length(1, 128))
+    description = fields.String(load_default="", validate=validators.Length(max=5000))
+    category = fields.String(load_default=None, validate=validators.Length(max=64))
+    on_shelf = fields.Boolean(load_default=True)
+    skus = fields.List(fields.Nested(SkuIn), load_default=list, validate=validators.Length(max=100))
+
+
+class ProductPatch(StrictSchema):
+    name = fields.String(validate=validators.Length(1, 128))
+    description = fields.String(validate=validators.Length(max=5000))
+    category = fields.String(allow_none=True, validate=validators.Length(max=64))
+    on_shelf = fields.Boolean()
+
+
+class AdminSku(Schema):
+    id = fields.Integer()
+    product_id = fields.Integer()
+    spec = fields.String()
+    price_fen = fields.Integer()
+    barcode = fields.String(allow_none=True)
+    on_shelf = fields.Boolean()
+
+
+class AdminProduct(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    description = fields.String()
+    category = fields.String(allow_none=True)
+    on_shelf = fields.Boolean()
+    skus = fields.Nested(AdminSku, many=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class AdminStoreList(Schema):
+    items = fields.Nested(AdminStore, many=True)
+    next_cursor = fields.String(allow_none=True)
+
+
+class AdminProductList(Schema):
+    items = fields.Nested(AdminProduct, many=True)
+    next_cursor = fields.String(allow_none=True)
+
+
+# --- stores -----------------------------------------------------------------------------
+
+@bp.get("/stores")
+@bp.auth_required(staff_auth)
+@roles(*READERS)
+@bp.output(AdminStoreList)
+@bp.doc(summary="All stores (inactive ones too)")
+def list_stores():
+    return {"items": stores.all_stores(), "next_cursor": None}
+
+
+@bp.post("/stores")
+@bp.auth_required(staff_auth)
+@roles("admin")
+@bp.input(StoreIn, arg_name="body")
+@bp.output(AdminStore, status_code=201)
+@bp.doc(summary="Open a store")
+def create_store(body):
+    return stores.create_store(current_staff(), body)
+
+
+@bp.get("/stores/<int:store_id>")
+@bp.auth_required(staff_auth)
+@roles(*READERS)
+@bp.output(AdminStore)
+def get_store(store_id):
+    return get_or_404(stores.Store, store_id, "store")
+
+
+@bp.patch("/stores/<int:store_id>")
+@bp.auth_required(staff_auth)
+@roles("admin")
+@bp.input(StoreIn(partial=True), arg_name="body")
+@bp.output(AdminStore)
+@bp.doc(summary="Change a store (hours, location, radius, active)")
+def update_store(store_id, body):
+    return stores.update_store(current_staff(), get_or_404(stores.Store, store_id, "store"), body)
+
+
+# --- products and SKUs ------------------------------------------------------------------
+
+@bp.get("/products")
+@bp.auth_required(staff_auth)
+@roles(*READERS)
+@bp.input(PageQuery, location="query", arg_name="query")
+@bp.output(AdminProductList)
+def list_products(query):
+    rows = catalog.list_products(cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
+    return page(rows, query["limit"])
+
+
+@bp.post("/products")
+@bp.auth_required(staff_auth)
+@roles("admin")
+@bp.input(ProductIn, arg_name="body")
+@bp.output(AdminProduct, status_code=201)
+@bp.doc(summary="Create a product, optionally with its SKUs")
+def create_product(body):
+    skus = body.pop("skus")
+    return catalog.create_product(current_staff(), body, skus)
+
+
+@bp.get("/products/<int:product_id>")
+@bp.auth_required(staff_auth)
+@roles(*READERS)
+@bp.output(AdminProduct)
+def get_product(product_id):
+    return get_or_404(catalog.Product, product_id, "product")
+
+
+@bp.patch("/products/<int:product_id>")
+@bp.auth_required(staff_auth)
+@roles("admin")
+@bp.input(ProductPatch, arg_name="body")
+@bp.output(AdminProduct)
+def update_product(product_id, body):
+    product = get_or_404(catalog.Product, product_id, "product")
+    return catalog.update_product(current_staff(), product, body)
+
+
+@bp.post("/products/<int:product_id>/skus")
+@bp.auth_required(staff_auth)
+@roles("admin")
+@bp.input(SkuIn, arg_name="body")
+@bp.output(AdminSku, status_code=201)
+def add_sku(product_id, body):
+    product = get_or_404(catalog.Product, product_id, "product")
+    return catalog.add_sku(current_staff(), product, body)
+
+
+@bp.patch("/skus/<int:sku_id>")
+@bp.auth_required(staff_auth)
+@roles("admin")
+@bp.input(SkuIn(partial=True), arg_name="body")
+@bp.output(AdminSku)
+@bp.doc(summary="Change a SKU (price, spec, barcode, on/off shelf)")
+def update_sku(sku_id, body):
+    return catalog.update_sku(current_staff(), get_or_404(catalog.Sku, sku_id, "SKU"), body)

@@ -1,0 +1,100 @@
+"""Merchant console: staff accounts and the audit log."""
+from __future__ import annotations
+
+from apiflask import APIBlueprint, Schema, fields, validators
+
+from app.auth import current_staff, roles, staff_auth
+from handlers.schemas import PageQuery, StrictSchema, cursor_int, page
+from handlers.staff_auth import StaffOut
+from models import audit, staff as staff_model
+from models.base import get_or_404
+
+bp = APIBlueprint("admin_staff", __name__, url_prefix="/api/admin", tag="Admin: staff and audit")
+
+ROLE_NAMES = [r.value for r in staff_model.Role]
+
+
+class StaffIn(StrictSchema):
+    username = fields.String(required=True, validate=validators.Regexp(r"^[A-Za-z0-9._-]{3,64}$"))
+    password = fields.String(required=True, load_only=True, validate=validators.Length(10, 256))
+    role = fields.String(required=True, validate=validators.OneOf(ROLE_NAMES))
+    store_ids = fields.List(fields.Integer(), load_default=list, validate=validators.Length(max=500))
+    display_name = fields.String(load_default="", validate=validators.Length(max=64))
+
+
+class StaffPatch(StrictSchema):
+    password = fields.String(load_only=True, validate=validators.Length(10, 256))
+    role = fields.String(validate=validators.OneOf(ROLE_NAMES))
+    store_ids = fields.List(fields.Integer(), validate=validators.Length(max=500))
+    display_name = fields.String(validate=validators.Length(max=64))
+    active = fields.Boolean()
+
+
+class AdminStaff(StaffOut):
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    last_login_at = fields.DateTime(allow_none=True)
+
+
+class AdminStaffList(Schema):
+    items = fields.Nested(AdminStaff, many=True)
+    next_cursor = fields.String(allow_none=True)
+
+
+class AuditOut(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor_type = fields.String()
+    actor_id = fields.Integer(allow_none=True)
+    action = fields.String()
+    target_type = fields.String()
+    target_id = fields.String(allow_none=True)
+    changes = fields.Dict()
+    ip = fields.String(allow_none=True)
+    request_id = fields.String(allow_none=True)
+
+
+class AuditPage(Schema):
+    items = fields.Nested(AuditOut, many=True)
+    next_cursor = fields.String(allow_none=True)
+
+
+@bp.get("/staff")
+@bp.auth_required(staff_auth)
+@roles("admin")
+@bp.input(PageQuery, location="query", arg_name="query")
+@bp.output(AdminStaffList)
+def list_staff(query):
+    rows = staff_model.list_staff(cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
+    return page(rows, query["limit"])
+
+
+@bp.post("/staff")
+@bp.auth_required(staff_auth)
+@roles("admin")
+@bp.input(StaffIn, arg_name="body")
+@bp.output(AdminStaff, status_code=201)
+@bp.doc(summary="Create a staff account bound to stores")
+def create_staff(body):
+    return staff_model.create_staff(current_staff(), **body)
+
+
+@bp.patch("/staff/<int:staff_id>")
+@bp.auth_required(staff_auth)
+@roles("admin")
+@bp.input(StaffPatch, arg_name="body")
+@bp.output(AdminStaff)
+@bp.doc(summary="Change role, stores, password or active; signs them out everywhere")
+def update_staff(staff_id, body):
+    return staff_model.update_staff(current_staff(), get_or_404(staff_model.Staff, staff_id, "staff"), body)
+
+
+@bp.get("/audit")
+@bp.auth_required(staff_auth)
+@roles("admin", "analyst")
+@bp.input(PageQuery, location="query", arg_name="query")
+@bp.output(AuditPage)
+@bp.doc(summary="Audit log, newest first")
+def list_audit(query):
+    rows = audit.recent(cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
+    return page(rows, query["limit"])

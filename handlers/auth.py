@@ -1,0 +1,61 @@
+"""Shopper login: wx.login code → session token; phone binding."""
+from __future__ import annotations
+
+from apiflask import APIBlueprint, Schema, fields, validators
+from flask import request
+
+from app.auth import current_user, issue_token, revoke_token, session_ttl, shopper_auth
+from handlers.schemas import StrictSchema
+from models import users
+
+bp = APIBlueprint("auth", __name__, url_prefix="/api/auth", tag="Shopper login")
+
+
+class CodeIn(StrictSchema):
+    code = fields.String(required=True, validate=validators.Length(1, 128))
+
+
+class LoginUser(Schema):
+    id = fields.Integer()
+    is_new = fields.Boolean()
+    has_phone = fields.Boolean()
+
+
+class LoginOut(Schema):
+    token = fields.String()
+    expires_at = fields.DateTime()
+    user = fields.Nested(LoginUser)
+
+
+class PhoneOut(Schema):
+    phone_masked = fields.String()
+
+
+@bp.post("/login")
+@bp.input(CodeIn, arg_name="body")
+@bp.output(LoginOut)
+@bp.doc(summary="Log in with a wx.login code")
+def login(body):
+    user, is_new = users.login(body["code"])
+    token, expires_at = issue_token("user", user.id, session_ttl("user"))
+    return {"token": token, "expires_at": expires_at,
+            "user": {"id": user.id, "is_new": is_new, "has_phone": user.has_phone}}
+
+
+@bp.post("/phone")
+@bp.auth_required(shopper_auth)
+@bp.input(CodeIn, arg_name="body")
+@bp.output(PhoneOut)
+@bp.doc(summary="Bind the phone number from the phone button's code")
+def bind_phone(body):
+    user = users.bind_phone_with_code(current_user(), body["code"])
+    return {"phone_masked": user.phone_masked}
+
+
+@bp.post("/logout")
+@bp.auth_required(shopper_auth)
+@bp.output({}, status_code=204)
+@bp.doc(summary="Revoke this session token")
+def logout():
+    revoke_token(request.authorization.token)
+    return ""

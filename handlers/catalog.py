@@ -1,0 +1,95 @@
+"""What a shopper browses: stores near them, products at a store."""
+from __future__ import annotations
+
+from apiflask import APIBlueprint, Schema, fields, validators
+
+from handlers.schemas import StrictSchema, cursor_int, page
+from models import inventory, stores
+
+bp = APIBlueprint("catalog", __name__, url_prefix="/api", tag="Shopper catalog")
+
+
+class StoresQuery(StrictSchema):
+    lat = fields.Float(load_default=None, validate=validators.Range(-90, 90))
+    lng = fields.Float(load_default=None, validate=validators.Range(-180, 180))
+
+
+class StoreOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    address = fields.String()
+    phone = fields.String(allow_none=True)
+    lat = fields.Float()
+    lng = fields.Float()
+    distance_m = fields.Integer(allow_none=True)
+    open_now = fields.Boolean()
+    opening_hours = fields.Dict()
+    pickup_radius_m = fields.Integer(allow_none=True)
+
+
+class ShopperStoreList(Schema):
+    items = fields.Nested(StoreOut, many=True)
+    next_cursor = fields.String(allow_none=True)
+
+
+class ProductsQuery(StrictSchema):
+    store_id = fields.Integer(required=True, validate=validators.Range(min=1))
+    cursor = fields.String(load_default=None)
+    limit = fields.Integer(load_default=20, validate=validators.Range(1, 100))
+
+
+class ShopperSku(Schema):
+    id = fields.Integer()
+    spec = fields.String()
+    price_fen = fields.Integer()
+    available = fields.Integer()
+    barcode = fields.String(allow_none=True)
+
+
+class ShopperProduct(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    description = fields.String()
+    category = fields.String(allow_none=True)
+    skus = fields.Nested(ShopperSku, many=True)
+
+
+class ShopperProductList(Schema):
+    items = fields.Nested(ShopperProduct, many=True)
+    next_cursor = fields.String(allow_none=True)
+
+
+@bp.get("/stores")
+@bp.input(StoresQuery, location="query", arg_name="query")
+@bp.output(ShopperStoreList)
+@bp.doc(summary="Active stores, nearest first when lat/lng are given")
+def list_stores(query):
+    found = stores.nearby_stores(query["lat"], query["lng"])
+    return {"items": [_store(s, d) for s, d in found], "next_cursor": None}
+
+
+@bp.get("/products")
+@bp.input(ProductsQuery, location="query", arg_name="query")
+@bp.output(ShopperProductList)
+@bp.doc(summary="Products and SKUs sold at a store, with price and availability there")
+def list_products(query):
+    store = stores.active_store(query["store_id"])
+    limit = query["limit"]
+    rows = inventory.store_catalog(store.id, cursor=cursor_int(query["cursor"]), limit=limit + 1)
+    result = page(rows, limit, key=lambda row: row[0].id)
+    result["items"] = [_product(p, skus) for p, skus in result["items"]]
+    return result
+
+
+def _store(store: stores.Store, distance_m: int | None) -> dict:
+    return {"id": store.id, "name": store.name, "address": store.address, "phone": store.phone,
+            "lat": store.lat, "lng": store.lng, "distance_m": distance_m,
+            "open_now": store.is_open(), "opening_hours": store.opening_hours,
+            "pickup_radius_m": store.pickup_radius_m}
+
+
+def _product(product, skus) -> dict:
+    return {"id": product.id, "name": product.name, "description": product.description,
+            "category": product.category,
+            "skus": [{"id": s.id, "spec": s.spec, "price_fen": s.price_fen, "available": avail,
+                      "barcode": s.barcode} for s, avail in skus]}

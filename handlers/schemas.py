@@ -1,0 +1,34 @@
+"""Schema pieces shared by several handler modules."""
+from __future__ import annotations
+
+from apiflask import Schema, fields, validators
+from marshmallow import RAISE
+
+
+class StrictSchema(Schema):
+    """Input schemas refuse unknown fields: a typo must not silently do nothing."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class PageQuery(StrictSchema):
+    cursor = fields.String(load_default=None, validate=validators.Length(max=64))
+    limit = fields.Integer(load_default=20, validate=validators.Range(1, 100))
+
+
+def page(items: list, limit: int, key=lambda obj: obj.id) -> dict:
+    """`{"items", "next_cursor"}`: fetch limit+1 rows, hand out limit, cursor = last key."""
+    more = len(items) > limit
+    items = items[:limit]
+    return {"items": items, "next_cursor": str(key(items[-1])) if more and items else None}
+
+
+def cursor_int(cursor: str | None) -> int | None:
+    from app.errors import InvalidRequest
+
+    if cursor in (None, ""):
+        return None
+    if not cursor.isdigit() or len(cursor) > 18:
+        raise InvalidRequest("The cursor is not valid.", details={"field": "cursor"})
+    return int(cursor)

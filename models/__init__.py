@@ -1,0 +1,6 @@
+"""The model layer: tables and the rules that change them, one module per domain."""
+
+
+def load_all() -> None:
+    """Register every table on the metadata (create_app and Alembic need all of them)."""
+    from models import audit, catalog, inventory, staff, stores, users  # noqa: F401

@@ -1,0 +1,71 @@
+"""Audit log: who did what to what, when, and from where. Written in the same
+transaction as the change it records, so one never exists without the other."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import g, has_request_context, request
+from sqlalchemy import JSON, Index, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from models.base import MYSQL_TABLE, UTCDateTime, utcnow
+
+
+class AuditLog(db.Model):
+    __tablename__ = "audit_logs"
+    __table_args__ = (Index("ix_audit_logs_target", "target_type", "target_id"), MYSQL_TABLE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_type: Mapped[str] = mapped_column(String(16))  # staff | user | system
+    actor_id: Mapped[int | None]
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+
+
+def record(action: str, target, *, changes: dict | None = None, actor=None) -> AuditLog:
+    """Append an audit row. `target` is a model instance (its table and id are used)."""
+    actor_type, actor_id = "system", None
+    if actor is not None:
+        actor_type, actor_id = actor.audit_kind, actor.id
+    if target.id is None:
+        db.session.flush()
+    entry = AuditLog(
+        actor_type=actor_type, actor_id=actor_id, action=action,
+        target_type=target.__tablename__, target_id=str(target.id),
+        changes=changes or {},
+    )
+    if has_request_context():
+        entry.ip = request.remote_addr
+        entry.user_agent = (request.user_agent.string or "")[:255] or None
+        entry.request_id = g.get("request_id")
+    db.session.add(entry)
+    return entry
+
+
+def diff(obj, fields: dict) -> dict:
+    """Apply `fields` to `obj`; return {name: [old, new]} for what actually changed."""
+    changed = {}
+    for name, value in fields.items():
+        old = getattr(obj, name)
+        if old != value:
+            setattr(obj, name, value)
+            changed[name] = [_plain(old), _plain(value)]
+    return changed
+
+
+def _plain(v):
+    return v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v)
+
+
+def recent(*, cursor: int | None, limit: int) -> list[AuditLog]:
+    query = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
+    if cursor:
+        query = query.where(AuditLog.id < cursor)
+    return list(db.session.scalars(query))

@@ -1,0 +1,42 @@
+"""Shared column types and helpers for the model layer."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import DateTime, TypeDecorator
+
+from app.extensions import db
+
+
+# Every table: full Unicode (emoji in names and remarks) whatever the server default is.
+MYSQL_TABLE = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as naive UTC (MySQL DATETIME has no zone), always returned aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; use an aware UTC datetime")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+def get_or_404(model, ident, what: str | None = None):
+    from app.errors import NotFound
+
+    obj = db.session.get(model, ident) if ident is not None else None
+    if obj is None:
+        raise NotFound(f"No such {what or model.__name__.lower()}.", details={"id": ident})
+    return obj

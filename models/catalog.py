@@ -1,0 +1,99 @@
+"""Catalog: products and their SKUs (spec, price in fen, barcode, on/off shelf)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+
+from app.errors import Conflict
+from app.extensions import db
+from models import audit
+from models.base import MYSQL_TABLE, UTCDateTime, utcnow
+
+MAX_PRICE_FEN = 100_000_000  # 1,000,000 yuan: a typo guard, not a business limit
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+    __table_args__ = (MYSQL_TABLE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str | None] = mapped_column(String(64))
+    on_shelf: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    skus: Mapped[list["Sku"]] = relationship(back_populates="product", order_by="Sku.id")
+
+
+class Sku(db.Model):
+    __tablename__ = "skus"
+    __table_args__ = (
+        UniqueConstraint("product_id", "spec"),
+        CheckConstraint(f"price_fen > 0 AND price_fen <= {MAX_PRICE_FEN}", name="price_range"),
+        MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    spec: Mapped[str] = mapped_column(String(64))
+    price_fen: Mapped[int]
+    barcode: Mapped[str | None] = mapped_column(String(32), unique=True)
+    on_shelf: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="skus")
+
+
+def create_product(actor, fields: dict, skus: list[dict]) -> Product:
+    product = Product(**fields)
+    db.session.add(product)
+    _flush_unique("A product field is already taken.")
+    audit.record("product.create", product, actor=actor, changes=fields)
+    for sku_fields in skus:
+        add_sku(actor, product, sku_fields)
+    return product
+
+
+def update_product(actor, product: Product, fields: dict) -> Product:
+    changed = audit.diff(product, fields)
+    if changed:
+        audit.record("product.update", product, actor=actor, changes=changed)
+    return product
+
+
+def add_sku(actor, product: Product, fields: dict) -> Sku:
+    sku = Sku(product=product, **fields)
+    db.session.add(sku)
+    _flush_unique("This product already has that spec, or the barcode is in use.")
+    audit.record("sku.create", sku, actor=actor, changes={"product_id": product.id, **fields})
+    return sku
+
+
+def update_sku(actor, sku: Sku, fields: dict) -> Sku:
+    changed = audit.diff(sku, fields)
+    if changed:
+        _flush_unique("This product already has that spec, or the barcode is in use.")
+        audit.record("sku.update", sku, actor=actor, changes=changed)
+    return sku
+
+
+def _flush_unique(message: str) -> None:
+    # A savepoint keeps the request's transaction usable after a duplicate is refused.
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict(message) from None
+
+
+def list_products(*, cursor: int | None, limit: int) -> list[Product]:
+    query = select(Product).options(selectinload(Product.skus)).order_by(Product.id).limit(limit)
+    if cursor:
+        query = query.where(Product.id > cursor)
+    return list(db.session.scalars(query))

@@ -1,0 +1,132 @@
+"""Per-store stock: on_hand, reserved, baseline; every change on the movement ledger.
+
+`available = on_hand - reserved` never goes negative: CHECK constraints hold the last
+line, guarded updates (ordering issue) the first.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.errors import InvalidRequest
+from app.extensions import db
+from models import audit
+from models.base import MYSQL_TABLE, UTCDateTime, utcnow
+from models.catalog import Product, Sku
+from models.stores import Store
+
+
+class Inventory(db.Model):
+    __tablename__ = "inventory"
+    __table_args__ = (
+        UniqueConstraint("store_id", "sku_id"),
+        CheckConstraint("on_hand >= 0", name="on_hand_nonneg"),
+        CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="reserved_range"),
+        CheckConstraint("baseline >= 0", name="baseline_nonneg"),
+        MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
+    on_hand: Mapped[int] = mapped_column(default=0)
+    reserved: Mapped[int] = mapped_column(default=0)
+    # The level a store is stocked up to; alert levels are fractions of it.
+    baseline: Mapped[int] = mapped_column(default=0)
+    # Online ordering of this SKU at this store (closed automatically at very low stock).
+    online: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    sku: Mapped[Sku] = relationship()
+
+    @property
+    def available(self) -> int:
+        return max(self.on_hand - self.reserved, 0)
+
+
+class StockMovement(db.Model):
+    """Append-only ledger: sum(delta_on_hand) per (store, sku) equals on_hand."""
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (MYSQL_TABLE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    delta_on_hand: Mapped[int] = mapped_column(default=0)
+    delta_reserved: Mapped[int] = mapped_column(default=0)
+    reason: Mapped[str] = mapped_column(String(32))
+    staff_id: Mapped[int | None]
+    note: Mapped[str | None] = mapped_column(String(255))
+
+
+def set_stock(actor, store: Store, sku: Sku, *, on_hand: int | None, baseline: int | None,
+              note: str | None = None) -> Inventory:
+    """Set counted stock and/or baseline for (store, sku); the ledger gets the difference."""
+    inv = db.session.scalars(
+        select(Inventory).where(Inventory.store_id == store.id, Inventory.sku_id == sku.id)
+        .with_for_update()
+    ).first()
+    if inv is None:
+        inv = Inventory(store_id=store.id, sku_id=sku.id, on_hand=0, reserved=0, baseline=0)
+        db.session.add(inv)
+        db.session.flush()
+    changes = {}
+    if on_hand is not None and on_hand != inv.on_hand:
+        if on_hand < inv.reserved:
+            raise InvalidRequest(
+                "on_hand cannot go below what open orders have reserved.",
+                details={"reserved": inv.reserved},
+            )
+        db.session.add(StockMovement(
+            store_id=store.id, sku_id=sku.id, delta_on_hand=on_hand - inv.on_hand,
+            reason="count", staff_id=getattr(actor, "id", None), note=note,
+        ))
+        changes["on_hand"] = [inv.on_hand, on_hand]
+        inv.on_hand = on_hand
+    if baseline is not None and baseline != inv.baseline:
+        changes["baseline"] = [inv.baseline, baseline]
+        inv.baseline = baseline
+    if changes:
+        audit.record("inventory.set", inv, actor=actor,
+                     changes={"store_id": store.id, "sku_id": sku.id, **changes})
+    return inv
+
+
+def store_inventory(store_id: int) -> list[Inventory]:
+    return list(db.session.scalars(
+        select(Inventory).where(Inventory.store_id == store_id).order_by(Inventory.sku_id)
+    ))
+
+
+def store_catalog(store_id: int, *, cursor: int | None, limit: int):
+    """Products on shelf with their on-shelf SKUs stocked at this store, and each SKU's
+    availability there: [(product, [(sku, available)])]. Two queries, however many rows."""
+    query = (
+        select(Product).where(Product.on_shelf.is_(True))
+        .where(Product.id.in_(
+            select(Sku.product_id).join(Inventory, Inventory.sku_id == Sku.id)
+            .where(Inventory.store_id == store_id, Sku.on_shelf.is_(True))
+        ))
+        .order_by(Product.id).limit(limit)
+    )
+    if cursor:
+        query = query.where(Product.id > cursor)
+    products = list(db.session.scalars(query))
+    if not products:
+        return []
+    rows = db.session.execute(
+        select(Sku, Inventory).join(Inventory, Inventory.sku_id == Sku.id)
+        .where(Inventory.store_id == store_id, Sku.on_shelf.is_(True),
+               Sku.product_id.in_([p.id for p in products]))
+        .order_by(Sku.id)
+    ).all()
+    by_product: dict[int, list] = {}
+    for sku, inv in rows:
+        by_product.setdefault(sku.product_id, []).append(
+            (sku, inv.available if inv.online else 0)
+        )
+    return [(p, by_product.get(p.id, [])) for p in products]

@@ -1,0 +1,101 @@
+"""Shoppers: identified by their mini-program openid; session_key and phone kept
+encrypted, phone also as a keyed hash for lookup. Nothing here is ever logged."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String, Text, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.crypto import cipher
+from app.extensions import db
+from models.base import MYSQL_TABLE, UTCDateTime, utcnow
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    __table_args__ = (MYSQL_TABLE,)
+    audit_kind = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), unique=True)
+    unionid: Mapped[str | None] = mapped_column(String(64), index=True)
+    session_key_enc: Mapped[str | None] = mapped_column(Text)
+    phone_enc: Mapped[str | None] = mapped_column(Text)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def has_phone(self) -> bool:
+        return self.phone_enc is not None
+
+    @property
+    def phone(self) -> str | None:
+        return cipher().decrypt(self.phone_enc, aad=self._aad("phone")) if self.phone_enc else None
+
+    @property
+    def phone_masked(self) -> str | None:
+        return mask_phone(self.phone) if self.phone_enc else None
+
+    def _aad(self, field: str) -> bytes:
+        # Binding ciphertext to its row and column stops a swapped value from decrypting.
+        return f"users.{field}:{self.openid}".encode()
+
+
+def login(code: str) -> tuple[User, bool]:
+    """`wx.login` code → code2session at WeChat → the shopper (created on first login)."""
+    from app import wechat
+
+    session = wechat.call("code2session", wechat.miniprogram().code_to_session, code)
+    return login_with_wechat(session)
+
+
+def bind_phone_with_code(user: User, code: str) -> User:
+    """Phone-button code → getuserphonenumber at WeChat → stored encrypted on the user."""
+    from app import wechat
+
+    info = wechat.call("getuserphonenumber", wechat.miniprogram().get_phone_number, code)
+    return bind_phone(user, info)
+
+
+def login_with_wechat(session: dict) -> tuple[User, bool]:
+    """Upsert the shopper for a code2session answer; returns (user, is_new)."""
+    openid = session["openid"]
+    user = db.session.scalars(select(User).where(User.openid == openid)).first()
+    is_new = user is None
+    if is_new:
+        user = User(openid=openid)
+        try:
+            with db.session.begin_nested():  # two first logins at once: one insert wins
+                db.session.add(user)
+                db.session.flush()
+        except IntegrityError:
+            user = db.session.scalars(select(User).where(User.openid == openid)).one()
+            is_new = False
+    user.unionid = session.get("unionid") or user.unionid
+    user.session_key_enc = cipher().encrypt(session["session_key"], aad=user._aad("session_key"))
+    user.last_login_at = utcnow()
+    return user, is_new
+
+
+def bind_phone(user: User, phone_info: dict) -> User:
+    # phoneNumber carries the country code for foreign numbers; purePhoneNumber never does.
+    country = str(phone_info.get("countryCode") or "86")
+    number = phone_info.get("purePhoneNumber") or phone_info["phoneNumber"]
+    full = number if country == "86" else f"+{country}{number}"
+    user.phone_enc = cipher().encrypt(full, aad=user._aad("phone"))
+    user.phone_hash = cipher().lookup_hash(full)
+    return user
+
+
+def find_by_phone(phone: str) -> list[User]:
+    return list(db.session.scalars(select(User).where(User.phone_hash == cipher().lookup_hash(phone))))
+
+
+def mask_phone(phone: str) -> str:
+    """13812345678 → 138****5678: enough for the owner to recognise, useless to others."""
+    if len(phone) < 8:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]

@@ -1,0 +1,64 @@
+"""Test data through the domain operations (the same paths production data takes)."""
+from __future__ import annotations
+
+import itertools
+
+from app.extensions import db
+from models import catalog, inventory, staff, stores
+
+PASSWORD = "correct-horse-battery"
+_seq = itertools.count(1)
+
+
+def make_store(**over) -> stores.Store:
+    fields = {"name": f"Store {next(_seq)}", "address": "上海市黄浦区1号", "lat": 31.23, "lng": 121.47,
+              "opening_hours": {d: [["00:00", "23:59"]] for d in stores.DAYS}}
+    fields.update(over)
+    store = stores.create_store(None, fields)
+    db.session.commit()
+    return store
+
+
+def make_product(name="大米", skus=(("5kg", 8900),), **over):
+    product = catalog.create_product(None, {"name": name, **over},
+                                     [{"spec": s, "price_fen": p} for s, p in skus])
+    db.session.commit()
+    return product
+
+
+def stock(store, sku, on_hand, baseline=None):
+    inv = inventory.set_stock(None, store, sku, on_hand=on_hand, baseline=baseline)
+    db.session.commit()
+    return inv
+
+
+def make_staff(role="clerk", stores_=(), username=None, password=PASSWORD) -> staff.Staff:
+    member = staff.create_staff(None, username=username or f"{role}{next(_seq)}", password=password,
+                                role=role, store_ids=[s.id for s in stores_])
+    db.session.commit()
+    return member
+
+
+# --- shoppers and staff through the HTTP API --------------------------------------------
+
+def wx_login_code(sandbox, user="alice") -> str:
+    """What wx.login would hand the mini-program for this WeChat user."""
+    import requests
+
+    return requests.post(f"{sandbox.base_url}/_/login-codes", json={"user": user}, timeout=5).json()["code"]
+
+
+def shopper_token(client, sandbox, user="alice") -> str:
+    resp = client.post("/api/auth/login", json={"code": wx_login_code(sandbox, user)})
+    assert resp.status_code == 200, resp.json
+    return resp.json["token"]
+
+
+def staff_token(client, member, password=PASSWORD) -> str:
+    resp = client.post("/api/staff/login", json={"username": member.username, "password": password})
+    assert resp.status_code == 200, resp.json
+    return resp.json["token"]
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}

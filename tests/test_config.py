@@ -1,0 +1,44 @@
+"""Start-up configuration: embedded defaults, production refusals."""
+from __future__ import annotations
+
+import pytest
+
+from app.config import ConfigError, Settings, new_field_key
+
+PROD = dict(APP_ENV="production", DATABASE_URL="mysql+pymysql://u:p@db/tihuo?charset=utf8mb4",
+            REDIS_URL="redis://cache:6379/0", SECRET_KEY="s" * 40, FIELD_ENCRYPTION_KEY=new_field_key(),
+            WECHAT_APPID="wxabc", WECHAT_SECRET="sec")
+
+
+def test_embedded_default(monkeypatch):
+    for name in ("DATABASE_URL", "REDIS_URL", "WECHAT_APPID", "WECHAT_SECRET", "WECHAT_SANDBOX"):
+        monkeypatch.delenv(name, raising=False)
+    s = Settings(_env_file=None)
+    assert s.DATABASE_URL.startswith("sqlite:///") and s.DATABASE_URL.endswith("instance/tihuo.db")
+    assert s.REDIS_URL is None and s.WECHAT_SANDBOX is True
+    assert s.WECHAT_API_BASE == "http://127.0.0.1:8000/sandbox"
+
+
+def test_production_accepts_a_full_config():
+    s = Settings(_env_file=None, **PROD)
+    assert s.WECHAT_SANDBOX is False and s.WECHAT_API_BASE == "https://api.weixin.qq.com"
+
+
+@pytest.mark.parametrize("missing", ["DATABASE_URL", "REDIS_URL", "SECRET_KEY",
+                                     "FIELD_ENCRYPTION_KEY", "WECHAT_APPID", "WECHAT_SECRET"])
+def test_production_refuses_missing(missing, monkeypatch):
+    monkeypatch.delenv(missing, raising=False)
+    with pytest.raises(ConfigError, match=missing):
+        Settings(_env_file=None, **{**PROD, missing: None})
+
+
+def test_production_refuses_sqlite_and_sandbox():
+    with pytest.raises(ConfigError, match="MySQL"):
+        Settings(_env_file=None, **{**PROD, "DATABASE_URL": "sqlite:///x.db"})
+    with pytest.raises(ConfigError, match="sandbox"):
+        Settings(_env_file=None, **{**PROD, "WECHAT_SANDBOX": True})
+
+
+def test_field_key_must_be_32_bytes():
+    with pytest.raises(ConfigError, match="32 bytes"):
+        Settings(_env_file=None, FIELD_ENCRYPTION_KEY="c2hvcnQ=")

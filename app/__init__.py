@@ -76,8 +76,12 @@ def _flask_config(s: Settings) -> dict:
 
 def _engine_options(url: str) -> dict:
     if url.startswith("mysql"):
-        # pre_ping survives MySQL's wait_timeout; recycle stays under it.
-        return {"pool_pre_ping": True, "pool_recycle": 1800, "pool_size": 10, "max_overflow": 10}
+        # pre_ping survives MySQL's wait_timeout; recycle stays under it. READ COMMITTED
+        # (as Django uses on MySQL): a statement sees rows committed before it, so a
+        # re-read after losing a unique-key race finds the winner's row, and guarded
+        # updates take no gap locks.
+        return {"pool_pre_ping": True, "pool_recycle": 1800, "pool_size": 10,
+                "max_overflow": 10, "isolation_level": "READ COMMITTED"}
     return {}
 
 

@@ -125,12 +125,13 @@ def test_stock_set_by_manager_of_that_store_only(client, ctx):
 
 
 def test_clerk_cannot_set_stock(client, ctx):
-    store = make_store()
+    store, other = make_store(), make_store()
     sku = make_product().skus[0]
     h = bearer(staff_token(client, make_staff("clerk", [store])))
     assert_error(client.put(f"/api/admin/stores/{store.id}/inventory/{sku.id}", headers=h,
                             json={"on_hand": 1}), 403, "forbidden")
     assert client.get(f"/api/admin/stores/{store.id}/inventory", headers=h).status_code == 200
+    assert_error(client.get(f"/api/admin/stores/{other.id}/inventory", headers=h), 403, "forbidden")
 
 
 def test_stock_validation(client, ctx):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+import time
 from datetime import datetime, timedelta
 
 from apiflask import HTTPTokenAuth
@@ -29,10 +30,15 @@ def _key(token: str) -> str:
 def issue_token(kind: str, principal_id: int, ttl_s: int) -> tuple[str, datetime]:
     token = secrets.token_urlsafe(32)
     key, index = _key(token), _INDEX.format(kind, principal_id)
+    now = time.time()
     pipe = rds().pipeline()
     pipe.set(key, f"{kind}:{principal_id}", ex=ttl_s)
-    pipe.sadd(index, key)
-    pipe.expire(index, ttl_s)
+    # The per-principal index (for "log out everywhere") is scored by expiry and pruned
+    # here, so a shopper who logs in on every app launch doesn't grow it forever.
+    pipe.zadd(index, {key: now + ttl_s})
+    pipe.zremrangebyscore(index, "-inf", now)
+    pipe.expire(index, ttl_s, gt=True)
+    pipe.expire(index, ttl_s, nx=True)
     pipe.execute()
     return token, (utcnow() + timedelta(seconds=ttl_s)).replace(microsecond=0)
 
@@ -54,7 +60,7 @@ def revoke_token(token: str) -> None:
 def revoke_all(kind: str, principal_id: int) -> None:
     """Log a principal out everywhere (staff deactivated, password changed)."""
     index = _INDEX.format(kind, principal_id)
-    keys = list(rds().smembers(index))
+    keys = list(rds().zrange(index, 0, -1))
     if keys:
         rds().delete(*keys)
     rds().delete(index)

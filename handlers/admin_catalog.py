@@ -4,6 +4,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint, Schema, fields, validators
 
 from app.auth import current_staff, roles, staff_auth
+from handlers.catalog import StoreOut
 from handlers.schemas import PageQuery, StrictSchema, cursor_int, page
 from models import catalog, stores
 from models.base import get_or_404
@@ -26,18 +27,14 @@ class StoreIn(StrictSchema):
     active = fields.Boolean(load_default=True)
 
 
-class AdminStore(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    address = fields.String()
-    phone = fields.String(allow_none=True)
-    lat = fields.Float()
-    lng = fields.Float()
-    pickup_radius_m = fields.Integer(allow_none=True)
-    opening_hours = fields.Dict()
+class AdminStore(StoreOut):
+    """What shoppers see of a store, plus what only the merchant needs."""
+
+    class Meta:
+        exclude = ("distance_m",)
+
     timezone = fields.String()
     active = fields.Boolean()
-    open_now = fields.Function(lambda s: s.is_open())
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 

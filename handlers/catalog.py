@@ -27,6 +27,10 @@ class StoreOut(Schema):
     pickup_radius_m = fields.Integer(allow_none=True)
 
 
+# A store's own fields; the distance depends on who asks and is added per request.
+_STORE_FIELDS = StoreOut(exclude=("distance_m",))
+
+
 class ShopperStoreList(Schema):
     items = fields.Nested(StoreOut, many=True)
     next_cursor = fields.String(allow_none=True)
@@ -82,10 +86,7 @@ def list_products(query):
 
 
 def _store(store: stores.Store, distance_m: int | None) -> dict:
-    return {"id": store.id, "name": store.name, "address": store.address, "phone": store.phone,
-            "lat": store.lat, "lng": store.lng, "distance_m": distance_m,
-            "open_now": store.is_open(), "opening_hours": store.opening_hours,
-            "pickup_radius_m": store.pickup_radius_m}
+    return {**_STORE_FIELDS.dump(store), "distance_m": distance_m}
 
 
 def _product(product, skus) -> dict:

@@ -41,6 +41,10 @@ class Store(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    @property
+    def open_now(self) -> bool:
+        return self.is_open()
+
     def is_open(self, at: datetime | None = None) -> bool:
         return is_open(self.opening_hours, ZoneInfo(self.timezone), at or utcnow())
 

@@ -176,3 +176,19 @@ def test_shopper_token_on_staff_route(client, sandbox):
     token = shopper_token(client, sandbox)
     err = assert_error(client.get("/api/staff/me", headers=bearer(token)), 401, "unauthorized")
     assert "staff" in err["message"]
+
+
+def test_token_index_is_pruned_and_revoke_all_works(client, sandbox, app):
+    from app.auth import issue_token, resolve_token, revoke_all
+
+    with app.app_context():
+        stale, _ = issue_token("user", 42, 1)
+        rds().delete(next(iter(rds().zrange("sessions:user:42", 0, -1))))  # as if it expired
+        rds().zadd("sessions:user:42", {"session:gone": 1})  # an entry whose expiry has passed
+        fresh = [issue_token("user", 42, 600)[0] for _ in range(3)]
+        members = rds().zrange("sessions:user:42", 0, -1)
+        assert "session:gone" not in members and len(members) <= 4
+        assert all(resolve_token(t) == ("user", 42) for t in fresh)
+        revoke_all("user", 42)
+        assert all(resolve_token(t) is None for t in fresh + [stale])
+        assert not rds().exists("sessions:user:42")

@@ -1,0 +1,296 @@
+"""Load benchmark: Tihuo under gunicorn on MariaDB + Redis + the WeChat sandbox, on loopback.
+
+    .venv/bin/python scripts/bench.py [--duration 10] [--concurrency 8] [--json out.json]
+
+Starts everything itself (fresh `tihuo_bench` database, Redis db 14 flushed, WeChat sandbox,
+`flask db upgrade` + `flask demo seed`, gunicorn gthread), drives one endpoint at a time with
+--concurrency keep-alive clients for --warmup + --duration seconds, times each request of the
+timed window, and always stops everything and drops the database (also on Ctrl-C / errors).
+
+Scenarios (SCENARIOS below; a new flow is a new entry):
+  healthz   GET /healthz: gunicorn + Flask alone. Always measured first: the baseline.
+  products  GET /api/products?store_id=<first store>: the shopper's catalog page.
+  login     POST /api/auth/login with a fresh wx.login code (code2session at the sandbox,
+            user upsert, token). Codes are issued before the timed phase (never timed),
+            sized by a 1 s untimed probe; openids cycle through 200 users, so the timed
+            phase measures returning shoppers.
+
+Reading the ratios: the client shares the CPU with the server, so absolute req/s mean little
+beyond this machine; the ratios to /healthz of the same run are what compare across runs.
+  x rps      rps / healthz rps: 0.25 means the endpoint costs ~4x the bare framework.
+  x p50/p99  latency / healthz latency: how much slower a typical / tail request is.
+Any non-2xx answer or failed connection is an error; a run with errors says so and exits 1.
+"""
+from __future__ import annotations
+
+import argparse, base64, collections, http.client, json, math, os, secrets, shutil, signal
+import socket, subprocess, sys, tempfile, threading, time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import redis
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DB_NAME = "tihuo_bench"
+LOGIN_USERS = 200
+
+
+class Http:
+    """One keep-alive connection (http.client: much less client CPU than requests)."""
+
+    def __init__(self, base: str, timeout: float = 10.0):
+        host, port = base.removeprefix("http://").split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+
+    def call(self, method: str, path: str, body=None) -> tuple[int, bytes]:
+        data = None if body is None else json.dumps(body).encode()
+        try:
+            self.conn.request(method, path, body=data,
+                              headers={"Content-Type": "application/json"} if data else {})
+            resp = self.conn.getresponse()
+            return resp.status, resp.read()
+        except Exception:
+            self.conn.close()  # reconnects on the next call
+            raise
+
+
+@dataclass
+class Context:
+    base: str     # the app
+    sandbox: str  # the WeChat sandbox
+    store_id: int = 0
+    codes: collections.deque = field(default_factory=collections.deque)
+
+
+class Exhausted(Exception):  # a scenario used up what its `prepare` made
+    pass
+
+
+@dataclass
+class Scenario:
+    request: Callable[[Context, Http], tuple[int, bytes]]
+    prepare: Callable[[Context, int], None] | None = None  # make >= n requests possible
+
+
+def login(ctx: Context, http: Http):
+    try:
+        code = ctx.codes.popleft()
+    except IndexError:
+        raise Exhausted from None
+    return http.call("POST", "/api/auth/login", {"code": code})
+
+
+def issue_codes(ctx: Context, n: int, threads: int = 4) -> None:
+    """Top the queue up to n wx.login codes (single-use, valid 5 minutes at the sandbox)."""
+    first = len(ctx.codes)
+
+    def work(offset: int) -> None:
+        http = Http(ctx.sandbox)
+        for i in range(first + offset, n, threads):
+            status, body = http.call("POST", "/_/login-codes", {"user": f"bench-{i % LOGIN_USERS}"})
+            if status != 200:
+                raise RuntimeError(f"sandbox /_/login-codes: {status} {body[:200]!r}")
+            ctx.codes.append(json.loads(body)["code"])
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(work, range(threads)))  # re-raises a worker's exception
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "healthz": Scenario(lambda ctx, http: http.call("GET", "/healthz")),
+    "products": Scenario(lambda ctx, http: http.call("GET", f"/api/products?store_id={ctx.store_id}")),
+    "login": Scenario(login, prepare=issue_codes),
+}
+
+
+def run_load(ctx: Context, name: str, warmup: float, duration: float, concurrency: int) -> dict:
+    """`concurrency` clients for warmup + duration seconds; latencies of the timed window only."""
+    request, lat, errors, samples = SCENARIOS[name].request, [], collections.Counter(), []
+    exhausted, lock = threading.Event(), threading.Lock()
+    start = time.perf_counter() + 0.2
+    t0, t1 = start + warmup, start + warmup + duration
+
+    def client() -> None:
+        http, mine, bad = Http(ctx.base), [], []
+        while time.perf_counter() < start:
+            time.sleep(0.005)
+        while (now := time.perf_counter()) < t1:
+            try:
+                status, body = request(ctx, http)
+                err = None if 200 <= status < 300 else f"HTTP {status}"
+            except Exhausted:
+                exhausted.set()
+                break
+            except Exception as exc:
+                err, body = type(exc).__name__, str(exc).encode()
+            if now >= t0:
+                mine.append(time.perf_counter() - now)
+                if err:
+                    bad.append((err, body[:300].decode(errors="replace").strip()))
+        with lock:
+            lat.extend(mine)
+            errors.update(err for err, _ in bad)
+            for sample in dict.fromkeys(f"{err}: {body}" for err, body in bad):  # distinct ones
+                if len(samples) < 5 and sample not in samples:
+                    samples.append(sample)
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(lambda _: client(), range(concurrency)))
+    lat.sort()
+    pct = lambda p: lat[math.ceil(p * len(lat)) - 1] * 1000 if lat else float("nan")
+    return {"endpoint": name, "requests": len(lat), "errors": sum(errors.values()),
+            "error_kinds": dict(errors), "error_samples": samples, "exhausted": exhausted.is_set(),
+            "rps": len(lat) / duration, "p50_ms": pct(0.50), "p99_ms": pct(0.99)}
+
+
+def prepare(ctx: Context, name: str, args, healthz_rps: float) -> None:
+    """Size the scenario's inputs by a 1 s untimed probe (capped by the healthz rate)."""
+    cap = math.ceil(healthz_rps * (args.warmup + args.duration + 1) * 1.2)
+    t = time.monotonic()
+    SCENARIOS[name].prepare(ctx, min(cap, 100 * args.concurrency))
+    probe = run_load(ctx, name, 0, 1.0, args.concurrency)
+    rate = healthz_rps if probe["exhausted"] else probe["rps"]
+    n = min(cap, math.ceil(rate * (args.warmup + args.duration) * 1.5) + 20 * args.concurrency)
+    SCENARIOS[name].prepare(ctx, n)
+    print(f"  {name}: probe {probe['rps']:.0f} req/s; prepared {n} requests in "
+          f"{time.monotonic() - t:.1f}s", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(procs: list, cmd: list[str], env: dict, log: Path, ready_url: str, timeout: float = 60) -> None:
+    """Start cmd (output to log; into procs at once, for cleanup), wait for GET ready_url == 200."""
+    with log.open("w") as out:
+        procs.append(proc := subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
+    base, _, path = ready_url.partition("/")
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            if Http(base, timeout=2).call("GET", "/" + path)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{Path(cmd[0]).name} not ready at {ready_url}:\n{log.read_text()[-3000:]}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def print_table(results: list[dict]) -> None:
+    base = results[0]  # healthz
+    ratio = lambda r, k: r[k] / base[k] if base[k] else float("nan")
+    print(f"\n{'endpoint':<10}{'requests':>9}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+          f"{'x rps':>8}{'x p50':>8}{'x p99':>8}")
+    for r in results:
+        print(f"{r['endpoint']:<10}{r['requests']:>9}{r['errors']:>8}{r['rps']:>9.1f}{r['p50_ms']:>9.2f}"
+              f"{r['p99_ms']:>9.2f}{ratio(r, 'rps'):>8.2f}{ratio(r, 'p50_ms'):>8.2f}{ratio(r, 'p99_ms'):>8.2f}")
+    for r in results:
+        if r["errors"] or r["exhausted"]:
+            print(f"\n!!! {r['endpoint']}:" + (f" {r['errors']} ERRORS {r['error_kinds']}" if r["errors"] else "")
+                  + (" RAN OUT OF PREPARED INPUTS (timed window cut short)" if r["exhausted"] else ""))
+            print("".join(f"      {s}\n" for s in r["error_samples"]), end="")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--duration", type=float, default=10.0, help="timed seconds per endpoint")
+    p.add_argument("--warmup", type=float, default=2.0, help="untimed seconds before each")
+    p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--threads", type=int, default=4)
+    p.add_argument("--only", default=",".join(SCENARIOS),
+                   help=f"some of {','.join(SCENARIOS)} (healthz always runs: it is the baseline)")
+    p.add_argument("--database-url", default="mysql+pymysql://root@127.0.0.1:3306",
+                   help="MariaDB server URL, without a database")
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    p.add_argument("--json", type=Path, help="also write the results here")
+    args = p.parse_args()
+    wanted = {s.strip() for s in args.only.split(",") if s.strip()}
+    if unknown := wanted - set(SCENARIOS):
+        p.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    names = ["healthz"] + [n for n in SCENARIOS if n in wanted and n != "healthz"]
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # cleanup as on Ctrl-C
+
+    server = sa.make_url(args.database_url)
+    admin, rds = sa.create_engine(server, isolation_level="AUTOCOMMIT"), redis.Redis.from_url(args.redis_url)
+    appid, secret = "wx" + secrets.token_hex(8), secrets.token_hex(16)
+    app_port, sandbox_port = free_port(), free_port()
+    ctx = Context(base=f"127.0.0.1:{app_port}", sandbox=f"127.0.0.1:{sandbox_port}")
+    logs = Path(tempfile.mkdtemp(prefix="tihuo-bench-"))
+    (logs / "prom").mkdir()  # as app/metrics.py asks under gunicorn: metrics shared by workers
+    env = {**os.environ, "APP_ENV": "development", "FLASK_APP": "wsgi", "LOG_LEVEL": "WARNING",
+           "DATABASE_URL": server.set(database=DB_NAME, query={"charset": "utf8mb4"})
+                                 .render_as_string(hide_password=False),
+           "REDIS_URL": args.redis_url, "WECHAT_APPID": appid, "WECHAT_SECRET": secret,
+           "WECHAT_API_BASE": f"http://{ctx.sandbox}", "WECHAT_SANDBOX": "0",
+           "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+           "SECRET_KEY": secrets.token_urlsafe(48), "PUBLIC_BASE_URL": f"http://{ctx.base}",
+           "PROMETHEUS_MULTIPROC_DIR": str(logs / "prom")}
+    procs: list[subprocess.Popen] = []
+    keep_logs = True  # for a failed run
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DB_NAME}"))
+            conn.execute(sa.text(f"CREATE DATABASE {DB_NAME} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+        rds.flushdb()
+        spawn(procs, [sys.executable, "-m", "wechat.sandbox", "--host", "127.0.0.1", "--port",
+                      str(sandbox_port), "--app", f"{appid}:{secret}"],
+              env, logs / "sandbox.log", f"{ctx.sandbox}/_/config")
+        for cmd in (["db", "upgrade"], ["demo", "seed"]):
+            done = subprocess.run([str(BIN / "flask"), *cmd], cwd=ROOT, env=env, capture_output=True, text=True)
+            if done.returncode:
+                raise RuntimeError(f"flask {' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
+        spawn(procs, [str(BIN / "gunicorn"), "-k", "gthread", "--workers", str(args.workers),
+                      "--threads", str(args.threads), "--bind", ctx.base, "--no-control-socket",
+                      "wsgi:app"], env, logs / "gunicorn.log", f"{ctx.base}/readyz")
+        ctx.store_id = json.loads(Http(ctx.base).call("GET", "/api/stores")[1])["items"][0]["id"]
+        print(f"gunicorn gthread {args.workers}x{args.threads}, {args.concurrency} clients, "
+              f"{args.warmup:g}s warm-up + {args.duration:g}s per endpoint, store_id={ctx.store_id}, "
+              f"logs in {logs}", flush=True)
+
+        results = []
+        for name in names:
+            if SCENARIOS[name].prepare:
+                prepare(ctx, name, args, results[0]["rps"])
+            results.append(run_load(ctx, name, args.warmup, args.duration, args.concurrency))
+            print(f"  {name}: {results[-1]['requests']} requests, {results[-1]['errors']} errors", flush=True)
+        print_table(results)
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"config": {k: str(v) for k, v in vars(args).items()},
+                                             "results": results}, indent=2))
+        keep_logs = any(r["errors"] or r["exhausted"] for r in results)
+        if keep_logs:
+            print(f"\n!!! THIS RUN HAD ERRORS: its numbers are not comparable. Logs: {logs}")
+        return 1 if keep_logs else 0
+    except KeyboardInterrupt:
+        print("\ninterrupted: stopping", file=sys.stderr)
+        keep_logs = False
+        return 130
+    finally:
+        for proc in reversed(procs):
+            stop(proc)
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DB_NAME}"))
+        rds.flushdb()
+        if not keep_logs:
+            shutil.rmtree(logs, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

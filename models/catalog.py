@@ -44,10 +44,29 @@ class Sku(db.Model):
     price_fen: Mapped[int]
     barcode: Mapped[str | None] = mapped_column(String(32), unique=True)
     on_shelf: Mapped[bool] = mapped_column(default=True)
+    # Purchase limits (None = no limit): per order, and per shopper across live orders.
+    limit_per_order: Mapped[int | None]
+    limit_per_user: Mapped[int | None]
+    # A bundle (组合提货) has no stock of its own: it is made of its components.
+    is_bundle: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     product: Mapped[Product] = relationship(back_populates="skus")
+    components: Mapped[list["BundleComponent"]] = relationship(
+        foreign_keys="BundleComponent.bundle_sku_id", order_by="BundleComponent.component_sku_id",
+        cascade="all, delete-orphan")
+
+
+class BundleComponent(db.Model):
+    """One component of a bundle SKU: ordering the bundle reserves `qty` of it per bundle."""
+
+    __tablename__ = "bundle_components"
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"), MYSQL_TABLE)
+
+    bundle_sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id", ondelete="CASCADE"), primary_key=True)
+    component_sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), primary_key=True)
+    qty: Mapped[int]
 
 
 def create_product(actor, fields: dict, skus: list[dict]) -> Product:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.errors import InvalidRequest
 from app.extensions import db
-from models import audit
+from models import audit, stock_levels
 from models.base import MYSQL_TABLE, UTCDateTime, utcnow
 from models.catalog import Product, Sku
 from models.stores import Store
@@ -37,6 +37,10 @@ class Inventory(db.Model):
     baseline: Mapped[int] = mapped_column(default=0)
     # Online ordering of this SKU at this store (closed automatically at very low stock).
     online: Mapped[bool] = mapped_column(default=True)
+    # Alert level last evaluated: normal | tight | red | closed | critical (models.stock_levels).
+    level: Mapped[str] = mapped_column(String(16), default="normal")
+    # Flash-sale mode: a Redis gate (models.flash_sale) in front of the guarded update.
+    flash_sale: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     sku: Mapped[Sku] = relationship()
@@ -59,6 +63,76 @@ class StockMovement(db.Model):
     delta_on_hand: Mapped[int] = mapped_column(default=0)
     delta_reserved: Mapped[int] = mapped_column(default=0)
     reason: Mapped[str] = mapped_column(String(32))
+    order_id: Mapped[int | None] = mapped_column(index=True)
+    staff_id: Mapped[int | None]
+    # Groups the two sides of a transfer (stock_transfers.id) and similar.
+    ref: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(String(255))
+
+
+class StockLevelEvent(db.Model):
+    """A (store, SKU) crossed an alert level; the notifications issue pushes these to staff."""
+
+    __tablename__ = "stock_level_events"
+    __table_args__ = (Index("ix_stock_level_events_store_sku", "store_id", "sku_id"), MYSQL_TABLE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    from_level: Mapped[str] = mapped_column(String(16))
+    to_level: Mapped[str] = mapped_column(String(16))
+    available: Mapped[int]
+    baseline: Mapped[int]
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReplenishmentRequest(db.Model):
+    """Opened when a (store, SKU) turns red; closed when restocked or cancelled."""
+
+    __tablename__ = "replenishment_requests"
+    __table_args__ = (Index("ix_replenishment_requests_store_sku", "store_id", "sku_id"), MYSQL_TABLE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    qty_suggested: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | fulfilled | cancelled
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TransferProposal(db.Model):
+    """Suggested when a (store, SKU) is critical: move stock from the nearest store with surplus."""
+
+    __tablename__ = "transfer_proposals"
+    __table_args__ = (MYSQL_TABLE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    to_store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    qty: Mapped[int]
+    distance_m: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="proposed")  # proposed | accepted | rejected
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None]
+    transfer_id: Mapped[int | None]
+
+
+class StockTransfer(db.Model):
+    """Stock moved between stores: both ledger sides carry ref=f"transfer:{id}"."""
+
+    __tablename__ = "stock_transfers"
+    __table_args__ = (MYSQL_TABLE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    from_store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    to_store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    qty: Mapped[int]
     staff_id: Mapped[int | None]
     note: Mapped[str | None] = mapped_column(String(255))
 
@@ -93,6 +167,8 @@ def set_stock(actor, store: Store, sku: Sku, *, on_hand: int | None, baseline: i
     if changes:
         audit.record("inventory.set", inv, actor=actor,
                      changes={"store_id": store.id, "sku_id": sku.id, **changes})
+        db.session.flush()
+        stock_levels.after_change(store.id, [sku.id])
     return inv
 
 

@@ -1,0 +1,1 @@
+"""Orders: placement, the state machine, the lifecycle around it, and reads."""

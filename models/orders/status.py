@@ -1,0 +1,124 @@
+"""The order state machine: one table of allowed moves and the only code that changes
+`orders.status`.
+
+Every move is a guarded update (`WHERE id = ? AND status = ?`, row count checked) plus
+an OrderEvent. A move that was already made (a second cancel, a duplicate notify) is
+*ignored*: it changes nothing and is answered as such, never applied twice.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.errors import AppError
+from app.extensions import db
+from models.base import utcnow
+from models.orders.tables import Order, OrderEvent
+
+
+class Status(str, enum.Enum):
+    pending_payment = "pending_payment"
+    paid = "paid"
+    ready_for_pickup = "ready_for_pickup"
+    picked_up = "picked_up"
+    shipped = "shipped"
+    delivered = "delivered"
+    completed = "completed"
+    cancelled = "cancelled"
+    pickup_expired = "pickup_expired"
+    refunding = "refunding"
+    refunded = "refunded"
+
+
+S = Status
+_PAID_STATES = (S.paid, S.ready_for_pickup, S.picked_up, S.shipped, S.delivered, S.completed,
+                S.pickup_expired)
+
+# action → (statuses it may start from, status it leads to, timestamp column it sets)
+TRANSITIONS: dict[str, tuple[tuple[Status, ...], Status, str | None]] = {
+    "pay":            ((S.pending_payment,), S.paid, "paid_at"),
+    "cancel":         ((S.pending_payment,), S.cancelled, "cancelled_at"),
+    "mark_ready":     ((S.paid,), S.ready_for_pickup, "ready_at"),
+    "pick_up":        ((S.ready_for_pickup,), S.picked_up, "picked_up_at"),
+    "ship":           ((S.paid,), S.shipped, "shipped_at"),
+    "mark_delivered": ((S.shipped,), S.delivered, "delivered_at"),
+    "complete":       ((S.picked_up, S.shipped, S.delivered), S.completed, "completed_at"),
+    "expire_pickup":  ((S.ready_for_pickup,), S.pickup_expired, None),
+    "start_refund":   (_PAID_STATES, S.refunding, None),
+    "finish_refund":  ((S.refunding, S.pickup_expired), S.refunded, None),
+}
+
+# Order statuses whose stock is still held (reserved, not yet handed over or released).
+HOLDING = frozenset({S.pending_payment, S.paid, S.ready_for_pickup})
+# Statuses that count toward a shopper's purchase limit.
+LIVE = frozenset(Status) - {S.cancelled, S.refunded}
+
+
+class InvalidTransition(AppError):
+    status, code, message = 409, "invalid_transition", "The order cannot do that in its current state."
+
+
+@dataclass(frozen=True)
+class Outcome:
+    applied: bool  # False: it had already happened (ignored, no effect)
+    status: Status
+
+
+@dataclass(frozen=True)
+class Actor:
+    type: str  # user | staff | system
+    id: int | None = None
+
+    @classmethod
+    def of(cls, principal) -> "Actor":
+        return cls(principal.audit_kind, principal.id) if principal is not None else SYSTEM
+
+
+SYSTEM = Actor("system")
+
+
+def transition(order: Order, action: str, actor: Actor, *, reason: str | None = None,
+               at: datetime | None = None, **fields) -> Outcome:
+    """Move `order` by `action`. Applies once; a repeat is ignored; anything else raises
+    InvalidTransition. `fields` are other columns set in the same guarded update."""
+    sources, target, stamp = TRANSITIONS[action]
+    current = Status(order.status)
+    if current not in sources:
+        if current == target:
+            return Outcome(False, current)
+        raise InvalidTransition(details={"status": current.value, "action": action})
+    now = at or utcnow()
+    values = {"status": target.value, **fields}
+    if stamp:
+        values[stamp] = now
+    result = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.status == current.value).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        # Someone else moved it first: re-read and judge against what is there now.
+        db.session.refresh(order)
+        return transition(order, action, actor, reason=reason, at=at, **fields) \
+            if Status(order.status) in sources else _judge_repeat(order, action, target)
+    for name, value in values.items():  # mirror the update without a second UPDATE
+        set_committed_value(order, name, value)
+    db.session.add(OrderEvent(order_id=order.id, from_status=current.value, to_status=target.value,
+                              actor_type=actor.type, actor_id=actor.id, reason=reason, at=now))
+    return Outcome(True, target)
+
+
+def _judge_repeat(order: Order, action: str, target: Status) -> Outcome:
+    if Status(order.status) == target:
+        return Outcome(False, target)
+    raise InvalidTransition(details={"status": order.status, "action": action})
+
+
+def lock(order_id: int) -> Order | None:
+    """Re-read an order with its row locked (for moves whose side effects must not race)."""
+    return db.session.scalars(
+        select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
+    ).first()

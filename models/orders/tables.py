@@ -1,0 +1,116 @@
+"""Order tables: the order, its snapshotted items, its event history, idempotency keys."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from models.base import MYSQL_TABLE, UTCDateTime, utcnow
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_user_id_id", "user_id", "id"),         # the shopper's list, newest first
+        Index("ix_orders_store_id_id", "store_id", "id"),       # a store's list
+        Index("ix_orders_status_pay_deadline", "status", "pay_deadline"),  # the unpaid sweep
+        CheckConstraint("total_fen >= 0 AND payable_fen >= 0", name="money_nonneg"),
+        MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Public number; valid as a WeChat Pay out_trade_no (6–32 of [0-9A-Za-z_-|*]).
+    order_no: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    fulfillment: Mapped[str] = mapped_column(String(16))  # pickup | delivery
+    # Changed only by models.orders.status.transition (a guarded update).
+    status: Mapped[str] = mapped_column(String(24))
+    total_fen: Mapped[int]
+    payable_fen: Mapped[int]
+    remark: Mapped[str | None] = mapped_column(String(200))
+    # Delivery address as encrypted JSON (it holds a phone number).
+    address_enc: Mapped[str | None] = mapped_column(Text)
+    # Where the order came from: "shop", or "card:<serial>" once pickup cards exist.
+    source: Mapped[str] = mapped_column(String(32), default="shop")
+    flash_sale: Mapped[bool] = mapped_column(default=False)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    pay_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pickup_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    picked_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    carrier: Mapped[str | None] = mapped_column(String(32))
+    tracking_no: Mapped[str | None] = mapped_column(String(64))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
+
+    items: Mapped[list["OrderItem"]] = relationship(order_by="OrderItem.id", back_populates="order")
+    events: Mapped[list["OrderEvent"]] = relationship(order_by="OrderEvent.id", viewonly=True)
+
+
+class OrderItem(db.Model):
+    """A line as it was sold: name, spec and price are copied, so later catalog edits
+    never change an order."""
+
+    __tablename__ = "order_items"
+    __table_args__ = (
+        CheckConstraint("qty > 0 AND picked_up_qty >= 0 AND picked_up_qty <= qty", name="qty_range"),
+        MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
+    product_id: Mapped[int]
+    name: Mapped[str] = mapped_column(String(128))
+    spec: Mapped[str] = mapped_column(String(64))
+    price_fen: Mapped[int]
+    qty: Mapped[int]
+    picked_up_qty: Mapped[int] = mapped_column(default=0)
+    # For a bundle: [[component_sku_id, qty_per_bundle], ...] as held at order time.
+    components: Mapped[list | None] = mapped_column(JSON)
+
+    order: Mapped[Order] = relationship(back_populates="items")
+
+    def stock_lines(self) -> list[tuple[int, int]]:
+        """What this line holds in stock: itself, or its components for a bundle."""
+        if self.components:
+            return [(sku_id, per * self.qty) for sku_id, per in self.components]
+        return [(self.sku_id, self.qty)]
+
+
+class OrderEvent(db.Model):
+    """Append-only history: every status change, who made it, and why."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (MYSQL_TABLE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    actor_type: Mapped[str] = mapped_column(String(16))  # user | staff | system
+    actor_id: Mapped[int | None]
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class IdempotencyKey(db.Model):
+    """A shopper's Idempotency-Key: the same key with the same body gets the same order."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"), MYSQL_TABLE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,92 @@
+"""Stock holds for orders: reserve, release, deduct — guarded updates on the counters,
+one ledger row per change, rows always locked in (store, SKU) order so two orders that
+touch the same SKUs can never deadlock.
+
+`available = on_hand - reserved` can't go negative: every update carries its own guard
+(`WHERE on_hand - reserved >= qty`), checked by row count; CHECK constraints are the
+last line behind it.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import and_, insert, update
+
+from app.errors import AppError
+from app.extensions import db
+from models import stock_levels
+from models.inventory import Inventory, StockMovement
+
+
+class OutOfStock(AppError):
+    status, code, message = 409, "out_of_stock", "Not enough stock for this order."
+
+
+Lines = Iterable[tuple[int, int]]  # (sku_id, qty), SKUs that hold stock (not bundles)
+
+
+def _merge(lines: Lines) -> list[tuple[int, int]]:
+    merged: dict[int, int] = {}
+    for sku_id, qty in lines:
+        merged[sku_id] = merged.get(sku_id, 0) + qty
+    return sorted(merged.items())
+
+
+def reserve(store_id: int, lines: Lines, *, order_id: int | None, reason: str = "reserve") -> None:
+    """Hold stock for an order; raises OutOfStock (naming the SKU) if any line can't be held."""
+    merged = _merge(lines)
+    for sku_id, qty in merged:
+        result = db.session.execute(
+            update(Inventory)
+            .where(Inventory.store_id == store_id, Inventory.sku_id == sku_id,
+                   Inventory.online.is_(True), Inventory.on_hand - Inventory.reserved >= qty)
+            .values(reserved=Inventory.reserved + qty)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise OutOfStock(details={"sku_id": sku_id, "requested": qty})
+    _ledger(store_id, merged, order_id, reason, on_hand=0, reserved=+1)
+    stock_levels.after_change(store_id, [sku_id for sku_id, _ in merged])
+
+
+def release(store_id: int, lines: Lines, *, order_id: int | None, reason: str) -> None:
+    """Give held stock back (cancel, timeout, expiry, refund before hand-over)."""
+    merged = _merge(lines)
+    _guarded(store_id, merged, reserved=-1)
+    _ledger(store_id, merged, order_id, reason, on_hand=0, reserved=-1)
+    stock_levels.after_change(store_id, [sku_id for sku_id, _ in merged])
+
+
+def deduct(store_id: int, lines: Lines, *, order_id: int | None, reason: str) -> None:
+    """Held stock leaves the store (picked up, shipped): on_hand and reserved both drop."""
+    merged = _merge(lines)
+    _guarded(store_id, merged, reserved=-1, on_hand=-1)
+    _ledger(store_id, merged, order_id, reason, on_hand=-1, reserved=-1)
+    stock_levels.after_change(store_id, [sku_id for sku_id, _ in merged])
+
+
+def _guarded(store_id: int, merged: list[tuple[int, int]], *, reserved: int, on_hand: int = 0) -> None:
+    for sku_id, qty in merged:
+        values = {"reserved": Inventory.reserved + reserved * qty}
+        if on_hand:
+            values["on_hand"] = Inventory.on_hand + on_hand * qty
+        result = db.session.execute(
+            update(Inventory)
+            .where(and_(Inventory.store_id == store_id, Inventory.sku_id == sku_id,
+                        Inventory.reserved >= qty))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            # A hold we recorded is missing: the ledger and counters disagree. Refuse
+            # loudly rather than drive a counter negative.
+            raise RuntimeError(f"stock hold missing for store {store_id} sku {sku_id}")
+
+
+def _ledger(store_id, merged, order_id, reason, *, on_hand: int, reserved: int) -> None:
+    if merged:
+        db.session.execute(insert(StockMovement), [
+            {"store_id": store_id, "sku_id": sku_id, "order_id": order_id, "reason": reason,
+             "delta_on_hand": on_hand * qty, "delta_reserved": reserved * qty}
+            for sku_id, qty in merged
+        ])

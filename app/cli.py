@@ -11,6 +11,7 @@ from app.extensions import db
 staff_cli = AppGroup("staff", help="Staff accounts.")
 demo_cli = AppGroup("demo", help="Demo data for the embedded default.")
 keys_cli = AppGroup("keys", help="Secrets.")
+stock_cli = AppGroup("stock", help="Stock ledger checks.")
 
 
 @staff_cli.command("create")
@@ -57,6 +58,34 @@ def generate_keys_command():
     click.echo(f"FIELD_ENCRYPTION_KEY={new_field_key()}")
 
 
+@stock_cli.command("check")
+def stock_check_command():
+    """Compare every stock counter with the sum of its ledger; exit 1 on any mismatch."""
+    from models.stock_check import check_ledger, inventory_rows
+
+    problems, rows = check_ledger(), inventory_rows()
+    db.session.rollback()  # read-only
+    if not problems:
+        click.echo(f"ledger and counters agree ({rows} rows)")
+        return
+    for p in problems:
+        click.echo(f"MISMATCH store={p['store_id']} sku={p['sku_id']} {p['field']}: "
+                   f"counter={p['counter']} ledger={p['ledger']}")
+    click.echo(f"{len(problems)} mismatch(es) in {rows} rows")
+    raise SystemExit(1)
+
+
+orders_cli = AppGroup("orders", help="Orders.")
+
+
+@orders_cli.command("sweep")
+def orders_sweep_command():
+    """Time out unpaid orders past their deadline; auto-confirm old deliveries."""
+    from models.orders.lifecycle import sweep
+
+    click.echo(f"orders sweep: {sweep()}")
+
+
 def init_app(app: Flask) -> None:
-    for group in (staff_cli, demo_cli, keys_cli):
+    for group in (staff_cli, demo_cli, keys_cli, stock_cli, orders_cli):
         app.cli.add_command(group)

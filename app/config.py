@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     STAFF_SESSION_TTL_S: int = Field(default=12 * 3600, ge=60)
     STAFF_LOGIN_MAX_ATTEMPTS: int = Field(default=5, ge=1)
     STAFF_LOGIN_WINDOW_S: int = Field(default=15 * 60, ge=1)
+    ORDER_PAY_TIMEOUT_S: int = Field(default=15 * 60, ge=60, le=24 * 3600)
+    DELIVERY_AUTO_CONFIRM_DAYS: int = Field(default=7, ge=1, le=60)
+
     # Reverse proxies in front of us that set X-Forwarded-For/-Proto (nginx: 1).
     TRUSTED_PROXY_HOPS: int = Field(default=0, ge=0, le=5)
     MAX_CONTENT_LENGTH: int = Field(default=1024 * 1024, ge=1024)

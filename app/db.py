@@ -34,11 +34,20 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     import sqlite3
 
     if isinstance(dbapi_conn, sqlite3.Connection):
+        # pysqlite starts transactions lazily at the first write, so a SAVEPOINT issued
+        # before any write would open (and its RELEASE commit) a transaction of its own.
+        # Take transaction control from the driver; _sqlite_begin issues BEGIN instead.
+        dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")   # SQLite ignores foreign keys unless asked
         cur.execute("PRAGMA busy_timeout=5000")  # wait for a writer instead of failing at once
         cur.execute("PRAGMA journal_mode=WAL")   # readers do not block the writer
         cur.close()
+
+
+def _sqlite_begin(conn) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")
 
 
 def init_engine_events() -> None:
@@ -47,3 +56,4 @@ def init_engine_events() -> None:
 
     if not event.contains(Engine, "connect", _sqlite_pragmas):
         event.listen(Engine, "connect", _sqlite_pragmas)
+        event.listen(Engine, "begin", _sqlite_begin)

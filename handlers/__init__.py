@@ -7,8 +7,9 @@ from apiflask import APIFlask
 
 def register_handlers(app: APIFlask) -> None:
     from handlers import (admin_catalog, admin_inventory, admin_staff, auth, catalog, ops,
-                          staff_auth, transport)
+                          orders, staff_auth, staff_orders, transport)
 
     transport.init_app(app)
-    for module in (ops, auth, catalog, staff_auth, admin_catalog, admin_inventory, admin_staff):
+    for module in (ops, auth, catalog, orders, staff_auth, staff_orders, admin_catalog,
+                   admin_inventory, admin_staff):
         app.register_blueprint(module.bp)

@@ -1,16 +1,20 @@
-"""Merchant console: per-store stock (on_hand, baseline)."""
+"""Merchant console: per-store stock — counts, restocks, adjustments, transfers between
+stores, and the alerts the levels raise (replenishment requests, transfer proposals)."""
 from __future__ import annotations
 
 from apiflask import APIBlueprint, Schema, fields, validators
 
 from app.auth import current_staff, roles, staff_auth
-from handlers.schemas import StrictSchema
-from models import inventory
-from models.base import get_or_404
-from models.catalog import Sku
-from models.stores import Store
+from handlers.schemas import PageQuery, StrictSchema, cursor_int, page
+from models import inventory, stock_admin
+from models.stock_admin import ADJUST_REASONS, MAX_ID, MAX_QTY
 
 bp = APIBlueprint("admin_inventory", __name__, url_prefix="/api/admin", tag="Admin: inventory")
+READERS = ("admin", "analyst", "manager", "clerk")
+STOCKERS = ("admin", "manager")
+
+_Id = lambda **kw: fields.Integer(strict=True, validate=validators.Range(1, MAX_ID), **kw)  # noqa: E731
+_Note = lambda: fields.String(load_default=None, validate=validators.Length(max=255))  # noqa: E731
 
 
 class InventoryOut(Schema):
@@ -23,6 +27,7 @@ class InventoryOut(Schema):
     available = fields.Integer()
     baseline = fields.Integer()
     online = fields.Boolean()
+    level = fields.String()
     updated_at = fields.DateTime()
 
 
@@ -34,16 +39,113 @@ class InventoryList(Schema):
 class StockIn(StrictSchema):
     on_hand = fields.Integer(strict=True, validate=validators.Range(0, 10_000_000))
     baseline = fields.Integer(strict=True, validate=validators.Range(0, 10_000_000))
-    note = fields.String(load_default=None, validate=validators.Length(max=255))
+    note = _Note()
 
+
+class RestockIn(StrictSchema):
+    qty = fields.Integer(required=True, strict=True, validate=validators.Range(1, MAX_QTY))
+    note = _Note()
+
+
+class AdjustIn(StrictSchema):
+    delta = fields.Integer(required=True, strict=True, validate=[
+        validators.Range(-MAX_QTY, MAX_QTY), validators.NoneOf([0], error="delta must not be 0.")])
+    reason = fields.String(required=True, validate=validators.OneOf(ADJUST_REASONS))
+    note = _Note()
+
+
+class TransferIn(StrictSchema):
+    from_store_id = _Id(required=True)
+    to_store_id = _Id(required=True)
+    sku_id = _Id(required=True)
+    qty = fields.Integer(required=True, strict=True, validate=validators.Range(1, MAX_QTY))
+    note = _Note()
+
+
+class TransferOut(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    from_store_id = fields.Integer()
+    to_store_id = fields.Integer()
+    sku_id = fields.Integer()
+    qty = fields.Integer()
+    staff_id = fields.Integer(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class ProposalOut(Schema):
+    id = fields.Integer()
+    from_store_id = fields.Integer()
+    to_store_id = fields.Integer()
+    sku_id = fields.Integer()
+    qty = fields.Integer()
+    distance_m = fields.Integer()
+    status = fields.String()
+    created_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+    decided_by = fields.Integer(allow_none=True)
+    transfer_id = fields.Integer(allow_none=True)
+
+
+class ReplenishmentOut(Schema):
+    id = fields.Integer()
+    store_id = fields.Integer()
+    sku_id = fields.Integer()
+    qty_suggested = fields.Integer()
+    status = fields.String()
+    created_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+
+
+class LevelEventOut(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    store_id = fields.Integer()
+    sku_id = fields.Integer()
+    from_level = fields.String()
+    to_level = fields.String()
+    available = fields.Integer()
+    baseline = fields.Integer()
+
+
+class ProposalList(Schema):
+    items = fields.Nested(ProposalOut, many=True)
+    next_cursor = fields.String(allow_none=True)
+
+
+class ReplenishmentList(Schema):
+    items = fields.Nested(ReplenishmentOut, many=True)
+    next_cursor = fields.String(allow_none=True)
+
+
+class LevelEventList(Schema):
+    items = fields.Nested(LevelEventOut, many=True)
+    next_cursor = fields.String(allow_none=True)
+
+
+class ProposalQuery(PageQuery):
+    status = fields.String(load_default=None,
+                           validate=validators.OneOf(("proposed", "accepted", "rejected")))
+
+
+class StoreScopedQuery(PageQuery):
+    store_id = fields.Integer(load_default=None, validate=validators.Range(1, MAX_ID))
+
+
+class ReplenishmentQuery(StoreScopedQuery):
+    status = fields.String(load_default=None,
+                           validate=validators.OneOf(("open", "fulfilled", "cancelled")))
+
+
+# --- stock of a store -------------------------------------------------------------------
 
 @bp.get("/stores/<int:store_id>/inventory")
 @bp.auth_required(staff_auth)
-@roles("admin", "analyst", "manager", "clerk")
+@roles(*READERS)
 @bp.output(InventoryList)
 @bp.doc(summary="Stock of every SKU at a store")
 def list_inventory(store_id):
-    store = get_or_404(Store, store_id, "store")
+    store = stock_admin.get_store(store_id)
     staff = current_staff()
     if staff.role.value != "analyst":
         staff.require_store(store.id)
@@ -52,13 +154,104 @@ def list_inventory(store_id):
 
 @bp.put("/stores/<int:store_id>/inventory/<int:sku_id>")
 @bp.auth_required(staff_auth)
-@roles("admin", "manager")
+@roles(*STOCKERS)
 @bp.input(StockIn, arg_name="body")
 @bp.output(InventoryOut)
 @bp.doc(summary="Set counted stock and/or baseline of a SKU at a store")
 def set_stock(store_id, sku_id, body):
-    store = get_or_404(Store, store_id, "store")
+    store = stock_admin.get_store(store_id)
     current_staff().require_store(store.id)
-    sku = get_or_404(Sku, sku_id, "SKU")
+    sku = stock_admin.stock_sku(sku_id)
     return inventory.set_stock(current_staff(), store, sku, on_hand=body.get("on_hand"),
                                baseline=body.get("baseline"), note=body["note"])
+
+
+@bp.post("/stores/<int:store_id>/inventory/<int:sku_id>/restock")
+@bp.auth_required(staff_auth)
+@roles(*STOCKERS)
+@bp.input(RestockIn, arg_name="body")
+@bp.output(InventoryOut)
+@bp.doc(summary="Goods received: add qty to on-hand stock")
+def restock(store_id, sku_id, body):
+    return stock_admin.restock(current_staff(), store_id, sku_id, body["qty"], body["note"])
+
+
+@bp.post("/stores/<int:store_id>/inventory/<int:sku_id>/adjust")
+@bp.auth_required(staff_auth)
+@roles(*STOCKERS)
+@bp.input(AdjustIn, arg_name="body")
+@bp.output(InventoryOut)
+@bp.doc(summary="Correct on-hand stock (damaged, lost, found, count correction, other)")
+def adjust(store_id, sku_id, body):
+    return stock_admin.adjust(current_staff(), store_id, sku_id, body["delta"], body["reason"],
+                              body["note"])
+
+
+# --- transfers between stores -----------------------------------------------------------
+
+@bp.post("/transfers")
+@bp.auth_required(staff_auth)
+@roles(*STOCKERS)
+@bp.input(TransferIn, arg_name="body")
+@bp.output(TransferOut, status_code=201)
+@bp.doc(summary="Move stock of a SKU from one store to another")
+def create_transfer(body):
+    return stock_admin.transfer(current_staff(), body["from_store_id"], body["to_store_id"],
+                                body["sku_id"], body["qty"], body["note"])
+
+
+@bp.get("/transfer-proposals")
+@bp.auth_required(staff_auth)
+@roles(*STOCKERS)
+@bp.input(ProposalQuery, location="query", arg_name="query")
+@bp.output(ProposalList)
+@bp.doc(summary="Transfers proposed for critically low stock (managers: their stores)")
+def list_proposals(query):
+    rows = stock_admin.list_proposals(current_staff(), status=query["status"],
+                                      cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
+    return page(rows, query["limit"])
+
+
+@bp.post("/transfer-proposals/<int:proposal_id>/accept")
+@bp.auth_required(staff_auth)
+@roles(*STOCKERS)
+@bp.output(ProposalOut)
+@bp.doc(summary="Accept a proposal: the transfer is carried out now")
+def accept_proposal(proposal_id):
+    return stock_admin.accept_proposal(current_staff(), proposal_id)
+
+
+@bp.post("/transfer-proposals/<int:proposal_id>/reject")
+@bp.auth_required(staff_auth)
+@roles(*STOCKERS)
+@bp.output(ProposalOut)
+@bp.doc(summary="Reject a proposal: nothing moves")
+def reject_proposal(proposal_id):
+    return stock_admin.reject_proposal(current_staff(), proposal_id)
+
+
+# --- alerts -------------------------------------------------------------------------------
+
+@bp.get("/replenishment-requests")
+@bp.auth_required(staff_auth)
+@roles(*READERS)
+@bp.input(ReplenishmentQuery, location="query", arg_name="query")
+@bp.output(ReplenishmentList)
+@bp.doc(summary="Replenishment requests opened by low stock, newest first")
+def list_replenishment(query):
+    rows = stock_admin.list_replenishment(
+        current_staff(), status=query["status"], store_id=query["store_id"],
+        cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
+    return page(rows, query["limit"])
+
+
+@bp.get("/stock-level-events")
+@bp.auth_required(staff_auth)
+@roles(*READERS)
+@bp.input(StoreScopedQuery, location="query", arg_name="query")
+@bp.output(LevelEventList)
+@bp.doc(summary="Alert level changes, newest first")
+def list_level_events(query):
+    rows = stock_admin.list_level_events(current_staff(), store_id=query["store_id"],
+                                         cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
+    return page(rows, query["limit"])

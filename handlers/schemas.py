@@ -1,6 +1,8 @@
 """Schema pieces shared by several handler modules."""
 from __future__ import annotations
 
+import re
+
 from apiflask import Schema, fields, validators
 from marshmallow import RAISE
 
@@ -32,3 +34,21 @@ def cursor_int(cursor: str | None) -> int | None:
     if not cursor.isdigit() or len(cursor) > 18:
         raise InvalidRequest("The cursor is not valid.", details={"field": "cursor"})
     return int(cursor)
+
+
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def idempotency_key() -> str | None:
+    """The request's Idempotency-Key header, validated (1–64 of [A-Za-z0-9_.:-])."""
+    from flask import request
+
+    from app.errors import InvalidRequest
+
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise InvalidRequest("Idempotency-Key must be 1–64 of A-Z a-z 0-9 _ . : -",
+                             details={"header": "Idempotency-Key"})
+    return key

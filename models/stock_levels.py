@@ -1,6 +1,145 @@
-"""Stock alert levels per (store, SKU). Placeholder: filled in by the inventory work."""
+"""Stock alert levels per (store, SKU), relative to the baseline the store is stocked up to.
+
+`after_change` runs inside every order placement (models.stock) and every stock operation,
+in the caller's transaction, after the caller's guarded update: the caller already holds
+the rows' locks, so a plain read sees the current counters and two orders can't evaluate
+the same row at once. When no level changes it costs one SELECT and nothing else.
+
+Level changes are what the rest reacts to (and only they write anything):
+- any change: inventory.level and a StockLevelEvent;
+- into red or worse from normal/tight: a replenishment request (one open per store+SKU);
+- into closed/critical: online ordering of the SKU at the store closes (inventory.online);
+- back to normal/tight (above 10 %): online reopens, open requests are fulfilled;
+- into critical: a transfer proposal from the nearest other active store with surplus.
+Between 5 % and 10 % (red) `online` keeps whatever it was: a store that closed reopens
+only once it is back above 10 %, so it does not flap open/closed around 5 %.
+"""
 from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from app.extensions import db
+from models.base import utcnow
+
+LEVELS = ("normal", "tight", "red", "closed", "critical")  # best to worst
+_BAD = {"red", "closed", "critical"}      # a replenishment request is open
+_OFFLINE = {"closed", "critical"}         # online ordering closed
+_ONLINE = {"normal", "tight"}             # online ordering (re)opened
+SAFE_PCT = 30                             # "normal" starts here; transfers aim for it
+
+
+def level_for(available: int, baseline: int) -> str:
+    """The level of `available` against `baseline`, in integers (no float rounding).
+
+    Boundaries (ratio = available / baseline): ratio ≥ 30 % normal; 10 % < ratio < 30 %
+    tight; 5 % < ratio ≤ 10 % red; 1 % < ratio ≤ 5 % closed; ratio ≤ 1 % critical. So
+    exactly 30 % is normal, exactly 10 % red, exactly 5 % closed, exactly 1 % critical.
+    No baseline (0) means the store does not manage this SKU's level: always normal.
+    """
+    if baseline <= 0:
+        return "normal"
+    scaled = max(available, 0) * 100
+    if scaled >= baseline * SAFE_PCT:
+        return "normal"
+    if scaled > baseline * 10:
+        return "tight"
+    if scaled > baseline * 5:
+        return "red"
+    if scaled > baseline * 1:
+        return "closed"
+    return "critical"
+
+
+def safe_floor(baseline: int) -> int:
+    """The smallest available that is at or above 30 % of baseline (a ceiling division)."""
+    return -(-baseline * SAFE_PCT // 100)
 
 
 def after_change(store_id: int, sku_ids: list[int]) -> None:
     """Re-evaluate the alert level of these (store, SKU) rows after their stock changed."""
+    from models.inventory import Inventory
+
+    if not sku_ids:
+        return
+    # Columns, not entities: identity-mapped Inventory objects may be stale after the
+    # callers' Core updates, and this must read the counters as they are now.
+    rows = db.session.execute(
+        select(Inventory.id, Inventory.sku_id, Inventory.on_hand, Inventory.reserved,
+               Inventory.baseline, Inventory.level)
+        .where(Inventory.store_id == store_id, Inventory.sku_id.in_(sorted(set(sku_ids))))
+    ).all()
+    for row in rows:
+        available = max(row.on_hand - row.reserved, 0)
+        new = level_for(available, row.baseline)
+        if new != row.level:
+            _level_changed(store_id, row, row.level, new, available)
+
+
+def _level_changed(store_id: int, row, old: str, new: str, available: int) -> None:
+    from models.inventory import Inventory, ReplenishmentRequest, StockLevelEvent
+
+    values = {"level": new}
+    if new in _OFFLINE:
+        values["online"] = False
+    elif new in _ONLINE:
+        values["online"] = True
+    # ORM-enabled update: the default synchronisation also refreshes a loaded Inventory
+    # object (a handler may serialise it right after), at no extra SQL.
+    db.session.execute(update(Inventory).where(Inventory.id == row.id).values(**values))
+    db.session.add(StockLevelEvent(store_id=store_id, sku_id=row.sku_id, from_level=old,
+                                   to_level=new, available=available, baseline=row.baseline))
+    open_requests = (ReplenishmentRequest.store_id == store_id,
+                     ReplenishmentRequest.sku_id == row.sku_id,
+                     ReplenishmentRequest.status == "open")
+    if new in _BAD and old not in _BAD:
+        already = db.session.scalar(select(ReplenishmentRequest.id).where(*open_requests).limit(1))
+        if already is None:
+            db.session.add(ReplenishmentRequest(
+                store_id=store_id, sku_id=row.sku_id, status="open",
+                qty_suggested=row.baseline - available))
+    elif new in _ONLINE and old in _BAD:
+        db.session.execute(
+            update(ReplenishmentRequest).where(*open_requests)
+            .values(status="fulfilled", closed_at=utcnow())
+            .execution_options(synchronize_session=False))
+    if new == "critical":
+        _propose_transfer(store_id, row.sku_id, safe_floor(row.baseline) - available)
+    db.session.flush()
+
+
+def _propose_transfer(to_store_id: int, sku_id: int, needed: int) -> None:
+    """A proposal from the nearest other active store that can give without dropping
+    below 30 % of its own baseline; nothing if none can (or one is already proposed)."""
+    from models.inventory import Inventory, TransferProposal
+    from models.stores import Store, haversine_m
+
+    if needed <= 0:
+        return
+    pending = db.session.scalar(select(TransferProposal.id).where(
+        TransferProposal.to_store_id == to_store_id, TransferProposal.sku_id == sku_id,
+        TransferProposal.status == "proposed").limit(1))
+    if pending is not None:
+        return
+    here = db.session.execute(select(Store.lat, Store.lng).where(Store.id == to_store_id)).one()
+    # Every other active store holding this SKU, in one query; tens of stores, so the
+    # distance is computed here rather than in SQL.
+    donors = db.session.execute(
+        select(Store.id, Store.lat, Store.lng, Inventory.on_hand, Inventory.reserved,
+               Inventory.baseline)
+        .join(Inventory, Inventory.store_id == Store.id)
+        .where(Inventory.sku_id == sku_id, Store.id != to_store_id, Store.active.is_(True))
+    ).all()
+    best = None
+    for d in donors:
+        surplus = (d.on_hand - d.reserved) - safe_floor(d.baseline)
+        if surplus <= 0:
+            continue
+        distance = haversine_m(here.lat, here.lng, d.lat, d.lng)
+        if best is None or (distance, d.id) < (best[0], best[1]):
+            best = (distance, d.id, surplus)
+    if best is None:
+        return
+    distance, from_store_id, surplus = best
+    db.session.add(TransferProposal(
+        from_store_id=from_store_id, to_store_id=to_store_id, sku_id=sku_id,
+        qty=min(needed, surplus), distance_m=distance, status="proposed"))

@@ -62,3 +62,40 @@ def staff_token(client, member, password=PASSWORD) -> str:
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+def make_bundle(name="组合装", price_fen=19900) -> catalog.Sku:
+    """A bundle SKU: sold as a unit, no stock of its own (components omitted here)."""
+    product = catalog.create_product(None, {"name": name},
+                                     [{"spec": "套装", "price_fen": price_fen, "is_bundle": True}])
+    db.session.commit()
+    return product.skus[0]
+
+
+def admin_headers(client) -> dict:
+    return bearer(staff_token(client, make_staff("admin")))
+
+
+def make_shopper(openid: str | None = None):
+    """A shopper row and a session token for it, without the WeChat round trip."""
+    from app.auth import issue_token
+    from models.users import User
+
+    user = User(openid=openid or f"o-test-{next(_seq)}")
+    db.session.add(user)
+    db.session.commit()
+    token, _ = issue_token("user", user.id, 3600)
+    return user, {"Authorization": f"Bearer {token}"}
+
+
+def mark_paid(order_no: str):
+    """Until payments exist: move an order to paid the way a verified notify will."""
+    from sqlalchemy import select
+
+    from models.orders.status import SYSTEM, transition
+    from models.orders.tables import Order
+
+    order = db.session.scalars(select(Order).where(Order.order_no == order_no)).one()
+    transition(order, "pay", SYSTEM, reason="test payment")
+    db.session.commit()
+    return order

@@ -1,0 +1,118 @@
+"""Order schemas shared by the shopper and staff handlers."""
+from __future__ import annotations
+
+from apiflask import Schema, fields, validators
+from marshmallow import ValidationError, validates_schema
+
+from handlers.schemas import StrictSchema
+from models.orders.queries import delivery_address
+from models.orders.status import Status
+
+STATUSES = [s.value for s in Status]
+
+
+class AddressIn(StrictSchema):
+    name = fields.String(required=True, validate=validators.Length(1, 32))
+    phone = fields.String(required=True, validate=validators.Regexp(r"^\+?[0-9][0-9 -]{4,19}$"))
+    province = fields.String(required=True, validate=validators.Length(1, 32))
+    city = fields.String(required=True, validate=validators.Length(1, 32))
+    district = fields.String(load_default="", validate=validators.Length(max=32))
+    detail = fields.String(required=True, validate=validators.Length(1, 200))
+
+
+class ItemIn(StrictSchema):
+    sku_id = fields.Integer(required=True, strict=True, validate=validators.Range(min=1))
+    qty = fields.Integer(required=True, strict=True, validate=validators.Range(1, 999))
+
+
+class OrderIn(StrictSchema):
+    store_id = fields.Integer(required=True, strict=True, validate=validators.Range(min=1))
+    fulfillment = fields.String(required=True, validate=validators.OneOf(["pickup", "delivery"]))
+    items = fields.List(fields.Nested(ItemIn), required=True, validate=validators.Length(1, 50))
+    address = fields.Nested(AddressIn, load_default=None)
+    remark = fields.String(load_default=None, validate=validators.Length(max=200))
+
+    @validates_schema
+    def _address_for_delivery(self, data, **kwargs):
+        if data.get("fulfillment") == "delivery" and not data.get("address"):
+            raise ValidationError("A delivery order needs an address.", field_name="address")
+        if data.get("fulfillment") == "pickup" and data.get("address"):
+            raise ValidationError("A pickup order takes no address.", field_name="address")
+
+
+class ReasonIn(StrictSchema):
+    reason = fields.String(load_default=None, validate=validators.Length(max=200))
+
+
+class ShipIn(StrictSchema):
+    carrier = fields.String(required=True, validate=validators.Length(1, 32))
+    tracking_no = fields.String(required=True, validate=validators.Regexp(r"^[A-Za-z0-9-]{4,64}$"))
+
+
+class OrdersQuery(StrictSchema):
+    status = fields.String(load_default=None, validate=validators.OneOf(STATUSES))
+    cursor = fields.String(load_default=None, validate=validators.Length(max=20))
+    limit = fields.Integer(load_default=20, validate=validators.Range(1, 100))
+
+
+class StaffOrdersQuery(OrdersQuery):
+    store_id = fields.Integer(load_default=None, validate=validators.Range(min=1))
+
+
+class ItemOut(Schema):
+    sku_id = fields.Integer()
+    name = fields.String()
+    spec = fields.String()
+    qty = fields.Integer()
+    price_fen = fields.Integer()
+    picked_up_qty = fields.Integer()
+
+
+class EventOut(Schema):
+    at = fields.DateTime()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String()
+    actor_type = fields.String()
+    reason = fields.String(allow_none=True)
+
+
+class OrderOut(Schema):
+    order_no = fields.String()
+    status = fields.String()
+    fulfillment = fields.String()
+    store_id = fields.Integer()
+    items = fields.Nested(ItemOut, many=True)
+    total_fen = fields.Integer()
+    payable_fen = fields.Integer()
+    remark = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    pay_deadline = fields.DateTime()
+    paid_at = fields.DateTime(allow_none=True)
+    ready_at = fields.DateTime(allow_none=True)
+    pickup_deadline = fields.DateTime(allow_none=True)
+    picked_up_at = fields.DateTime(allow_none=True)
+    shipped_at = fields.DateTime(allow_none=True)
+    carrier = fields.String(allow_none=True)
+    tracking_no = fields.String(allow_none=True)
+    delivered_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+
+
+class OrderDetail(OrderOut):
+    events = fields.Nested(EventOut, many=True)
+    address = fields.Function(delivery_address, allow_none=True)
+    # On actions: false when the step had already happened and nothing changed.
+    changed = fields.Function(lambda order: getattr(order, "outcome_changed", None), allow_none=True)
+
+
+def with_outcome(order, outcome):
+    """Attach a transition's outcome for the response (`changed`), return the order."""
+    order.outcome_changed = outcome.applied
+    return order
+
+
+class OrderPage(Schema):
+    items = fields.Nested(OrderOut, many=True)
+    next_cursor = fields.String(allow_none=True)

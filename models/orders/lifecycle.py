@@ -1,0 +1,112 @@
+"""What happens to an order after it is placed: cancel, time out, get ready, ship,
+arrive, complete. Each step is one transition plus its side effects, applied once."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.errors import AppError
+from app.extensions import db
+from models import stock
+from models.base import utcnow
+from models.orders.status import SYSTEM, Actor, Outcome, Status, transition
+from models.orders.tables import Order
+
+log = logging.getLogger(__name__)
+
+
+class WrongFulfillment(AppError):
+    status, code, message = 409, "invalid_transition", "That step is not part of this kind of order."
+
+
+def _stock_lines(order: Order) -> list[tuple[int, int]]:
+    return [sl for item in order.items for sl in item.stock_lines()]
+
+
+def cancel(order: Order, actor: Actor, reason: str | None = None) -> Outcome:
+    """Shopper or staff cancel an unpaid order; the stock hold is released once."""
+    outcome = transition(order, "cancel", actor, reason=reason or "cancelled", cancel_reason=reason)
+    if outcome.applied:
+        stock.release(order.store_id, _stock_lines(order), order_id=order.id, reason="cancel")
+    return outcome
+
+
+def paid_upstream(order: Order) -> bool:
+    """Before timing an order out, ask the payment provider whether it was paid after all.
+    The payments issue answers this from WeChat Pay (and applies the payment); until then
+    nothing can have been paid."""
+    return False
+
+
+def expire_if_overdue(order: Order, now=None) -> bool:
+    """Lazy deadline check used on every read and by the sweep: an unpaid order past its
+    pay deadline is cancelled (reason pay_timeout). Returns True if it was expired now."""
+    now = now or utcnow()
+    if order.status != Status.pending_payment.value or order.pay_deadline > now:
+        return False
+    if paid_upstream(order):
+        return False
+    outcome = transition(order, "cancel", SYSTEM, reason="pay_timeout", cancel_reason="pay_timeout")
+    if outcome.applied:
+        stock.release(order.store_id, _stock_lines(order), order_id=order.id, reason="pay_timeout")
+    return outcome.applied
+
+
+def mark_ready(order: Order, actor: Actor) -> Outcome:
+    if order.fulfillment != "pickup":
+        raise WrongFulfillment(details={"fulfillment": order.fulfillment})
+    return transition(order, "mark_ready", actor, reason="ready")
+
+
+def ship(order: Order, actor: Actor, carrier: str, tracking_no: str) -> Outcome:
+    """The goods leave the store: the hold becomes a deduction."""
+    if order.fulfillment != "delivery":
+        raise WrongFulfillment(details={"fulfillment": order.fulfillment})
+    outcome = transition(order, "ship", actor, reason="shipped", carrier=carrier, tracking_no=tracking_no)
+    if outcome.applied:
+        stock.deduct(order.store_id, _stock_lines(order), order_id=order.id, reason="ship")
+    return outcome
+
+
+def mark_delivered(order: Order, actor: Actor) -> Outcome:
+    return transition(order, "mark_delivered", actor, reason="delivered")
+
+
+def confirm_receipt(order: Order, actor: Actor) -> Outcome:
+    if order.fulfillment != "delivery":
+        raise WrongFulfillment(details={"fulfillment": order.fulfillment})
+    if order.status == Status.completed.value:
+        return Outcome(False, Status.completed)
+    return transition(order, "complete", actor, reason="receipt_confirmed")
+
+
+def sweep(batch: int = 200) -> dict:
+    """Periodic pass (the task queue runs it; `flask orders sweep` by hand): time out
+    unpaid orders past their deadline, auto-confirm deliveries after N days. Each order
+    is its own small transaction, so one failure doesn't hold up the rest."""
+    now = utcnow()
+    expired = _each(select(Order.id).where(Order.status == Status.pending_payment.value,
+                                           Order.pay_deadline <= now).limit(batch),
+                    lambda o: expire_if_overdue(o, now))
+    cutoff = now - timedelta(days=current_app.config["DELIVERY_AUTO_CONFIRM_DAYS"])
+    confirmed = _each(select(Order.id).where(Order.status.in_([Status.shipped.value, Status.delivered.value]),
+                                             Order.shipped_at <= cutoff).limit(batch),
+                      lambda o: transition(o, "complete", SYSTEM, reason="auto_confirmed").applied)
+    return {"expired": expired, "auto_confirmed": confirmed}
+
+
+def _each(ids_query, step) -> int:
+    done = 0
+    for order_id in db.session.scalars(ids_query).all():
+        try:
+            order = db.session.get(Order, order_id)
+            if order is not None and step(order):
+                done += 1
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("sweep failed for order %s", order_id)
+    return done

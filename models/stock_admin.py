@@ -1,0 +1,268 @@
+"""Staff stock operations: restock, adjust, transfer between stores, transfer proposals,
+and the staff views of replenishment requests and level events.
+
+Each change locks the Inventory rows it touches (in (store_id, sku_id) order, the same
+order models.stock uses, so no two stock operations can deadlock), checks against the
+locked counters, writes one ledger row per counter change (reason, staff, note, ref),
+audits, and re-evaluates the alert levels. Nothing here commits.
+"""
+from __future__ import annotations
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.errors import AppError, Forbidden, InvalidRequest, NotFound
+from app.extensions import db
+from models import audit, stock_levels
+from models.base import get_or_404, utcnow
+from models.catalog import Sku
+from models.inventory import (Inventory, ReplenishmentRequest, StockLevelEvent, StockMovement,
+                              StockTransfer, TransferProposal)
+from models.stock import OutOfStock
+from models.stores import Store
+
+MAX_QTY = 10_000_000            # one operation; a typo guard
+MAX_ON_HAND = 1_000_000_000     # keeps counters well inside a 32-bit INT column
+MAX_ID = 2**31 - 1
+ADJUST_REASONS = ("damaged", "lost", "found", "count_correction", "other")
+
+
+class BundleHasNoStock(AppError):
+    status, code, message = 400, "bundle_has_no_stock", "A bundle has no stock of its own; stock its components."
+
+
+class StockBelowReserved(AppError):
+    status, code, message = 409, "stock_below_reserved", "On-hand stock cannot go below what open orders have reserved."
+
+
+class ProposalDecided(AppError):
+    status, code, message = 409, "invalid_transition", "This transfer proposal was already decided."
+
+
+# --- lookups and permissions ------------------------------------------------------------
+
+def get_store(store_id: int) -> Store:
+    if not 0 < store_id <= MAX_ID:  # SQLite can't even bind a larger integer
+        raise NotFound("No such store.", details={"id": store_id})
+    return get_or_404(Store, store_id, "store")
+
+
+def stock_sku(sku_id: int) -> Sku:
+    """A SKU that holds stock of its own (404 if unknown, 400 for a bundle)."""
+    if not 0 < sku_id <= MAX_ID:
+        raise NotFound("No such SKU.", details={"id": sku_id})
+    sku = get_or_404(Sku, sku_id, "SKU")
+    if sku.is_bundle:
+        raise BundleHasNoStock(details={"sku_id": sku.id})
+    return sku
+
+
+def _require(actor, *store_ids: int) -> None:
+    """Admins act anywhere, others only for their stores (None is the system)."""
+    if actor is not None:
+        for store_id in sorted(set(store_ids)):
+            actor.require_store(store_id)
+
+
+def visible_store_ids(staff) -> list[int] | None:
+    """Stores whose stock alerts this staff member may read; None means all of them."""
+    return None if staff.role.value in ("admin", "analyst") else staff.store_ids
+
+
+def _lock(store_id: int, sku_id: int, *, create: bool) -> Inventory | None:
+    query = (select(Inventory).where(Inventory.store_id == store_id, Inventory.sku_id == sku_id)
+             .with_for_update().execution_options(populate_existing=True))
+    row = db.session.scalars(query).first()
+    if row is None and create:
+        try:
+            with db.session.begin_nested():
+                row = Inventory(store_id=store_id, sku_id=sku_id, on_hand=0, reserved=0,
+                                baseline=0, online=True, level="normal")
+                db.session.add(row)
+        except IntegrityError:
+            # Another request created it first (the unique key decided): lock theirs.
+            row = db.session.scalars(query).one()
+    return row
+
+
+def _check_ceiling(new_on_hand: int) -> None:
+    if new_on_hand > MAX_ON_HAND:
+        raise InvalidRequest("That would put more stock on hand than a counter holds.",
+                             details={"max_on_hand": MAX_ON_HAND})
+
+
+def _move(inv: Inventory, delta: int, reason: str, actor, note, ref=None) -> None:
+    inv.on_hand += delta
+    db.session.add(StockMovement(store_id=inv.store_id, sku_id=inv.sku_id, delta_on_hand=delta,
+                                 reason=reason, staff_id=getattr(actor, "id", None),
+                                 note=note, ref=ref))
+
+
+# --- restock and adjust -----------------------------------------------------------------
+
+def restock(actor, store_id: int, sku_id: int, qty: int, note: str | None = None) -> Inventory:
+    """Goods arrived: on_hand += qty (the row is created on the first delivery)."""
+    store = get_store(store_id)
+    _require(actor, store.id)
+    sku = stock_sku(sku_id)
+    if qty <= 0:
+        raise InvalidRequest("qty must be positive.", details={"field": "qty"})
+    inv = _lock(store.id, sku.id, create=True)
+    _check_ceiling(inv.on_hand + qty)
+    old = inv.on_hand
+    _move(inv, qty, "restock", actor, note)
+    audit.record("inventory.restock", inv, actor=actor, changes={
+        "store_id": store.id, "sku_id": sku.id, "qty": qty, "on_hand": [old, inv.on_hand],
+        "note": note})
+    db.session.flush()
+    stock_levels.after_change(store.id, [sku.id])
+    return inv
+
+
+def adjust(actor, store_id: int, sku_id: int, delta: int, reason: str,
+           note: str | None = None) -> Inventory:
+    """A correction (damage, loss, found goods, a count): never below what orders hold."""
+    store = get_store(store_id)
+    _require(actor, store.id)
+    sku = stock_sku(sku_id)
+    if delta == 0 or reason not in ADJUST_REASONS:
+        raise InvalidRequest("An adjustment needs a non-zero delta and a known reason.",
+                             details={"reasons": list(ADJUST_REASONS)})
+    inv = _lock(store.id, sku.id, create=True)
+    if inv.on_hand + delta < inv.reserved:
+        raise StockBelowReserved(details={"on_hand": inv.on_hand, "reserved": inv.reserved,
+                                          "delta": delta})
+    _check_ceiling(inv.on_hand + delta)
+    old = inv.on_hand
+    _move(inv, delta, f"adjust:{reason}", actor, note)
+    audit.record("inventory.adjust", inv, actor=actor, changes={
+        "store_id": store.id, "sku_id": sku.id, "delta": delta, "reason": reason,
+        "on_hand": [old, inv.on_hand], "note": note})
+    db.session.flush()
+    stock_levels.after_change(store.id, [sku.id])
+    return inv
+
+
+# --- transfers ------------------------------------------------------------------------------
+
+def transfer(actor, from_store_id: int, to_store_id: int, sku_id: int, qty: int,
+             note: str | None = None) -> StockTransfer:
+    """Move stock between two stores in one transaction; the staff member must be
+    allowed to act for both."""
+    if from_store_id == to_store_id:
+        raise InvalidRequest("A transfer needs two different stores.",
+                             details={"field": "to_store_id"})
+    source, dest = get_store(from_store_id), get_store(to_store_id)
+    _require(actor, source.id, dest.id)
+    sku = stock_sku(sku_id)
+    if qty <= 0:
+        raise InvalidRequest("qty must be positive.", details={"field": "qty"})
+    rows = {s: _lock(s, sku.id, create=(s == dest.id)) for s in sorted((source.id, dest.id))}
+    src, dst = rows[source.id], rows[dest.id]
+    available = src.on_hand - src.reserved if src is not None else 0
+    if available < qty:
+        raise OutOfStock("The source store does not have that much available.",
+                         details={"store_id": source.id, "sku_id": sku.id, "requested": qty,
+                                  "available": available})
+    _check_ceiling(dst.on_hand + qty)
+    moved = StockTransfer(from_store_id=source.id, to_store_id=dest.id, sku_id=sku.id, qty=qty,
+                          staff_id=getattr(actor, "id", None), note=note)
+    db.session.add(moved)
+    db.session.flush()
+    ref = f"transfer:{moved.id}"
+    _move(src, -qty, "transfer_out", actor, note, ref)
+    _move(dst, qty, "transfer_in", actor, note, ref)
+    audit.record("stock.transfer", moved, actor=actor, changes={
+        "from_store_id": source.id, "to_store_id": dest.id, "sku_id": sku.id, "qty": qty,
+        "note": note})
+    db.session.flush()
+    for store_id in sorted((source.id, dest.id)):
+        stock_levels.after_change(store_id, [sku.id])
+    return moved
+
+
+def accept_proposal(actor, proposal_id: int) -> TransferProposal:
+    """Carry out a proposed transfer (the same operation as a manual one)."""
+    proposal = _proposal(proposal_id)
+    _require(actor, proposal.from_store_id, proposal.to_store_id)
+    _decide(actor, proposal, "accepted")
+    moved = transfer(actor, proposal.from_store_id, proposal.to_store_id, proposal.sku_id,
+                     proposal.qty, note=f"proposal:{proposal.id}")
+    proposal.transfer_id = moved.id
+    audit.record("transfer_proposal.accept", proposal, actor=actor,
+                 changes={"status": ["proposed", "accepted"], "transfer_id": moved.id})
+    db.session.flush()
+    return proposal
+
+
+def reject_proposal(actor, proposal_id: int) -> TransferProposal:
+    """Either side's staff may turn a proposal down; nothing moves."""
+    proposal = _proposal(proposal_id)
+    if actor is not None and not (actor.can_act_for(proposal.from_store_id)
+                                  or actor.can_act_for(proposal.to_store_id)):
+        raise Forbidden("You are not bound to either store.", details={"proposal_id": proposal.id})
+    _decide(actor, proposal, "rejected")
+    audit.record("transfer_proposal.reject", proposal, actor=actor,
+                 changes={"status": ["proposed", "rejected"]})
+    db.session.flush()
+    return proposal
+
+
+def _proposal(proposal_id: int) -> TransferProposal:
+    if not 0 < proposal_id <= MAX_ID:
+        raise NotFound("No such transfer proposal.", details={"id": proposal_id})
+    return get_or_404(TransferProposal, proposal_id, "transfer proposal")
+
+
+def _decide(actor, proposal: TransferProposal, status: str) -> None:
+    # Guarded: of two concurrent decisions exactly one matches status='proposed'.
+    result = db.session.execute(
+        update(TransferProposal)
+        .where(TransferProposal.id == proposal.id, TransferProposal.status == "proposed")
+        .values(status=status, decided_at=utcnow(), decided_by=getattr(actor, "id", None))
+        .execution_options(synchronize_session=False))
+    db.session.refresh(proposal)
+    if result.rowcount != 1:
+        raise ProposalDecided(details={"status": proposal.status})
+
+
+# --- staff views ------------------------------------------------------------------------
+
+def _scoped(query, column, staff, store_id: int | None):
+    visible = visible_store_ids(staff)
+    if store_id is not None:
+        if visible is not None and store_id not in visible:
+            raise Forbidden("You are not bound to this store.", details={"store_id": store_id})
+        return query.where(column == store_id)
+    return query if visible is None else query.where(column.in_(visible))
+
+
+def _newest_first(query, model, cursor: int | None, limit: int) -> list:
+    query = query.order_by(model.id.desc()).limit(limit)
+    if cursor:
+        query = query.where(model.id < cursor)
+    return list(db.session.scalars(query))
+
+
+def list_proposals(staff, *, status: str | None, cursor: int | None, limit: int):
+    query = select(TransferProposal)
+    if status:
+        query = query.where(TransferProposal.status == status)
+    visible = visible_store_ids(staff)
+    if visible is not None:
+        query = query.where(or_(TransferProposal.from_store_id.in_(visible),
+                                TransferProposal.to_store_id.in_(visible)))
+    return _newest_first(query, TransferProposal, cursor, limit)
+
+
+def list_replenishment(staff, *, status: str | None, store_id: int | None, cursor: int | None,
+                       limit: int):
+    query = _scoped(select(ReplenishmentRequest), ReplenishmentRequest.store_id, staff, store_id)
+    if status:
+        query = query.where(ReplenishmentRequest.status == status)
+    return _newest_first(query, ReplenishmentRequest, cursor, limit)
+
+
+def list_level_events(staff, *, store_id: int | None, cursor: int | None, limit: int):
+    query = _scoped(select(StockLevelEvent), StockLevelEvent.store_id, staff, store_id)
+    return _newest_first(query, StockLevelEvent, cursor, limit)

@@ -66,16 +66,34 @@ def revoke_all(kind: str, principal_id: int) -> None:
     rds().delete(index)
 
 
-def _principal(token: str, kind: str, model, audience: str):
+def _identity(token: str, kind: str, audience: str) -> int:
     found = resolve_token(token)
     if found is None:
         raise Unauthorized("The token is missing, invalid or expired.")
     if found[0] != kind:
         raise Unauthorized(f"This route needs a {audience} token.")
-    principal = db.session.get(model, found[1])
-    if principal is None or not getattr(principal, "active", True):
-        raise Unauthorized("The token is missing, invalid or expired.")
-    return principal
+    return found[1]
+
+
+class Shopper:
+    """The signed-in shopper. Most shopper routes need only the id, so the users row is
+    read only when asked for (`.user`): a hot path like ordering skips that query."""
+
+    audit_kind = "user"
+
+    def __init__(self, user_id: int):
+        self.id = user_id
+        self._user = None
+
+    @property
+    def user(self):
+        from models.users import User
+
+        if self._user is None:
+            self._user = db.session.get(User, self.id)
+            if self._user is None:
+                raise Unauthorized("The token is missing, invalid or expired.")
+        return self._user
 
 
 shopper_auth = HTTPTokenAuth(scheme="Bearer", security_scheme_name="ShopperToken",
@@ -85,20 +103,21 @@ staff_auth = HTTPTokenAuth(scheme="Bearer", security_scheme_name="StaffToken",
 
 
 @shopper_auth.verify_token
-def _verify_shopper(token: str):
-    from models.users import User
-
-    return _principal(token, "user", User, "shopper")
+def _verify_shopper(token: str) -> Shopper:
+    return Shopper(_identity(token, "user", "shopper"))
 
 
 @staff_auth.verify_token
 def _verify_staff(token: str):
     from models.staff import Staff
 
-    return _principal(token, "staff", Staff, "staff")
+    staff = db.session.get(Staff, _identity(token, "staff", "staff"))
+    if staff is None or not staff.active:
+        raise Unauthorized("The token is missing, invalid or expired.")
+    return staff
 
 
-def current_user():
+def current_user() -> Shopper:
     return shopper_auth.current_user
 
 

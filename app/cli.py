@@ -86,6 +86,17 @@ def orders_sweep_command():
     click.echo(f"orders sweep: {sweep()}")
 
 
+flash_cli = AppGroup("flash", help="Flash-sale gates.")
+
+
+@flash_cli.command("resync")
+def flash_resync_command():
+    """Recount every flash-sale gate from the database (drops stale tickets)."""
+    from models.flash_sale import resync_all
+
+    click.echo(f"flash-sale gates resynced: {resync_all()}")
+
+
 def init_app(app: Flask) -> None:
-    for group in (staff_cli, demo_cli, keys_cli, stock_cli, orders_cli):
+    for group in (staff_cli, demo_cli, keys_cli, stock_cli, orders_cli, flash_cli):
         app.cli.add_command(group)

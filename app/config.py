@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     APP_ENV: Literal["development", "production", "test"] = "development"
     DATABASE_URL: str | None = None
     REDIS_URL: str | None = None
+    REDIS_MAX_CONNECTIONS: int = Field(default=64, ge=4, le=10_000)
     SECRET_KEY: str | None = None
     # 32 bytes, base64 (urlsafe or standard). Derives the AES-256-GCM key and the lookup-hash key.
     FIELD_ENCRYPTION_KEY: str | None = None

@@ -1,23 +1,45 @@
-"""One transaction per request: the app commits once after the handler returned,
-then runs the side effects queued with `after_commit`. Domain code never commits."""
+"""One transaction per request, side effects after commit, SQLite set up to behave.
+
+The app commits once after the handler returned (TihuoApp.dispatch_request); domain code
+never commits. Side effects queued with `after_commit` run once the session's transaction
+has committed — in a request, a CLI command or a task alike — and are dropped if it
+rolls back.
+"""
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
-from flask import Flask, g
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 
+log = logging.getLogger(__name__)
+_HOOKS = "after_commit"
+
 
 def after_commit(fn: Callable[[], None]) -> None:
-    """Run `fn` once this request's transaction has committed (never if it rolls back)."""
-    g.setdefault("after_commit", []).append(fn)
+    """Run `fn` once the current transaction has committed (never if it rolls back)."""
+    db.session().info.setdefault(_HOOKS, []).append(fn)
 
 
 def commit_request() -> None:
     db.session.commit()
-    for fn in g.pop("after_commit", []):
-        fn()
+
+
+def _run_hooks(session: Session) -> None:
+    for fn in session.info.pop(_HOOKS, []):
+        try:
+            fn()
+        except Exception:  # the commit stands; a failed side effect must not undo it
+            log.exception("after-commit hook failed")
+
+
+def _drop_hooks(session: Session) -> None:
+    session.info.pop(_HOOKS, None)
 
 
 def init_app(app: Flask) -> None:
@@ -26,7 +48,6 @@ def init_app(app: Flask) -> None:
     @app.teardown_request
     def _discard(exc):
         # Anything not committed by commit_request (an error, an early abort) is rolled back.
-        g.pop("after_commit", None)
         db.session.rollback()
 
 
@@ -46,14 +67,16 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def _sqlite_begin(conn) -> None:
+    # IMMEDIATE takes the write lock up front: two transactions that both read and then
+    # write would otherwise deadlock on the lock upgrade, and SQLite answers that with an
+    # immediate "database is locked" instead of waiting. (Embedded default only.)
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def init_engine_events() -> None:
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
     if not event.contains(Engine, "connect", _sqlite_pragmas):
         event.listen(Engine, "connect", _sqlite_pragmas)
         event.listen(Engine, "begin", _sqlite_begin)
+        event.listen(Session, "after_commit", _run_hooks)
+        event.listen(Session, "after_rollback", _drop_hooks)

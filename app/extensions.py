@@ -34,7 +34,12 @@ class RedisExt:
     def init_app(self, app: Flask) -> None:
         url = app.config["REDIS_URL"]
         if url:
-            client = redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+            # A blocking pool: a burst of threads waits briefly for a connection instead
+            # of failing with MaxConnectionsError.
+            pool = redis.BlockingConnectionPool.from_url(
+                url, max_connections=app.config["REDIS_MAX_CONNECTIONS"], timeout=5,
+                decode_responses=True, health_check_interval=30)
+            client = redis.Redis(connection_pool=pool)
         else:
             client = fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
         app.extensions["redis"] = client

@@ -48,7 +48,7 @@ def login(body):
 @bp.output(PhoneOut)
 @bp.doc(summary="Bind the phone number from the phone button's code")
 def bind_phone(body):
-    user = users.bind_phone_with_code(current_user(), body["code"])
+    user = users.bind_phone_with_code(current_user().user, body["code"])
     return {"phone_masked": user.phone_masked}
 
 

@@ -21,23 +21,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 # KEYS = tokens1, pending1, tokens2, pending2, ...; ARGV = ticket, qty1, qty2, ...
+# Returns 0 when refused, else 1 + the number of lines that were gated.
 _TAKE = """
 local ticket, n = ARGV[1], #KEYS / 2
+local seen = 0
 for i = 1, n do  -- a retried take (e.g. the reply was lost) must not take twice
-  if redis.call('HEXISTS', KEYS[2*i], ticket) == 1 then return 1 end
+  seen = seen + redis.call('HEXISTS', KEYS[2*i], ticket)
 end
+if seen > 0 then return 1 + seen end
 for i = 1, n do  -- check every gate before changing any: all-or-nothing
   local t = redis.call('GET', KEYS[2*i-1])
   if t and tonumber(t) < tonumber(ARGV[i+1]) then return 0 end
 end
 local now = redis.call('TIME')[1]
+local gated = 0
 for i = 1, n do
   if redis.call('EXISTS', KEYS[2*i-1]) == 1 then  -- gate off: the line is not gated
     redis.call('DECRBY', KEYS[2*i-1], ARGV[i+1])
     redis.call('HSET', KEYS[2*i], ticket, ARGV[i+1] .. ':' .. now)
+    gated = gated + 1
   end
 end
-return 1
+return 1 + gated
 """
 
 # KEYS = pending1, pending2, ...; ARGV = ticket
@@ -138,10 +143,16 @@ class FlashGate:
         return None if value is None else int(value)
 
     def take(self, store_id: int, lines, ticket: str) -> bool:
+        return self.admit(store_id, lines, ticket) is not None
+
+    def admit(self, store_id: int, lines, ticket: str) -> int | None:
+        """Like take; returns None when refused, else how many lines were gated (0: no
+        gate is on for any of them, so there is nothing to settle or give back)."""
         keys, qtys = self._pairs(store_id, lines)
         if not keys:
-            return True
-        return bool(self._take(keys=keys, args=[ticket, *qtys]))
+            return 0
+        result = int(self._take(keys=keys, args=[ticket, *qtys]))
+        return None if result == 0 else result - 1
 
     def settle(self, store_id: int, lines, ticket: str) -> None:
         keys = self._pairs(store_id, lines)[0][1::2]
@@ -165,3 +176,58 @@ class FlashGate:
                                     self._key(store_id, sku_id, "pending")],
                               args=[int(db_available), int(stale_after_s)])
         return None if result is None else int(result)
+
+
+def gate() -> FlashGate:
+    """This app's gate, on its Redis (scripts registered once per process)."""
+    from flask import current_app
+
+    from app.extensions import rds
+
+    found = current_app.extensions.get("flash_gate")
+    if found is None:
+        found = current_app.extensions["flash_gate"] = FlashGate(rds())
+    return found
+
+
+def set_mode(actor, store_id: int, sku_id: int, enabled: bool):
+    """Switch flash-sale mode for (store, SKU). The gate is loaded after commit from the
+    available count read under the row lock; `resync` corrects any drift later."""
+    from sqlalchemy import select
+
+    from app.db import after_commit
+    from app.errors import NotFound
+    from app.extensions import db
+    from models import audit
+    from models.inventory import Inventory
+
+    inv = db.session.scalars(select(Inventory).where(
+        Inventory.store_id == store_id, Inventory.sku_id == sku_id).with_for_update()).first()
+    if inv is None:
+        raise NotFound("This SKU is not stocked at this store.",
+                       details={"store_id": store_id, "sku_id": sku_id})
+    if inv.flash_sale != enabled:
+        audit.record("inventory.flash_sale", inv, actor=actor,
+                     changes={"store_id": store_id, "sku_id": sku_id, "flash_sale": [inv.flash_sale, enabled]})
+        inv.flash_sale = enabled
+    available, the_gate = inv.on_hand - inv.reserved, gate()
+    if enabled:
+        after_commit(lambda: the_gate.enable(store_id, sku_id, available))
+    else:
+        after_commit(lambda: the_gate.disable(store_id, sku_id))
+    return inv
+
+
+def resync_all(stale_after_s: int = 30) -> int:
+    """Recount every gate from the database (the periodic job; `flask flash resync`)."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from models.inventory import Inventory
+
+    rows = db.session.execute(select(Inventory.store_id, Inventory.sku_id,
+                                     Inventory.on_hand - Inventory.reserved)
+                              .where(Inventory.flash_sale.is_(True))).all()
+    for store_id, sku_id, available in rows:
+        gate().resync(store_id, sku_id, available, stale_after_s)
+    return len(rows)

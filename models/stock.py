@@ -14,7 +14,8 @@ from sqlalchemy import and_, insert, update
 
 from app.errors import AppError
 from app.extensions import db
-from models import stock_levels
+from app.db import after_commit
+from models import flash_sale, stock_levels
 from models.inventory import Inventory, StockMovement
 
 
@@ -55,6 +56,9 @@ def release(store_id: int, lines: Lines, *, order_id: int | None, reason: str) -
     _guarded(store_id, merged, reserved=-1)
     _ledger(store_id, merged, order_id, reason, on_hand=0, reserved=-1)
     stock_levels.after_change(store_id, [sku_id for sku_id, _ in merged])
+    # Units back in the database go back to a flash-sale gate too (a no-op when it's off).
+    gate = flash_sale.gate()
+    after_commit(lambda: gate.release(store_id, merged))
 
 
 def deduct(store_id: int, lines: Lines, *, order_id: int | None, reason: str) -> None:

@@ -17,7 +17,8 @@ from sqlalchemy.orm import selectinload
 from app.crypto import cipher
 from app.errors import AppError, NotFound
 from app.extensions import db
-from models import stock
+from app.db import after_commit
+from models import flash_sale, stock
 from models.base import utcnow
 from models.catalog import Sku
 from models.inventory import Inventory
@@ -65,7 +66,47 @@ def new_order_no() -> str:
 
 
 def place_order(user_id: int, body: dict, idempotency_key: str | None) -> tuple[Order, bool]:
-    """Returns (order, created). A replayed Idempotency-Key returns the first order."""
+    """Returns (order, created). A replayed Idempotency-Key returns the first order.
+
+    SKUs in flash-sale mode pass the Redis gate first, before any SQL: when a crowd
+    races for a few units, only buyers who got units reach the database."""
+    lines = _merge(body["items"])
+    store_id, pairs = body["store_id"], [(ln.sku_id, ln.qty) for ln in lines]
+    gate, ticket = flash_sale.gate(), secrets.token_hex(12)
+    gated = gate.admit(store_id, pairs, ticket)
+    if gated is None:
+        earlier = _replayed(user_id, idempotency_key, body)
+        if earlier is not None:
+            return earlier, False
+        raise stock.OutOfStock("Sold out.", details={"flash_sale": True})
+    if not gated:
+        return _place(user_id, body, lines, idempotency_key, flash=False)
+    try:
+        order, created = _place(user_id, body, lines, idempotency_key, flash=True)
+    except BaseException:
+        gate.give_back(store_id, pairs, ticket)  # the units this attempt took go back
+        raise
+    if created:
+        after_commit(lambda: gate.settle(store_id, pairs, ticket))
+    else:  # a replay of an earlier order: this attempt's units go back
+        gate.give_back(store_id, pairs, ticket)
+    return order, created
+
+
+def _replayed(user_id: int, key: str | None, body: dict) -> Order | None:
+    if not key:
+        return None
+    row = db.session.scalars(select(IdempotencyKey).where(
+        IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)).first()
+    if row is None:
+        return None
+    if row.request_hash != request_fingerprint(body):
+        raise IdempotencyKeyReused()
+    return db.session.get(Order, row.order_id)
+
+
+def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str | None,
+           *, flash: bool):
     key_row = None
     if idempotency_key:
         key_row, earlier = _claim_key(user_id, idempotency_key, request_fingerprint(body))
@@ -78,7 +119,6 @@ def place_order(user_id: int, body: dict, idempotency_key: str | None) -> tuple[
     if not store.active:
         raise StoreClosed(details={"store_id": store.id})
 
-    lines = _merge(body["items"])
     skus = _load_skus([ln.sku_id for ln in lines])
     _check_sellable(store.id, lines, skus)
     _check_limits(user_id, lines, skus)
@@ -87,7 +127,7 @@ def place_order(user_id: int, body: dict, idempotency_key: str | None) -> tuple[
     order = Order(
         order_no=new_order_no(), user_id=user_id, store_id=store.id,
         fulfillment=body["fulfillment"], status=Status.pending_payment.value,
-        total_fen=0, payable_fen=0, remark=body.get("remark"), created_at=now,
+        total_fen=0, payable_fen=0, remark=body.get("remark"), created_at=now, flash_sale=flash,
         pay_deadline=now + timedelta(seconds=current_app.config["ORDER_PAY_TIMEOUT_S"]),
     )
     if body.get("address"):

@@ -1,0 +1,32 @@
+"""Merchant console: flash-sale mode per (store, SKU)."""
+from __future__ import annotations
+
+from apiflask import APIBlueprint, Schema, fields
+
+from app.auth import current_staff, roles, staff_auth
+from handlers.schemas import StrictSchema
+from models import flash_sale
+
+bp = APIBlueprint("admin_flash_sale", __name__, url_prefix="/api/admin", tag="Admin: inventory")
+
+
+class FlashSaleIn(StrictSchema):
+    enabled = fields.Boolean(required=True)
+
+
+class FlashSaleOut(Schema):
+    store_id = fields.Integer()
+    sku_id = fields.Integer()
+    flash_sale = fields.Boolean()
+    available = fields.Integer()
+
+
+@bp.put("/stores/<int:store_id>/inventory/<int:sku_id>/flash-sale")
+@bp.auth_required(staff_auth)
+@roles("admin", "manager")
+@bp.input(FlashSaleIn, arg_name="body")
+@bp.output(FlashSaleOut)
+@bp.doc(summary="Switch flash-sale mode: a Redis gate in front of the database for a crowd")
+def set_flash_sale(store_id, sku_id, body):
+    current_staff().require_store(store_id)
+    return flash_sale.set_mode(current_staff(), store_id, sku_id, body["enabled"])

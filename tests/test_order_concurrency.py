@@ -1,0 +1,120 @@
+"""Races with real threads and real connections (the MariaDB run is the one that counts):
+a crowd for a few units, two cancels at once, a cancel racing the deadline sweep."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from app.extensions import db
+from models.base import utcnow
+from models.inventory import Inventory, StockMovement
+from models.orders.tables import Order
+from models.stock_check import check_ledger
+from tests.factories import make_product, make_shopper, make_store, stock
+
+
+def run_threads(n, target):
+    barrier = threading.Barrier(n)
+    results = [None] * n
+
+    def work(i):
+        barrier.wait(timeout=30)
+        results[i] = target(i)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
+@pytest.fixture
+def hot_sku(app):
+    with app.app_context():
+        store = make_store()
+        sku = make_product("大闸蟹", skus=[("4对", 39800)]).skus[0]
+        stock(store, sku, 50, baseline=0)  # no baseline: no automatic closing at low stock
+        return store.id, sku.id
+
+
+def counters(app, store_id, sku_id):
+    with app.app_context():
+        inv = db.session.scalars(select(Inventory).where(Inventory.store_id == store_id,
+                                                         Inventory.sku_id == sku_id)).one()
+        return inv.on_hand, inv.reserved
+
+
+def test_200_buyers_for_50_units(app, hot_sku):
+    store_id, sku_id = hot_sku
+    with app.app_context():
+        buyers = [make_shopper()[1] for _ in range(200)]
+    body = {"store_id": store_id, "fulfillment": "pickup", "items": [{"sku_id": sku_id, "qty": 1}]}
+
+    def buy(i):
+        return app.test_client().post("/api/orders", headers=buyers[i], json=body).status_code
+
+    statuses = run_threads(len(buyers), buy)
+    assert statuses.count(201) == 50
+    assert statuses.count(409) == 150, sorted(set(statuses))
+    assert counters(app, store_id, sku_id) == (50, 50)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Order)) == 50
+        assert check_ledger() == []
+
+
+def test_two_cancels_at_once_release_once(app, hot_sku):
+    store_id, sku_id = hot_sku
+    with app.app_context():
+        _, alice = make_shopper()
+    client = app.test_client()
+    order_no = client.post("/api/orders", headers=alice, json={
+        "store_id": store_id, "fulfillment": "pickup", "items": [{"sku_id": sku_id, "qty": 3}]}).json["order_no"]
+
+    def cancel(_):
+        resp = app.test_client().post(f"/api/orders/{order_no}/cancel", headers=alice, json={})
+        return resp.status_code, resp.json.get("changed")
+
+    results = run_threads(2, cancel)
+    assert sorted(results, key=str) == [(200, False), (200, True)]
+    assert counters(app, store_id, sku_id) == (50, 0)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(StockMovement)
+                                 .where(StockMovement.reason.in_(["cancel", "pay_timeout"]))) == 1
+        assert check_ledger() == []
+
+
+def test_cancel_racing_the_sweep(app, hot_sku):
+    from models.orders.lifecycle import sweep
+
+    store_id, sku_id = hot_sku
+    with app.app_context():
+        _, alice = make_shopper()
+    client = app.test_client()
+    numbers = [client.post("/api/orders", headers=alice, json={
+        "store_id": store_id, "fulfillment": "pickup", "items": [{"sku_id": sku_id, "qty": 1}]}).json["order_no"]
+        for _ in range(10)]
+    with app.app_context():
+        db.session.execute(update(Order).values(pay_deadline=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+
+    def act(i):
+        if i == 0:
+            with app.app_context():
+                return sweep()["expired"]
+        return app.test_client().post(f"/api/orders/{numbers[i - 1]}/cancel", headers=alice,
+                                      json={}).status_code
+
+    results = run_threads(11, act)
+    assert all(code == 200 for code in results[1:])
+    assert counters(app, store_id, sku_id) == (50, 0)
+    with app.app_context():
+        statuses = set(db.session.scalars(select(Order.status)))
+        assert statuses == {"cancelled"}
+        releases = db.session.scalar(select(func.count()).select_from(StockMovement)
+                                     .where(StockMovement.delta_reserved < 0))
+        assert releases == 10
+        assert check_ledger() == []

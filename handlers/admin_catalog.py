@@ -39,11 +39,24 @@ class AdminStore(StoreOut):
     updated_at = fields.DateTime()
 
 
+class ComponentIn(StrictSchema):
+    sku_id = fields.Integer(required=True, strict=True, validate=validators.Range(min=1))
+    qty = fields.Integer(required=True, strict=True, validate=validators.Range(1, 999))
+
+
 class SkuIn(StrictSchema):
     spec = fields.String(required=True, validate=validators.Length(1, 64))
     price_fen = fields.Integer(required=True, strict=True, validate=validators.Range(1, MAX_PRICE_FEN))
     barcode = fields.String(load_default=None, validate=validators.Regexp(r"^[0-9A-Za-z-]{4,32}$"))
     on_shelf = fields.Boolean(load_default=True)
+    limit_per_order = fields.Integer(load_default=None, strict=True, validate=validators.Range(1, 9999))
+    limit_per_user = fields.Integer(load_default=None, strict=True, validate=validators.Range(1, 9999))
+
+
+class NewSkuIn(SkuIn):
+    # A bundle (组合提货): main item + accessories, each with its quantity per bundle.
+    components = fields.Nested(ComponentIn, many=True, load_default=None,
+                               validate=validators.Length(1, 20))
 
 
 class ProductIn(StrictSchema):
@@ -51,7 +64,7 @@ class ProductIn(StrictSchema):
     description = fields.String(load_default="", validate=validators.Length(max=5000))
     category = fields.String(load_default=None, validate=validators.Length(max=64))
     on_shelf = fields.Boolean(load_default=True)
-    skus = fields.List(fields.Nested(SkuIn), load_default=list, validate=validators.Length(max=100))
+    skus = fields.List(fields.Nested(NewSkuIn), load_default=list, validate=validators.Length(max=100))
 
 
 class ProductPatch(StrictSchema):
@@ -61,6 +74,11 @@ class ProductPatch(StrictSchema):
     on_shelf = fields.Boolean()
 
 
+class ComponentOut(Schema):
+    sku_id = fields.Integer(attribute="component_sku_id")
+    qty = fields.Integer()
+
+
 class AdminSku(Schema):
     id = fields.Integer()
     product_id = fields.Integer()
@@ -68,6 +86,10 @@ class AdminSku(Schema):
     price_fen = fields.Integer()
     barcode = fields.String(allow_none=True)
     on_shelf = fields.Boolean()
+    limit_per_order = fields.Integer(allow_none=True)
+    limit_per_user = fields.Integer(allow_none=True)
+    is_bundle = fields.Boolean()
+    components = fields.Nested(ComponentOut, many=True)
 
 
 class AdminProduct(Schema):
@@ -174,7 +196,7 @@ def update_product(product_id, body):
 @bp.post("/products/<int:product_id>/skus")
 @bp.auth_required(staff_auth)
 @roles("admin")
-@bp.input(SkuIn, arg_name="body")
+@bp.input(NewSkuIn, arg_name="body")
 @bp.output(AdminSku, status_code=201)
 def add_sku(product_id, body):
     product = get_or_404(catalog.Product, product_id, "product")

@@ -7,7 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstrai
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
-from app.errors import Conflict
+from app.errors import Conflict, InvalidRequest, NotFound
 from app.extensions import db
 from models import audit
 from models.base import MYSQL_TABLE, UTCDateTime, utcnow
@@ -87,11 +87,32 @@ def update_product(actor, product: Product, fields: dict) -> Product:
 
 
 def add_sku(actor, product: Product, fields: dict) -> Sku:
-    sku = Sku(product=product, **fields)
+    """A SKU, or a bundle (组合提货) when `components` ([{sku_id, qty}]) are given."""
+    fields = dict(fields)
+    components = fields.pop("components", None) or []
+    sku = Sku(product=product, is_bundle=bool(components), **fields)
     db.session.add(sku)
     _flush_unique("This product already has that spec, or the barcode is in use.")
-    audit.record("sku.create", sku, actor=actor, changes={"product_id": product.id, **fields})
+    if components:
+        _attach_components(sku, components)
+    audit.record("sku.create", sku, actor=actor,
+                 changes={"product_id": product.id, **fields, "components": components})
     return sku
+
+
+def _attach_components(bundle: Sku, components: list[dict]) -> None:
+    ids = [c["sku_id"] for c in components]
+    if len(set(ids)) != len(ids):
+        raise InvalidRequest("A component is listed twice.", details={"field": "components"})
+    found = {s.id: s for s in db.session.scalars(select(Sku).where(Sku.id.in_(ids)))}
+    missing = sorted(set(ids) - set(found))
+    if missing:
+        raise NotFound("No such SKU.", details={"sku_ids": missing})
+    nested = sorted(i for i in ids if found[i].is_bundle or i == bundle.id)
+    if nested:
+        raise InvalidRequest("A bundle is made of plain SKUs, not of bundles.",
+                             details={"sku_ids": nested})
+    bundle.components = [BundleComponent(component_sku_id=c["sku_id"], qty=c["qty"]) for c in components]
 
 
 def update_sku(actor, sku: Sku, fields: dict) -> Sku:

@@ -14,7 +14,7 @@ from app.errors import InvalidRequest
 from app.extensions import db
 from models import audit, stock_levels
 from models.base import MYSQL_TABLE, UTCDateTime, utcnow
-from models.catalog import Product, Sku
+from models.catalog import BundleComponent, Product, Sku
 from models.stores import Store
 
 
@@ -179,30 +179,49 @@ def store_inventory(store_id: int) -> list[Inventory]:
 
 
 def store_catalog(store_id: int, *, cursor: int | None, limit: int):
-    """Products on shelf with their on-shelf SKUs stocked at this store, and each SKU's
-    availability there: [(product, [(sku, available)])]. Two queries, however many rows."""
-    query = (
-        select(Product).where(Product.on_shelf.is_(True))
-        .where(Product.id.in_(
-            select(Sku.product_id).join(Inventory, Inventory.sku_id == Sku.id)
-            .where(Inventory.store_id == store_id, Sku.on_shelf.is_(True))
-        ))
-        .order_by(Product.id).limit(limit)
-    )
+    """Products on shelf that can be bought at this store, each with its on-shelf SKUs and
+    their availability there: [(product, [(sku, available)])]. A bundle is available as
+    many times as its scarcest component allows. Three or four queries, however many rows."""
+    carried = (select(Sku.product_id).join(Inventory, Inventory.sku_id == Sku.id)
+               .where(Inventory.store_id == store_id, Sku.on_shelf.is_(True)))
+    bundles = select(Sku.product_id).where(Sku.is_bundle.is_(True), Sku.on_shelf.is_(True))
+    query = (select(Product).where(Product.on_shelf.is_(True),
+                                   Product.id.in_(carried.union(bundles)))
+             .order_by(Product.id).limit(limit))
     if cursor:
         query = query.where(Product.id > cursor)
     products = list(db.session.scalars(query))
     if not products:
         return []
-    rows = db.session.execute(
-        select(Sku, Inventory).join(Inventory, Inventory.sku_id == Sku.id)
-        .where(Inventory.store_id == store_id, Sku.on_shelf.is_(True),
-               Sku.product_id.in_([p.id for p in products]))
-        .order_by(Sku.id)
-    ).all()
+    skus = list(db.session.scalars(select(Sku).where(
+        Sku.product_id.in_([p.id for p in products]), Sku.on_shelf.is_(True)).order_by(Sku.id)))
+    parts = _bundle_parts([s.id for s in skus if s.is_bundle])
+    wanted = {s.id for s in skus} | {c for comps in parts.values() for c, _ in comps}
+    available = {sku_id: (avail if online else 0) for sku_id, avail, online in db.session.execute(
+        select(Inventory.sku_id, Inventory.on_hand - Inventory.reserved, Inventory.online)
+        .where(Inventory.store_id == store_id, Inventory.sku_id.in_(wanted)))}
     by_product: dict[int, list] = {}
-    for sku, inv in rows:
-        by_product.setdefault(sku.product_id, []).append(
-            (sku, inv.available if inv.online else 0)
-        )
-    return [(p, by_product.get(p.id, [])) for p in products]
+    for sku in skus:
+        avail = bundle_available(parts.get(sku.id, []), available) if sku.is_bundle \
+            else available.get(sku.id)
+        if avail is not None:  # None: not sold at this store
+            by_product.setdefault(sku.product_id, []).append((sku, max(avail, 0)))
+    return [(p, by_product[p.id]) for p in products if p.id in by_product]
+
+
+def _bundle_parts(bundle_ids: list[int]) -> dict[int, list[tuple[int, int]]]:
+    if not bundle_ids:
+        return {}
+    parts: dict[int, list[tuple[int, int]]] = {}
+    for bundle_id, sku_id, qty in db.session.execute(
+            select(BundleComponent.bundle_sku_id, BundleComponent.component_sku_id, BundleComponent.qty)
+            .where(BundleComponent.bundle_sku_id.in_(bundle_ids))):
+        parts.setdefault(bundle_id, []).append((sku_id, qty))
+    return parts
+
+
+def bundle_available(components: list[tuple[int, int]], available: dict[int, int]) -> int | None:
+    """How many bundles the components allow; None if a component isn't sold here."""
+    if not components or any(sku_id not in available for sku_id, _ in components):
+        return None
+    return min(available[sku_id] // qty for sku_id, qty in components)

@@ -8,9 +8,9 @@ last line behind it.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
-from sqlalchemy import and_, insert, update
+from sqlalchemy import and_, insert, select, update
 
 from app.errors import AppError
 from app.extensions import db
@@ -33,8 +33,34 @@ def _merge(lines: Lines) -> list[tuple[int, int]]:
     return sorted(merged.items())
 
 
-def reserve(store_id: int, lines: Lines, *, order_id: int | None, reason: str = "reserve") -> None:
-    """Hold stock for an order; raises OutOfStock (naming the SKU) if any line can't be held."""
+class StockRow(NamedTuple):
+    id: int
+    sku_id: int
+    on_hand: int
+    reserved: int
+    baseline: int
+    level: str
+    online: bool
+
+
+def lock_rows(store_id: int, sku_ids: list[int]) -> dict[int, StockRow]:
+    """Lock this store's stock rows of these SKUs (in SKU order, like every other locker)
+    and return their counters, exact for as long as this transaction lives."""
+    if not sku_ids:
+        return {}
+    rows = db.session.execute(
+        select(Inventory.id, Inventory.sku_id, Inventory.on_hand, Inventory.reserved,
+               Inventory.baseline, Inventory.level, Inventory.online)
+        .where(Inventory.store_id == store_id, Inventory.sku_id.in_(sorted(set(sku_ids))))
+        .order_by(Inventory.sku_id).with_for_update()
+    ).all()
+    return {row.sku_id: StockRow(*row) for row in rows}
+
+
+def reserve(store_id: int, lines: Lines, *, order_id: int | None, reason: str = "reserve",
+            locked: dict[int, StockRow] | None = None) -> None:
+    """Hold stock for an order; raises OutOfStock (naming the SKU) if any line can't be
+    held. With `locked` (from lock_rows) the alert levels are judged without re-reading."""
     merged = _merge(lines)
     for sku_id, qty in merged:
         result = db.session.execute(
@@ -47,7 +73,10 @@ def reserve(store_id: int, lines: Lines, *, order_id: int | None, reason: str = 
         if result.rowcount != 1:
             raise OutOfStock(details={"sku_id": sku_id, "requested": qty})
     _ledger(store_id, merged, order_id, reason, on_hand=0, reserved=+1)
-    stock_levels.after_change(store_id, [sku_id for sku_id, _ in merged])
+    after = None
+    if locked is not None:
+        after = [locked[sku_id]._replace(reserved=locked[sku_id].reserved + qty) for sku_id, qty in merged]
+    stock_levels.after_change(store_id, [sku_id for sku_id, _ in merged], rows=after)
 
 
 def release(store_id: int, lines: Lines, *, order_id: int | None, reason: str) -> None:

@@ -23,7 +23,7 @@ Any non-2xx answer or failed connection is an error; a run with errors says so a
 """
 from __future__ import annotations
 
-import argparse, base64, collections, http.client, json, math, os, secrets, shutil, signal
+import argparse, base64, collections, http.client, json, math, os, random, secrets, shutil, signal
 import socket, subprocess, sys, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -46,11 +46,12 @@ class Http:
         host, port = base.removeprefix("http://").split(":")
         self.conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
 
-    def call(self, method: str, path: str, body=None) -> tuple[int, bytes]:
+    def call(self, method: str, path: str, body=None, headers=None) -> tuple[int, bytes]:
         data = None if body is None else json.dumps(body).encode()
         try:
             self.conn.request(method, path, body=data,
-                              headers={"Content-Type": "application/json"} if data else {})
+                              headers={**({"Content-Type": "application/json"} if data else {}),
+                                       **(headers or {})})
             resp = self.conn.getresponse()
             return resp.status, resp.read()
         except Exception:
@@ -64,6 +65,11 @@ class Context:
     sandbox: str  # the WeChat sandbox
     store_id: int = 0
     codes: collections.deque = field(default_factory=collections.deque)
+    shoppers: list = field(default_factory=list)     # bearer headers
+    spread_skus: list = field(default_factory=list)  # 200 SKUs with ample stock
+    hot_sku: int = 0                                 # one SKU everybody buys
+    flash_sku: int = 0                               # flash-sale mode, ample stock
+    soldout_sku: int = 0                             # flash-sale mode, nothing left
 
 
 class Exhausted(Exception):  # a scenario used up what its `prepare` made
@@ -99,11 +105,54 @@ def issue_codes(ctx: Context, n: int, threads: int = 4) -> None:
         list(pool.map(work, range(threads)))  # re-raises a worker's exception
 
 
+def order(pick_sku: Callable[[Context], int]):
+    """POST /api/orders for one unit of pick_sku(ctx), as one of the prepared shoppers."""
+    def request(ctx: Context, http: Http):
+        headers = random.choice(ctx.shoppers)
+        body = {"store_id": ctx.store_id, "fulfillment": "pickup",
+                "items": [{"sku_id": pick_sku(ctx), "qty": 1}]}
+        return http.call("POST", "/api/orders", body, headers)
+    return request
+
+
+def soldout(ctx: Context, http: Http):
+    status, body = order(lambda c: c.soldout_sku)(ctx, http)
+    return (200 if status == 409 else status), body  # the expected answer: sold out at the gate
+
+
+def setup_orders(ctx: Context) -> None:
+    """Shoppers (through the real login), and SKUs with stock the run can't exhaust:
+    200 spread SKUs, one hot SKU, one flash-sale SKU, one flash-sale SKU with none left."""
+    http = Http(ctx.base)
+    issue_codes(ctx, 64)
+    for _ in range(64):
+        status, body = http.call("POST", "/api/auth/login", {"code": ctx.codes.popleft()})
+        ctx.shoppers.append({"Authorization": f"Bearer {json.loads(body)['token']}"})
+    status, body = http.call("POST", "/api/staff/login", {"username": "admin", "password": "tihuo-admin-demo"})
+    admin = {"Authorization": f"Bearer {json.loads(body)['token']}"}
+    skus = []
+    for batch in range(3):
+        specs = [{"spec": f"s{batch}-{i}", "price_fen": 100 + i} for i in range(100 if batch < 2 else 3)]
+        status, body = http.call("POST", "/api/admin/products", {"name": f"bench {batch}", "skus": specs}, admin)
+        skus += [s["id"] for s in json.loads(body)["skus"]]
+    for sku_id in skus:
+        on_hand = 0 if sku_id == skus[-1] else 5_000_000
+        http.call("PUT", f"/api/admin/stores/{ctx.store_id}/inventory/{sku_id}", {"on_hand": on_hand}, admin)
+    ctx.spread_skus, ctx.hot_sku, ctx.flash_sku, ctx.soldout_sku = skus[:200], skus[200], skus[201], skus[202]
+    for sku_id in (ctx.flash_sku, ctx.soldout_sku):
+        http.call("PUT", f"/api/admin/stores/{ctx.store_id}/inventory/{sku_id}/flash-sale", {"enabled": True}, admin)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "healthz": Scenario(lambda ctx, http: http.call("GET", "/healthz")),
     "products": Scenario(lambda ctx, http: http.call("GET", f"/api/products?store_id={ctx.store_id}")),
     "login": Scenario(login, prepare=issue_codes),
+    "order_spread": Scenario(order(lambda ctx: random.choice(ctx.spread_skus))),
+    "order_hot": Scenario(order(lambda ctx: ctx.hot_sku)),
+    "flash": Scenario(order(lambda ctx: ctx.flash_sku)),
+    "flash_soldout": Scenario(soldout),
 }
+ORDER_SCENARIOS = {"order_spread", "order_hot", "flash", "flash_soldout"}
 
 
 def run_load(ctx: Context, name: str, warmup: float, duration: float, concurrency: int) -> dict:
@@ -263,6 +312,8 @@ def main() -> int:
               f"{args.warmup:g}s warm-up + {args.duration:g}s per endpoint, store_id={ctx.store_id}, "
               f"logs in {logs}", flush=True)
 
+        if ORDER_SCENARIOS & set(names):
+            setup_orders(ctx)
         results = []
         for name in names:
             if SCENARIOS[name].prepare:

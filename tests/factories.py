@@ -65,9 +65,10 @@ def bearer(token: str) -> dict:
 
 
 def make_bundle(name="组合装", price_fen=19900) -> catalog.Sku:
-    """A bundle SKU: sold as a unit, no stock of its own (components omitted here)."""
-    product = catalog.create_product(None, {"name": name},
-                                     [{"spec": "套装", "price_fen": price_fen, "is_bundle": True}])
+    """A bundle SKU: sold as a unit, no stock of its own (made of one fresh plain SKU)."""
+    part = make_product(f"{name}-配件", skus=[("1件", 100)]).skus[0]
+    product = catalog.create_product(None, {"name": name}, [
+        {"spec": "套装", "price_fen": price_fen, "components": [{"sku_id": part.id, "qty": 1}]}])
     db.session.commit()
     return product.skus[0]
 

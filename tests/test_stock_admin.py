@@ -52,6 +52,12 @@ def test_restock_creates_row_writes_ledger_and_audits(client, ctx):
     audit = db.session.scalars(select(AuditLog).filter_by(action="inventory.restock")
                                .order_by(AuditLog.id)).all()
     assert [a.changes["on_hand"] for a in audit] == [[0, 10], [10, 25]] and audit[0].actor_id == manager.id
+    # The answer shows the level the change led to: 25 of 500 closes online ordering,
+    # restocking to 225 (45 %) reopens it.
+    closed = client.put(f"/api/admin/stores/{store.id}/inventory/{sku.id}", headers=h, json={"baseline": 500})
+    assert (closed.json["level"], closed.json["online"]) == ("closed", False)
+    reopened = client.post(_url(store.id, sku.id, "restock"), headers=h, json={"qty": 200})
+    assert (reopened.json["level"], reopened.json["online"], reopened.json["on_hand"]) == ("normal", True, 225)
 
 
 def test_restock_bad_input_and_roles(client, ctx):

@@ -12,7 +12,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.crypto import cipher
 from app.errors import AppError, NotFound
@@ -20,8 +20,7 @@ from app.extensions import db
 from app.db import after_commit
 from models import flash_sale, stock
 from models.base import utcnow
-from models.catalog import Sku
-from models.inventory import Inventory
+from models.catalog import BundleComponent, Product, Sku
 from models.orders.status import LIVE, Status
 from models.orders.tables import IdempotencyKey, Order, OrderEvent, OrderItem
 from models.stores import Store
@@ -120,8 +119,13 @@ def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str |
         raise StoreClosed(details={"store_id": store.id})
 
     skus = _load_skus([ln.sku_id for ln in lines])
-    _check_sellable(store.id, lines, skus)
     _check_limits(user_id, lines, skus)
+    holds = [hold for ln in lines for hold in skus[ln.sku_id].holds(ln.qty)]
+    locked = stock.lock_rows(store.id, [sku_id for sku_id, _ in holds])
+    not_here = sorted({ln.sku_id for ln in lines
+                       if any(sku_id not in locked for sku_id, _ in skus[ln.sku_id].holds(1))})
+    if not_here:
+        raise NotForSale("An item is not sold at this store.", details={"sku_ids": not_here})
 
     now = utcnow()
     order = Order(
@@ -136,17 +140,17 @@ def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str |
     for ln in lines:
         sku = skus[ln.sku_id]
         order.items.append(OrderItem(
-            sku_id=sku.id, product_id=sku.product_id, name=sku.product.name, spec=sku.spec,
+            sku_id=sku.id, product_id=sku.product_id, name=sku.name, spec=sku.spec,
             price_fen=sku.price_fen, qty=ln.qty,
-            components=[[c.component_sku_id, c.qty] for c in sku.components] if sku.is_bundle else None,
-        ))
+            components=[list(c) for c in sku.components] if sku.components else None))
     order.total_fen = order.payable_fen = sum(i.price_fen * i.qty for i in order.items)
     db.session.add(order)
     db.session.flush()
-    stock.reserve(store.id, [sl for item in order.items for sl in item.stock_lines()],
-                  order_id=order.id)
-    db.session.add(OrderEvent(order_id=order.id, from_status=None, to_status=order.status,
-                              actor_type="user", actor_id=user_id, reason="placed", at=now))
+    stock.reserve(store.id, holds, order_id=order.id, locked=locked)
+    event = OrderEvent(order_id=order.id, from_status=None, to_status=order.status,
+                       actor_type="user", actor_id=user_id, reason="placed", at=now)
+    db.session.add(event)
+    set_committed_value(order, "events", [event])  # the response needs no re-read
     if key_row is not None:
         key_row.order_id = order.id
     return order, True
@@ -178,35 +182,51 @@ def _claim_key(user_id: int, key: str, fingerprint: str) -> tuple[IdempotencyKey
     return None, db.session.get(Order, existing.order_id)
 
 
-def _load_skus(sku_ids: list[int]) -> dict[int, Sku]:
-    skus = {s.id: s for s in db.session.scalars(
-        select(Sku).where(Sku.id.in_(sku_ids))
-        .options(selectinload(Sku.product), selectinload(Sku.components))
-    )}
-    missing = sorted(set(sku_ids) - set(skus))
+@dataclass(frozen=True)
+class SkuFacts:
+    """What placement needs of a SKU, read in one query (plus one for bundles)."""
+    id: int
+    product_id: int
+    name: str
+    spec: str
+    price_fen: int
+    limit_per_order: int | None
+    limit_per_user: int | None
+    components: tuple[tuple[int, int], ...]  # bundles: (component sku, qty per bundle)
+
+    def holds(self, qty: int) -> list[tuple[int, int]]:
+        """The stock rows ordering `qty` of this SKU holds."""
+        if self.components:
+            return [(sku_id, per * qty) for sku_id, per in self.components]
+        return [(self.id, qty)]
+
+
+def _load_skus(sku_ids: list[int]) -> dict[int, SkuFacts]:
+    rows = db.session.execute(
+        select(Sku.id, Sku.product_id, Product.name, Sku.spec, Sku.price_fen, Sku.limit_per_order,
+               Sku.limit_per_user, Sku.is_bundle, Sku.on_shelf, Product.on_shelf.label("product_on_shelf"))
+        .join(Product, Product.id == Sku.product_id).where(Sku.id.in_(sku_ids))
+    ).all()
+    missing = sorted(set(sku_ids) - {r.id for r in rows})
     if missing:
         raise NotFound("No such SKU.", details={"sku_ids": missing})
-    return skus
-
-
-def _check_sellable(store_id: int, lines: list[Line], skus: dict[int, Sku]) -> None:
-    off = [ln.sku_id for ln in lines if not (skus[ln.sku_id].on_shelf and skus[ln.sku_id].product.on_shelf)]
+    off = sorted(r.id for r in rows if not (r.on_shelf and r.product_on_shelf))
     if off:
         raise NotForSale("An item is off the shelf.", details={"sku_ids": off})
-    held = {sku_id for ln in lines for sku_id, _ in _stock_skus(skus[ln.sku_id])}
-    carried = set(db.session.scalars(
-        select(Inventory.sku_id).where(Inventory.store_id == store_id, Inventory.sku_id.in_(held))))
-    not_here = sorted({ln.sku_id for ln in lines
-                       if any(s not in carried for s, _ in _stock_skus(skus[ln.sku_id]))})
-    if not_here:
-        raise NotForSale("An item is not sold at this store.", details={"sku_ids": not_here})
+    parts: dict[int, list[tuple[int, int]]] = {}
+    bundles = [r.id for r in rows if r.is_bundle]
+    if bundles:
+        for bundle_id, sku_id, qty in db.session.execute(
+                select(BundleComponent.bundle_sku_id, BundleComponent.component_sku_id,
+                       BundleComponent.qty)
+                .where(BundleComponent.bundle_sku_id.in_(bundles))
+                .order_by(BundleComponent.component_sku_id)):
+            parts.setdefault(bundle_id, []).append((sku_id, qty))
+    return {r.id: SkuFacts(r.id, r.product_id, r.name, r.spec, r.price_fen, r.limit_per_order,
+                           r.limit_per_user, tuple(parts.get(r.id, ()))) for r in rows}
 
 
-def _stock_skus(sku: Sku) -> list[tuple[int, int]]:
-    return [(c.component_sku_id, c.qty) for c in sku.components] if sku.is_bundle else [(sku.id, 1)]
-
-
-def _check_limits(user_id: int, lines: list[Line], skus: dict[int, Sku]) -> None:
+def _check_limits(user_id: int, lines: list[Line], skus: dict[int, SkuFacts]) -> None:
     over = [ln.sku_id for ln in lines
             if skus[ln.sku_id].limit_per_order and ln.qty > skus[ln.sku_id].limit_per_order]
     if over:

@@ -41,7 +41,10 @@ class RedisExt:
                 decode_responses=True, health_check_interval=30)
             client = redis.Redis(connection_pool=pool)
         else:
-            client = fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+            client = fakeredis.FakeRedis(
+                server=fakeredis.FakeServer(), decode_responses=True,
+                connection_pool_class=redis.BlockingConnectionPool,
+                max_connections=app.config["REDIS_MAX_CONNECTIONS"], timeout=5)
         app.extensions["redis"] = client
 
 

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from typing import Iterable, NamedTuple
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import insert, select, update
 
 from app.errors import AppError
 from app.extensions import db
 from app.db import after_commit
 from models import flash_sale, stock_levels
 from models.inventory import Inventory, StockMovement
+
+# Core tables: these run inside every order, so they skip the ORM's per-statement work
+# (nothing here needs identity-mapped objects).
+INV, MOVES = Inventory.__table__, StockMovement.__table__
+
+
+def _conn():
+    return db.session.connection()
 
 
 class OutOfStock(AppError):
@@ -48,11 +56,11 @@ def lock_rows(store_id: int, sku_ids: list[int]) -> dict[int, StockRow]:
     and return their counters, exact for as long as this transaction lives."""
     if not sku_ids:
         return {}
-    rows = db.session.execute(
-        select(Inventory.id, Inventory.sku_id, Inventory.on_hand, Inventory.reserved,
-               Inventory.baseline, Inventory.level, Inventory.online)
-        .where(Inventory.store_id == store_id, Inventory.sku_id.in_(sorted(set(sku_ids))))
-        .order_by(Inventory.sku_id).with_for_update()
+    rows = _conn().execute(
+        select(INV.c.id, INV.c.sku_id, INV.c.on_hand, INV.c.reserved, INV.c.baseline,
+               INV.c.level, INV.c.online)
+        .where(INV.c.store_id == store_id, INV.c.sku_id.in_(sorted(set(sku_ids))))
+        .order_by(INV.c.sku_id).with_for_update()
     ).all()
     return {row.sku_id: StockRow(*row) for row in rows}
 
@@ -63,12 +71,11 @@ def reserve(store_id: int, lines: Lines, *, order_id: int | None, reason: str = 
     held. With `locked` (from lock_rows) the alert levels are judged without re-reading."""
     merged = _merge(lines)
     for sku_id, qty in merged:
-        result = db.session.execute(
-            update(Inventory)
-            .where(Inventory.store_id == store_id, Inventory.sku_id == sku_id,
-                   Inventory.online.is_(True), Inventory.on_hand - Inventory.reserved >= qty)
-            .values(reserved=Inventory.reserved + qty)
-            .execution_options(synchronize_session=False)
+        result = _conn().execute(
+            update(INV)
+            .where(INV.c.store_id == store_id, INV.c.sku_id == sku_id, INV.c.online.is_(True),
+                   INV.c.on_hand - INV.c.reserved >= qty)
+            .values(reserved=INV.c.reserved + qty)
         )
         if result.rowcount != 1:
             raise OutOfStock(details={"sku_id": sku_id, "requested": qty})
@@ -100,15 +107,13 @@ def deduct(store_id: int, lines: Lines, *, order_id: int | None, reason: str) ->
 
 def _guarded(store_id: int, merged: list[tuple[int, int]], *, reserved: int, on_hand: int = 0) -> None:
     for sku_id, qty in merged:
-        values = {"reserved": Inventory.reserved + reserved * qty}
+        values = {"reserved": INV.c.reserved + reserved * qty}
         if on_hand:
-            values["on_hand"] = Inventory.on_hand + on_hand * qty
-        result = db.session.execute(
-            update(Inventory)
-            .where(and_(Inventory.store_id == store_id, Inventory.sku_id == sku_id,
-                        Inventory.reserved >= qty))
+            values["on_hand"] = INV.c.on_hand + on_hand * qty
+        result = _conn().execute(
+            update(INV)
+            .where(INV.c.store_id == store_id, INV.c.sku_id == sku_id, INV.c.reserved >= qty)
             .values(**values)
-            .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
             # A hold we recorded is missing: the ledger and counters disagree. Refuse
@@ -118,7 +123,7 @@ def _guarded(store_id: int, merged: list[tuple[int, int]], *, reserved: int, on_
 
 def _ledger(store_id, merged, order_id, reason, *, on_hand: int, reserved: int) -> None:
     if merged:
-        db.session.execute(insert(StockMovement), [
+        _conn().execute(insert(MOVES), [
             {"store_id": store_id, "sku_id": sku_id, "order_id": order_id, "reason": reason,
              "delta_on_hand": on_hand * qty, "delta_reserved": reserved * qty}
             for sku_id, qty in merged

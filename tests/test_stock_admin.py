@@ -12,7 +12,6 @@ from models import stock, stock_admin
 from models.audit import AuditLog
 from models.inventory import Inventory, StockMovement, StockTransfer, TransferProposal
 from models.stock_check import check_ledger
-from tests.conftest import backend_is_mysql
 from tests.factories import (admin_headers, bearer, make_bundle, make_product, make_staff,
                              make_store, staff_token, stock as set_stock)
 from tests.test_errors import assert_error
@@ -336,10 +335,8 @@ def test_stock_check_agrees_after_a_mix_then_finds_a_tampered_counter(app, clien
     assert f"store={b.id} sku={flour.id} inventory_row" in bad.output
 
 
-# --- concurrency (MariaDB) ----------------------------------------------------------------
+# --- concurrency (the MariaDB run is the one that counts: InnoDB row locks) --------------
 
-@pytest.mark.skipif(not backend_is_mysql(), reason="row locks and deadlocks need InnoDB; "
-                    "SQLite serialises writers and has no SELECT ... FOR UPDATE")
 def test_opposite_transfers_in_parallel_never_deadlock(app):
     with app.app_context():
         a, b = make_store(), make_store()

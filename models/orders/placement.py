@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -112,48 +112,70 @@ def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str |
         if earlier is not None:
             return earlier, False
 
-    store = db.session.get(Store, body["store_id"])
-    if store is None:
+    store_active = _conn().execute(
+        select(STORES.c.active).where(STORES.c.id == body["store_id"])).scalar()
+    if store_active is None:
         raise NotFound("No such store.", details={"store_id": body["store_id"]})
-    if not store.active:
-        raise StoreClosed(details={"store_id": store.id})
+    if not store_active:
+        raise StoreClosed(details={"store_id": body["store_id"]})
+    store_id = body["store_id"]
 
     skus = _load_skus([ln.sku_id for ln in lines])
     _check_limits(user_id, lines, skus)
     holds = [hold for ln in lines for hold in skus[ln.sku_id].holds(ln.qty)]
-    locked = stock.lock_rows(store.id, [sku_id for sku_id, _ in holds])
+    locked = stock.lock_rows(store_id, [sku_id for sku_id, _ in holds])
     not_here = sorted({ln.sku_id for ln in lines
                        if any(sku_id not in locked for sku_id, _ in skus[ln.sku_id].holds(1))})
     if not_here:
         raise NotForSale("An item is not sold at this store.", details={"sku_ids": not_here})
 
+    # The rows are written with Core inserts (this is the hottest write path) and the
+    # response is built from the same values, as transient objects: no re-read.
     now = utcnow()
     order = Order(
-        order_no=new_order_no(), user_id=user_id, store_id=store.id,
+        order_no=new_order_no(), user_id=user_id, store_id=store_id,
         fulfillment=body["fulfillment"], status=Status.pending_payment.value,
-        total_fen=0, payable_fen=0, remark=body.get("remark"), created_at=now, flash_sale=flash,
+        remark=body.get("remark"), created_at=now, flash_sale=flash, source="shop",
         pay_deadline=now + timedelta(seconds=current_app.config["ORDER_PAY_TIMEOUT_S"]),
     )
     if body.get("address"):
         order.address_enc = cipher().encrypt(json.dumps(body["address"], ensure_ascii=False),
                                              aad=address_aad(order.order_no))
-    for ln in lines:
-        sku = skus[ln.sku_id]
-        order.items.append(OrderItem(
-            sku_id=sku.id, product_id=sku.product_id, name=sku.name, spec=sku.spec,
-            price_fen=sku.price_fen, qty=ln.qty,
-            components=[list(c) for c in sku.components] if sku.components else None))
-    order.total_fen = order.payable_fen = sum(i.price_fen * i.qty for i in order.items)
-    db.session.add(order)
-    db.session.flush()
-    stock.reserve(store.id, holds, order_id=order.id, locked=locked)
+    items = [OrderItem(sku_id=sku.id, product_id=sku.product_id, name=sku.name, spec=sku.spec,
+                       price_fen=sku.price_fen, qty=ln.qty, picked_up_qty=0,
+                       components=[list(c) for c in sku.components] if sku.components else None)
+             for ln in lines for sku in (skus[ln.sku_id],)]
+    order.total_fen = order.payable_fen = sum(i.price_fen * i.qty for i in items)
+    order.id = _insert(ORDERS, order)
+    for item in items:
+        item.order_id = order.id
+    _conn().execute(insert(ITEMS), [_values(ITEMS, item) for item in items])
+    stock.reserve(store_id, holds, order_id=order.id, locked=locked)
     event = OrderEvent(order_id=order.id, from_status=None, to_status=order.status,
                        actor_type="user", actor_id=user_id, reason="placed", at=now)
-    db.session.add(event)
-    set_committed_value(order, "events", [event])  # the response needs no re-read
+    _insert(EVENTS, event)
+    set_committed_value(order, "items", items)
+    set_committed_value(order, "events", [event])
     if key_row is not None:
         key_row.order_id = order.id
     return order, True
+
+
+ORDERS, ITEMS, EVENTS, STORES = (Order.__table__, OrderItem.__table__, OrderEvent.__table__,
+                                 Store.__table__)
+
+
+def _conn():
+    return db.session.connection()
+
+
+def _values(table, obj) -> dict:
+    # Every column but the key, so that several rows share one INSERT (executemany).
+    return {c.name: getattr(obj, c.key) for c in table.columns if c.key != "id"}
+
+
+def _insert(table, obj) -> int:
+    return _conn().execute(insert(table).values(_values(table, obj))).inserted_primary_key[0]
 
 
 def _merge(items: list[dict]) -> list[Line]:
@@ -202,10 +224,12 @@ class SkuFacts:
 
 
 def _load_skus(sku_ids: list[int]) -> dict[int, SkuFacts]:
-    rows = db.session.execute(
-        select(Sku.id, Sku.product_id, Product.name, Sku.spec, Sku.price_fen, Sku.limit_per_order,
-               Sku.limit_per_user, Sku.is_bundle, Sku.on_shelf, Product.on_shelf.label("product_on_shelf"))
-        .join(Product, Product.id == Sku.product_id).where(Sku.id.in_(sku_ids))
+    sku, product = Sku.__table__.c, Product.__table__.c
+    rows = _conn().execute(
+        select(sku.id, sku.product_id, product.name, sku.spec, sku.price_fen, sku.limit_per_order,
+               sku.limit_per_user, sku.is_bundle, sku.on_shelf, product.on_shelf.label("product_on_shelf"))
+        .join_from(Sku.__table__, Product.__table__, product.id == sku.product_id)
+        .where(sku.id.in_(sku_ids))
     ).all()
     missing = sorted(set(sku_ids) - {r.id for r in rows})
     if missing:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Iterable, NamedTuple
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, select, update
 
 from app.errors import AppError
 from app.extensions import db
@@ -21,6 +21,17 @@ from models.inventory import Inventory, StockMovement
 # Core tables: these run inside every order, so they skip the ORM's per-statement work
 # (nothing here needs identity-mapped objects).
 INV, MOVES = Inventory.__table__, StockMovement.__table__
+
+
+_READ = (select(INV.c.id, INV.c.sku_id, INV.c.on_hand, INV.c.reserved, INV.c.baseline,
+                INV.c.level, INV.c.online)
+         .where(INV.c.store_id == bindparam("store_id"),
+                INV.c.sku_id.in_(bindparam("sku_ids", expanding=True))))
+_HOLD = (update(INV)
+         .where(INV.c.store_id == bindparam("s"), INV.c.sku_id == bindparam("k"),
+                INV.c.online.is_(True), INV.c.on_hand - INV.c.reserved >= bindparam("q"))
+         .values(reserved=INV.c.reserved + bindparam("q")))
+_LEDGER = MOVES.insert()
 
 
 def _conn():
@@ -51,39 +62,33 @@ class StockRow(NamedTuple):
     online: bool
 
 
-def lock_rows(store_id: int, sku_ids: list[int]) -> dict[int, StockRow]:
-    """Lock this store's stock rows of these SKUs (in SKU order, like every other locker)
-    and return their counters, exact for as long as this transaction lives."""
+def read_rows(store_id: int, sku_ids: list[int]) -> dict[int, StockRow]:
+    """This store's stock rows of these SKUs as they are now, without locking them: for
+    checks that fail fast. The guarded update in `reserve` is what decides."""
     if not sku_ids:
         return {}
-    rows = _conn().execute(
-        select(INV.c.id, INV.c.sku_id, INV.c.on_hand, INV.c.reserved, INV.c.baseline,
-               INV.c.level, INV.c.online)
-        .where(INV.c.store_id == store_id, INV.c.sku_id.in_(sorted(set(sku_ids))))
-        .order_by(INV.c.sku_id).with_for_update()
-    ).all()
+    rows = _conn().execute(_READ, {"store_id": store_id, "sku_ids": sorted(set(sku_ids))}).all()
     return {row.sku_id: StockRow(*row) for row in rows}
 
 
 def reserve(store_id: int, lines: Lines, *, order_id: int | None, reason: str = "reserve",
-            locked: dict[int, StockRow] | None = None) -> None:
-    """Hold stock for an order; raises OutOfStock (naming the SKU) if any line can't be
-    held. With `locked` (from lock_rows) the alert levels are judged without re-reading."""
+            seen: dict[int, StockRow] | None = None) -> None:
+    """Hold stock for an order; raises OutOfStock (naming the SKU) if any line can't be held.
+
+    Call it last in the transaction: its guarded updates take the rows' locks, held until
+    commit, so a hot SKU's orders queue only for the update and the commit, not for the
+    whole order. `seen` (from read_rows) lets rows without a baseline skip the level check.
+    """
     merged = _merge(lines)
+    _ledger(store_id, merged, order_id, reason, on_hand=0, reserved=+1)
     for sku_id, qty in merged:
-        result = _conn().execute(
-            update(INV)
-            .where(INV.c.store_id == store_id, INV.c.sku_id == sku_id, INV.c.online.is_(True),
-                   INV.c.on_hand - INV.c.reserved >= qty)
-            .values(reserved=INV.c.reserved + qty)
-        )
+        result = _conn().execute(_HOLD, {"s": store_id, "k": sku_id, "q": qty})
         if result.rowcount != 1:
             raise OutOfStock(details={"sku_id": sku_id, "requested": qty})
-    _ledger(store_id, merged, order_id, reason, on_hand=0, reserved=+1)
-    after = None
-    if locked is not None:
-        after = [locked[sku_id]._replace(reserved=locked[sku_id].reserved + qty) for sku_id, qty in merged]
-    stock_levels.after_change(store_id, [sku_id for sku_id, _ in merged], rows=after)
+    unmanaged = seen is not None and all(
+        seen[sku_id].baseline == 0 and seen[sku_id].level == "normal" for sku_id, _ in merged)
+    if not unmanaged:  # no baseline, no alert levels: nothing to evaluate
+        stock_levels.after_change(store_id, [sku_id for sku_id, _ in merged])
 
 
 def release(store_id: int, lines: Lines, *, order_id: int | None, reason: str) -> None:
@@ -123,7 +128,7 @@ def _guarded(store_id: int, merged: list[tuple[int, int]], *, reserved: int, on_
 
 def _ledger(store_id, merged, order_id, reason, *, on_hand: int, reserved: int) -> None:
     if merged:
-        _conn().execute(insert(MOVES), [
+        _conn().execute(_LEDGER, [
             {"store_id": store_id, "sku_id": sku_id, "order_id": order_id, "reason": reason,
              "delta_on_hand": on_hand * qty, "delta_reserved": reserved * qty}
             for sku_id, qty in merged

@@ -55,17 +55,15 @@ def safe_floor(baseline: int) -> int:
     return -(-baseline * SAFE_PCT // 100)
 
 
-def after_change(store_id: int, sku_ids: list[int], rows=None) -> None:
-    """Re-evaluate the alert level of these (store, SKU) rows after their stock changed.
-    `rows`: the rows' counters after the change, when the caller knows them exactly
-    (it holds their locks): then nothing is read at all."""
+def after_change(store_id: int, sku_ids: list[int]) -> None:
+    """Re-evaluate the alert level of these (store, SKU) rows after their stock changed."""
     from models.inventory import Inventory
 
     if not sku_ids:
         return
     # Columns, not entities: identity-mapped Inventory objects may be stale after the
     # callers' Core updates, and this must read the counters as they are now.
-    rows = rows if rows is not None else db.session.execute(
+    rows = db.session.execute(
         select(Inventory.id, Inventory.sku_id, Inventory.on_hand, Inventory.reserved,
                Inventory.baseline, Inventory.level)
         .where(Inventory.store_id == store_id, Inventory.sku_id.in_(sorted(set(sku_ids))))

@@ -63,7 +63,8 @@ class Http:
 class Context:
     base: str     # the app
     sandbox: str  # the WeChat sandbox
-    store_id: int = 0
+    store_id: int = 0        # products listing (the demo catalog)
+    order_store_id: int = 0  # orders (bench SKUs, kept out of the listing above)
     codes: collections.deque = field(default_factory=collections.deque)
     shoppers: list = field(default_factory=list)     # bearer headers
     spread_skus: list = field(default_factory=list)  # 200 SKUs with ample stock
@@ -109,7 +110,7 @@ def order(pick_sku: Callable[[Context], int]):
     """POST /api/orders for one unit of pick_sku(ctx), as one of the prepared shoppers."""
     def request(ctx: Context, http: Http):
         headers = random.choice(ctx.shoppers)
-        body = {"store_id": ctx.store_id, "fulfillment": "pickup",
+        body = {"store_id": ctx.order_store_id, "fulfillment": "pickup",
                 "items": [{"sku_id": pick_sku(ctx), "qty": 1}]}
         return http.call("POST", "/api/orders", body, headers)
     return request
@@ -121,7 +122,7 @@ def soldout(ctx: Context, http: Http):
 
 
 def setup_orders(ctx: Context) -> None:
-    """Shoppers (through the real login), and SKUs with stock the run can't exhaust:
+    """Shoppers (through the real login), and SKUs at the order store with stock the run can't exhaust:
     200 spread SKUs, one hot SKU, one flash-sale SKU, one flash-sale SKU with none left."""
     http = Http(ctx.base)
     issue_codes(ctx, 64)
@@ -137,10 +138,10 @@ def setup_orders(ctx: Context) -> None:
         skus += [s["id"] for s in json.loads(body)["skus"]]
     for sku_id in skus:
         on_hand = 0 if sku_id == skus[-1] else 5_000_000
-        http.call("PUT", f"/api/admin/stores/{ctx.store_id}/inventory/{sku_id}", {"on_hand": on_hand}, admin)
+        http.call("PUT", f"/api/admin/stores/{ctx.order_store_id}/inventory/{sku_id}", {"on_hand": on_hand}, admin)
     ctx.spread_skus, ctx.hot_sku, ctx.flash_sku, ctx.soldout_sku = skus[:200], skus[200], skus[201], skus[202]
     for sku_id in (ctx.flash_sku, ctx.soldout_sku):
-        http.call("PUT", f"/api/admin/stores/{ctx.store_id}/inventory/{sku_id}/flash-sale", {"enabled": True}, admin)
+        http.call("PUT", f"/api/admin/stores/{ctx.order_store_id}/inventory/{sku_id}/flash-sale", {"enabled": True}, admin)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -307,7 +308,8 @@ def main() -> int:
         spawn(procs, [str(BIN / "gunicorn"), "-k", "gthread", "--workers", str(args.workers),
                       "--threads", str(args.threads), "--bind", ctx.base, "--no-control-socket",
                       "wsgi:app"], env, logs / "gunicorn.log", f"{ctx.base}/readyz")
-        ctx.store_id = json.loads(Http(ctx.base).call("GET", "/api/stores")[1])["items"][0]["id"]
+        stores = json.loads(Http(ctx.base).call("GET", "/api/stores")[1])["items"]
+        ctx.store_id, ctx.order_store_id = stores[0]["id"], stores[-1]["id"]
         print(f"gunicorn gthread {args.workers}x{args.threads}, {args.concurrency} clients, "
               f"{args.warmup:g}s warm-up + {args.duration:g}s per endpoint, store_id={ctx.store_id}, "
               f"logs in {logs}", flush=True)

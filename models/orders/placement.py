@@ -7,12 +7,12 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
+from types import SimpleNamespace
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.crypto import cipher
 from app.errors import AppError, NotFound
@@ -112,8 +112,7 @@ def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str |
         if earlier is not None:
             return earlier, False
 
-    store_active = _conn().execute(
-        select(STORES.c.active).where(STORES.c.id == body["store_id"])).scalar()
+    store_active = _conn().execute(_STORE_ACTIVE, {"store_id": body["store_id"]}).scalar()
     if store_active is None:
         raise NotFound("No such store.", details={"store_id": body["store_id"]})
     if not store_active:
@@ -123,59 +122,83 @@ def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str |
     skus = _load_skus([ln.sku_id for ln in lines])
     _check_limits(user_id, lines, skus)
     holds = [hold for ln in lines for hold in skus[ln.sku_id].holds(ln.qty)]
-    locked = stock.lock_rows(store_id, [sku_id for sku_id, _ in holds])
+    seen = stock.read_rows(store_id, [sku_id for sku_id, _ in holds])
     not_here = sorted({ln.sku_id for ln in lines
-                       if any(sku_id not in locked for sku_id, _ in skus[ln.sku_id].holds(1))})
+                       if any(sku_id not in seen for sku_id, _ in skus[ln.sku_id].holds(1))})
     if not_here:
         raise NotForSale("An item is not sold at this store.", details={"sku_ids": not_here})
+    _fail_fast(seen, holds)
 
     # The rows are written with Core inserts (this is the hottest write path) and the
     # response is built from the same values, as transient objects: no re-read.
     now = utcnow()
-    order = Order(
-        order_no=new_order_no(), user_id=user_id, store_id=store_id,
-        fulfillment=body["fulfillment"], status=Status.pending_payment.value,
-        remark=body.get("remark"), created_at=now, flash_sale=flash, source="shop",
-        pay_deadline=now + timedelta(seconds=current_app.config["ORDER_PAY_TIMEOUT_S"]),
-    )
+    order = _row(ORDERS, order_no=new_order_no(), user_id=user_id, store_id=store_id,
+                 fulfillment=body["fulfillment"], status=Status.pending_payment.value,
+                 remark=body.get("remark"), created_at=now, flash_sale=flash, source="shop",
+                 pay_deadline=now + timedelta(seconds=current_app.config["ORDER_PAY_TIMEOUT_S"]))
     if body.get("address"):
-        order.address_enc = cipher().encrypt(json.dumps(body["address"], ensure_ascii=False),
-                                             aad=address_aad(order.order_no))
-    items = [OrderItem(sku_id=sku.id, product_id=sku.product_id, name=sku.name, spec=sku.spec,
-                       price_fen=sku.price_fen, qty=ln.qty, picked_up_qty=0,
-                       components=[list(c) for c in sku.components] if sku.components else None)
+        order["address_enc"] = cipher().encrypt(json.dumps(body["address"], ensure_ascii=False),
+                                                aad=address_aad(order["order_no"]))
+    items = [_row(ITEMS, sku_id=sku.id, product_id=sku.product_id, name=sku.name, spec=sku.spec,
+                  price_fen=sku.price_fen, qty=ln.qty, picked_up_qty=0,
+                  components=[list(c) for c in sku.components] if sku.components else None)
              for ln in lines for sku in (skus[ln.sku_id],)]
-    order.total_fen = order.payable_fen = sum(i.price_fen * i.qty for i in items)
-    order.id = _insert(ORDERS, order)
+    order["total_fen"] = order["payable_fen"] = sum(i["price_fen"] * i["qty"] for i in items)
+    conn = db.session.connection()
+    order["id"] = conn.execute(_INSERT_ORDER, order).inserted_primary_key[0]
     for item in items:
-        item.order_id = order.id
-    _conn().execute(insert(ITEMS), [_values(ITEMS, item) for item in items])
-    stock.reserve(store_id, holds, order_id=order.id, locked=locked)
-    event = OrderEvent(order_id=order.id, from_status=None, to_status=order.status,
-                       actor_type="user", actor_id=user_id, reason="placed", at=now)
-    _insert(EVENTS, event)
-    set_committed_value(order, "items", items)
-    set_committed_value(order, "events", [event])
+        item["order_id"] = order["id"]
+    conn.execute(_INSERT_ITEMS, items)
+    event = _row(EVENTS, order_id=order["id"], to_status=order["status"], actor_type="user",
+                 actor_id=user_id, reason="placed", at=now)
+    conn.execute(_INSERT_EVENT, event)
+    stock.reserve(store_id, holds, order_id=order["id"], seen=seen)  # last: it takes the row locks
+    # The answer is built from what was written (no re-read), in the shape of an Order.
+    order = SimpleNamespace(**order, items=[SimpleNamespace(**i) for i in items],
+                            events=[SimpleNamespace(**event)])
     if key_row is not None:
         key_row.order_id = order.id
     return order, True
 
 
+# Placement is the hottest write path: its statements are built once, and rows are
+# written with Core (no unit of work); what the ORM would add is not needed here.
 ORDERS, ITEMS, EVENTS, STORES = (Order.__table__, OrderItem.__table__, OrderEvent.__table__,
                                  Store.__table__)
+_INSERT_ORDER, _INSERT_ITEMS, _INSERT_EVENT = ORDERS.insert(), ITEMS.insert(), EVENTS.insert()
+_STORE_ACTIVE = select(STORES.c.active).where(STORES.c.id == bindparam("store_id"))
+_SKU, _PRODUCT, _PARTS = Sku.__table__.c, Product.__table__.c, BundleComponent.__table__.c
+_SKU_FACTS = (
+    select(_SKU.id, _SKU.product_id, _PRODUCT.name, _SKU.spec, _SKU.price_fen,
+           _SKU.limit_per_order, _SKU.limit_per_user, _SKU.is_bundle, _SKU.on_shelf,
+           _PRODUCT.on_shelf.label("product_on_shelf"))
+    .join_from(Sku.__table__, Product.__table__, _PRODUCT.id == _SKU.product_id)
+    .where(_SKU.id.in_(bindparam("sku_ids", expanding=True))))
+_COMPONENTS = (select(_PARTS.bundle_sku_id, _PARTS.component_sku_id, _PARTS.qty)
+               .where(_PARTS.bundle_sku_id.in_(bindparam("bundles", expanding=True)))
+               .order_by(_PARTS.component_sku_id))
 
 
 def _conn():
     return db.session.connection()
 
 
-def _values(table, obj) -> dict:
-    # Every column but the key, so that several rows share one INSERT (executemany).
-    return {c.name: getattr(obj, c.key) for c in table.columns if c.key != "id"}
+def _row(table, **values) -> dict:
+    """A full row for `table`: every column but the key, None where not given, so that
+    rows of one table share one INSERT statement."""
+    return {c.key: values.get(c.key) for c in table.columns if c.key != "id"}
 
 
-def _insert(table, obj) -> int:
-    return _conn().execute(insert(table).values(_values(table, obj))).inserted_primary_key[0]
+def _fail_fast(seen: dict, holds: list[tuple[int, int]]) -> None:
+    """Refuse an order that can't be held before writing anything (the guarded update
+    still decides for the orders that pass)."""
+    wanted: dict[int, int] = {}
+    for sku_id, qty in holds:
+        wanted[sku_id] = wanted.get(sku_id, 0) + qty
+    for sku_id, qty in sorted(wanted.items()):
+        row = seen[sku_id]
+        if not row.online or row.on_hand - row.reserved < qty:
+            raise stock.OutOfStock(details={"sku_id": sku_id, "requested": qty})
 
 
 def _merge(items: list[dict]) -> list[Line]:
@@ -224,13 +247,7 @@ class SkuFacts:
 
 
 def _load_skus(sku_ids: list[int]) -> dict[int, SkuFacts]:
-    sku, product = Sku.__table__.c, Product.__table__.c
-    rows = _conn().execute(
-        select(sku.id, sku.product_id, product.name, sku.spec, sku.price_fen, sku.limit_per_order,
-               sku.limit_per_user, sku.is_bundle, sku.on_shelf, product.on_shelf.label("product_on_shelf"))
-        .join_from(Sku.__table__, Product.__table__, product.id == sku.product_id)
-        .where(sku.id.in_(sku_ids))
-    ).all()
+    rows = _conn().execute(_SKU_FACTS, {"sku_ids": sku_ids}).all()
     missing = sorted(set(sku_ids) - {r.id for r in rows})
     if missing:
         raise NotFound("No such SKU.", details={"sku_ids": missing})
@@ -240,11 +257,7 @@ def _load_skus(sku_ids: list[int]) -> dict[int, SkuFacts]:
     parts: dict[int, list[tuple[int, int]]] = {}
     bundles = [r.id for r in rows if r.is_bundle]
     if bundles:
-        for bundle_id, sku_id, qty in db.session.execute(
-                select(BundleComponent.bundle_sku_id, BundleComponent.component_sku_id,
-                       BundleComponent.qty)
-                .where(BundleComponent.bundle_sku_id.in_(bundles))
-                .order_by(BundleComponent.component_sku_id)):
+        for bundle_id, sku_id, qty in _conn().execute(_COMPONENTS, {"bundles": bundles}):
             parts.setdefault(bundle_id, []).append((sku_id, qty))
     return {r.id: SkuFacts(r.id, r.product_id, r.name, r.spec, r.price_fen, r.limit_per_order,
                            r.limit_per_user, tuple(parts.get(r.id, ()))) for r in rows}

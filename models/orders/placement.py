@@ -112,17 +112,13 @@ def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str |
         if earlier is not None:
             return earlier, False
 
-    store_active = _conn().execute(_STORE_ACTIVE, {"store_id": body["store_id"]}).scalar()
-    if store_active is None:
-        raise NotFound("No such store.", details={"store_id": body["store_id"]})
-    if not store_active:
-        raise StoreClosed(details={"store_id": body["store_id"]})
     store_id = body["store_id"]
-
-    skus = _load_skus([ln.sku_id for ln in lines])
+    skus, seen = _load_skus(store_id, [ln.sku_id for ln in lines])
     _check_limits(user_id, lines, skus)
     holds = [hold for ln in lines for hold in skus[ln.sku_id].holds(ln.qty)]
-    seen = stock.read_rows(store_id, [sku_id for sku_id, _ in holds])
+    components = {sku_id for sku_id, _ in holds} - set(seen)
+    if components:  # bundles hold their components' rows: read those too
+        seen.update(stock.read_rows(store_id, sorted(components)))
     not_here = sorted({ln.sku_id for ln in lines
                        if any(sku_id not in seen for sku_id, _ in skus[ln.sku_id].holds(1))})
     if not_here:
@@ -168,11 +164,16 @@ ORDERS, ITEMS, EVENTS, STORES = (Order.__table__, OrderItem.__table__, OrderEven
 _INSERT_ORDER, _INSERT_ITEMS, _INSERT_EVENT = ORDERS.insert(), ITEMS.insert(), EVENTS.insert()
 _STORE_ACTIVE = select(STORES.c.active).where(STORES.c.id == bindparam("store_id"))
 _SKU, _PRODUCT, _PARTS = Sku.__table__.c, Product.__table__.c, BundleComponent.__table__.c
+_INV = stock.INV.c
 _SKU_FACTS = (
     select(_SKU.id, _SKU.product_id, _PRODUCT.name, _SKU.spec, _SKU.price_fen,
            _SKU.limit_per_order, _SKU.limit_per_user, _SKU.is_bundle, _SKU.on_shelf,
-           _PRODUCT.on_shelf.label("product_on_shelf"))
+           _PRODUCT.on_shelf.label("product_on_shelf"),
+           _STORE_ACTIVE.scalar_subquery().label("store_active"),
+           _INV.id.label("inv_id"), _INV.on_hand, _INV.reserved, _INV.baseline, _INV.level,
+           _INV.online)
     .join_from(Sku.__table__, Product.__table__, _PRODUCT.id == _SKU.product_id)
+    .outerjoin(stock.INV, (_INV.sku_id == _SKU.id) & (_INV.store_id == bindparam("store_id")))
     .where(_SKU.id.in_(bindparam("sku_ids", expanding=True))))
 _COMPONENTS = (select(_PARTS.bundle_sku_id, _PARTS.component_sku_id, _PARTS.qty)
                .where(_PARTS.bundle_sku_id.in_(bindparam("bundles", expanding=True)))
@@ -246,8 +247,16 @@ class SkuFacts:
         return [(self.id, qty)]
 
 
-def _load_skus(sku_ids: list[int]) -> dict[int, SkuFacts]:
-    rows = _conn().execute(_SKU_FACTS, {"sku_ids": sku_ids}).all()
+def _load_skus(store_id: int, sku_ids: list[int]) -> tuple[dict[int, SkuFacts], dict]:
+    """The SKUs, their stock rows at this store, and the store's state: one query.
+    Raises for an unknown or closed store, unknown SKUs, SKUs off the shelf."""
+    rows = _conn().execute(_SKU_FACTS, {"sku_ids": sku_ids, "store_id": store_id}).all()
+    store_active = rows[0].store_active if rows else \
+        _conn().execute(_STORE_ACTIVE, {"store_id": store_id}).scalar()
+    if store_active is None:
+        raise NotFound("No such store.", details={"store_id": store_id})
+    if not store_active:
+        raise StoreClosed(details={"store_id": store_id})
     missing = sorted(set(sku_ids) - {r.id for r in rows})
     if missing:
         raise NotFound("No such SKU.", details={"sku_ids": missing})
@@ -259,8 +268,11 @@ def _load_skus(sku_ids: list[int]) -> dict[int, SkuFacts]:
     if bundles:
         for bundle_id, sku_id, qty in _conn().execute(_COMPONENTS, {"bundles": bundles}):
             parts.setdefault(bundle_id, []).append((sku_id, qty))
-    return {r.id: SkuFacts(r.id, r.product_id, r.name, r.spec, r.price_fen, r.limit_per_order,
+    skus = {r.id: SkuFacts(r.id, r.product_id, r.name, r.spec, r.price_fen, r.limit_per_order,
                            r.limit_per_user, tuple(parts.get(r.id, ()))) for r in rows}
+    seen = {r.id: stock.StockRow(r.inv_id, r.id, r.on_hand, r.reserved, r.baseline, r.level, r.online)
+            for r in rows if r.inv_id is not None}
+    return skus, seen
 
 
 def _check_limits(user_id: int, lines: list[Line], skus: dict[int, SkuFacts]) -> None:

@@ -16,12 +16,10 @@ from models.orders.status import Status
 from models.orders.tables import Order
 
 
-def owned_order(user_id: int, order_no: str, *, lock: bool = False) -> Order:
+def owned_order(user_id: int, order_no: str) -> Order:
     """The shopper's own order. Someone else's is answered exactly like a missing one."""
-    query = select(Order).where(Order.order_no == order_no, Order.user_id == user_id)
-    if lock:
-        query = query.with_for_update()
-    order = db.session.scalars(query).first()
+    order = db.session.scalars(
+        select(Order).where(Order.order_no == order_no, Order.user_id == user_id)).first()
     if order is None:
         raise NotFound("No such order.", details={"order_no": order_no})
     expire_if_overdue(order)

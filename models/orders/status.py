@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.errors import AppError
@@ -115,10 +115,3 @@ def _judge_repeat(order: Order, action: str, target: Status) -> Outcome:
     if Status(order.status) == target:
         return Outcome(False, target)
     raise InvalidTransition(details={"status": order.status, "action": action})
-
-
-def lock(order_id: int) -> Order | None:
-    """Re-read an order with its row locked (for moves whose side effects must not race)."""
-    return db.session.scalars(
-        select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
-    ).first()

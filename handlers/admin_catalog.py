@@ -5,7 +5,7 @@ from apiflask import APIBlueprint, Schema, fields, validators
 
 from app.auth import current_staff, roles, staff_auth
 from handlers.catalog import StoreOut
-from handlers.schemas import PageQuery, StrictSchema, cursor_int, page
+from handlers.schemas import PageQuery, StrictSchema, cursor_int, page, page_of
 from models import catalog, stores
 from models.base import get_or_404
 from models.catalog import MAX_PRICE_FEN
@@ -103,14 +103,10 @@ class AdminProduct(Schema):
     updated_at = fields.DateTime()
 
 
-class AdminStoreList(Schema):
-    items = fields.Nested(AdminStore, many=True)
-    next_cursor = fields.String(allow_none=True)
+AdminStoreList = page_of(AdminStore, "AdminStoreList")
 
 
-class AdminProductList(Schema):
-    items = fields.Nested(AdminProduct, many=True)
-    next_cursor = fields.String(allow_none=True)
+AdminProductList = page_of(AdminProduct, "AdminProductList")
 
 
 # --- stores -----------------------------------------------------------------------------

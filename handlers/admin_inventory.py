@@ -5,7 +5,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint, Schema, fields, validators
 
 from app.auth import current_staff, roles, staff_auth
-from handlers.schemas import PageQuery, StrictSchema, cursor_int, page
+from handlers.schemas import PageQuery, StrictSchema, cursor_int, page, page_of
 from models import inventory, stock_admin
 from models.stock_admin import ADJUST_REASONS, MAX_ID, MAX_QTY
 
@@ -31,9 +31,7 @@ class InventoryOut(Schema):
     updated_at = fields.DateTime()
 
 
-class InventoryList(Schema):
-    items = fields.Nested(InventoryOut, many=True)
-    next_cursor = fields.String(allow_none=True)
+InventoryList = page_of(InventoryOut, "InventoryList")
 
 
 class StockIn(StrictSchema):
@@ -108,19 +106,13 @@ class LevelEventOut(Schema):
     baseline = fields.Integer()
 
 
-class ProposalList(Schema):
-    items = fields.Nested(ProposalOut, many=True)
-    next_cursor = fields.String(allow_none=True)
+ProposalList = page_of(ProposalOut, "ProposalList")
 
 
-class ReplenishmentList(Schema):
-    items = fields.Nested(ReplenishmentOut, many=True)
-    next_cursor = fields.String(allow_none=True)
+ReplenishmentList = page_of(ReplenishmentOut, "ReplenishmentList")
 
 
-class LevelEventList(Schema):
-    items = fields.Nested(LevelEventOut, many=True)
-    next_cursor = fields.String(allow_none=True)
+LevelEventList = page_of(LevelEventOut, "LevelEventList")
 
 
 class ProposalQuery(PageQuery):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint, Schema, fields, validators
 
 from app.auth import current_staff, roles, staff_auth
-from handlers.schemas import PageQuery, StrictSchema, cursor_int, page
+from handlers.schemas import PageQuery, StrictSchema, cursor_int, page, page_of
 from handlers.staff_auth import StaffOut
 from models import audit, staff as staff_model
 from models.base import get_or_404
@@ -36,9 +36,7 @@ class AdminStaff(StaffOut):
     last_login_at = fields.DateTime(allow_none=True)
 
 
-class AdminStaffList(Schema):
-    items = fields.Nested(AdminStaff, many=True)
-    next_cursor = fields.String(allow_none=True)
+AdminStaffList = page_of(AdminStaff, "AdminStaffList")
 
 
 class AuditOut(Schema):
@@ -54,9 +52,7 @@ class AuditOut(Schema):
     request_id = fields.String(allow_none=True)
 
 
-class AuditPage(Schema):
-    items = fields.Nested(AuditOut, many=True)
-    next_cursor = fields.String(allow_none=True)
+AuditPage = page_of(AuditOut, "AuditPage")
 
 
 @bp.get("/staff")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, Schema, fields, validators
 
-from handlers.schemas import StrictSchema, cursor_int, page
+from handlers.schemas import StrictSchema, cursor_int, page, page_of
 from models import inventory, stores
 
 bp = APIBlueprint("catalog", __name__, url_prefix="/api", tag="Shopper catalog")
@@ -31,9 +31,7 @@ class StoreOut(Schema):
 _STORE_FIELDS = StoreOut(exclude=("distance_m",))
 
 
-class ShopperStoreList(Schema):
-    items = fields.Nested(StoreOut, many=True)
-    next_cursor = fields.String(allow_none=True)
+ShopperStoreList = page_of(StoreOut, "ShopperStoreList")
 
 
 class ProductsQuery(StrictSchema):
@@ -58,9 +56,7 @@ class ShopperProduct(Schema):
     skus = fields.Nested(ShopperSku, many=True)
 
 
-class ShopperProductList(Schema):
-    items = fields.Nested(ShopperProduct, many=True)
-    next_cursor = fields.String(allow_none=True)
+ShopperProductList = page_of(ShopperProduct, "ShopperProductList")
 
 
 @bp.get("/stores")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from apiflask import Schema, fields, validators
 from marshmallow import ValidationError, validates_schema
 
-from handlers.schemas import StrictSchema
+from handlers.schemas import StrictSchema, page_of
 from models.orders.queries import delivery_address
 from models.orders.status import Status
 
@@ -113,6 +113,4 @@ def with_outcome(order, outcome):
     return order
 
 
-class OrderPage(Schema):
-    items = fields.Nested(OrderOut, many=True)
-    next_cursor = fields.String(allow_none=True)
+OrderPage = page_of(OrderOut, "OrderPage")

@@ -19,6 +19,12 @@ class PageQuery(StrictSchema):
     limit = fields.Integer(load_default=20, validate=validators.Range(1, 100))
 
 
+def page_of(item_schema: type[Schema], name: str) -> type[Schema]:
+    """The list shape of API.md: `{"items": [...], "next_cursor": "..." | null}`."""
+    return Schema.from_dict({"items": fields.Nested(item_schema, many=True),
+                             "next_cursor": fields.String(allow_none=True)}, name=name)
+
+
 def page(items: list, limit: int, key=lambda obj: obj.id) -> dict:
     """`{"items", "next_cursor"}`: fetch limit+1 rows, hand out limit, cursor = last key."""
     more = len(items) > limit

@@ -21,7 +21,7 @@ class TihuoApp(APIFlask):
 
 
 def create_app(settings: Settings | None = None) -> TihuoApp:
-    from app import auth, cli, crypto, db as transaction, errors, logs, metrics, wechat
+    from app import auth, cli, crypto, db as transaction, errors, logs, metrics, tasks, wechat
     from app.extensions import db, migrate, redis_ext
     from handlers import register_handlers
     from models import load_all
@@ -44,10 +44,12 @@ def create_app(settings: Settings | None = None) -> TihuoApp:
     crypto.init_app(app, field_key(settings))
     errors.init_app(app)
     transaction.init_app(app)
+    tasks.init_app(app)
     wechat.init_app(app)
     register_handlers(app)
     if settings.WECHAT_SANDBOX:
         _mount_sandbox(app, settings)
+    wechat.init_pay(app)
     cli.init_app(app)
     if settings.TRUSTED_PROXY_HOPS:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -86,8 +88,20 @@ def _engine_options(url: str) -> dict:
 
 
 def _mount_sandbox(app: TihuoApp, settings: Settings) -> None:
-    from wechat.sandbox import SandboxState, create_blueprint
+    from pathlib import Path
 
-    state = SandboxState(apps={settings.WECHAT_APPID: settings.WECHAT_SECRET})
+    from Crypto.PublicKey import RSA
+
+    from wechat.sandbox import SandboxState, create_blueprint
+    from wechat.sandbox.pay_state import PaySandbox
+
+    pay = PaySandbox(allow_http_loopback_notify=True)  # the demo has no HTTPS
+    if settings.WECHATPAY_MCHID and settings.WECHATPAY_PRIVATE_KEY_PATH:
+        merchant_key = RSA.import_key(Path(settings.WECHATPAY_PRIVATE_KEY_PATH).read_text())
+        pay.add_merchant(settings.WECHATPAY_MCHID, appids={settings.WECHAT_APPID},
+                         merchant_serial=settings.WECHATPAY_CERT_SERIAL,
+                         merchant_public_key_pem=merchant_key.public_key().export_key().decode(),
+                         apiv3_key=settings.WECHATPAY_APIV3_KEY)
+    state = SandboxState(apps={settings.WECHAT_APPID: settings.WECHAT_SECRET}, pay=pay)
     app.extensions["wechat_sandbox"] = state
     app.register_blueprint(create_blueprint(state), url_prefix="/sandbox")

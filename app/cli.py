@@ -81,9 +81,11 @@ orders_cli = AppGroup("orders", help="Orders.")
 @orders_cli.command("sweep")
 def orders_sweep_command():
     """Time out unpaid orders past their deadline; auto-confirm old deliveries."""
+    from app.tasks import run_deferred
     from models.orders.lifecycle import sweep
 
     click.echo(f"orders sweep: {sweep()}")
+    run_deferred()
 
 
 flash_cli = AppGroup("flash", help="Flash-sale gates.")
@@ -97,6 +99,46 @@ def flash_resync_command():
     click.echo(f"flash-sale gates resynced: {resync_all()}")
 
 
+pay_cli = AppGroup("pay", help="WeChat Pay: lost notifications, refunds, reconciliation.")
+
+
+@pay_cli.command("query-pending")
+def pay_query_pending_command():
+    """Ask WeChat Pay about unpaid orders with a prepay but no notify; apply what was paid."""
+    from app.tasks import run_deferred
+    from models.payments.upstream import query_pending
+
+    click.echo(f"payments: {query_pending()}")
+    run_deferred()
+
+
+@pay_cli.command("refunds")
+def pay_refunds_command():
+    """Submit pending refunds again and ask about those still processing."""
+    from app.tasks import run_deferred
+    from models.payments.refunds import query_unsettled
+
+    click.echo(f"refunds looked at: {query_unsettled(older_than_s=0)}")
+    run_deferred()
+
+
+@pay_cli.command("reconcile")
+@click.option("--date", "bill_date", default=None, help="YYYY-MM-DD (default: yesterday in China)")
+def pay_reconcile_command(bill_date):
+    """Compare the day's WeChat Pay trade bill with our payments and refunds."""
+    from datetime import date
+
+    from models.payments.reconcile import default_bill_date, reconcile
+
+    day = date.fromisoformat(bill_date) if bill_date else default_bill_date()
+    report = reconcile(day)
+    db.session.commit()
+    click.echo(f"reconciliation {day}: {report.status}, {len(report.differences)} difference(s), "
+               f"{len(report.repairs)} repair(s) (report #{report.id})")
+    if report.status != "ok":
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
-    for group in (staff_cli, demo_cli, keys_cli, stock_cli, orders_cli, flash_cli):
+    for group in (staff_cli, demo_cli, keys_cli, stock_cli, orders_cli, flash_cli, pay_cli):
         app.cli.add_command(group)

@@ -19,6 +19,7 @@ INSTANCE_DIR = ROOT / "instance"
 # Sandbox credentials: what the embedded default uses when no WeChat app is configured.
 SANDBOX_APPID = "wx5a4db0ce1d0e1a00"
 SANDBOX_SECRET = "sandbox-secret-not-for-production"
+SANDBOX_MCHID = "1900000109"
 
 
 class ConfigError(RuntimeError):
@@ -48,6 +49,19 @@ class Settings(BaseSettings):
     STAFF_SESSION_TTL_S: int = Field(default=12 * 3600, ge=60)
     STAFF_LOGIN_MAX_ATTEMPTS: int = Field(default=5, ge=1)
     STAFF_LOGIN_WINDOW_S: int = Field(default=15 * 60, ge=1)
+    # WeChat Pay (APIv3, direct merchant). Public-key mode when WECHATPAY_PUBLIC_KEY_* are set,
+    # platform-certificate mode otherwise.
+    WECHATPAY_MCHID: str | None = None
+    WECHATPAY_CERT_SERIAL: str | None = None
+    WECHATPAY_PRIVATE_KEY_PATH: str | None = None
+    WECHATPAY_APIV3_KEY: str | None = None
+    WECHATPAY_PUBLIC_KEY_PATH: str | None = None
+    WECHATPAY_PUBLIC_KEY_ID: str | None = None
+    WECHATPAY_API_BASE: str = "https://api.mch.weixin.qq.com"
+    WECHATPAY_NOTIFY_BASE: str | None = None
+    # Orders with a prepay but no notify after this long are asked about at WeChat Pay.
+    PAYMENT_QUERY_AFTER_S: int = Field(default=3 * 60, ge=10)
+
     ORDER_PAY_TIMEOUT_S: int = Field(default=15 * 60, ge=60, le=24 * 3600)
     DELIVERY_AUTO_CONFIRM_DAYS: int = Field(default=7, ge=1, le=60)
 
@@ -56,7 +70,7 @@ class Settings(BaseSettings):
     MAX_CONTENT_LENGTH: int = Field(default=1024 * 1024, ge=1024)
     LOG_LEVEL: str = "INFO"
 
-    @field_validator("WECHAT_API_BASE", "PUBLIC_BASE_URL")
+    @field_validator("WECHAT_API_BASE", "PUBLIC_BASE_URL", "WECHATPAY_API_BASE")
     @classmethod
     def _strip_slash(cls, v: str) -> str:
         return v.rstrip("/")
@@ -76,7 +90,8 @@ class Settings(BaseSettings):
         missing = [
             name
             for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY",
-                         "WECHAT_APPID", "WECHAT_SECRET")
+                         "WECHAT_APPID", "WECHAT_SECRET", "WECHATPAY_MCHID", "WECHATPAY_CERT_SERIAL",
+                         "WECHATPAY_PRIVATE_KEY_PATH", "WECHATPAY_APIV3_KEY", "WECHATPAY_NOTIFY_BASE")
             if not getattr(self, name)
         ]
         if missing:
@@ -87,6 +102,10 @@ class Settings(BaseSettings):
             raise ConfigError("production never runs with the WeChat sandbox (WECHAT_SANDBOX=1)")
         if len(self.SECRET_KEY) < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters")
+        if not self.WECHATPAY_NOTIFY_BASE.startswith("https://"):
+            raise ConfigError("WECHATPAY_NOTIFY_BASE must be this service's public https:// origin")
+        if len(self.WECHATPAY_APIV3_KEY) != 32:
+            raise ConfigError("WECHATPAY_APIV3_KEY must be 32 characters")
 
     def _fill_development_defaults(self) -> None:
         if not self.DATABASE_URL:
@@ -101,6 +120,15 @@ class Settings(BaseSettings):
             self.WECHAT_SECRET = self.WECHAT_SECRET or SANDBOX_SECRET
             if self.WECHAT_API_BASE == "https://api.weixin.qq.com":
                 self.WECHAT_API_BASE = f"{self.PUBLIC_BASE_URL}/sandbox"
+            if not self.WECHATPAY_MCHID:
+                # The embedded demo pays through the sandbox with a merchant key made on
+                # first start (kept in instance/, never committed).
+                self.WECHATPAY_MCHID = SANDBOX_MCHID
+                self.WECHATPAY_CERT_SERIAL, self.WECHATPAY_PRIVATE_KEY_PATH, self.WECHATPAY_APIV3_KEY = \
+                    _instance_merchant()
+            if self.WECHATPAY_API_BASE == "https://api.mch.weixin.qq.com":
+                self.WECHATPAY_API_BASE = f"{self.PUBLIC_BASE_URL}/sandbox"
+        self.WECHATPAY_NOTIFY_BASE = self.WECHATPAY_NOTIFY_BASE or self.PUBLIC_BASE_URL
 
     @property
     def uses_embedded_redis(self) -> bool:
@@ -125,6 +153,22 @@ def _instance_key() -> str:
         path.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _instance_merchant() -> tuple[str, str, str]:
+    """(serial, private key path, APIv3 key) of the demo merchant, made once in instance/."""
+    from wechat.pay.keys import generate_rsa_keypair
+
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key_path, meta_path = INSTANCE_DIR / "wechatpay-merchant-key.pem", INSTANCE_DIR / "wechatpay-merchant.txt"
+    if not key_path.exists() or not meta_path.exists():
+        private_pem, _ = generate_rsa_keypair()
+        key_path.write_text(private_pem)
+        key_path.chmod(0o600)
+        meta_path.write_text(f"{secrets.token_hex(20).upper()}\n{secrets.token_hex(16)}\n")
+        meta_path.chmod(0o600)
+    serial, apiv3_key = meta_path.read_text().split()
+    return serial, str(key_path), apiv3_key
 
 
 def new_field_key() -> str:

@@ -53,3 +53,54 @@ def call(api: str, fn: Callable[..., T], *args, **kwargs) -> T:
         raise errors.WeChatUnavailable() from None
     WECHAT_CALLS.labels(api, "ok").inc()
     return result
+
+
+def init_pay(app: Flask) -> None:
+    """The WeChat Pay client, built from config (keys read from files at start-up)."""
+    cfg = app.config
+    if not cfg.get("WECHATPAY_MCHID"):
+        return  # development without a merchant: paying answers 503 wechat_unavailable
+
+    from pathlib import Path
+
+    from wechat.pay import WeChatPayClient
+
+    public_key = None
+    if cfg.get("WECHATPAY_PUBLIC_KEY_PATH"):
+        public_key = Path(cfg["WECHATPAY_PUBLIC_KEY_PATH"]).read_text()
+    elif "wechat_sandbox" in app.extensions:  # the in-process sandbox's platform key
+        public_key = app.extensions["wechat_sandbox"].pay.platform_public_key_pem
+        cfg["WECHATPAY_PUBLIC_KEY_ID"] = app.extensions["wechat_sandbox"].pay.public_key_id
+    app.extensions["wechatpay"] = WeChatPayClient(
+        mchid=cfg["WECHATPAY_MCHID"], appid=cfg["WECHAT_APPID"],
+        merchant_serial=cfg["WECHATPAY_CERT_SERIAL"],
+        merchant_private_key=Path(cfg["WECHATPAY_PRIVATE_KEY_PATH"]).read_text(),
+        apiv3_key=cfg["WECHATPAY_APIV3_KEY"], api_base=cfg["WECHATPAY_API_BASE"],
+        public_key=public_key, public_key_id=cfg.get("WECHATPAY_PUBLIC_KEY_ID") if public_key else None,
+        timeout=cfg["WECHAT_TIMEOUT_S"])
+
+
+def pay():
+    client = current_app.extensions.get("wechatpay")
+    if client is None:
+        raise errors.WeChatUnavailable("WeChat Pay is not configured (WECHATPAY_MCHID ...).")
+    return client
+
+
+def call_pay(api: str, fn: Callable[..., T], *args, **kwargs) -> T:
+    """Call WeChat Pay for a request that is waiting on the answer; its failures become
+    503 wechat_unavailable (with WeChat's code in the details), never a 500."""
+    from wechat.pay.errors import WeChatPayError, WeChatPayUnavailable
+
+    try:
+        result = fn(*args, **kwargs)
+    except WeChatPayError as exc:
+        WECHAT_CALLS.labels(f"pay:{api}", exc.code or str(exc.status)).inc()
+        log.warning("wechat pay %s failed: %s %s", api, exc.status, exc.code)
+        raise errors.WeChatUnavailable(details={"code": exc.code}) from None
+    except WeChatPayUnavailable as exc:
+        WECHAT_CALLS.labels(f"pay:{api}", "unavailable").inc()
+        log.warning("wechat pay %s unavailable: %s", api, exc.reason)
+        raise errors.WeChatUnavailable() from None
+    WECHAT_CALLS.labels(f"pay:{api}", "ok").inc()
+    return result

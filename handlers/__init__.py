@@ -6,10 +6,10 @@ from apiflask import APIFlask
 
 
 def register_handlers(app: APIFlask) -> None:
-    from handlers import (admin_catalog, admin_flash_sale, admin_inventory, admin_staff, auth,
-                          catalog, ops, orders, staff_auth, staff_orders, transport)
+    from handlers import (admin_catalog, admin_flash_sale, admin_inventory, admin_payments, admin_staff, auth,
+                          catalog, ops, orders, pay, staff_auth, staff_orders, transport)
 
     transport.init_app(app)
-    for module in (ops, auth, catalog, orders, staff_auth, staff_orders, admin_catalog,
-                   admin_inventory, admin_flash_sale, admin_staff):
+    for module in (ops, auth, catalog, orders, pay, staff_auth, staff_orders, admin_catalog,
+                   admin_inventory, admin_flash_sale, admin_payments, admin_staff):
         app.register_blueprint(module.bp)

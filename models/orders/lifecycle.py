@@ -8,11 +8,11 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from app.errors import AppError
+from app.errors import AppError, WeChatUnavailable
 from app.extensions import db
-from models import stock
+from models import outbox, stock
 from models.base import utcnow
-from models.orders.status import SYSTEM, Actor, Outcome, Status, transition
+from models.orders.status import SYSTEM, Actor, InvalidTransition, Outcome, Status, transition
 from models.orders.tables import Order
 
 log = logging.getLogger(__name__)
@@ -27,29 +27,42 @@ def _stock_lines(order: Order) -> list[tuple[int, int]]:
 
 
 def cancel(order: Order, actor: Actor, reason: str | None = None) -> Outcome:
-    """Shopper or staff cancel an unpaid order; the stock hold is released once."""
+    """Shopper or staff cancel an unpaid order; the stock hold is released once. An order
+    offered for payment is first closed at WeChat Pay, so no payment can follow."""
+    if order.status == Status.pending_payment.value:
+        from models.payments.upstream import Unsure, settle_before_cancel
+
+        try:
+            paid = settle_before_cancel(order)
+        except Unsure:
+            raise WeChatUnavailable("WeChat Pay could not confirm the order is unpaid; try again.") from None
+        if paid:  # the money arrived first: the order stays
+            raise InvalidTransition("The order was paid.", details={"status": Status.paid.value})
     outcome = transition(order, "cancel", actor, reason=reason or "cancelled", cancel_reason=reason)
     if outcome.applied:
         stock.release(order.store_id, _stock_lines(order), order_id=order.id, reason="cancel")
     return outcome
 
 
-def paid_upstream(order: Order) -> bool:
-    """Before timing an order out, ask the payment provider whether it was paid after all.
-    The payments issue answers this from WeChat Pay (and applies the payment); until then
-    nothing can have been paid."""
-    return False
-
-
 def expire_if_overdue(order: Order, now=None) -> bool:
     """Lazy deadline check used on every read and by the sweep: an unpaid order past its
-    pay deadline is cancelled (reason pay_timeout). Returns True if it was expired now."""
+    pay deadline is cancelled (reason pay_timeout) — after asking WeChat Pay, which may
+    say it was paid after all (then the payment is applied instead). Returns True if it
+    was expired now."""
+    from models.payments.upstream import Unsure, settle_before_cancel
+
     now = now or utcnow()
     if order.status != Status.pending_payment.value or order.pay_deadline > now:
         return False
-    if paid_upstream(order):
+    try:
+        if settle_before_cancel(order):
+            return False
+    except Unsure:
+        return False  # not sure it's unpaid: leave it for the next pass
+    try:
+        outcome = transition(order, "cancel", SYSTEM, reason="pay_timeout", cancel_reason="pay_timeout")
+    except InvalidTransition:  # a notify got there first: it's paid
         return False
-    outcome = transition(order, "cancel", SYSTEM, reason="pay_timeout", cancel_reason="pay_timeout")
     if outcome.applied:
         stock.release(order.store_id, _stock_lines(order), order_id=order.id, reason="pay_timeout")
     return outcome.applied
@@ -68,6 +81,11 @@ def ship(order: Order, actor: Actor, carrier: str, tracking_no: str) -> Outcome:
     outcome = transition(order, "ship", actor, reason="shipped", carrier=carrier, tracking_no=tracking_no)
     if outcome.applied:
         stock.deduct(order.store_id, _stock_lines(order), order_id=order.id, reason="ship")
+        # WeChat holds the settlement until told how the goods left (logistics_type 1).
+        outbox.enqueue("shipping_upload", {"order_id": order.id, "logistics_type": 1},
+                       dedupe_key=f"shipping_upload:{order.id}:1")
+        outbox.enqueue("subscribe_message", {"event": "order_shipped", "order_id": order.id},
+                       dedupe_key=f"order_shipped:{order.id}")
     return outcome
 
 

@@ -122,3 +122,8 @@ def closed_port():
     port = sock.getsockname()[1]
     sock.close()
     return port
+
+
+# The WeChat Pay sandbox's fixtures: pay_server, mounted_server, pay, wxpay, keys, receiver.
+from tests.wechat.pay_support import (  # noqa: E402,F401
+    _receiver, keys, merchant_keys, mounted_server, pay, pay_server, receiver, wxpay)

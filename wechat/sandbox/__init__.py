@@ -1,4 +1,5 @@
-"""A local imitation of WeChat's mini-program servers speaking the real protocol.
+"""A local imitation of WeChat's mini-program servers and of WeChat Pay APIv3
+(api.mch.weixin.qq.com), speaking the real protocols.
 
 Mount `create_blueprint(state)` anywhere (the app uses url_prefix="/sandbox"), or run
 it alone: `create_app()`, `server.start_sandbox_server()`, `python -m wechat.sandbox`.
@@ -7,19 +8,23 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from wechat.sandbox import views_auth, views_inspect, views_messages, views_wxa
+from wechat.sandbox import (views_auth, views_inspect, views_messages, views_pay,
+                            views_pay_inspect, views_wxa)
+from wechat.sandbox.pay_models import Merchant, PayError
+from wechat.sandbox.pay_state import PaySandbox
 from wechat.sandbox.state import SandboxError, SandboxState, openid_for
 
 DEMO_APPID = "wx5a9d0c3e1f2b4d68"
 DEMO_SECRET = "sandbox0secret0not0for0production"
 
 __all__ = ["SandboxState", "SandboxError", "create_app", "create_blueprint", "openid_for",
-           "DEMO_APPID", "DEMO_SECRET"]
+           "DEMO_APPID", "DEMO_SECRET", "PaySandbox", "Merchant", "PayError"]
 
 
 def create_blueprint(state: SandboxState, name: str = "wechat_sandbox") -> Blueprint:
     bp = Blueprint(name, __name__)
-    for views in (views_auth, views_messages, views_wxa, views_inspect):
+    for views in (views_auth, views_messages, views_wxa, views_inspect, views_pay,
+                  views_pay_inspect):
         views.register(bp, state)
     return bp
 

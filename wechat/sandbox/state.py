@@ -13,6 +13,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from wechat.sandbox.pay_state import PaySandbox
+
 DEFAULT_TEMPLATES = {
     "TPL_ORDER_PAID": ["character_string1", "amount2", "thing3", "time4"],
     "TPL_PICKUP_READY": ["character_string1", "thing2", "phrase3", "time4"],
@@ -70,7 +72,8 @@ def mask_phone(phone: str) -> str:
 class SandboxState:
     def __init__(self, apps: dict[str, str], token_ttl: int = 7200,
                  templates: dict | None = None, pages: list[str] | None = None,
-                 oa_templates: list[str] | None = None, refresh_window: int | None = None):
+                 oa_templates: list[str] | None = None, refresh_window: int | None = None,
+                 pay: PaySandbox | None = None):
         if not apps:
             raise ValueError("the sandbox needs at least one app (appid → secret)")
         self.apps = dict(apps)
@@ -84,6 +87,9 @@ class SandboxState:
         self.pages = list(DEFAULT_PAGES if pages is None else pages)
         self.oa_templates = None if oa_templates is None else set(oa_templates)
         self._lock = threading.RLock()
+        # The WeChat Pay side (merchants, transactions, notifications) on this clock.
+        self.pay = pay if pay is not None else PaySandbox()
+        self.pay.now = self.now
         self.reset()
 
     def reset(self) -> None:
@@ -104,6 +110,7 @@ class SandboxState:
             self.wxacodes: list[dict] = []
             self.calls: list[dict] = []
             self._failures: list[dict] = []
+        self.pay.reset()
 
     # -- clock ----------------------------------------------------------------------
 

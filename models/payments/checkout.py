@@ -1,0 +1,60 @@
+"""Paying for an order: a JSAPI prepay at WeChat Pay (reused while it is valid) turned into
+the five parameters of wx.requestPayment. The mini-program's word that it paid counts
+for nothing: only a verified notify or an active query confirms a payment."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app import wechat
+from app.extensions import db
+from models.base import utcnow
+from models.orders.queries import owned_order
+from models.orders.status import InvalidTransition, Status
+from models.orders.tables import Order
+from models.payments.tables import Payment
+from models.users import User
+
+# WeChat keeps a prepay_id for 2 hours; stop reusing it a little before that.
+PREPAY_REUSE = timedelta(hours=2) - timedelta(minutes=5)
+
+
+def start_payment(user_id: int, order_no: str) -> dict:
+    order = owned_order(user_id, order_no)  # a foreign order is not found; an overdue one expires here
+    if order.status != Status.pending_payment.value:
+        raise InvalidTransition("Only an unpaid order can be paid.", details={"status": order.status})
+    payment = _payment_for(order)
+    if not payment.prepay_id or payment.prepaid_at < utcnow() - PREPAY_REUSE:
+        payment.prepay_id = wechat.call_pay("prepay", wechat.pay().prepay_jsapi, **_prepay_args(order))
+        payment.prepaid_at = utcnow()
+    return wechat.pay().pay_params(payment.prepay_id)
+
+
+def _payment_for(order: Order) -> Payment:
+    payment = db.session.scalars(select(Payment).where(Payment.order_id == order.id)).first()
+    if payment is not None:
+        return payment
+    payment = Payment(order_id=order.id, out_trade_no=order.order_no, amount_fen=order.payable_fen)
+    try:
+        with db.session.begin_nested():  # a double tap on "pay": one row wins
+            db.session.add(payment)
+            db.session.flush()
+        return payment
+    except IntegrityError:
+        return db.session.scalars(select(Payment).where(Payment.order_id == order.id)).one()
+
+
+def _prepay_args(order: Order) -> dict:
+    names = "、".join(item.name for item in order.items)
+    openid = db.session.scalar(select(User.openid).where(User.id == order.user_id))
+    return {
+        "description": (names if len(names) <= 120 else names[:119] + "…"),
+        "out_trade_no": order.order_no, "amount_fen": order.payable_fen, "payer_openid": openid,
+        "notify_url": f"{current_app.config['WECHATPAY_NOTIFY_BASE']}/wechat/pay/notify",
+        # WeChat stops taking money at our deadline (it rounds up to at least a minute;
+        # the sweep asks before cancelling, so a payment in that minute is still kept).
+        "time_expire": order.pay_deadline, "attach": f"order:{order.id}",
+    }

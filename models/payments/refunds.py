@@ -1,0 +1,142 @@
+"""Refunds: requested by staff (or automatically for a late payment), submitted to WeChat
+Pay with the same out_refund_no on every retry, settled by the refund notify or a query.
+Never more than was paid minus what is already refunded or under way."""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, select
+
+from app import wechat
+from app.errors import AppError, Conflict, NotFound
+from app.extensions import db
+from app.tasks import defer
+from models import outbox, stock
+from models.base import utcnow
+from models.orders.status import HOLDING, SYSTEM, Actor, Status, transition
+from models.orders.tables import Order
+from models.payments.tables import Payment, Refund
+from wechat.pay.errors import WeChatPayError, WeChatPayUnavailable
+
+log = logging.getLogger(__name__)
+LIVE = ("pending", "processing", "success", "abnormal")  # everything but closed counts
+
+
+class RefundTooLarge(AppError):
+    status, code, message = 409, "refund_exceeds_paid", "That is more than can still be refunded."
+
+
+class RefundKeyReused(AppError):
+    status, code, message = 422, "idempotency_key_reused", \
+        "This Idempotency-Key was used with a different refund."
+
+
+def refundable_fen(payment: Payment) -> int:
+    taken = db.session.scalar(select(func.coalesce(func.sum(Refund.amount_fen), 0)).where(
+        Refund.payment_id == payment.id, Refund.status.in_(LIVE)))
+    return (payment.paid_fen or 0) - int(taken)
+
+
+def request_refund(staff, order_no: str, *, amount_fen: int, reason: str | None,
+                   idempotency_key: str, fingerprint: str) -> tuple[Refund, bool]:
+    order = db.session.scalars(select(Order).where(Order.order_no == order_no).with_for_update()).first()
+    if order is None:
+        raise NotFound("No such order.", details={"order_no": order_no})
+    staff.require_store(order.store_id)
+    earlier = db.session.scalars(select(Refund).where(
+        Refund.order_id == order.id, Refund.idempotency_key == idempotency_key)).first()
+    if earlier is not None:
+        if earlier.request_hash != fingerprint:
+            raise RefundKeyReused()
+        return earlier, False
+    payment = db.session.scalars(select(Payment).where(
+        Payment.order_id == order.id, Payment.status == "paid").with_for_update()).first()
+    if payment is None:
+        raise Conflict("This order has no payment to refund.", details={"status": order.status})
+    left = refundable_fen(payment)
+    if amount_fen > left:
+        raise RefundTooLarge(details={"refundable_fen": left})
+    whole = amount_fen == left == payment.paid_fen
+    count = db.session.scalar(select(func.count()).select_from(Refund).where(Refund.order_id == order.id))
+    refund = Refund(order_id=order.id, payment_id=payment.id, out_refund_no=f"{order.order_no}R{count + 1}",
+                    amount_fen=amount_fen, reason=reason, requested_by=staff.id,
+                    idempotency_key=idempotency_key, request_hash=fingerprint,
+                    release_stock=whole and Status(order.status) in HOLDING)
+    db.session.add(refund)
+    if whole:
+        transition(order, "start_refund", Actor.of(staff), reason=reason or "refund")
+    db.session.flush()
+    submit_soon(refund.id)
+    return refund, True
+
+
+def submit_soon(refund_id: int) -> None:
+    defer(submit, refund_id)
+
+
+def submit(refund_id: int) -> None:
+    """Send a pending refund to WeChat Pay (idempotent there by out_refund_no)."""
+    refund = db.session.scalars(select(Refund).where(Refund.id == refund_id).with_for_update()).first()
+    if refund is None or refund.status != "pending":
+        return
+    payment = db.session.get(Payment, refund.payment_id)
+    from flask import current_app
+
+    notify = f"{current_app.config['WECHATPAY_NOTIFY_BASE']}/wechat/pay/refund-notify"
+    try:
+        answer = wechat.pay().refund(out_refund_no=refund.out_refund_no, amount_fen=refund.amount_fen,
+                                     total_fen=payment.paid_fen, transaction_id=payment.transaction_id,
+                                     reason=refund.reason, notify_url=notify)
+    except WeChatPayUnavailable as exc:  # network, timeouts, 5xx after retries
+        refund.last_error = f"unavailable: {exc.reason}"[:255]
+        return  # stays pending; the periodic job retries with the same out_refund_no
+    except WeChatPayError as exc:  # refused outright (4xx): nothing was refunded
+        refund.last_error = f"{exc.code}: {exc.message}"[:255]
+        refund.status = "closed"
+        return
+    settle(refund, answer)
+
+
+def settle(refund: Refund, answer: dict) -> None:
+    """Apply WeChat's word on a refund (response, notify or query); success applies once."""
+    status = (answer.get("status") or answer.get("refund_status") or "").lower()
+    if status not in ("processing", "success", "closed", "abnormal") or refund.status in ("success", "closed"):
+        return
+    refund.refund_id = answer.get("refund_id") or refund.refund_id
+    refund.status = status
+    if status != "success":
+        return
+    refund.succeeded_at = utcnow()
+    order = db.session.scalars(select(Order).where(Order.id == refund.order_id).with_for_update()).one()
+    if refund.release_stock:
+        stock.release(order.store_id, [sl for item in order.items for sl in item.stock_lines()],
+                      order_id=order.id, reason="refund")
+    if order.status in (Status.refunding.value, Status.pickup_expired.value):
+        transition(order, "finish_refund", SYSTEM, reason="refund_succeeded")
+    outbox.enqueue("subscribe_message", {"event": "refund_succeeded", "order_id": order.id,
+                                         "refund_id": refund.id}, dedupe_key=f"refund_succeeded:{refund.id}")
+
+
+def query_unsettled(older_than_s: int = 60, batch: int = 100) -> int:
+    """The periodic job: resubmit pending refunds, ask about processing ones."""
+    cutoff = utcnow().timestamp() - older_than_s
+    ids = db.session.scalars(select(Refund.id).where(Refund.status.in_(["pending", "processing"]))
+                             .order_by(Refund.id).limit(batch)).all()
+    done = 0
+    for refund_id in ids:
+        refund = db.session.get(Refund, refund_id)
+        if refund.created_at.timestamp() > cutoff:
+            continue
+        try:
+            if refund.status == "pending":
+                submit(refund_id)
+            else:
+                answer = wechat.pay().query_refund(refund.out_refund_no)
+                if answer:
+                    settle(refund, answer)
+            db.session.commit()
+            done += 1
+        except Exception:
+            db.session.rollback()
+            log.exception("refund %s: query failed", refund_id)
+    return done

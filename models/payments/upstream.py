@@ -1,0 +1,71 @@
+"""Asking WeChat Pay before we give up on an unpaid order, and finding payments whose
+notify never arrived."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app import wechat
+from app.extensions import db
+from models.base import utcnow
+from models.orders.status import Status
+from models.orders.tables import Order
+from models.payments.apply import apply_transaction
+from models.payments.tables import Payment
+from wechat.pay.errors import WeChatPayError, WeChatPayUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class Unsure(Exception):
+    """WeChat Pay couldn't tell us: don't cancel now, ask again later."""
+
+
+def settle_before_cancel(order: Order) -> bool:
+    """True if the order turned out to be paid (the payment is applied); False once it is
+    closed at WeChat Pay, so no payment can arrive after we cancel. Raises Unsure."""
+    payment = db.session.scalars(select(Payment).where(Payment.order_id == order.id)).first()
+    if payment is None or not payment.prepay_id:
+        return False  # never offered for payment: nothing can be paid
+    if payment.status == "closed":
+        return False
+    try:
+        tx = wechat.pay().query(out_trade_no=order.order_no)
+        if tx and tx.get("trade_state") == "SUCCESS":
+            return apply_transaction(tx, source="query") in ("applied", "duplicate")
+        wechat.pay().close(order.order_no)
+    except WeChatPayError as exc:
+        if exc.code != "ORDERPAID":
+            raise Unsure(exc.code) from None
+        tx = wechat.pay().query(out_trade_no=order.order_no)  # paid between query and close
+        return bool(tx) and apply_transaction(tx, source="query") in ("applied", "duplicate")
+    except WeChatPayUnavailable as exc:
+        raise Unsure(exc.reason) from None
+    payment.status = "closed"
+    return False
+
+
+def query_pending(batch: int = 100) -> dict:
+    """The periodic job for lost notifications: unpaid orders whose prepay is a few
+    minutes old are asked about; a paid answer is applied exactly as a notify would be."""
+    cutoff = utcnow() - timedelta(seconds=current_app.config["PAYMENT_QUERY_AFTER_S"])
+    rows = db.session.execute(
+        select(Payment.id, Order.order_no).join(Order, Order.id == Payment.order_id)
+        .where(Payment.status == "created", Payment.prepaid_at <= cutoff,
+               Order.status == Status.pending_payment.value)
+        .order_by(Payment.id).limit(batch)).all()
+    outcome = {"asked": 0, "applied": 0}
+    for _payment_id, order_no in rows:
+        try:
+            tx = wechat.pay().query(out_trade_no=order_no)
+            outcome["asked"] += 1
+            if tx and apply_transaction(tx, source="query") == "applied":
+                outcome["applied"] += 1
+            db.session.commit()
+        except (WeChatPayError, WeChatPayUnavailable) as exc:
+            db.session.rollback()
+            log.warning("payment query for %s failed: %s", order_no, exc)
+    return outcome

@@ -13,14 +13,17 @@ import socket
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from app import create_app
 from app.config import Settings, new_field_key
 from app.extensions import db, rds
+from wechat.pay import generate_rsa_keypair
+from wechat.sandbox import PaySandbox, SandboxState
 from wechat.sandbox.server import start_sandbox_server
-from wechat.sandbox import SandboxState
 
 APPID, SECRET = "wx1234567890abcdef", "test-app-secret-0123456789"
+MCHID, APIV3_KEY = "1900000109", "0123456789abcdef0123456789abcdef"
 
 
 # --- the outside world is off limits ---------------------------------------------------
@@ -64,22 +67,63 @@ def _database_url(tmp_path_factory) -> str:
     return url
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
-def sandbox():
-    server = start_sandbox_server(SandboxState(apps={APPID: SECRET}))
+def merchant(tmp_path_factory):
+    """The test merchant's API key pair, made for this run (never committed)."""
+    private_pem, public_pem = generate_rsa_keypair()
+    path = tmp_path_factory.mktemp("merchant") / "apiclient_key.pem"
+    path.write_text(private_pem)
+    return {"serial": "5157F09EFDC096DE15EBE81A47057A7232F1B8E1", "key_path": str(path),
+            "private_pem": private_pem, "public_pem": public_pem}
+
+
+@pytest.fixture(scope="session")
+def sandbox(merchant):
+    pay = PaySandbox(allow_http_loopback_notify=True, notify_time_scale=0.001, max_notify_attempts=4)
+    pay.add_merchant(MCHID, appids={APPID}, merchant_serial=merchant["serial"],
+                     merchant_public_key_pem=merchant["public_pem"], apiv3_key=APIV3_KEY)
+    server = start_sandbox_server(SandboxState(apps={APPID: SECRET}, pay=pay))
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory, sandbox) -> Settings:
+def live_port() -> int:
+    """Where the app listens for WeChat Pay's notifications (see `live`)."""
+    return _free_port()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory, sandbox, merchant, live_port) -> Settings:
+    platform_key = tmp_path_factory.mktemp("platform") / "pub_key.pem"
+    platform_key.write_text(sandbox.state.pay.platform_public_key_pem)
     return Settings(
         APP_ENV="test", DATABASE_URL=_database_url(tmp_path_factory),
         REDIS_URL=os.environ.get("TEST_REDIS_URL") or None,
         SECRET_KEY="test-" + "x" * 40, FIELD_ENCRYPTION_KEY=new_field_key(),
         WECHAT_APPID=APPID, WECHAT_SECRET=SECRET, WECHAT_SANDBOX=False,
         WECHAT_API_BASE=sandbox.base_url, WECHAT_TIMEOUT_S=3, LOG_LEVEL="WARNING",
+        WECHATPAY_MCHID=MCHID, WECHATPAY_CERT_SERIAL=merchant["serial"],
+        WECHATPAY_PRIVATE_KEY_PATH=merchant["key_path"], WECHATPAY_APIV3_KEY=APIV3_KEY,
+        WECHATPAY_PUBLIC_KEY_PATH=str(platform_key),
+        WECHATPAY_PUBLIC_KEY_ID=sandbox.state.pay.public_key_id,
+        WECHATPAY_API_BASE=sandbox.base_url, WECHATPAY_NOTIFY_BASE=f"http://127.0.0.1:{live_port}",
     )
+
+
+class ClosingClient(FlaskClient):
+    """Reads and closes each response as a WSGI server does, so that work deferred until
+    after the response (app.tasks) has run when the call returns."""
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -87,21 +131,36 @@ def app(settings):
     from flask_migrate import upgrade
 
     app = create_app(settings)
+    app.test_client_class = ClosingClient
     with app.app_context():
         upgrade()  # the schema comes from the migrations, as in production
     return app
 
 
+@pytest.fixture(scope="session")
+def live(app, live_port):
+    """The app on a real port, for WeChat Pay's notifications from the sandbox."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", live_port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{live_port}"
+    server.shutdown()
+
+
 @pytest.fixture(autouse=True)
 def _clean_state(request, app, sandbox):
     yield
+    sandbox.state.reset()  # first: no notification may land while tables are emptied
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
         rds().flushdb()
-    sandbox.state.reset()
 
 
 @pytest.fixture

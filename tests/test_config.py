@@ -7,7 +7,11 @@ from app.config import ConfigError, Settings, new_field_key
 
 PROD = dict(APP_ENV="production", DATABASE_URL="mysql+pymysql://u:p@db/tihuo?charset=utf8mb4",
             REDIS_URL="redis://cache:6379/0", SECRET_KEY="s" * 40, FIELD_ENCRYPTION_KEY=new_field_key(),
-            WECHAT_APPID="wxabc", WECHAT_SECRET="sec")
+            WECHAT_APPID="wxabc", WECHAT_SECRET="sec", WECHATPAY_MCHID="1900000109",
+            WECHATPAY_CERT_SERIAL="5157F09EFDC096DE15EBE81A47057A7232F1B8E1",
+            WECHATPAY_PRIVATE_KEY_PATH="/etc/tihuo/apiclient_key.pem",
+            WECHATPAY_APIV3_KEY="0123456789abcdef0123456789abcdef",
+            WECHATPAY_NOTIFY_BASE="https://shop.example.com")
 
 
 def test_embedded_default(monkeypatch):
@@ -25,7 +29,9 @@ def test_production_accepts_a_full_config():
 
 
 @pytest.mark.parametrize("missing", ["DATABASE_URL", "REDIS_URL", "SECRET_KEY",
-                                     "FIELD_ENCRYPTION_KEY", "WECHAT_APPID", "WECHAT_SECRET"])
+                                     "FIELD_ENCRYPTION_KEY", "WECHAT_APPID", "WECHAT_SECRET",
+                                     "WECHATPAY_MCHID", "WECHATPAY_PRIVATE_KEY_PATH",
+                                     "WECHATPAY_APIV3_KEY", "WECHATPAY_NOTIFY_BASE"])
 def test_production_refuses_missing(missing, monkeypatch):
     monkeypatch.delenv(missing, raising=False)
     with pytest.raises(ConfigError, match=missing):
@@ -37,6 +43,11 @@ def test_production_refuses_sqlite_and_sandbox():
         Settings(_env_file=None, **{**PROD, "DATABASE_URL": "sqlite:///x.db"})
     with pytest.raises(ConfigError, match="sandbox"):
         Settings(_env_file=None, **{**PROD, "WECHAT_SANDBOX": True})
+
+
+def test_production_notify_base_must_be_https():
+    with pytest.raises(ConfigError, match="https"):
+        Settings(_env_file=None, **{**PROD, "WECHATPAY_NOTIFY_BASE": "http://shop.example.com"})
 
 
 def test_field_key_must_be_32_bytes():

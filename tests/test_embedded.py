@@ -54,6 +54,20 @@ def test_whole_flow_on_the_embedded_default(live):
     products = http.get(f"{base}/api/products?store_id={stores[0]['id']}", timeout=5).json()["items"]
     assert products and all(s["price_fen"] > 0 for p in products for s in p["skus"])
 
+    # Order, pay (the sandbox plays the shopper's wx.requestPayment), and WeChat Pay's
+    # signed notification comes back to us over HTTP.
+    token = {"Authorization": f"Bearer {login.json()['token']}"}
+    sku_id = products[0]["skus"][0]["id"]
+    order = http.post(f"{base}/api/orders", headers=token, timeout=10, json={
+        "store_id": stores[0]["id"], "fulfillment": "pickup", "items": [{"sku_id": sku_id, "qty": 1}]})
+    assert order.status_code == 201, order.text
+    order_no = order.json()["order_no"]
+    params = http.post(f"{base}/api/orders/{order_no}/pay", headers=token, timeout=10)
+    assert params.status_code == 200, params.text
+    assert http.post(f"{base}/sandbox/_/pay/request-payment", json=params.json(), timeout=10).status_code == 200
+    http.get(f"{base}/sandbox/_/pay/notifications", params={"wait": 5}, timeout=10)
+    assert http.get(f"{base}/api/orders/{order_no}", headers=token, timeout=5).json()["status"] == "paid"
+
     staff = http.post(f"{base}/api/staff/login",
                       json={"username": "clerk", "password": "tihuo-clerk-demo"}, timeout=5)
     assert staff.status_code == 200 and staff.json()["staff"]["role"] == "clerk"

@@ -35,7 +35,8 @@ def reconcile(bill_date: date) -> ReconciliationReport:
 
     differences, repairs = [], []
     bill_paid = {r["transaction_id"]: r for r in rows if r.get("trade_state") == "SUCCESS"}
-    bill_refunds = {r["out_refund_no"]: r for r in rows if r.get("out_refund_no")}
+    # Payment rows carry "0" in the refund columns; refund rows have trade_state REFUND.
+    bill_refunds = {r["out_refund_no"]: r for r in rows if r.get("trade_state") == "REFUND"}
     for txid, row in bill_paid.items():
         mine = ours_paid.get(txid) or db.session.scalars(
             select(Payment).where(Payment.transaction_id == txid)).first()

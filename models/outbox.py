@@ -31,8 +31,8 @@ class OutboxMessage(db.Model):
 
 
 def enqueue(kind: str, payload: dict, *, dedupe_key: str | None = None) -> None:
-    """Queue a side effect in the current transaction (dispatched after commit)."""
-    if dedupe_key is not None and db.session.query(
-            OutboxMessage.id).filter_by(dedupe_key=dedupe_key).first() is not None:
-        return
+    """Queue a side effect in the current transaction (dispatched after commit).
+
+    Callers enqueue from inside a transition that applies once, so a fact is queued once;
+    the unique `dedupe_key` is the last line behind that, not a lookup on every call."""
     db.session.add(OutboxMessage(kind=kind, payload=payload, dedupe_key=dedupe_key))

@@ -14,6 +14,11 @@ Scenarios (SCENARIOS below; a new flow is a new entry):
             user upsert, token). Codes are issued before the timed phase (never timed),
             sized by a 1 s untimed probe; openids cycle through 200 users, so the timed
             phase measures returning shoppers.
+  order_spread / order_hot   POST /api/orders, one unit of one of 200 SKUs / of one SKU.
+  flash / flash_soldout      POST /api/orders on a flash-sale SKU with stock / sold out.
+  notify / notify_dup        POST /wechat/pay/notify: a distinct payment for a distinct
+            unpaid order each time / the same, already applied payment again and again.
+            The bench plays WeChat Pay (it holds the platform key the app trusts).
 
 Reading the ratios: the client shares the CPU with the server, so absolute req/s mean little
 beyond this machine; the ratios to /healthz of the same run are what compare across runs.
@@ -46,6 +51,15 @@ class Http:
         host, port = base.removeprefix("http://").split(":")
         self.conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
 
+    def raw(self, method: str, path: str, data: bytes, headers: dict) -> tuple[int, bytes]:
+        try:
+            self.conn.request(method, path, body=data, headers=headers)
+            resp = self.conn.getresponse()
+            return resp.status, resp.read()
+        except Exception:
+            self.conn.close()
+            raise
+
     def call(self, method: str, path: str, body=None, headers=None) -> tuple[int, bytes]:
         data = None if body is None else json.dumps(body).encode()
         try:
@@ -71,6 +85,9 @@ class Context:
     hot_sku: int = 0                                 # one SKU everybody buys
     flash_sku: int = 0                               # flash-sale mode, ample stock
     soldout_sku: int = 0                             # flash-sale mode, nothing left
+    wechatpay: "FakeWeChatPay | None" = None         # signs notifications as WeChat Pay
+    notifications: collections.deque = field(default_factory=collections.deque)
+    duplicate: tuple | None = None
 
 
 class Exhausted(Exception):  # a scenario used up what its `prepare` made
@@ -121,6 +138,75 @@ def soldout(ctx: Context, http: Http):
     return (200 if status == 409 else status), body  # the expected answer: sold out at the gate
 
 
+class FakeWeChatPay:
+    """Plays WeChat Pay's side of a notification: the bench holds the platform key the app
+    trusts (WECHATPAY_PUBLIC_KEY_*), signs `ts\nnonce\nbody\n` and AES-GCM-encrypts the
+    transaction with the APIv3 key, exactly as §4.7 says. Pure pycryptodome, independent
+    of the app's wechat/pay code."""
+
+    def __init__(self, mchid: str, appid: str):
+        from Crypto.PublicKey import RSA
+
+        self.key, self.mchid, self.appid = RSA.generate(2048), mchid, appid
+        self.apiv3_key, self.key_id = secrets.token_hex(16), "PUB_KEY_ID_" + "0" * 14 + "1" * 20
+
+    def notification(self, order_no: str, total_fen: int, transaction_id: str) -> tuple[dict, bytes]:
+        from Crypto.Cipher import AES
+        from Crypto.Hash import SHA256
+        from Crypto.Signature import pkcs1_15
+
+        tx = {"mchid": self.mchid, "appid": self.appid, "out_trade_no": order_no,
+              "transaction_id": transaction_id, "trade_type": "JSAPI", "trade_state": "SUCCESS",
+              "bank_type": "OTHERS", "success_time": time.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
+              "payer": {"openid": "o-bench"}, "amount": {"total": total_fen, "payer_total": total_fen,
+                                                         "currency": "CNY", "payer_currency": "CNY"}}
+        nonce = secrets.token_hex(6)
+        cipher = AES.new(self.apiv3_key.encode(), AES.MODE_GCM, nonce=nonce.encode())
+        cipher.update(b"transaction")
+        ct, tag = cipher.encrypt_and_digest(json.dumps(tx).encode())
+        body = json.dumps({"id": "EV-" + transaction_id, "create_time": tx["success_time"],
+                           "event_type": "TRANSACTION.SUCCESS", "resource_type": "encrypt-resource",
+                           "summary": "支付成功", "resource": {
+                               "original_type": "transaction", "algorithm": "AEAD_AES_256_GCM",
+                               "ciphertext": base64.b64encode(ct + tag).decode(),
+                               "associated_data": "transaction", "nonce": nonce}}).encode()
+        ts, sig_nonce = str(int(time.time())), secrets.token_hex(16)
+        digest = SHA256.new(f"{ts}\n{sig_nonce}\n".encode() + body + b"\n")
+        signature = base64.b64encode(pkcs1_15.new(self.key).sign(digest)).decode()
+        return {"Content-Type": "application/json", "Wechatpay-Timestamp": ts, "Wechatpay-Nonce": sig_nonce,
+                "Wechatpay-Signature": signature, "Wechatpay-Serial": self.key_id,
+                "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048"}, body
+
+
+def notify(ctx: Context, http: Http):
+    try:
+        headers, body = ctx.notifications.popleft()
+    except IndexError:
+        raise Exhausted from None
+    return http.raw("POST", "/wechat/pay/notify", body, headers)
+
+
+def notify_duplicate(ctx: Context, http: Http):
+    headers, body = ctx.duplicate
+    return http.raw("POST", "/wechat/pay/notify", body, headers)
+
+
+def prepare_notifications(ctx: Context, n: int) -> None:
+    """Unpaid orders, and WeChat Pay's notification for each (one distinct payment apiece)."""
+    http = Http(ctx.base)
+    while len(ctx.notifications) < n:
+        status, body = order(lambda c: random.choice(c.spread_skus))(ctx, http)
+        if status != 201:
+            raise RuntimeError(f"placing an order for the notify bench: {status} {body[:200]!r}")
+        placed = json.loads(body)
+        ctx.notifications.append(ctx.wechatpay.notification(
+            placed["order_no"], placed["payable_fen"], "42" + secrets.token_hex(14)[:26]))
+    if ctx.duplicate is None:  # one payment, already applied, sent again and again
+        headers, body = ctx.notifications.popleft()
+        assert http.raw("POST", "/wechat/pay/notify", body, headers)[0] == 204
+        ctx.duplicate = (headers, body)
+
+
 def setup_orders(ctx: Context) -> None:
     """Shoppers (through the real login), and SKUs at the order store with stock the run can't exhaust:
     200 spread SKUs, one hot SKU, one flash-sale SKU, one flash-sale SKU with none left."""
@@ -152,8 +238,10 @@ SCENARIOS: dict[str, Scenario] = {
     "order_hot": Scenario(order(lambda ctx: ctx.hot_sku)),
     "flash": Scenario(order(lambda ctx: ctx.flash_sku)),
     "flash_soldout": Scenario(soldout),
+    "notify": Scenario(notify, prepare=prepare_notifications),
+    "notify_dup": Scenario(notify_duplicate, prepare=lambda ctx, n: prepare_notifications(ctx, 1)),
 }
-ORDER_SCENARIOS = {"order_spread", "order_hot", "flash", "flash_soldout"}
+ORDER_SCENARIOS = {"order_spread", "order_hot", "flash", "flash_soldout", "notify", "notify_dup"}
 
 
 def run_load(ctx: Context, name: str, warmup: float, duration: float, concurrency: int) -> dict:
@@ -291,6 +379,16 @@ def main() -> int:
            "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
            "SECRET_KEY": secrets.token_urlsafe(48), "PUBLIC_BASE_URL": f"http://{ctx.base}",
            "PROMETHEUS_MULTIPROC_DIR": str(logs / "prom")}
+    # WeChat Pay: the bench plays the platform (it signs the notifications); the merchant
+    # key is made for this run and only needed for the app to start.
+    ctx.wechatpay = FakeWeChatPay("1900000109", appid)
+    from Crypto.PublicKey import RSA
+    (logs / "merchant.pem").write_bytes(RSA.generate(2048).export_key(pkcs=8))
+    (logs / "platform.pem").write_bytes(ctx.wechatpay.key.public_key().export_key())
+    env.update(WECHATPAY_MCHID=ctx.wechatpay.mchid, WECHATPAY_CERT_SERIAL=secrets.token_hex(20).upper(),
+               WECHATPAY_PRIVATE_KEY_PATH=str(logs / "merchant.pem"), WECHATPAY_APIV3_KEY=ctx.wechatpay.apiv3_key,
+               WECHATPAY_PUBLIC_KEY_PATH=str(logs / "platform.pem"), WECHATPAY_PUBLIC_KEY_ID=ctx.wechatpay.key_id,
+               WECHATPAY_API_BASE=f"http://{ctx.sandbox}", WECHATPAY_NOTIFY_BASE=f"http://{ctx.base}")
     procs: list[subprocess.Popen] = []
     keep_logs = True  # for a failed run
     try:

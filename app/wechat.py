@@ -77,7 +77,21 @@ def init_pay(app: Flask) -> None:
         merchant_private_key=Path(cfg["WECHATPAY_PRIVATE_KEY_PATH"]).read_text(),
         apiv3_key=cfg["WECHATPAY_APIV3_KEY"], api_base=cfg["WECHATPAY_API_BASE"],
         public_key=public_key, public_key_id=cfg.get("WECHATPAY_PUBLIC_KEY_ID") if public_key else None,
-        timeout=cfg["WECHAT_TIMEOUT_S"])
+        cert_store=_RedisCertStore(app.extensions["redis"]), timeout=cfg["WECHAT_TIMEOUT_S"])
+
+
+class _RedisCertStore:
+    """Platform certificates shared by every worker (certificate mode), so a rotation is
+    downloaded once, not once per process."""
+
+    def __init__(self, redis):
+        self.redis = redis
+
+    def get(self, key: str) -> str | None:
+        return self.redis.get(key)
+
+    def set(self, key: str, value: str, ttl: int) -> None:
+        self.redis.set(key, value, ex=max(int(ttl), 1))
 
 
 def pay():

@@ -291,3 +291,57 @@ def test_full_refund_before_pickup_releases_stock_once(app, client, sandbox, sho
     assert order_row(app, order_no).status == "refunded"
     assert reserved(app, shop) == 0
     _ = Store
+
+
+def test_refund_closed_or_abnormal_is_recorded_and_can_be_retried(app, client, sandbox, shop):
+    from tests.factories import bearer, make_staff, staff_token
+
+    order_no = paid_order(app, client, sandbox, shop)
+    with app.app_context():
+        admin = bearer(staff_token(client, make_staff("admin")))
+    url = f"/api/staff/orders/{order_no}/refunds"
+    first = client.post(url, headers={**admin, "Idempotency-Key": "a"}, json={"amount_fen": 12800}).json
+    sb(sandbox, "POST", f"/_/pay/refunds/{first['out_refund_no']}/finish", json={"status": "CLOSED"})
+    eventually(app, lambda: db.session.scalars(select(Refund).where(Refund.status == "closed")).first())
+    # A closed refund gave nothing back: the whole amount can be refunded again.
+    second = client.post(url, headers={**admin, "Idempotency-Key": "b"}, json={"amount_fen": 12800})
+    assert second.status_code == 201 and second.json["out_refund_no"] != first["out_refund_no"]
+
+
+def test_refund_waits_out_an_outage_with_the_same_number(app, client, sandbox, shop):
+    from tests.factories import bearer, make_staff, staff_token
+
+    order_no = paid_order(app, client, sandbox, shop)
+    with app.app_context():
+        admin = bearer(staff_token(client, make_staff("admin")))
+    for _ in range(3):  # the client retries twice: make every try fail
+        sb(sandbox, "POST", "/_/pay/fail-next", json={"path": "/v3/refund/domestic/refunds", "http_status": 500})
+    refund = client.post(f"/api/staff/orders/{order_no}/refunds", headers={**admin, "Idempotency-Key": "x"},
+                         json={"amount_fen": 100}).json
+    with app.app_context():
+        row = db.session.scalars(select(Refund)).one()
+        assert row.status == "pending" and row.last_error.startswith("unavailable")
+    result = app.test_cli_runner().invoke(args=["pay", "refunds"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalars(select(Refund.status)).one() == "processing"
+    there = sb(sandbox, "GET", f"/_/pay/refunds/{refund['out_refund_no']}").json()["refund"]
+    assert there["amount"]["refund"] == 100
+
+
+def test_shipping_queues_the_shipping_info_upload(app, client, sandbox, shop):
+    from tests.factories import bearer, make_staff, staff_token
+    from tests.test_orders import ADDRESS
+
+    store_id, sku_id, headers = shop
+    order_no = client.post("/api/orders", headers=headers, json={
+        "store_id": store_id, "fulfillment": "delivery", "address": ADDRESS,
+        "items": [{"sku_id": sku_id, "qty": 1}]}).json["order_no"]
+    sb(sandbox, "POST", "/_/pay/request-payment", json=client.post(f"/api/orders/{order_no}/pay", headers=headers).json)
+    notifications(sandbox, order_no)
+    with app.app_context():
+        admin = bearer(staff_token(client, make_staff("admin")))
+    client.post(f"/api/staff/orders/{order_no}/ship", headers=admin, json={"carrier": "SF", "tracking_no": "SF123456"})
+    with app.app_context():
+        row = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "shipping_upload")).one()
+        assert row.payload["logistics_type"] == 1 and row.status == "pending"

@@ -15,6 +15,7 @@ import secrets
 import threading
 import time
 
+from wechat.sandbox.failures import InjectedFailures
 from wechat.sandbox.pay_models import (REFUND_SUMMARY, Merchant, PayError, Refund,
                                        Transaction, new_prepay_id, new_refund_id,
                                        new_transaction_id)
@@ -25,7 +26,7 @@ VERIFY_MODES = ("public_key", "certificate")
 REFUND_STATES = ("SUCCESS", "CLOSED", "ABNORMAL")
 
 
-class PaySandbox:
+class PaySandbox(InjectedFailures):
     def __init__(self, merchants: dict | None = None, *, verify_mode: str = "public_key",
                  allow_http_loopback_notify: bool = False, notify_time_scale: float = 1.0,
                  notify_timeout: float = 5.0, max_notify_attempts: int | None = None,
@@ -292,14 +293,3 @@ class PaySandbox:
             self.calls.append({"method": method, "path": path, "http_status": status,
                                "code": code, "at": int(self.now())})
 
-    def add_failure(self, spec: dict) -> int:
-        with self._lock:
-            self._failures.append(dict(spec))
-            return len(self._failures)
-
-    def take_failure(self, path: str) -> dict | None:
-        with self._lock:
-            for i, spec in enumerate(self._failures):
-                if spec["path"] == path:
-                    return self._failures.pop(i)
-            return None

@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from wechat.sandbox.failures import InjectedFailures
 from wechat.sandbox.pay_state import PaySandbox
 
 DEFAULT_TEMPLATES = {
@@ -69,7 +70,7 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) > 7 else "****"
 
 
-class SandboxState:
+class SandboxState(InjectedFailures):
     def __init__(self, apps: dict[str, str], token_ttl: int = 7200,
                  templates: dict | None = None, pages: list[str] | None = None,
                  oa_templates: list[str] | None = None, refresh_window: int | None = None,
@@ -287,20 +288,6 @@ class SandboxState:
         with self._lock:
             return sum(1 for c in self.calls
                        if c["path"] == path and errcode in (None, c["errcode"]))
-
-    # -- failure injection ----------------------------------------------------------
-
-    def add_failure(self, spec: dict) -> int:
-        with self._lock:
-            self._failures.append(dict(spec))
-            return len(self._failures)
-
-    def take_failure(self, path: str) -> dict | None:
-        with self._lock:
-            for i, spec in enumerate(self._failures):
-                if spec["path"] == path:
-                    return self._failures.pop(i)
-            return None
 
 
 def _keywords(kws) -> dict:

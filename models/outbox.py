@@ -35,4 +35,7 @@ def enqueue(kind: str, payload: dict, *, dedupe_key: str | None = None) -> None:
 
     Callers enqueue from inside a transition that applies once, so a fact is queued once;
     the unique `dedupe_key` is the last line behind that, not a lookup on every call."""
-    db.session.add(OutboxMessage(kind=kind, payload=payload, dedupe_key=dedupe_key))
+    db.session.connection().execute(_INSERT, {"kind": kind, "payload": payload, "dedupe_key": dedupe_key})
+
+
+_INSERT = OutboxMessage.__table__.insert()

@@ -106,9 +106,14 @@ def transition(order: Order, action: str, actor: Actor, *, reason: str | None = 
             if Status(order.status) in sources else _judge_repeat(order, action, target)
     for name, value in values.items():  # mirror the update without a second UPDATE
         set_committed_value(order, name, value)
-    db.session.add(OrderEvent(order_id=order.id, from_status=current.value, to_status=target.value,
-                              actor_type=actor.type, actor_id=actor.id, reason=reason, at=now))
+    # Core insert: every transition writes one, and nothing reads it back in this request.
+    db.session.connection().execute(_INSERT_EVENT, {
+        "order_id": order.id, "from_status": current.value, "to_status": target.value,
+        "actor_type": actor.type, "actor_id": actor.id, "reason": reason, "at": now})
     return Outcome(True, target)
+
+
+_INSERT_EVENT = OrderEvent.__table__.insert()
 
 
 def _judge_repeat(order: Order, action: str, target: Status) -> Outcome:

@@ -244,12 +244,12 @@ def reserved(app, shop):
 
 
 def test_refunds(app, client, sandbox, shop):
+    from models.stores import Store
     from tests.factories import bearer, make_staff, staff_token
 
     order_no = paid_order(app, client, sandbox, shop, qty=2)
     with app.app_context():
-        manager = bearer(staff_token(client, make_staff("manager", [db.session.get(
-            __import__("models.stores", fromlist=["Store"]).Store, shop[0])])))
+        manager = bearer(staff_token(client, make_staff("manager", [db.session.get(Store, shop[0])])))
         clerk = bearer(staff_token(client, make_staff("clerk")))
         stranger = bearer(staff_token(client, make_staff("manager", [make_store()])))
     url = f"/api/staff/orders/{order_no}/refunds"
@@ -274,7 +274,6 @@ def test_refunds(app, client, sandbox, shop):
 
 
 def test_full_refund_before_pickup_releases_stock_once(app, client, sandbox, shop):
-    from models.stores import Store
     from tests.factories import bearer, make_staff, staff_token
 
     order_no = paid_order(app, client, sandbox, shop, qty=3)
@@ -290,7 +289,6 @@ def test_full_refund_before_pickup_releases_stock_once(app, client, sandbox, sho
     notifications(sandbox, order_no)
     assert order_row(app, order_no).status == "refunded"
     assert reserved(app, shop) == 0
-    _ = Store
 
 
 def test_refund_closed_or_abnormal_is_recorded_and_can_be_retried(app, client, sandbox, shop):

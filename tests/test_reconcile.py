@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from app.extensions import db
-from models.payments.tables import ReconciliationReport
+from models.payments.tables import ReconciliationReport, Refund
 from tests.factories import bearer, make_staff, staff_token
-from tests.test_payments import order_row, paid_order, place, sb, shop  # noqa: F401 (fixture)
+from tests.test_payments import eventually, order_row, paid_order, place, sb, shop  # noqa: F401 (fixture)
 
 TODAY = lambda: datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()  # noqa: E731
 
@@ -26,8 +26,6 @@ def test_agreement_then_a_difference(app, client, sandbox, shop):
     refund = client.post(f"/api/staff/orders/{order_no}/refunds", headers={**admin, "Idempotency-Key": "r1"},
                          json={"amount_fen": 800}).json
     sb(sandbox, "POST", f"/_/pay/refunds/{refund['out_refund_no']}/finish", json={"status": "SUCCESS"})
-    from tests.test_payments import eventually
-    from models.payments.tables import Refund
     eventually(app, lambda: db.session.scalars(select(Refund).where(Refund.status == "success")).first())
     ok = reconcile(app)
     assert ok.exit_code == 0 and ": ok, 0 difference(s)" in ok.output, ok.output

@@ -12,10 +12,17 @@ __version__ = "0.1.0"
 class TihuoApp(APIFlask):
     def dispatch_request(self):
         # The handler returned (already serialised): commit its one transaction, then
-        # run the side effects it queued. Errors skip this and are rolled back.
+        # run the side effects it queued. Errors skip this and are rolled back — except
+        # the few that say what they found must be kept (`AppError.keep_changes`).
         from app.db import commit_request
+        from app.errors import AppError
 
-        rv = super().dispatch_request()
+        try:
+            rv = super().dispatch_request()
+        except AppError as exc:
+            if exc.keep_changes:
+                commit_request()
+            raise
         commit_request()
         return rv
 

@@ -21,6 +21,9 @@ class AppError(Exception):
     status = 400
     code = "invalid_request"
     message = "The request is not valid."
+    # True: the request is refused, but what it learned on the way is committed (e.g. a
+    # payment found while trying to cancel). Rare by design.
+    keep_changes = False
 
     def __init__(self, message: str | None = None, *, details: dict | None = None,
                  headers: dict | None = None):

@@ -207,6 +207,10 @@ def test_cancel_of_an_order_paid_meanwhile_is_refused(app, client, sandbox, shop
     err = assert_error(client.post(f"/api/orders/{order_no}/cancel", headers=shop[2], json={}),
                        409, "invalid_transition")
     assert err["details"]["status"] == "paid"
+    order = order_row(app, order_no)  # WeChat Pay said ORDERPAID/SUCCESS: applied, not lost
+    assert order.status == "paid"
+    with app.app_context():
+        assert db.session.scalar(select(Payment.confirmed_by)) == "query"
 
 
 def test_payment_for_a_cancelled_order_is_refunded_not_revived(app, client, sandbox, shop):
@@ -343,3 +347,15 @@ def test_shipping_queues_the_shipping_info_upload(app, client, sandbox, shop):
     with app.app_context():
         row = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "shipping_upload")).one()
         assert row.payload["logistics_type"] == 1 and row.status == "pending"
+
+
+def test_paying_an_order_paid_meanwhile_applies_it(app, client, sandbox, shop):
+    order_no = place(client, shop)
+    first = client.post(f"/api/orders/{order_no}/pay", headers=shop[2]).json
+    sb(sandbox, "POST", f"/_/pay/transactions/{order_no}/pay", json={"notify": False})
+    with app.app_context():  # the prepay is too old to reuse: a new one is asked for
+        db.session.execute(update(Payment).values(prepaid_at=utcnow() - timedelta(hours=3)))
+        db.session.commit()
+    err = assert_error(client.post(f"/api/orders/{order_no}/pay", headers=shop[2]), 409, "invalid_transition")
+    assert err["details"]["status"] == "paid" and first["package"]
+    assert order_row(app, order_no).status == "paid"

@@ -18,6 +18,11 @@ from models.orders.tables import Order
 log = logging.getLogger(__name__)
 
 
+class PaidMeanwhile(InvalidTransition):
+    message = "The order was paid meanwhile; it can no longer be cancelled."
+    keep_changes = True  # the payment found at WeChat Pay is applied, not rolled back
+
+
 class WrongFulfillment(AppError):
     status, code, message = 409, "invalid_transition", "That step is not part of this kind of order."
 
@@ -36,8 +41,8 @@ def cancel(order: Order, actor: Actor, reason: str | None = None) -> Outcome:
             paid = settle_before_cancel(order)
         except Unsure:
             raise WeChatUnavailable("WeChat Pay could not confirm the order is unpaid; try again.") from None
-        if paid:  # the money arrived first: the order stays
-            raise InvalidTransition("The order was paid.", details={"status": Status.paid.value})
+        if paid:  # the money arrived first: the order stays, and the payment is kept
+            raise PaidMeanwhile(details={"status": Status.paid.value})
     outcome = transition(order, "cancel", actor, reason=reason or "cancelled", cancel_reason=reason)
     if outcome.applied:
         stock.release(order.store_id, _stock_lines(order), order_id=order.id, reason="cancel")

@@ -15,8 +15,10 @@ from models.base import utcnow
 from models.orders.queries import owned_order
 from models.orders.status import InvalidTransition, Status
 from models.orders.tables import Order
+from models.payments.apply import apply_transaction
 from models.payments.tables import Payment
 from models.users import User
+from wechat.pay.errors import WeChatPayError, WeChatPayUnavailable
 
 # WeChat keeps a prepay_id for 2 hours; stop reusing it a little before that.
 PREPAY_REUSE = timedelta(hours=2) - timedelta(minutes=5)
@@ -28,9 +30,35 @@ def start_payment(user_id: int, order_no: str) -> dict:
         raise InvalidTransition("Only an unpaid order can be paid.", details={"status": order.status})
     payment = _payment_for(order)
     if not payment.prepay_id or payment.prepaid_at < utcnow() - PREPAY_REUSE:
-        payment.prepay_id = wechat.call_pay("prepay", wechat.pay().prepay_jsapi, **_prepay_args(order))
+        payment.prepay_id = _prepay(order)
         payment.prepaid_at = utcnow()
     return wechat.pay().pay_params(payment.prepay_id)
+
+
+class AlreadyPaid(InvalidTransition):
+    message = "This order is already paid."
+    keep_changes = True  # the payment WeChat Pay reported is applied
+
+
+def _prepay(order: Order) -> str:
+    try:
+        return wechat.pay().prepay_jsapi(**_prepay_args(order))
+    except WeChatPayError as exc:
+        if exc.code == "ORDERPAID":  # paid, but the notify hasn't reached us yet
+            tx = wechat.call_pay("query", wechat.pay().query, out_trade_no=order.order_no)
+            if tx:
+                apply_transaction(tx, source="query")
+            raise AlreadyPaid(details={"status": Status.paid.value}) from None
+        if exc.code == "ORDER_CLOSED":
+            raise InvalidTransition("This order was closed at WeChat Pay.",
+                                    details={"status": order.status}) from None
+        return wechat.call_pay("prepay", _raise, exc)
+    except WeChatPayUnavailable as exc:
+        return wechat.call_pay("prepay", _raise, exc)
+
+
+def _raise(exc):  # let call_pay map (and count) the failure like any other
+    raise exc
 
 
 def _payment_for(order: Order) -> Payment:

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Index, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from models.base import MYSQL_TABLE, UTCDateTime, utcnow
+from models.base import MYSQL_TABLE, UTCDateTime, keyset_page, utcnow
 
 
 class AuditLog(db.Model):
@@ -65,7 +65,4 @@ def _plain(v):
 
 
 def recent(*, cursor: int | None, limit: int) -> list[AuditLog]:
-    query = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
-    if cursor:
-        query = query.where(AuditLog.id < cursor)
-    return list(db.session.scalars(query))
+    return keyset_page(select(AuditLog), AuditLog.id, cursor=cursor, limit=limit, newest_first=True)

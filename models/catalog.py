@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 from app.errors import Conflict, InvalidRequest, NotFound
 from app.extensions import db
 from models import audit
-from models.base import MYSQL_TABLE, UTCDateTime, utcnow
+from models.base import MYSQL_TABLE, UTCDateTime, keyset_page, utcnow
 
 MAX_PRICE_FEN = 100_000_000  # 1,000,000 yuan: a typo guard, not a business limit
 
@@ -133,7 +133,5 @@ def _flush_unique(message: str) -> None:
 
 
 def list_products(*, cursor: int | None, limit: int) -> list[Product]:
-    query = select(Product).options(selectinload(Product.skus)).order_by(Product.id).limit(limit)
-    if cursor:
-        query = query.where(Product.id > cursor)
-    return list(db.session.scalars(query))
+    return keyset_page(select(Product).options(selectinload(Product.skus)), Product.id,
+                       cursor=cursor, limit=limit)

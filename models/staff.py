@@ -15,7 +15,7 @@ from app.db import after_commit
 from app.errors import Conflict, Forbidden, InvalidRequest
 from app.extensions import db
 from models import audit
-from models.base import MYSQL_TABLE, UTCDateTime, utcnow
+from models.base import MYSQL_TABLE, UTCDateTime, keyset_page, utcnow
 from models.stores import Store
 
 # argon2id with the library's defaults (RFC 9106 low-memory profile).
@@ -140,7 +140,4 @@ def update_staff(actor, staff: Staff, fields: dict) -> Staff:
 
 
 def list_staff(*, cursor: int | None, limit: int) -> list[Staff]:
-    query = select(Staff).order_by(Staff.id).limit(limit)
-    if cursor:
-        query = query.where(Staff.id > cursor)
-    return list(db.session.scalars(query))
+    return keyset_page(select(Staff), Staff.id, cursor=cursor, limit=limit)

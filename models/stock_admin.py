@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import AppError, Forbidden, InvalidRequest, NotFound
 from app.extensions import db
 from models import audit, stock_levels
-from models.base import get_or_404, utcnow
+from models.base import get_or_404, keyset_page, utcnow
 from models.catalog import Sku
 from models.inventory import (Inventory, ReplenishmentRequest, StockLevelEvent, StockMovement,
                               StockTransfer, TransferProposal)
@@ -237,13 +237,6 @@ def _scoped(query, column, staff, store_id: int | None):
     return query if visible is None else query.where(column.in_(visible))
 
 
-def _newest_first(query, model, cursor: int | None, limit: int) -> list:
-    query = query.order_by(model.id.desc()).limit(limit)
-    if cursor:
-        query = query.where(model.id < cursor)
-    return list(db.session.scalars(query))
-
-
 def list_proposals(staff, *, status: str | None, cursor: int | None, limit: int):
     query = select(TransferProposal)
     if status:
@@ -252,7 +245,7 @@ def list_proposals(staff, *, status: str | None, cursor: int | None, limit: int)
     if visible is not None:
         query = query.where(or_(TransferProposal.from_store_id.in_(visible),
                                 TransferProposal.to_store_id.in_(visible)))
-    return _newest_first(query, TransferProposal, cursor, limit)
+    return keyset_page(query, TransferProposal.id, cursor=cursor, limit=limit, newest_first=True)
 
 
 def list_replenishment(staff, *, status: str | None, store_id: int | None, cursor: int | None,
@@ -260,9 +253,9 @@ def list_replenishment(staff, *, status: str | None, store_id: int | None, curso
     query = _scoped(select(ReplenishmentRequest), ReplenishmentRequest.store_id, staff, store_id)
     if status:
         query = query.where(ReplenishmentRequest.status == status)
-    return _newest_first(query, ReplenishmentRequest, cursor, limit)
+    return keyset_page(query, ReplenishmentRequest.id, cursor=cursor, limit=limit, newest_first=True)
 
 
 def list_level_events(staff, *, store_id: int | None, cursor: int | None, limit: int):
     query = _scoped(select(StockLevelEvent), StockLevelEvent.store_id, staff, store_id)
-    return _newest_first(query, StockLevelEvent, cursor, limit)
+    return keyset_page(query, StockLevelEvent.id, cursor=cursor, limit=limit, newest_first=True)

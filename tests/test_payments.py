@@ -359,3 +359,26 @@ def test_paying_an_order_paid_meanwhile_applies_it(app, client, sandbox, shop):
     err = assert_error(client.post(f"/api/orders/{order_no}/pay", headers=shop[2]), 409, "invalid_transition")
     assert err["details"]["status"] == "paid" and first["package"]
     assert order_row(app, order_no).status == "paid"
+
+
+def test_staff_review_and_resolve_payment_cases(app, client, sandbox, shop):
+    from tests.factories import bearer, make_staff, staff_token
+
+    order_no = place(client, shop)
+    client.post(f"/api/orders/{order_no}/pay", headers=shop[2])
+    sb(sandbox, "POST", f"/_/pay/transactions/{order_no}/pay", json={"amount": 1})
+    notifications(sandbox, order_no)
+    with app.app_context():
+        admin = bearer(staff_token(client, make_staff("admin")))
+        analyst = bearer(staff_token(client, make_staff("analyst")))
+        clerk = bearer(staff_token(client, make_staff("clerk")))
+    open_cases = client.get("/api/admin/payment-cases", headers=analyst).json["items"]
+    assert [c["kind"] for c in open_cases] == ["amount_mismatch"]
+    assert_error(client.get("/api/admin/payment-cases", headers=clerk), 403, "forbidden")
+    case_id = open_cases[0]["id"]
+    assert_error(client.post(f"/api/admin/payment-cases/{case_id}/resolve", headers=analyst), 403, "forbidden")
+    resolved = client.post(f"/api/admin/payment-cases/{case_id}/resolve", headers=admin).json
+    assert resolved["status"] == "resolved" and resolved["resolved_by"] is not None
+    assert client.get("/api/admin/payment-cases", headers=admin).json["items"] == []
+    assert_error(client.post("/api/admin/payment-cases/99999/resolve", headers=admin), 404, "not_found")
+    assert_error(client.get("/api/admin/payment-cases?status=lost", headers=admin), 400, "invalid_request")

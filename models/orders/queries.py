@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from app.crypto import cipher
 from app.errors import NotFound
 from app.extensions import db
-from models.base import utcnow
+from models.base import keyset_page, utcnow
 from models.orders.lifecycle import expire_if_overdue
 from models.orders.placement import address_aad
 from models.orders.status import Status
@@ -40,16 +40,14 @@ def list_orders(*, user_id: int | None = None, store_ids: list[int] | None = Non
     """Newest first, keyset on id: the cost is the same on page 1 and page 1000."""
     if user_id is not None:
         _expire_overdue_of(user_id)
-    query = select(Order).options(selectinload(Order.items)).order_by(Order.id.desc()).limit(limit)
+    query = select(Order).options(selectinload(Order.items))
     if user_id is not None:
         query = query.where(Order.user_id == user_id)
     if store_ids is not None:
         query = query.where(Order.store_id.in_(store_ids))
     if status:
         query = query.where(Order.status == status)
-    if cursor:
-        query = query.where(Order.id < cursor)
-    return list(db.session.scalars(query))
+    return keyset_page(query, Order.id, cursor=cursor, limit=limit, newest_first=True)
 
 
 def _expire_overdue_of(user_id: int) -> None:

@@ -3,17 +3,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.extensions import db
 from models import audit
-from models.base import get_or_404, utcnow
+from models.base import get_or_404, keyset_page, utcnow
 from models.payments.tables import PaymentCase, ReconciliationReport
 
 
 def cases(*, status: str, cursor: int | None, limit: int) -> list[PaymentCase]:
-    query = select(PaymentCase).where(PaymentCase.status == status).order_by(PaymentCase.id.desc()).limit(limit)
-    if cursor:
-        query = query.where(PaymentCase.id < cursor)
-    return list(db.session.scalars(query))
+    return keyset_page(select(PaymentCase).where(PaymentCase.status == status), PaymentCase.id,
+                       cursor=cursor, limit=limit, newest_first=True)
 
 
 def resolve(staff, case_id: int) -> PaymentCase:
@@ -25,7 +22,5 @@ def resolve(staff, case_id: int) -> PaymentCase:
 
 
 def reports(*, cursor: int | None, limit: int) -> list[ReconciliationReport]:
-    query = select(ReconciliationReport).order_by(ReconciliationReport.id.desc()).limit(limit)
-    if cursor:
-        query = query.where(ReconciliationReport.id < cursor)
-    return list(db.session.scalars(query))
+    return keyset_page(select(ReconciliationReport), ReconciliationReport.id, cursor=cursor,
+                       limit=limit, newest_first=True)

@@ -89,7 +89,9 @@ def _engine_options(url: str) -> dict:
         # (as Django uses on MySQL): a statement sees rows committed before it, so a
         # re-read after losing a unique-key race finds the winner's row, and guarded
         # updates take no gap locks.
-        return {"pool_pre_ping": True, "pool_recycle": 1800, "pool_size": 10,
+        from app.db import MYSQL_POOL_OPTIONS
+
+        return {**MYSQL_POOL_OPTIONS, "pool_recycle": 1800, "pool_size": 10,
                 "max_overflow": 10, "isolation_level": "READ COMMITTED"}
     return {}
 

@@ -8,12 +8,14 @@ rolls back.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Callable
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import Pool
 
 from app.extensions import db
 
@@ -74,8 +76,49 @@ def _sqlite_begin(conn) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# MariaDB connections (PyMySQL): two round trips per request that usually do nothing.
+# The pool's default is to ping on every checkout and to roll back on every return; a
+# request has always committed or rolled back by then. So: roll back on return only if
+# the server says a transaction is still open, and ping only a connection that sat idle
+# long enough for the server or a proxy to have dropped it (a connection that dies in
+# use is caught by SQLAlchemy's disconnect handling, which refreshes the pool).
+MYSQL_POOL_OPTIONS = {"pool_pre_ping": False, "pool_reset_on_return": None}
+PING_AFTER_IDLE_S = 10.0
+
+
+def _is_pymysql(dbapi_conn) -> bool:
+    return type(dbapi_conn).__module__.startswith("pymysql")
+
+
+def _mysql_reset(dbapi_conn, _record, state) -> None:
+    from pymysql.constants.SERVER_STATUS import SERVER_STATUS_IN_TRANS
+
+    if _is_pymysql(dbapi_conn) and not state.transaction_was_reset \
+            and (dbapi_conn.server_status or 0) & SERVER_STATUS_IN_TRANS:
+        dbapi_conn.rollback()
+
+
+def _mysql_checkout(dbapi_conn, record, _proxy) -> None:
+    if not _is_pymysql(dbapi_conn):
+        return
+    idle_since = record.info.get("checked_in_at")
+    if idle_since is not None and time.monotonic() - idle_since > PING_AFTER_IDLE_S:
+        try:
+            dbapi_conn.ping(reconnect=False)
+        except Exception as e:  # the pool discards it and connects afresh
+            raise exc.DisconnectionError() from e
+
+
+def _mysql_checkin(dbapi_conn, record) -> None:
+    if dbapi_conn is not None:
+        record.info["checked_in_at"] = time.monotonic()
+
+
 def init_engine_events() -> None:
     if not event.contains(Engine, "connect", _sqlite_pragmas):
+        event.listen(Pool, "reset", _mysql_reset)
+        event.listen(Pool, "checkout", _mysql_checkout)
+        event.listen(Pool, "checkin", _mysql_checkin)
         event.listen(Engine, "connect", _sqlite_pragmas)
         event.listen(Engine, "begin", _sqlite_begin)
         event.listen(Session, "after_commit", _run_hooks)

@@ -15,9 +15,16 @@ Lifecycle of a ticket (one order attempt; single-use):
     (process died)        resync drops the stale ticket and recounts from the database
 Later, when an order of a gated SKU releases its stock in the DB, `release` returns units.
 Scripts use Redis TIME before writing, which needs effect replication (Redis >= 5).
+
+Most orders are for SKUs with no gate on, and they should not pay a Redis round trip to
+learn that: `{prefix}:gated` lists the gates that are on, and each process keeps a copy
+for up to SNAPSHOT_S. Within that window after a gate is switched on in another process,
+an order may pass ungated — the database still decides, the gate merely over-counts until
+its next resync.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 # KEYS = tokens1, pending1, tokens2, pending2, ...; ARGV = ticket, qty1, qty2, ...
@@ -109,9 +116,14 @@ def _merge(lines: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return sorted(total.items())
 
 
+SNAPSHOT_S = 1.0
+
+
 class FlashGate:
     def __init__(self, redis, prefix: str = "flash"):
         self.redis, self.prefix = redis, prefix
+        self._gated_key = f"{prefix}:gated"
+        self._snapshot: tuple[float, frozenset[str]] = (0.0, frozenset())
         s = redis.register_script
         self._take, self._settle, self._give_back = s(_TAKE), s(_SETTLE), s(_GIVE_BACK)
         self._release, self._resync, self._enable = s(_RELEASE), s(_RESYNC), s(_ENABLE)
@@ -130,10 +142,22 @@ class FlashGate:
         """Gate on with tokens = the DB's on_hand - reserved (also a hard reset if on)."""
         self._enable(keys=[self._key(store_id, sku_id, "tokens"),
                            self._key(store_id, sku_id, "pending")], args=[int(available)])
+        self.redis.sadd(self._gated_key, f"{int(store_id)}:{int(sku_id)}")
+        self._snapshot = (0.0, frozenset())
 
     def disable(self, store_id: int, sku_id: int) -> None:
         self.redis.delete(self._key(store_id, sku_id, "tokens"),
                           self._key(store_id, sku_id, "pending"))
+        self.redis.srem(self._gated_key, f"{int(store_id)}:{int(sku_id)}")
+        self._snapshot = (0.0, frozenset())
+
+    def _any_gated(self, store_id: int, lines) -> bool:
+        expires, gated = self._snapshot
+        if time.monotonic() >= expires:
+            gated = frozenset(m.decode() if isinstance(m, bytes) else m
+                              for m in self.redis.smembers(self._gated_key))
+            self._snapshot = (time.monotonic() + SNAPSHOT_S, gated)
+        return bool(gated) and any(f"{int(store_id)}:{int(sku_id)}" in gated for sku_id, _ in lines)
 
     def is_on(self, store_id: int, sku_id: int) -> bool:
         return bool(self.redis.exists(self._key(store_id, sku_id, "tokens")))
@@ -148,6 +172,8 @@ class FlashGate:
     def admit(self, store_id: int, lines, ticket: str) -> int | None:
         """Like take; returns None when refused, else how many lines were gated (0: no
         gate is on for any of them, so there is nothing to settle or give back)."""
+        if not self._any_gated(store_id, lines):
+            return 0
         keys, qtys = self._pairs(store_id, lines)
         if not keys:
             return 0
@@ -175,7 +201,10 @@ class FlashGate:
         result = self._resync(keys=[self._key(store_id, sku_id, "tokens"),
                                     self._key(store_id, sku_id, "pending")],
                               args=[int(db_available), int(stale_after_s)])
-        return None if result is None else int(result)
+        if result is None:
+            return None
+        self.redis.sadd(self._gated_key, f"{int(store_id)}:{int(sku_id)}")  # heals a lost entry
+        return int(result)
 
 
 def gate() -> FlashGate:

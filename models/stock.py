@@ -31,6 +31,9 @@ _HOLD = (update(INV)
          .where(INV.c.store_id == bindparam("s"), INV.c.sku_id == bindparam("k"),
                 INV.c.online.is_(True), INV.c.on_hand - INV.c.reserved >= bindparam("q"))
          .values(reserved=INV.c.reserved + bindparam("q")))
+# The same hold, taken only if the row keeps its alert level: the common case, which then
+# needs no level evaluation (see stock_levels.keeps_level).
+_HOLD_SAME_LEVEL = _HOLD.where(stock_levels.keeps_level(INV, INV.c.on_hand - INV.c.reserved - bindparam("q")))
 _LEDGER = MOVES.insert()
 
 
@@ -71,24 +74,26 @@ def read_rows(store_id: int, sku_ids: list[int]) -> dict[int, StockRow]:
     return {row.sku_id: StockRow(*row) for row in rows}
 
 
-def reserve(store_id: int, lines: Lines, *, order_id: int | None, reason: str = "reserve",
-            seen: dict[int, StockRow] | None = None) -> None:
+def reserve(store_id: int, lines: Lines, *, order_id: int | None, reason: str = "reserve") -> None:
     """Hold stock for an order; raises OutOfStock (naming the SKU) if any line can't be held.
 
     Call it last in the transaction: its guarded updates take the rows' locks, held until
     commit, so a hot SKU's orders queue only for the update and the commit, not for the
-    whole order. `seen` (from read_rows) lets rows without a baseline skip the level check.
+    whole order. A hold that keeps the row's alert level is one UPDATE; one that crosses a
+    boundary (or finds too little stock) takes a second, plain one and re-evaluates.
     """
     merged = _merge(lines)
     _ledger(store_id, merged, order_id, reason, on_hand=0, reserved=+1)
+    crossed = []
     for sku_id, qty in merged:
-        result = _conn().execute(_HOLD, {"s": store_id, "k": sku_id, "q": qty})
-        if result.rowcount != 1:
+        params = {"s": store_id, "k": sku_id, "q": qty}
+        if _conn().execute(_HOLD_SAME_LEVEL, params).rowcount == 1:
+            continue
+        if _conn().execute(_HOLD, params).rowcount != 1:
             raise OutOfStock(details={"sku_id": sku_id, "requested": qty})
-    unmanaged = seen is not None and all(
-        seen[sku_id].baseline == 0 and seen[sku_id].level == "normal" for sku_id, _ in merged)
-    if not unmanaged:  # no baseline, no alert levels: nothing to evaluate
-        stock_levels.after_change(store_id, [sku_id for sku_id, _ in merged])
+        crossed.append(sku_id)
+    if crossed:
+        stock_levels.after_change(store_id, crossed)
 
 
 def release(store_id: int, lines: Lines, *, order_id: int | None, reason: str) -> None:
@@ -107,7 +112,7 @@ def deduct(store_id: int, lines: Lines, *, order_id: int | None, reason: str) ->
     merged = _merge(lines)
     _guarded(store_id, merged, reserved=-1, on_hand=-1)
     _ledger(store_id, merged, order_id, reason, on_hand=-1, reserved=-1)
-    stock_levels.after_change(store_id, [sku_id for sku_id, _ in merged])
+    # available = on_hand - reserved is unchanged, so no alert level can move.
 
 
 def _guarded(store_id: int, merged: list[tuple[int, int]], *, reserved: int, on_hand: int = 0) -> None:

@@ -1,9 +1,11 @@
 """Stock alert levels per (store, SKU), relative to the baseline the store is stocked up to.
 
-`after_change` runs inside every order placement (models.stock) and every stock operation,
-in the caller's transaction, after the caller's guarded update: the caller already holds
-the rows' locks, so a plain read sees the current counters and two orders can't evaluate
-the same row at once. When no level changes it costs one SELECT and nothing else.
+`after_change` runs inside every stock operation, in the caller's transaction, after the
+caller's guarded update: the caller already holds the rows' locks, so a plain read sees the
+current counters and two orders can't evaluate the same row at once. When no level changes
+it costs one SELECT and nothing else. Order placement skips even that: its hold carries
+`keeps_level` in its WHERE clause, and only a hold that crosses a level boundary (or
+finds no stock) falls back to the plain update plus `after_change`.
 
 Level changes are what the rest reacts to (and only they write anything):
 - any change: inventory.level and a StockLevelEvent;
@@ -16,7 +18,7 @@ only once it is back above 10 %, so it does not flap open/closed around 5 %.
 """
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, select, true, update
 
 from app.extensions import db
 from models.base import utcnow
@@ -48,6 +50,21 @@ def level_for(available: int, baseline: int) -> str:
     if scaled > baseline * 1:
         return "closed"
     return "critical"
+
+
+def keeps_level(inv, available_after):
+    """SQL: true when the row's stored level is still `level_for(available_after, baseline)`
+    after a change that only lowers available — the same boundaries as `level_for`, in SQL,
+    so the check rides on the guarded update instead of costing a read."""
+    scaled, base = available_after * 100, inv.c.baseline
+    return case(
+        (base <= 0, inv.c.level == "normal"),
+        (inv.c.level == "normal", scaled >= base * SAFE_PCT),
+        (inv.c.level == "tight", scaled > base * 10),
+        (inv.c.level == "red", scaled > base * 5),
+        (inv.c.level == "closed", scaled > base * 1),
+        (inv.c.level == "critical", true()),
+        else_=False)
 
 
 def safe_floor(baseline: int) -> int:

@@ -155,3 +155,33 @@ def test_resync_recounts(app, client, sale):
     assert result.exit_code == 0 and "1" in result.output
     with app.app_context():
         assert gate().tokens(store_id, sku_id) == 100
+
+
+def test_ungated_orders_skip_the_gate_round_trip(app, client, sale, monkeypatch):
+    store_id, sku_id, admin = sale
+    other = make_product_at(app, store_id)
+    calls = []
+    with app.app_context():
+        the_gate = gate()
+        real_take = the_gate._take
+        monkeypatch.setattr(the_gate, "_take", lambda **kw: calls.append(kw) or real_take(**kw))
+    with app.app_context():
+        shopper = make_shopper()[1]
+    assert client.post("/api/orders", headers=shopper, json=body(store_id, other)).status_code == 201
+    assert calls == []  # no gate on anywhere: no script call
+    enable(client, admin, store_id, sku_id)  # this process sees the switch at once
+    assert client.post("/api/orders", headers=shopper, json=body(store_id, sku_id)).status_code == 201
+    assert client.post("/api/orders", headers=shopper, json=body(store_id, other)).status_code == 201
+    assert len(calls) == 1
+    with app.app_context():
+        assert gate().tokens(store_id, sku_id) == 99
+    enable(client, admin, store_id, sku_id, on=False)
+    assert client.post("/api/orders", headers=shopper, json=body(store_id, sku_id)).status_code == 201
+    assert len(calls) == 1
+
+
+def make_product_at(app, store_id):
+    with app.app_context():
+        sku = make_product("五粮液", skus=[("500ml", 99900)]).skus[0]
+        stock(_store(store_id), sku, 10)
+        return sku.id

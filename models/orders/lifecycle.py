@@ -87,10 +87,9 @@ def ship(order: Order, actor: Actor, carrier: str, tracking_no: str) -> Outcome:
     if outcome.applied:
         stock.deduct(order.store_id, _stock_lines(order), order_id=order.id, reason="ship")
         # WeChat holds the settlement until told how the goods left (logistics_type 1).
-        outbox.enqueue("shipping_upload", {"order_id": order.id, "logistics_type": 1},
-                       dedupe_key=f"shipping_upload:{order.id}:1")
-        outbox.enqueue("subscribe_message", {"event": "order_shipped", "order_id": order.id},
-                       dedupe_key=f"order_shipped:{order.id}")
+        outbox.enqueue_many([
+            ("shipping_upload", {"order_id": order.id, "logistics_type": 1}, f"shipping_upload:{order.id}:1"),
+            ("subscribe_message", {"event": "order_shipped", "order_id": order.id}, f"order_shipped:{order.id}")])
     return outcome
 
 

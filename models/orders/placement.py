@@ -7,6 +7,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
+from typing import NamedTuple
 from types import SimpleNamespace
 from datetime import timedelta
 
@@ -118,7 +119,8 @@ def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str |
     holds = [hold for ln in lines for hold in skus[ln.sku_id].holds(ln.qty)]
     components = {sku_id for sku_id, _ in holds} - set(seen)
     if components:  # bundles hold their components' rows: read those too
-        seen.update(stock.read_rows(store_id, sorted(components)))
+        seen.update({sku_id: Held(row.on_hand - row.reserved, row.online)
+                     for sku_id, row in stock.read_rows(store_id, sorted(components)).items()})
     not_here = sorted({ln.sku_id for ln in lines
                        if any(sku_id not in seen for sku_id, _ in skus[ln.sku_id].holds(1))})
     if not_here:
@@ -148,7 +150,7 @@ def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str |
     event = _row(EVENTS, order_id=order["id"], to_status=order["status"], actor_type="user",
                  actor_id=user_id, reason="placed", at=now)
     conn.execute(_INSERT_EVENT, event)
-    stock.reserve(store_id, holds, order_id=order["id"], seen=seen)  # last: it takes the row locks
+    stock.reserve(store_id, holds, order_id=order["id"])  # last: it takes the row locks
     # The answer is built from what was written (no re-read), in the shape of an Order.
     order = SimpleNamespace(**order, items=[SimpleNamespace(**i) for i in items],
                             events=[SimpleNamespace(**event)])
@@ -166,12 +168,12 @@ _STORE_ACTIVE = select(STORES.c.active).where(STORES.c.id == bindparam("store_id
 _SKU, _PRODUCT, _PARTS = Sku.__table__.c, Product.__table__.c, BundleComponent.__table__.c
 _INV = stock.INV.c
 _SKU_FACTS = (
+    # Few columns on purpose: PyMySQL parses every column's description in Python.
     select(_SKU.id, _SKU.product_id, _PRODUCT.name, _SKU.spec, _SKU.price_fen,
-           _SKU.limit_per_order, _SKU.limit_per_user, _SKU.is_bundle, _SKU.on_shelf,
-           _PRODUCT.on_shelf.label("product_on_shelf"),
+           _SKU.limit_per_order, _SKU.limit_per_user, _SKU.is_bundle,
+           (_SKU.on_shelf & _PRODUCT.on_shelf).label("for_sale"),
            _STORE_ACTIVE.scalar_subquery().label("store_active"),
-           _INV.id.label("inv_id"), _INV.on_hand, _INV.reserved, _INV.baseline, _INV.level,
-           _INV.online)
+           (_INV.on_hand - _INV.reserved).label("available"), _INV.online)
     .join_from(Sku.__table__, Product.__table__, _PRODUCT.id == _SKU.product_id)
     .outerjoin(stock.INV, (_INV.sku_id == _SKU.id) & (_INV.store_id == bindparam("store_id")))
     .where(_SKU.id.in_(bindparam("sku_ids", expanding=True))))
@@ -190,7 +192,13 @@ def _row(table, **values) -> dict:
     return {c.key: values.get(c.key) for c in table.columns if c.key != "id"}
 
 
-def _fail_fast(seen: dict, holds: list[tuple[int, int]]) -> None:
+class Held(NamedTuple):
+    """A SKU's stock row at the order's store, as placement checks it."""
+    available: int
+    online: bool
+
+
+def _fail_fast(seen: dict[int, Held], holds: list[tuple[int, int]]) -> None:
     """Refuse an order that can't be held before writing anything (the guarded update
     still decides for the orders that pass)."""
     wanted: dict[int, int] = {}
@@ -198,7 +206,7 @@ def _fail_fast(seen: dict, holds: list[tuple[int, int]]) -> None:
         wanted[sku_id] = wanted.get(sku_id, 0) + qty
     for sku_id, qty in sorted(wanted.items()):
         row = seen[sku_id]
-        if not row.online or row.on_hand - row.reserved < qty:
+        if not row.online or row.available < qty:
             raise stock.OutOfStock(details={"sku_id": sku_id, "requested": qty})
 
 
@@ -260,7 +268,7 @@ def _load_skus(store_id: int, sku_ids: list[int]) -> tuple[dict[int, SkuFacts], 
     missing = sorted(set(sku_ids) - {r.id for r in rows})
     if missing:
         raise NotFound("No such SKU.", details={"sku_ids": missing})
-    off = sorted(r.id for r in rows if not (r.on_shelf and r.product_on_shelf))
+    off = sorted(r.id for r in rows if not r.for_sale)
     if off:
         raise NotForSale("An item is off the shelf.", details={"sku_ids": off})
     parts: dict[int, list[tuple[int, int]]] = {}
@@ -270,8 +278,7 @@ def _load_skus(store_id: int, sku_ids: list[int]) -> tuple[dict[int, SkuFacts], 
             parts.setdefault(bundle_id, []).append((sku_id, qty))
     skus = {r.id: SkuFacts(r.id, r.product_id, r.name, r.spec, r.price_fen, r.limit_per_order,
                            r.limit_per_user, tuple(parts.get(r.id, ()))) for r in rows}
-    seen = {r.id: stock.StockRow(r.inv_id, r.id, r.on_hand, r.reserved, r.baseline, r.level, r.online)
-            for r in rows if r.inv_id is not None}
+    seen = {r.id: Held(r.available, r.online) for r in rows if r.available is not None}
     return skus, seen
 
 

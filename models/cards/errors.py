@@ -60,7 +60,3 @@ class BatchNotExported(AppError):
 
 class BatchVoid(AppError):
     status, code, message = 409, "card_batch_void", "This batch has been voided."
-
-
-class CardNotLocked(AppError):
-    status, code, message = 409, "card_not_locked", "This card is not locked."

@@ -44,9 +44,13 @@ def seed_command():
         raise click.ClickException("demo data is never loaded in production")
     created = seed()
     db.session.commit()
+    card = created.pop("demo_card", None)
     click.echo(f"demo data: created {created}")
     for s in DEMO_STAFF:
         click.echo(f"  staff login: {s['username']} / {s['password']}  ({s['role']})")
+    if card:  # its password exists nowhere else: shown this once
+        click.echo(f"  pickup card: serial {card['serial']} / password {card['password']}  "
+                   f"({card['what']}; shown only now)")
 
 
 @keys_cli.command("generate")

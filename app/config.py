@@ -63,6 +63,19 @@ class Settings(BaseSettings):
     PAYMENT_QUERY_AFTER_S: int = Field(default=3 * 60, ge=10)
 
     ORDER_PAY_TIMEOUT_S: int = Field(default=15 * 60, ge=60, le=24 * 3600)
+    # Pickup cards. Passwords are 16 random digits (~53 bits), stored as PBKDF2-HMAC-SHA256
+    # with a per-card salt; each hash records its own iteration count, so raising this
+    # later applies to new batches without breaking old cards. Random 53-bit secrets don't
+    # need the 600k iterations advised for passwords people choose: at 20k, trying every
+    # password of one card from a stolen dump costs ~2^53 x 20k hashes (centuries of GPU),
+    # while a 2000-card export still hashes in seconds, inside one request.
+    CARD_PASSWORD_ITERATIONS: int = Field(default=20_000, ge=1, le=10_000_000)
+    CARD_LOCK_AFTER_FAILURES: int = Field(default=3, ge=1, le=20)
+    CARD_REDEEM_MAX_FAILURES: int = Field(default=5, ge=1)          # per shopper per window
+    CARD_REDEEM_MAX_FAILURES_PER_IP: int = Field(default=20, ge=1)  # per address per window
+    CARD_REDEEM_WINDOW_S: int = Field(default=3600, ge=1)
+    # The export hashes every password of a batch in one request: this bounds its time.
+    CARD_BATCH_MAX_CARDS: int = Field(default=2000, ge=1, le=99_999)
     DELIVERY_AUTO_CONFIRM_DAYS: int = Field(default=7, ge=1, le=60)
 
     # Reverse proxies in front of us that set X-Forwarded-For/-Proto (nginx: 1).
@@ -106,6 +119,8 @@ class Settings(BaseSettings):
             raise ConfigError("WECHATPAY_NOTIFY_BASE must be this service's public https:// origin")
         if len(self.WECHATPAY_APIV3_KEY) != 32:
             raise ConfigError("WECHATPAY_APIV3_KEY must be 32 characters")
+        if self.CARD_PASSWORD_ITERATIONS < 10_000:
+            raise ConfigError("CARD_PASSWORD_ITERATIONS must be at least 10000 in production")
 
     def _fill_development_defaults(self) -> None:
         if not self.DATABASE_URL:

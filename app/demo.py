@@ -1,5 +1,6 @@
 """Demo data for the embedded default: two Shanghai stores, a small catalog with stock,
-an admin and a clerk. Idempotent: running it again changes nothing already there.
+an admin and a clerk, and a small batch of active pickup cards. Idempotent: running it
+again changes nothing already there.
 
 The demo passwords are fixed so the README's curl lines work as written; `seed` refuses
 to run in production.
@@ -35,8 +36,15 @@ DEMO_PRODUCTS = [
 ]
 
 
+# Mooncake pickup cards: two boxes per card, redeemable for a year, pickup or delivery.
+DEMO_CARD_BATCH = {"name": "中秋月饼提货卡（演示）", "product": "广式月饼礼盒", "spec": "双黄莲蓉 6枚",
+                   "units_per_card": 2, "card_count": 3, "days": 365}
+
+
 def seed() -> dict:
-    created = {"stores": 0, "products": 0, "staff": 0}
+    """What was created, by kind. When the demo card batch is made now, `demo_card` holds
+    one card's serial and password — the only time they are shown."""
+    created = {"stores": 0, "products": 0, "staff": 0, "card_batches": 0}
     store_rows = []
     for fields in DEMO_STORES:
         store = db.session.scalars(select(stores.Store).where(stores.Store.name == fields["name"])).first()
@@ -60,4 +68,35 @@ def seed() -> dict:
         store_ids = [] if fields["role"] == "admin" else [store_rows[0].id]
         staff.create_staff(None, store_ids=store_ids, **fields)
         created["staff"] += 1
+    card = _seed_cards()
+    if card is not None:
+        created["card_batches"] += 1
+        created["demo_card"] = card
     return created
+
+
+def _seed_cards() -> dict | None:
+    import csv
+    import io
+    from datetime import timedelta
+
+    from models.base import utcnow
+    from models.cards import batches
+    from models.cards.tables import CardBatch
+
+    spec = DEMO_CARD_BATCH
+    if db.session.scalars(select(CardBatch).where(CardBatch.name == spec["name"])).first():
+        return None
+    sku = db.session.scalars(select(catalog.Sku).join(catalog.Product).where(
+        catalog.Product.name == spec["product"], catalog.Sku.spec == spec["spec"])).first()
+    if sku is None:
+        return None
+    now = utcnow()
+    batch = batches.create_batch(None, {
+        "name": spec["name"], "sku_id": sku.id, "qty_per_unit": 1, "units_per_card": spec["units_per_card"],
+        "card_count": spec["card_count"], "valid_from": now, "valid_until": now + timedelta(days=spec["days"]),
+        "channels": "both", "store_id": None})
+    rows = list(csv.DictReader(io.StringIO(batches.export_batch(None, batch.id).lstrip("\ufeff"))))
+    batches.activate(None, batch.id)
+    return {"serial": rows[0]["serial"], "password": rows[0]["password"],
+            "what": f"{spec['units_per_card']} × {spec['product']} {spec['spec']}"}

@@ -25,12 +25,10 @@ class ItemIn(StrictSchema):
     qty = fields.Integer(required=True, strict=True, validate=validators.Range(1, 999))
 
 
-class OrderIn(StrictSchema):
-    store_id = fields.Integer(required=True, strict=True, validate=validators.Range(min=1))
+class FulfillmentIn(StrictSchema):
+    """Pickup or delivery, with an address exactly when delivered (orders, card redemptions)."""
     fulfillment = fields.String(required=True, validate=validators.OneOf(["pickup", "delivery"]))
-    items = fields.List(fields.Nested(ItemIn), required=True, validate=validators.Length(1, 50))
     address = fields.Nested(AddressIn, load_default=None)
-    remark = fields.String(load_default=None, validate=validators.Length(max=200))
 
     @validates_schema
     def _address_for_delivery(self, data, **kwargs):
@@ -38,6 +36,12 @@ class OrderIn(StrictSchema):
             raise ValidationError("A delivery order needs an address.", field_name="address")
         if data.get("fulfillment") == "pickup" and data.get("address"):
             raise ValidationError("A pickup order takes no address.", field_name="address")
+
+
+class OrderIn(FulfillmentIn):
+    store_id = fields.Integer(required=True, strict=True, validate=validators.Range(min=1))
+    items = fields.List(fields.Nested(ItemIn), required=True, validate=validators.Length(1, 50))
+    remark = fields.String(load_default=None, validate=validators.Length(max=200))
 
 
 class ReasonIn(StrictSchema):
@@ -84,6 +88,7 @@ class OrderOut(Schema):
     items = fields.Nested(ItemOut, many=True)
     total_fen = fields.Integer()
     payable_fen = fields.Integer()
+    source = fields.String()  # "shop", or "card:<serial>" for a redeemed pickup card
     remark = fields.String(allow_none=True)
     created_at = fields.DateTime()
     pay_deadline = fields.DateTime()

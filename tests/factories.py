@@ -100,3 +100,30 @@ def mark_paid(order_no: str):
     transition(order, "pay", SYSTEM, reason="test payment")
     db.session.commit()
     return order
+
+
+def make_card_batch(sku, *, count=3, units=1, qty_per_unit=1, channels="both", store=None,
+                    valid_from=None, valid_until=None, activate=True, name="中秋提货卡") -> tuple[int, dict]:
+    """Pickup cards through the domain operations: a batch created, exported (passwords
+    read back from the printer's CSV) and, unless told not to, activated.
+    Returns (batch_id, {serial: password as printed})."""
+    import csv
+    import io
+    from datetime import timedelta
+
+    from models.base import utcnow
+    from models.cards import batches
+
+    now = utcnow()
+    batch = batches.create_batch(None, {
+        "name": name, "sku_id": sku.id, "qty_per_unit": qty_per_unit, "units_per_card": units,
+        "card_count": count, "valid_from": valid_from or now - timedelta(days=1),
+        "valid_until": valid_until or now + timedelta(days=30), "channels": channels,
+        "store_id": store.id if store is not None else None})
+    batch_id = batch.id
+    text = batches.export_batch(None, batch_id)
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    if activate:
+        batches.activate(None, batch_id)
+    db.session.commit()
+    return batch_id, {row["serial"]: row["password"] for row in rows}

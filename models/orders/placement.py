@@ -75,7 +75,7 @@ def place_order(user_id: int, body: dict, idempotency_key: str | None) -> tuple[
     gate, ticket = flash_sale.gate(), secrets.token_hex(12)
     gated = gate.admit(store_id, pairs, ticket)
     if gated is None:
-        earlier = _replayed(user_id, idempotency_key, body)
+        earlier = replayed(user_id, idempotency_key, body)
         if earlier is not None:
             return earlier, False
         raise stock.OutOfStock("Sold out.", details={"flash_sale": True})
@@ -93,7 +93,7 @@ def place_order(user_id: int, body: dict, idempotency_key: str | None) -> tuple[
     return order, created
 
 
-def _replayed(user_id: int, key: str | None, body: dict) -> Order | None:
+def replayed(user_id: int, key: str | None, body: dict) -> Order | None:
     if not key:
         return None
     row = db.session.scalars(select(IdempotencyKey).where(
@@ -109,13 +109,27 @@ def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str |
            *, flash: bool):
     key_row = None
     if idempotency_key:
-        key_row, earlier = _claim_key(user_id, idempotency_key, request_fingerprint(body))
+        key_row, earlier = claim_key(user_id, idempotency_key, request_fingerprint(body))
         if earlier is not None:
             return earlier, False
 
     store_id = body["store_id"]
-    skus, seen = _load_skus(store_id, [ln.sku_id for ln in lines])
+    skus, seen = load_skus(store_id, [ln.sku_id for ln in lines])
     _check_limits(user_id, lines, skus)
+    holds = plan_holds(store_id, lines, skus, seen)
+    order = insert_order(user_id, store_id, body["fulfillment"], lines, skus,
+                         address=body.get("address"), remark=body.get("remark"), flash=flash)
+    stock.reserve(store_id, holds, order_id=order.id)  # last: it takes the row locks
+    if key_row is not None:
+        key_row.order_id = order.id
+    return order, True
+
+
+def plan_holds(store_id: int, lines: list[Line], skus: dict[int, "SkuFacts"],
+               seen: dict) -> list[tuple[int, int]]:
+    """The stock rows `lines` hold at this store (bundles: their components). Refuses what
+    the store doesn't sell or can't hold now, before anything is written. `seen` gains the
+    components' rows."""
     holds = [hold for ln in lines for hold in skus[ln.sku_id].holds(ln.qty)]
     components = {sku_id for sku_id, _ in holds} - set(seen)
     if components:  # bundles hold their components' rows: read those too
@@ -126,22 +140,32 @@ def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str |
     if not_here:
         raise NotForSale("An item is not sold at this store.", details={"sku_ids": not_here})
     _fail_fast(seen, holds)
+    return holds
 
+
+def insert_order(user_id: int, store_id: int, fulfillment: str, lines: list[Line],
+                 skus: dict[int, "SkuFacts"], *, address: dict | None = None,
+                 remark: str | None = None, flash: bool = False, source: str = "shop",
+                 prepaid: bool = False) -> SimpleNamespace:
+    """Write a new pending order, its items (catalog prices copied) and its first event;
+    the caller holds the stock. `prepaid` (a pickup card): nothing to pay, total kept."""
     # The rows are written with Core inserts (this is the hottest write path) and the
     # response is built from the same values, as transient objects: no re-read.
     now = utcnow()
+    pay_timeout = 0 if prepaid else current_app.config["ORDER_PAY_TIMEOUT_S"]
     order = _row(ORDERS, order_no=new_order_no(), user_id=user_id, store_id=store_id,
-                 fulfillment=body["fulfillment"], status=Status.pending_payment.value,
-                 remark=body.get("remark"), created_at=now, flash_sale=flash, source="shop",
-                 pay_deadline=now + timedelta(seconds=current_app.config["ORDER_PAY_TIMEOUT_S"]))
-    if body.get("address"):
-        order["address_enc"] = cipher().encrypt(json.dumps(body["address"], ensure_ascii=False),
+                 fulfillment=fulfillment, status=Status.pending_payment.value,
+                 remark=remark, created_at=now, flash_sale=flash, source=source,
+                 pay_deadline=now + timedelta(seconds=pay_timeout))
+    if address:
+        order["address_enc"] = cipher().encrypt(json.dumps(address, ensure_ascii=False),
                                                 aad=address_aad(order["order_no"]))
     items = [_row(ITEMS, sku_id=sku.id, product_id=sku.product_id, name=sku.name, spec=sku.spec,
                   price_fen=sku.price_fen, qty=ln.qty, picked_up_qty=0,
                   components=[list(c) for c in sku.components] if sku.components else None)
              for ln in lines for sku in (skus[ln.sku_id],)]
-    order["total_fen"] = order["payable_fen"] = sum(i["price_fen"] * i["qty"] for i in items)
+    order["total_fen"] = sum(i["price_fen"] * i["qty"] for i in items)
+    order["payable_fen"] = 0 if prepaid else order["total_fen"]
     conn = db.session.connection()
     order["id"] = conn.execute(_INSERT_ORDER, order).inserted_primary_key[0]
     for item in items:
@@ -150,13 +174,9 @@ def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str |
     event = _row(EVENTS, order_id=order["id"], to_status=order["status"], actor_type="user",
                  actor_id=user_id, reason="placed", at=now)
     conn.execute(_INSERT_EVENT, event)
-    stock.reserve(store_id, holds, order_id=order["id"])  # last: it takes the row locks
     # The answer is built from what was written (no re-read), in the shape of an Order.
-    order = SimpleNamespace(**order, items=[SimpleNamespace(**i) for i in items],
-                            events=[SimpleNamespace(**event)])
-    if key_row is not None:
-        key_row.order_id = order.id
-    return order, True
+    return SimpleNamespace(**order, items=[SimpleNamespace(**i) for i in items],
+                           events=[SimpleNamespace(**event)])
 
 
 # Placement is the hottest write path: its statements are built once, and rows are
@@ -217,7 +237,7 @@ def _merge(items: list[dict]) -> list[Line]:
     return [Line(sku_id, qty) for sku_id, qty in merged.items()]
 
 
-def _claim_key(user_id: int, key: str, fingerprint: str) -> tuple[IdempotencyKey | None, Order | None]:
+def claim_key(user_id: int, key: str, fingerprint: str) -> tuple[IdempotencyKey | None, Order | None]:
     """Insert the key first: a concurrent retry with the same key waits on the unique
     index until this transaction ends, then finds the order it made."""
     row = IdempotencyKey(user_id=user_id, key=key, request_hash=fingerprint)
@@ -255,9 +275,11 @@ class SkuFacts:
         return [(self.id, qty)]
 
 
-def _load_skus(store_id: int, sku_ids: list[int]) -> tuple[dict[int, SkuFacts], dict]:
+def load_skus(store_id: int, sku_ids: list[int], *,
+              on_shelf_only: bool = True) -> tuple[dict[int, SkuFacts], dict]:
     """The SKUs, their stock rows at this store, and the store's state: one query.
-    Raises for an unknown or closed store, unknown SKUs, SKUs off the shelf."""
+    Raises for an unknown or closed store, unknown SKUs, SKUs off the shelf (unless
+    `on_shelf_only` is off: goods already sold, e.g. on a pickup card)."""
     rows = _conn().execute(_SKU_FACTS, {"sku_ids": sku_ids, "store_id": store_id}).all()
     store_active = rows[0].store_active if rows else \
         _conn().execute(_STORE_ACTIVE, {"store_id": store_id}).scalar()
@@ -269,7 +291,7 @@ def _load_skus(store_id: int, sku_ids: list[int]) -> tuple[dict[int, SkuFacts], 
     if missing:
         raise NotFound("No such SKU.", details={"sku_ids": missing})
     off = sorted(r.id for r in rows if not r.for_sale)
-    if off:
+    if off and on_shelf_only:
         raise NotForSale("An item is off the shelf.", details={"sku_ids": off})
     parts: dict[int, list[tuple[int, int]]] = {}
     bundles = [r.id for r in rows if r.is_bundle]

@@ -1,0 +1,48 @@
+"""Store managers: pickup cards locked after wrong passwords — see them, unlock one
+after checking its holder."""
+from __future__ import annotations
+
+from apiflask import APIBlueprint, Schema, fields
+
+from app.auth import current_staff, roles, staff_auth
+from handlers.admin_cards import CardDetail
+from models.cards import lockout
+
+bp = APIBlueprint("staff_cards", __name__, url_prefix="/api/staff/cards", tag="Staff: pickup cards")
+MANAGERS = ("admin", "manager")
+
+
+class LockedOut(Schema):
+    kind = fields.String()
+    ref = fields.String(metadata={"description": "the card's serial"})
+    store_id = fields.Integer(allow_none=True)
+    locked_at = fields.DateTime()
+    failed_attempts = fields.Integer()
+
+
+class LockedPage(Schema):
+    items = fields.Nested(LockedOut, many=True)
+    next_cursor = fields.String(allow_none=True)
+
+
+@bp.get("/locked")
+@bp.auth_required(staff_auth)
+@roles(*MANAGERS)
+@bp.output(LockedPage)
+@bp.doc(summary="Cards locked after wrong passwords, for my stores (and cards open to any store)")
+def locked():
+    staff = current_staff()
+    store_ids = None if staff.role.value == "admin" else staff.store_ids
+    return {"items": lockout.locked_cards(store_ids), "next_cursor": None}
+
+
+@bp.post("/<serial>/unlock")
+@bp.auth_required(staff_auth)
+@roles(*MANAGERS)
+@bp.output(CardDetail)
+@bp.doc(summary="Unlock a card after checking its holder (the wrong-password count restarts)",
+        responses={404: "not_found (also for a card of another store)"})
+def unlock(serial):
+    card, changed = lockout.unlock(current_staff(), serial)
+    card.changed = changed
+    return card

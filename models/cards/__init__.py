@@ -1,0 +1,8 @@
+"""Pickup cards (提货卡 / 提货券): prepaid cards the holder redeems for goods.
+
+tables      batches, cards, redemptions
+passwords   made by `secrets`, stored as PBKDF2-HMAC-SHA256 with a per-card salt
+batches     the merchant: create, export once, activate, void, read
+redemption  the holder: look up, redeem (an order with nothing to pay); return_units
+lockout     wrong passwords lock a card; the review queue; a manager's unlock
+"""

@@ -1,0 +1,240 @@
+"""The merchant's side of pickup cards: create a batch (its cards get serials), export it
+once (the passwords are made, hashed and shown in that one answer), activate cards as
+they are sold, void them. Every step is audited — never with a password."""
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import bindparam, func, select, update
+
+from app.errors import InvalidRequest, NotFound
+from app.extensions import db
+from models import audit
+from models.base import keyset_page, utcnow
+from models.cards import passwords
+from models.cards.errors import BatchExported, BatchNotExported, BatchVoid, CardUsedUp
+from models.cards.tables import Card, CardBatch, CardStatus, Channels
+from models.catalog import Sku
+from models.stores import Store
+
+CARDS = Card.__table__
+S = CardStatus
+VOIDABLE = (S.new.value, S.issued.value, S.active.value)
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def new_serial(batch_id: int, seq: int) -> str:
+    """Batch (4+ digits), sequence (5), and 3 random digits: sorted as printed, yet a
+    guesser who knows one serial can't list the others."""
+    return f"{batch_id:04d}{seq:05d}{secrets.randbelow(1000):03d}"
+
+
+def normalize_serial(value: str) -> str:
+    return passwords.normalize(value)
+
+
+def create_batch(actor, fields: dict) -> CardBatch:
+    fields = dict(fields)
+    _check_batch(fields)
+    batch = CardBatch(created_by=getattr(actor, "id", None), **fields)
+    db.session.add(batch)
+    db.session.flush()
+    units = batch.units_per_card
+    db.session.connection().execute(CARDS.insert(), [
+        {"batch_id": batch.id, "seq": seq, "serial": new_serial(batch.id, seq),
+         "status": S.new.value, "units_total": units, "units_left": units, "failed_attempts": 0,
+         "created_at": batch.created_at}
+        for seq in range(1, batch.card_count + 1)])
+    audit.record("card_batch.create", batch, actor=actor, changes=_plain(fields))
+    return batch
+
+
+def _check_batch(fields: dict) -> None:
+    sku = db.session.get(Sku, fields["sku_id"])
+    if sku is None:
+        raise NotFound("No such SKU.", details={"sku_id": fields["sku_id"]})
+    if fields.get("store_id") is not None and db.session.get(Store, fields["store_id"]) is None:
+        raise NotFound("No such store.", details={"store_id": fields["store_id"]})
+    if fields["valid_until"] <= fields["valid_from"]:
+        raise InvalidRequest("valid_until must be after valid_from.", details={"field": "valid_until"})
+    if fields["valid_until"] <= utcnow():
+        raise InvalidRequest("valid_until is in the past.", details={"field": "valid_until"})
+    limit = current_app.config["CARD_BATCH_MAX_CARDS"]
+    if fields["card_count"] > limit:
+        raise InvalidRequest(f"At most {limit} cards per batch.",
+                             details={"field": "card_count", "max": limit})
+    Channels(fields["channels"])
+
+
+def _plain(fields: dict) -> dict:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()}
+
+
+def get_batch(batch_id: int, *, for_update: bool = False) -> CardBatch:
+    query = select(CardBatch).where(CardBatch.id == batch_id)
+    batch = db.session.scalars(query.with_for_update() if for_update else query).first()
+    if batch is None:
+        raise NotFound("No such card batch.", details={"batch_id": batch_id})
+    return batch
+
+
+def export_batch(actor, batch_id: int) -> str:
+    """The printer's CSV: every card's serial and password. Once per batch — the guarded
+    update lets one export through; the passwords exist in plain text only in its answer."""
+    now = utcnow()
+    result = db.session.execute(
+        update(CardBatch).where(CardBatch.id == batch_id, CardBatch.exported_at.is_(None),
+                                CardBatch.voided_at.is_(None))
+        .values(exported_at=now, exported_by=getattr(actor, "id", None))
+        .execution_options(synchronize_session=False))
+    batch = get_batch(batch_id)
+    if result.rowcount != 1:
+        db.session.refresh(batch)
+        raise BatchVoid() if batch.voided_at else BatchExported(
+            details={"exported_at": batch.exported_at.isoformat()})
+    db.session.refresh(batch)
+    cards = db.session.execute(select(Card.id, Card.serial).where(
+        Card.batch_id == batch.id, Card.status == S.new.value).order_by(Card.seq)).all()
+    plain = [passwords.new_password() for _ in cards]
+    hashes = passwords.hash_many(plain)
+    db.session.connection().execute(
+        update(CARDS).where(CARDS.c.id == bindparam("card_id"), CARDS.c.status == S.new.value)
+        .values(password_hash=bindparam("h"), status=S.issued.value),
+        [{"card_id": c.id, "h": h} for c, h in zip(cards, hashes)])
+    audit.record("card_batch.export", batch, actor=actor, changes={"cards": len(cards)})
+    return _csv(batch, [(c.serial, p) for c, p in zip(cards, plain)])
+
+
+def _csv(batch: CardBatch, rows: list[tuple[str, str]]) -> str:
+    out = io.StringIO()
+    out.write("\ufeff")  # a BOM, so the printer's spreadsheet reads the Chinese names right
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["batch_id", "batch_name", "serial", "password", "units", "valid_from", "valid_until"])
+    start, end = (t.astimezone(CHINA).isoformat() for t in (batch.valid_from, batch.valid_until))
+    for serial, password in rows:
+        grouped = " ".join(password[i:i + 4] for i in range(0, len(password), 4))
+        writer.writerow([batch.id, batch.name, serial, grouped, batch.units_per_card, start, end])
+    return out.getvalue()
+
+
+def activate(actor, batch_id: int, from_serial: str | None = None,
+             to_serial: str | None = None) -> dict:
+    """Cards sold: issued → active, for the whole batch or a serial range (one card when
+    both ends are the same). Cards already active, void or used up are left as they are."""
+    batch = get_batch(batch_id)
+    if batch.voided_at:
+        raise BatchVoid()
+    if batch.exported_at is None:
+        raise BatchNotExported()
+    first, last = _range(batch, from_serial, to_serial)
+    result = db.session.execute(
+        update(Card).where(Card.batch_id == batch.id, Card.status == S.issued.value,
+                           Card.seq.between(first, last))
+        .values(status=S.active.value, activated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    outcome = {"activated": result.rowcount, "skipped": last - first + 1 - result.rowcount}
+    audit.record("card_batch.activate", batch, actor=actor,
+                 changes={"from_serial": from_serial, "to_serial": to_serial, **outcome})
+    return outcome
+
+
+def _range(batch: CardBatch, from_serial: str | None, to_serial: str | None) -> tuple[int, int]:
+    if from_serial is None and to_serial is None:
+        return 1, batch.card_count
+    ends = [normalize_serial(s) for s in (from_serial or to_serial, to_serial or from_serial)]
+    seqs = dict(db.session.execute(select(Card.serial, Card.seq).where(
+        Card.batch_id == batch.id, Card.serial.in_(ends))).all())
+    missing = [s for s in ends if s not in seqs]
+    if missing:
+        raise NotFound("No such card in this batch.", details={"serials": sorted(set(missing))})
+    first, last = seqs[ends[0]], seqs[ends[1]]
+    if first > last:
+        raise InvalidRequest("from_serial comes after to_serial.", details={"field": "to_serial"})
+    return first, last
+
+
+def activate_card(actor, serial: str) -> dict:
+    card = get_card(serial)
+    return activate(actor, card.batch_id, card.serial, card.serial)
+
+
+def void_card(actor, serial: str, reason: str | None) -> tuple[Card, bool]:
+    """Withdraw one card (lost, refunded, sold by mistake); its remaining units are gone.
+    Returns (card, changed): voiding a void card again changes nothing."""
+    card = get_card(serial)
+    result = db.session.execute(
+        update(Card).where(Card.id == card.id, Card.status.in_(VOIDABLE))
+        .values(status=S.void.value, voided_at=utcnow(), void_reason=reason)
+        .execution_options(synchronize_session=False))
+    db.session.refresh(card)
+    if result.rowcount != 1:
+        if card.status == S.used_up.value:
+            raise CardUsedUp("A used-up card has nothing left to void.")
+        return card, False
+    audit.record("card.void", card, actor=actor, changes={"serial": card.serial, "reason": reason,
+                                                          "units_left": card.units_left})
+    return card, True
+
+
+def void_batch(actor, batch_id: int, reason: str | None) -> dict:
+    """Withdraw a whole batch: every card not used up becomes void, and the batch can no
+    longer be exported or activated."""
+    batch = get_batch(batch_id, for_update=True)
+    if batch.voided_at:
+        return {"voided": 0}
+    now = utcnow()
+    batch.voided_at = now
+    result = db.session.execute(
+        update(Card).where(Card.batch_id == batch.id, Card.status.in_(VOIDABLE))
+        .values(status=S.void.value, voided_at=now, void_reason=reason)
+        .execution_options(synchronize_session=False))
+    audit.record("card_batch.void", batch, actor=actor,
+                 changes={"reason": reason, "voided": result.rowcount})
+    return {"voided": result.rowcount}
+
+
+# --- reading ----------------------------------------------------------------------------
+
+def get_card(serial: str) -> Card:
+    card = db.session.scalars(select(Card).where(Card.serial == normalize_serial(serial))).first()
+    if card is None:
+        raise NotFound("No such card.", details={"serial": serial})
+    return card
+
+
+def list_batches(*, cursor: int | None, limit: int) -> list[CardBatch]:
+    return with_counts(keyset_page(select(CardBatch), CardBatch.id, cursor=cursor, limit=limit,
+                                   newest_first=True))
+
+
+def with_counts(batches: list[CardBatch]) -> list[CardBatch]:
+    """Attach `counts` ({status: n, ..., locked: n}) to each batch: one grouped query."""
+    ids = [b.id for b in batches]
+    counts: dict[int, dict] = {i: {s.value: 0 for s in S} | {"locked": 0} for i in ids}
+    if ids:
+        rows = db.session.execute(
+            select(Card.batch_id, Card.status, func.count(), func.count(Card.locked_at))
+            .where(Card.batch_id.in_(ids)).group_by(Card.batch_id, Card.status)).all()
+        for batch_id, status, n, locked in rows:
+            counts[batch_id][status] = n
+            counts[batch_id]["locked"] += locked
+    for batch in batches:
+        batch.counts = counts[batch.id]
+    return batches
+
+
+def list_cards(*, batch_id: int | None, status: str | None, locked: bool | None,
+               cursor: int | None, limit: int) -> list[Card]:
+    query = select(Card)
+    if batch_id is not None:
+        query = query.where(Card.batch_id == batch_id)
+    if status:
+        query = query.where(Card.status == status)
+    if locked is not None:
+        query = query.where(Card.locked_at.is_not(None) if locked else Card.locked_at.is_(None))
+    return keyset_page(query, Card.id, cursor=cursor, limit=limit)

@@ -123,4 +123,5 @@ def start_in_process_beat(app: Flask) -> InProcessBeat | None:
     if not app.config["TASKS_IN_PROCESS"]:
         return None
     log.info("running the beat schedule in process (no Celery worker configured)")
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)  # not a line per run
     return InProcessBeat(app).start()

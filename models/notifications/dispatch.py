@@ -162,7 +162,7 @@ def record(claim: Claim, prepared, result: Result, now: datetime) -> Result:
         delay = backoff_s(claim.attempt, cfg["OUTBOX_BACKOFF_BASE_S"], cfg["OUTBOX_BACKOFF_CAP_S"])
         values.update(status="pending", next_attempt_at=now + timedelta(seconds=delay))
     else:
-        values["status"] = result.status
+        values.update(status=result.status, next_attempt_at=now)  # finished: no lease, no next try
         if result.status == "sent":
             values.update(sent_at=now, last_error=None)
     ours = db.session.execute(

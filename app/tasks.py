@@ -43,7 +43,7 @@ def _schedule(fn: Callable, args: tuple, key) -> None:
     if not getattr(fn, "deferrable", False):
         raise TypeError(f"{target_name(fn)} is not marked @deferrable")
     if current_app.config["TASKS_IN_PROCESS"]:
-        after_commit(lambda: _queue().append((fn, args)), key=key)
+        after_commit(lambda: _enqueue((fn, args), once=key is not None), key=key)
         return
     celery = current_app.extensions["celery"]
     name = target_name(fn)
@@ -65,6 +65,12 @@ def resolve(name: str) -> Callable:
     if fn is None or not getattr(fn, "deferrable", False):
         raise LookupError(f"not a deferrable target: {name!r}")
     return fn
+
+
+def _enqueue(job: tuple, once: bool) -> None:
+    queue = _queue()
+    if not (once and job in queue):  # a sweep committing per order queues one dispatch
+        queue.append(job)
 
 
 def _queue() -> list:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, update
 
 from app import wechat
 from app.errors import AppError
 from app.extensions import db
+from models.base import utcnow
 from models.notifications import templates as tpl
 from models.notifications.delivery import Claim, Delivery, Permanent, Result, Skip
 from models.notifications.tables import MessageLog, SubscribeGrant
@@ -53,18 +53,23 @@ def counts(user_id: int) -> dict[str, int]:
 
 
 def _add_grant(user_id: int, template_id: str) -> None:
-    for _ in range(2):
-        if _change(user_id, template_id, +1, SubscribeGrant.remaining < MAX_GRANTS):
-            return
-        if db.session.scalar(select(SubscribeGrant.id).where(
-                SubscribeGrant.user_id == user_id, SubscribeGrant.template_id == template_id)):
-            return  # at the cap
-        try:
-            with db.session.begin_nested():  # two reports at once: one insert wins
-                db.session.add(SubscribeGrant(user_id=user_id, template_id=template_id, remaining=1))
-            return
-        except IntegrityError:
-            continue  # the other one inserted: add to its row
+    """One more grant, up to the cap: a single upsert, so first reports arriving together
+    neither lose a count nor deadlock (an insert that lost a unique-key race and then
+    updated would, on InnoDB, with a third one waiting)."""
+    table = SubscribeGrant.__table__
+    values = {"user_id": user_id, "template_id": template_id, "remaining": 1, "updated_at": utcnow()}
+    if db.session.get_bind().dialect.name == "mysql":
+        from sqlalchemy.dialects.mysql import insert
+
+        stmt = insert(table).values(**values).on_duplicate_key_update(
+            remaining=func.least(table.c.remaining + 1, MAX_GRANTS), updated_at=values["updated_at"])
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+
+        stmt = insert(table).values(**values).on_conflict_do_update(
+            index_elements=["user_id", "template_id"],
+            set_={"remaining": func.min(table.c.remaining + 1, MAX_GRANTS), "updated_at": values["updated_at"]})
+    db.session.execute(stmt)
 
 
 def take_grant(user_id: int, template_id: str) -> bool:

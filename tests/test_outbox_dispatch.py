@@ -228,6 +228,9 @@ def test_rows_are_dispatched_after_the_commit_that_wrote_them(app, client, sandb
         outbox.enqueue("shipping_upload", {"order_id": order_id, "logistics_type": 4})
         db.session.commit()
         assert len(app.extensions["deferred"]) == 1  # one kick for the transaction
+        outbox.enqueue("staff_alert", {"event": "x"})
+        db.session.commit()
+        assert len(app.extensions["deferred"]) == 1  # and one queued dispatch covers both
         from app.tasks import run_deferred
 
         run_deferred()

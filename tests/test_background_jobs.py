@@ -16,7 +16,7 @@ from models import outbox
 from models.audit import AuditLog, purge_older_than
 from models.base import utcnow
 from models.outbox import OutboxMessage
-from tests.test_subscribe_messages import _no_stray_kicks, enqueue  # noqa: F401 (fixture)
+from tests.test_subscribe_messages import enqueue
 
 UTC = timezone.utc
 

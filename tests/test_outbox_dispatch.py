@@ -18,7 +18,7 @@ from models.notifications.dispatch import backoff_s, classify, claim_next, dispa
 from models.outbox import OutboxMessage
 from tests.factories import bearer, make_staff, staff_token
 from tests.test_errors import assert_error
-from tests.test_subscribe_messages import (_no_stray_kicks, buyer, dispatch, enqueue, fail_next,  # noqa: F401
+from tests.test_subscribe_messages import (buyer, dispatch, enqueue, fail_next,
                                            grant, log_row, outbox_row, place_order, remaining,
                                            sandbox_calls, sent_messages)
 from wechat.errors import WeChatAPIError, WeChatUnavailable

@@ -108,12 +108,6 @@ def remaining(app, user_id, template_id="TPL_ORDER_PAID"):
             SubscribeGrant.user_id == user_id, SubscribeGrant.template_id == template_id)) or 0
 
 
-@pytest.fixture(autouse=True)
-def _no_stray_kicks(app):
-    yield
-    app.extensions.get("deferred", []).clear()
-
-
 # --- POST /api/messages/subscriptions -----------------------------------------------------
 
 def test_acceptances_are_counted_per_template(client, sandbox):

@@ -28,10 +28,11 @@ class TihuoApp(APIFlask):
 
 
 def create_app(settings: Settings | None = None) -> TihuoApp:
-    from app import auth, cli, crypto, db as transaction, errors, logs, metrics, tasks, wechat
+    from app import auth, celery_app, cli, crypto, db as transaction, errors, logs, metrics, tasks, wechat
     from app.extensions import db, migrate, redis_ext
     from handlers import register_handlers
     from models import load_all
+    from models.notifications import templates as subscribe_templates
 
     load_all()
 
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None) -> TihuoApp:
     errors.init_app(app)
     transaction.init_app(app)
     tasks.init_app(app)
+    celery_app.init_app(app)
+    subscribe_templates.init_app(app)
     wechat.init_app(app)
     register_handlers(app)
     if settings.WECHAT_SANDBOX:

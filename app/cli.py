@@ -143,6 +143,31 @@ def pay_reconcile_command(bill_date):
         raise SystemExit(1)
 
 
+jobs_cli = AppGroup("jobs", help="Background jobs (what the Celery beat schedule runs).")
+
+
+@jobs_cli.command("list")
+def jobs_list_command():
+    """The beat schedule: entry, task, when."""
+    for name, entry in current_app.extensions["celery"].conf.beat_schedule.items():
+        click.echo(f"{name:24} {entry['task']:26} {entry['schedule']}")
+
+
+@jobs_cli.command("run")
+@click.argument("name")
+def jobs_run_command(name):
+    """Run one scheduled job (by entry or task name) here and now, e.g. `outbox-dispatch`."""
+    celery = current_app.extensions["celery"]
+    schedule = celery.conf.beat_schedule
+    task_name = schedule[name]["task"] if name in schedule else name
+    if task_name not in celery.tasks or not task_name.startswith("tihuo."):
+        raise click.ClickException(f"no such job: {name} (see `flask jobs list`)")
+    outcome = celery.tasks[task_name].apply()
+    if outcome.failed():
+        raise click.ClickException(f"{task_name} failed: {outcome.result!r}")
+    click.echo(f"{task_name}: {outcome.result}")
+
+
 def init_app(app: Flask) -> None:
-    for group in (staff_cli, demo_cli, keys_cli, stock_cli, orders_cli, flash_cli, pay_cli):
+    for group in (staff_cli, demo_cli, keys_cli, stock_cli, orders_cli, flash_cli, pay_cli, jobs_cli):
         app.cli.add_command(group)

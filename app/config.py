@@ -10,7 +10,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +24,17 @@ SANDBOX_MCHID = "1900000109"
 
 class ConfigError(RuntimeError):
     """The configuration cannot run (raised at start-up, never per request)."""
+
+
+class SubscribeTemplate(BaseModel):
+    """One event's mini-program subscribe template: which keyword shows which field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    template_id: str = Field(min_length=1, max_length=64)
+    # In-app page, `{order_no}` is filled in, e.g. "pages/order/detail?order_no={order_no}".
+    page: str | None = Field(default=None, max_length=128)
+    data: dict[str, str] = Field(min_length=1, max_length=20)
 
 
 class Settings(BaseSettings):
@@ -78,6 +89,25 @@ class Settings(BaseSettings):
     CARD_BATCH_MAX_CARDS: int = Field(default=2000, ge=1, le=99_999)
     DELIVERY_AUTO_CONFIRM_DAYS: int = Field(default=7, ge=1, le=60)
 
+    # Background work. A Celery worker (and one beat) runs it when CELERY_BROKER_URL is set,
+    # and always in production (broker: REDIS_URL unless set); otherwise tasks run in the
+    # web process after the response (the embedded default needs nothing else).
+    CELERY_BROKER_URL: str | None = None
+    TASKS_IN_PROCESS: bool | None = None
+    CELERY_BEAT_SCHEDULE_FILE: str | None = None
+    # Outbox delivery: retries back off base·2^(n−1) up to the cap; after MAX_ATTEMPTS the
+    # row is failed and kept for staff. A claimed row is another worker's after LEASE_S.
+    OUTBOX_MAX_ATTEMPTS: int = Field(default=8, ge=1, le=50)
+    OUTBOX_BACKOFF_BASE_S: int = Field(default=30, ge=1)
+    OUTBOX_BACKOFF_CAP_S: int = Field(default=3600, ge=1)
+    OUTBOX_LEASE_S: int = Field(default=300, ge=30)
+    OUTBOX_SWEEP_S: int = Field(default=30, ge=5)
+    AUDIT_RETENTION_DAYS: int = Field(default=180, ge=1)
+    # Subscribe messages: {event: {"template_id", "page"?, "data": {keyword: field}}} as JSON.
+    # Unset: the sandbox's templates (development), none at all in production.
+    SUBSCRIBE_TEMPLATES: dict[str, SubscribeTemplate] | None = None
+    SUBSCRIBE_MINIPROGRAM_STATE: Literal["developer", "trial", "formal"] = "formal"
+
     # Reverse proxies in front of us that set X-Forwarded-For/-Proto (nginx: 1).
     TRUSTED_PROXY_HOPS: int = Field(default=0, ge=0, le=5)
     MAX_CONTENT_LENGTH: int = Field(default=1024 * 1024, ge=1024)
@@ -97,7 +127,18 @@ class Settings(BaseSettings):
         else:
             self._fill_development_defaults()
         field_key(self)  # validates FIELD_ENCRYPTION_KEY's shape
+        self._task_defaults()
         return self
+
+    def _task_defaults(self) -> None:
+        if self.TASKS_IN_PROCESS is None:
+            self.TASKS_IN_PROCESS = not (self.CELERY_BROKER_URL or self.APP_ENV == "production")
+        if self.APP_ENV == "production" and self.TASKS_IN_PROCESS:
+            raise ConfigError("production runs background work on Celery (TASKS_IN_PROCESS=0)")
+        if not self.TASKS_IN_PROCESS and not (self.CELERY_BROKER_URL or self.REDIS_URL):
+            raise ConfigError("a Celery worker needs CELERY_BROKER_URL or REDIS_URL")
+        self.CELERY_BROKER_URL = self.CELERY_BROKER_URL or (None if self.TASKS_IN_PROCESS else self.REDIS_URL)
+        self.CELERY_BEAT_SCHEDULE_FILE = self.CELERY_BEAT_SCHEDULE_FILE or str(INSTANCE_DIR / "celerybeat-schedule")
 
     def _check_production(self) -> None:
         missing = [

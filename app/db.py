@@ -21,11 +21,19 @@ from app.extensions import db
 
 log = logging.getLogger(__name__)
 _HOOKS = "after_commit"
+_KEYS = "after_commit_keys"
 
 
-def after_commit(fn: Callable[[], None]) -> None:
-    """Run `fn` once the current transaction has committed (never if it rolls back)."""
-    db.session().info.setdefault(_HOOKS, []).append(fn)
+def after_commit(fn: Callable[[], None], key=None) -> None:
+    """Run `fn` once the current transaction has committed (never if it rolls back).
+    With a `key`, only the first hook of that key in this transaction is kept."""
+    info = db.session().info
+    if key is not None:
+        keys = info.setdefault(_KEYS, set())
+        if key in keys:
+            return
+        keys.add(key)
+    info.setdefault(_HOOKS, []).append(fn)
 
 
 def commit_request() -> None:
@@ -33,6 +41,7 @@ def commit_request() -> None:
 
 
 def _run_hooks(session: Session) -> None:
+    session.info.pop(_KEYS, None)
     for fn in session.info.pop(_HOOKS, []):
         try:
             fn()
@@ -42,6 +51,7 @@ def _run_hooks(session: Session) -> None:
 
 def _drop_hooks(session: Session) -> None:
     session.info.pop(_HOOKS, None)
+    session.info.pop(_KEYS, None)
 
 
 def init_app(app: Flask) -> None:

@@ -13,6 +13,8 @@ REQUESTS = Counter("tihuo_http_requests_total", "HTTP requests", ["method", "end
 LATENCY = Histogram("tihuo_http_request_seconds", "HTTP request latency", ["method", "endpoint"],
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 WECHAT_CALLS = Counter("tihuo_wechat_calls_total", "Calls to WeChat", ["api", "outcome"])
+OUTBOX_DELIVERIES = Counter("tihuo_outbox_deliveries_total", "Outbox rows finished or retried",
+                            ["kind", "status"])
 
 
 def render() -> Response:

@@ -1,12 +1,18 @@
 """Work to do once a transaction has committed: `defer(fn, *args)`.
 
-In a request the work runs after the response has been sent (the client doesn't wait
-for WeChat); in a CLI command or a job it runs when `run_deferred()` is called after the
-commit. Each deferred function opens and commits its own transaction. The task-queue
-work replaces the runner with Celery; callers don't change.
+With a Celery worker (app/celery_app.py) the work is sent to the queue as the task
+`tihuo.deferred` after the commit; the worker runs it in its own transaction. In process
+(the embedded default) it runs after the response has been sent (the client doesn't wait
+for WeChat), or, outside a request, when `run_deferred()` is called after the commit.
+Either way it never runs if the transaction rolls back.
+
+Only functions marked `@deferrable` may be deferred: the worker looks them up by name, and
+a name arriving from the broker must not be able to call anything else. Their arguments
+must be JSON values (ids, not objects).
 """
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Callable
 
@@ -17,9 +23,54 @@ from app.db import after_commit
 log = logging.getLogger(__name__)
 
 
+def deferrable(fn: Callable) -> Callable:
+    """Mark a module-level function as safe to run later by name."""
+    fn.deferrable = True
+    return fn
+
+
 def defer(fn: Callable, *args) -> None:
     """Run fn(*args) after this transaction commits (never if it rolls back)."""
-    after_commit(lambda: _queue().append((fn, args)))
+    _schedule(fn, args, key=None)
+
+
+def defer_once(fn: Callable, *args) -> None:
+    """Like `defer`, but once per transaction however often it is asked for."""
+    _schedule(fn, args, key=(target_name(fn), args))
+
+
+def _schedule(fn: Callable, args: tuple, key) -> None:
+    if not getattr(fn, "deferrable", False):
+        raise TypeError(f"{target_name(fn)} is not marked @deferrable")
+    if current_app.config["TASKS_IN_PROCESS"]:
+        after_commit(lambda: _enqueue((fn, args), once=key is not None), key=key)
+        return
+    celery = current_app.extensions["celery"]
+    name = target_name(fn)
+    # Publishing is the after-commit hook: a rolled-back transaction sends nothing. If the
+    # broker is down the hook fails (logged); the periodic jobs pick the work up later.
+    after_commit(lambda: celery.send_task("tihuo.deferred", args=[name, list(args)]), key=key)
+
+
+def target_name(fn: Callable) -> str:
+    return f"{fn.__module__}:{fn.__qualname__}"
+
+
+def resolve(name: str) -> Callable:
+    """The @deferrable function called `module:qualname` (what the worker runs)."""
+    module, _, attr = name.partition(":")
+    if not module.startswith(("models.", "app.")) or not attr.isidentifier():
+        raise LookupError(f"not a deferrable target: {name!r}")
+    fn = getattr(importlib.import_module(module), attr, None)
+    if fn is None or not getattr(fn, "deferrable", False):
+        raise LookupError(f"not a deferrable target: {name!r}")
+    return fn
+
+
+def _enqueue(job: tuple, once: bool) -> None:
+    queue = _queue()
+    if not (once and job in queue):  # a sweep committing per order queues one dispatch
+        queue.append(job)
 
 
 def _queue() -> list:
@@ -32,7 +83,10 @@ def run_deferred() -> None:
     """Run what committed transactions deferred (outside requests: call after commit)."""
     queue = current_app.extensions.get("deferred") or []
     while queue:
-        fn, args = queue.pop(0)
+        try:
+            fn, args = queue.pop(0)
+        except IndexError:  # another thread took the last one
+            return
         _run(fn, args)
 
 
@@ -56,5 +110,6 @@ def init_app(app: Flask) -> None:
                 with app.app_context():
                     for fn, args in jobs:
                         _run(fn, args)
+                    run_deferred()  # what those jobs deferred in turn
             response.call_on_close(run)
         return response

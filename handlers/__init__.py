@@ -6,12 +6,12 @@ from apiflask import APIFlask
 
 
 def register_handlers(app: APIFlask) -> None:
-    from handlers import (admin_cards, admin_catalog, admin_flash_sale, admin_inventory, admin_payments,
-                          admin_staff, auth, cards, catalog, ops, orders, pay, staff_auth, staff_cards,
-                          staff_orders, transport)
+    from handlers import (admin_cards, admin_catalog, admin_flash_sale, admin_inventory, admin_outbox,
+                          admin_payments, admin_staff, auth, cards, catalog, messages, ops, orders, pay,
+                          staff_auth, staff_cards, staff_orders, transport)
 
     transport.init_app(app)
-    for module in (ops, auth, catalog, orders, pay, cards, staff_auth, staff_orders, staff_cards,
+    for module in (ops, auth, catalog, orders, pay, cards, messages, staff_auth, staff_orders, staff_cards,
                    admin_catalog, admin_inventory, admin_flash_sale, admin_payments, admin_staff,
-                   admin_cards):
+                   admin_cards, admin_outbox):
         app.register_blueprint(module.bp)

@@ -66,3 +66,22 @@ def _plain(v):
 
 def recent(*, cursor: int | None, limit: int) -> list[AuditLog]:
     return keyset_page(select(AuditLog), AuditLog.id, cursor=cursor, limit=limit, newest_first=True)
+
+
+def purge_older_than(days: int, batch: int = 1000) -> int:
+    """Retention: delete audit rows older than `days`, oldest first, a batch per
+    transaction (the periodic job), so the table is never locked for long."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    cutoff = utcnow() - timedelta(days=days)
+    deleted = 0
+    while True:
+        ids = list(db.session.scalars(select(AuditLog.id).where(AuditLog.at < cutoff)
+                                      .order_by(AuditLog.id).limit(batch)))
+        if not ids:
+            return deleted
+        db.session.execute(delete(AuditLog).where(AuditLog.id.in_(ids)))
+        db.session.commit()
+        deleted += len(ids)

@@ -1,6 +1,9 @@
 """The outbox: side effects (WeChat messages, shipping-info uploads, staff alerts)
 written in the business transaction and delivered after commit by the task queue, with
-retries. A row exists only if the change that caused it committed."""
+retries. A row exists only if the change that caused it committed.
+
+Delivery is `models.notifications.dispatch`: a transaction that enqueued rows kicks it
+once after commit; a periodic sweep catches whatever a lost kick or a retry left due."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,9 +25,13 @@ class OutboxMessage(db.Model):
     payload: Mapped[dict] = mapped_column(JSON)
     # One delivery per business fact, even if the fact is recorded twice.
     dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | skipped | failed
+    # pending | sending (claimed by a worker) | sent | skipped | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
+    # pending: not before this; sending: the claim's lease ends here (then it is due again).
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Who holds the claim: only that worker may record the outcome.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -42,6 +49,15 @@ def enqueue_many(messages: list[tuple[str, dict, str | None]]) -> None:
     """Several side effects of one fact in one INSERT: (kind, payload, dedupe_key) each."""
     db.session.connection().execute(_INSERT, [
         {"kind": kind, "payload": payload, "dedupe_key": dedupe_key} for kind, payload, dedupe_key in messages])
+    kick_after_commit()
+
+
+def kick_after_commit() -> None:
+    """Start a dispatch once this transaction has committed (once however many rows)."""
+    from app.tasks import defer_once
+    from models.notifications.dispatch import dispatch_due
+
+    defer_once(dispatch_due)
 
 
 _INSERT = OutboxMessage.__table__.insert()

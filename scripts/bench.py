@@ -378,7 +378,10 @@ def main() -> int:
            "WECHAT_API_BASE": f"http://{ctx.sandbox}", "WECHAT_SANDBOX": "0",
            "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
            "SECRET_KEY": secrets.token_urlsafe(48), "PUBLIC_BASE_URL": f"http://{ctx.base}",
-           "PROMETHEUS_MULTIPROC_DIR": str(logs / "prom")}
+           "PROMETHEUS_MULTIPROC_DIR": str(logs / "prom"),
+           # As in production: the web only publishes deferred work and outbox kicks to the
+           # broker (no worker runs here; the db is flushed after the run).
+           "CELERY_BROKER_URL": args.redis_url}
     # WeChat Pay: the bench plays the platform (it signs the notifications); the merchant
     # key is made for this run and only needed for the app to start.
     ctx.wechatpay = FakeWeChatPay("1900000109", appid)

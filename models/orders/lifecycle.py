@@ -70,6 +70,9 @@ def expire_if_overdue(order: Order, now=None) -> bool:
         return False
     if outcome.applied:
         stock.release(order.store_id, _stock_lines(order), order_id=order.id, reason="pay_timeout")
+        outbox.enqueue("subscribe_message", {"event": "order_cancelled", "order_id": order.id,
+                                             "reason": "pay_timeout"},
+                       dedupe_key=f"order_cancelled:{order.id}")
     return outcome.applied
 
 

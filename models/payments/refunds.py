@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app import wechat
 from app.errors import AppError, Conflict, NotFound
 from app.extensions import db
-from app.tasks import defer
+from app.tasks import defer, deferrable
 from models import outbox, stock
 from models.base import utcnow
 from models.orders.status import HOLDING, SYSTEM, Actor, Status, transition
@@ -74,6 +74,7 @@ def submit_soon(refund_id: int) -> None:
     defer(submit, refund_id)
 
 
+@deferrable
 def submit(refund_id: int) -> None:
     """Send a pending refund to WeChat Pay (idempotent there by out_refund_no)."""
     refund = db.session.scalars(select(Refund).where(Refund.id == refund_id).with_for_update()).first()

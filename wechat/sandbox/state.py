@@ -21,6 +21,9 @@ DEFAULT_TEMPLATES = {
     "TPL_PICKUP_READY": ["character_string1", "thing2", "phrase3", "time4"],
     "TPL_ORDER_CANCELLED": ["character_string1", "thing2", "time3"],
     "TPL_REFUND": ["character_string1", "amount2", "thing3", "time4"],
+    "TPL_PICKED_UP": ["character_string1", "thing2", "phrase3", "time4"],
+    "TPL_PICKUP_EXPIRING": ["character_string1", "thing2", "time3", "thing4"],
+    "TPL_ORDER_SHIPPED": ["character_string1", "thing2", "character_string3", "time4"],
 }
 DEFAULT_PAGES = ["pages/index/index", "pages/order/detail", "pages/order/list",
                  "pages/staff/verify"]

@@ -1,0 +1,37 @@
+"""The beat schedule: every periodic job in one list. Crontab times are Asia/Shanghai
+(the Celery app's timezone). Frequent jobs expire after one interval, so a backlog
+queued while workers were down runs once, not once per missed tick.
+
+Each job is a safety net or a deadline keeper; none is needed for correctness on time
+(deadlines are also checked when a record is read or acted on).
+"""
+from __future__ import annotations
+
+from celery.schedules import crontab
+
+
+def _every(seconds: float, task: str) -> dict:
+    return {"task": task, "schedule": float(seconds), "options": {"expires": float(seconds)}}
+
+
+def beat_schedule(cfg) -> dict:
+    return {
+        # Catch-up for outbox rows whose after-commit kick was lost, and retries now due.
+        "outbox-dispatch": _every(cfg["OUTBOX_SWEEP_S"], "tihuo.outbox.dispatch"),
+        # Unpaid orders past their pay deadline (after asking WeChat Pay); old deliveries.
+        "orders-sweep": _every(60, "tihuo.orders.sweep"),
+        # Payments whose notify never came.
+        "payments-query-pending": _every(60, "tihuo.pay.query_pending"),
+        # Refunds still pending (resubmitted) or processing (asked about).
+        "refunds-query": _every(300, "tihuo.pay.refunds"),
+        # Pickup reminders (expiring soon) and expiry with refund.
+        "pickup-sweep": _every(60, "tihuo.pickup.sweep"),
+        # Flash-sale gates recounted from the database (nothing to do without flash sales).
+        "flash-resync": _every(60, "tihuo.flash.resync"),
+        # Levels are evaluated with every stock change; this hourly pass only repairs drift.
+        "stock-levels": {"task": "tihuo.stock.levels", "schedule": crontab(minute=17)},
+        # Yesterday's WeChat Pay trade bill against our payments and refunds.
+        "reconcile": {"task": "tihuo.pay.reconcile", "schedule": crontab(hour=20, minute=0)},
+        # Audit rows older than AUDIT_RETENTION_DAYS.
+        "audit-retention": {"task": "tihuo.audit.retention", "schedule": crontab(hour=3, minute=30)},
+    }

@@ -1,0 +1,34 @@
+"""What staff see of the outbox (failed deliveries above all) and how they retry one."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.errors import Conflict
+from models import audit
+from models.base import get_or_404, keyset_page, utcnow
+from models.outbox import OutboxMessage, kick_after_commit
+
+RETRYABLE = ("failed", "skipped")
+
+
+def rows(*, status: str | None, kind: str | None, cursor: int | None, limit: int) -> list[OutboxMessage]:
+    query = select(OutboxMessage)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    if kind:
+        query = query.where(OutboxMessage.kind == kind)
+    return keyset_page(query, OutboxMessage.id, cursor=cursor, limit=limit, newest_first=True)
+
+
+def retry(staff, outbox_id: int) -> OutboxMessage:
+    """A failed (or skipped) row goes back to pending with a fresh set of tries; sent
+    after this commits. Rows still pending or being sent are left alone (409)."""
+    row = get_or_404(OutboxMessage, outbox_id, "outbox message")
+    if row.status not in RETRYABLE:
+        raise Conflict("Only failed or skipped messages can be retried.", details={"status": row.status})
+    audit.record("outbox.retry", row, actor=staff,
+                 changes={"status": [row.status, "pending"], "attempts": [row.attempts, 0],
+                          "kind": row.kind, "last_error": row.last_error})
+    row.status, row.attempts, row.next_attempt_at, row.claim_token = "pending", 0, utcnow(), None
+    kick_after_commit()
+    return row

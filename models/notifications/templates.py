@@ -1,0 +1,218 @@
+"""Subscribe-message templates per event (configuration), and rendering an event into
+the `data` WeChat accepts.
+
+A template names, for each of its keywords, one *field* of the event (the vocabulary
+below). Values are made to obey the keyword's rules before sending
+(`wechat.subscribe_rules.coerce_value`: `thing` cut to 20 characters, `phrase` to 5 CJK,
+`character_string` to 32 ASCII, fen → `¥12.80`, times in Asia/Shanghai ...); a value that
+cannot be made valid fails the message rather than sending what WeChat rejects. Every
+configured template is rendered once with sample values at start-up, so a mapping that
+could never work (a `phrase` keyword showing the order number) refuses to start.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from app.config import ConfigError
+from app.extensions import db
+from wechat.subscribe_rules import CHINA_TZ, KINDS, coerce_value, keyword_type
+
+EVENTS = ("order_paid", "ready_for_pickup", "order_picked_up", "pickup_expiring",
+          "order_cancelled", "pickup_expired_refunded", "order_shipped", "refund_succeeded")
+
+# What a keyword can show. Money is in fen; times are aware datetimes.
+FIELDS = {
+    "order_no": "the order number",
+    "store_name": "the order's store",
+    "store_address": "the store's address",
+    "items": "the goods, e.g. 大米 5kg×2等3件",
+    "amount": "what the order cost (payable)",
+    "refund_amount": "the refund (this refund, or all refunded so far)",
+    "status": "a short status phrase, e.g. 待取货",
+    "note": "a sentence for the shopper",
+    "reason": "why (the cancel or refund reason)",
+    "time": "when the event happened",
+    "deadline": "the pickup deadline",
+    "carrier": "the carrier",
+    "tracking_no": "the tracking number",
+}
+
+_PAGE = "pages/order/detail?order_no={order_no}"
+# The sandbox's templates (wechat/sandbox/state.py DEFAULT_TEMPLATES): development default.
+DEFAULT_TEMPLATES = {
+    "order_paid": {"template_id": "TPL_ORDER_PAID", "page": _PAGE, "data": {
+        "character_string1": "order_no", "amount2": "amount", "thing3": "items", "time4": "time"}},
+    "ready_for_pickup": {"template_id": "TPL_PICKUP_READY", "page": _PAGE, "data": {
+        "character_string1": "order_no", "thing2": "store_name", "phrase3": "status",
+        "time4": "deadline"}},
+    "order_picked_up": {"template_id": "TPL_PICKED_UP", "page": _PAGE, "data": {
+        "character_string1": "order_no", "thing2": "items", "phrase3": "status", "time4": "time"}},
+    "pickup_expiring": {"template_id": "TPL_PICKUP_EXPIRING", "page": _PAGE, "data": {
+        "character_string1": "order_no", "thing2": "store_name", "time3": "deadline",
+        "thing4": "note"}},
+    "order_cancelled": {"template_id": "TPL_ORDER_CANCELLED", "page": _PAGE, "data": {
+        "character_string1": "order_no", "thing2": "reason", "time3": "time"}},
+    "pickup_expired_refunded": {"template_id": "TPL_REFUND", "page": _PAGE, "data": {
+        "character_string1": "order_no", "amount2": "refund_amount", "thing3": "reason",
+        "time4": "time"}},
+    "order_shipped": {"template_id": "TPL_ORDER_SHIPPED", "page": _PAGE, "data": {
+        "character_string1": "order_no", "thing2": "carrier", "character_string3": "tracking_no",
+        "time4": "time"}},
+    "refund_succeeded": {"template_id": "TPL_REFUND", "page": _PAGE, "data": {
+        "character_string1": "order_no", "amount2": "refund_amount", "thing3": "reason",
+        "time4": "time"}},
+}
+
+STATUS = {"order_paid": "已支付", "ready_for_pickup": "待取货", "order_picked_up": "已取货",
+          "pickup_expiring": "即将过期", "order_cancelled": "已取消",
+          "pickup_expired_refunded": "已退款", "order_shipped": "已发货", "refund_succeeded": "已退款"}
+NOTE = {"order_paid": "支付成功，商家正在备货", "ready_for_pickup": "请在截止时间前到店出示取货码",
+        "order_picked_up": "取货完成，感谢光临", "pickup_expiring": "取货即将截止，请尽快到店",
+        "order_cancelled": "超时未支付，订单已自动取消",
+        "pickup_expired_refunded": "超时未取货，款项已原路退回",
+        "order_shipped": "商品已发出，请留意物流", "refund_succeeded": "退款已原路退回"}
+PARTIAL_STATUS, PARTIAL_NOTE = "部分取货", "剩余商品请在截止前取走"
+
+
+class Fen(int):
+    """An amount of money in fen: `¥12.80` wherever it is shown."""
+
+
+@dataclass(frozen=True)
+class Template:
+    event: str
+    template_id: str
+    page: str | None
+    data: dict  # keyword → field
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["subscribe_templates"] = load(app.config["SUBSCRIBE_TEMPLATES"], app.config["APP_ENV"])
+
+
+def load(raw: dict | None, app_env: str) -> dict[str, Template]:
+    """Parse and check the configuration; ConfigError on anything that can't work."""
+    if raw is None:
+        raw = {} if app_env == "production" else DEFAULT_TEMPLATES
+    out = {}
+    for event, spec in raw.items():
+        spec = spec if isinstance(spec, dict) else spec.model_dump()
+        if event not in EVENTS:
+            raise ConfigError(f"SUBSCRIBE_TEMPLATES: unknown event {event!r} (known: {', '.join(EVENTS)})")
+        for keyword, fieldname in spec["data"].items():
+            if keyword_type(keyword) not in KINDS:
+                raise ConfigError(f"SUBSCRIBE_TEMPLATES[{event}]: {keyword!r} is not a keyword like thing1")
+            if fieldname not in FIELDS:
+                raise ConfigError(f"SUBSCRIBE_TEMPLATES[{event}].{keyword}: unknown field {fieldname!r}")
+        template = Template(event, spec["template_id"], spec.get("page"), dict(spec["data"]))
+        try:
+            render(template, _sample(event))
+            page_for(template, "TH202401011200" + "0" * 10)
+        except (ValueError, KeyError, IndexError) as exc:
+            raise ConfigError(f"SUBSCRIBE_TEMPLATES[{event}]: {exc}") from None
+        out[event] = template
+    return out
+
+
+def templates() -> dict[str, Template]:
+    return current_app.extensions["subscribe_templates"]
+
+
+def template_ids() -> set[str]:
+    return {t.template_id for t in templates().values()}
+
+
+# -- rendering ------------------------------------------------------------------------
+
+def render(template: Template, fields: dict) -> dict:
+    """`{keyword: {"value": str}}` for subscribe/send; ValueError naming the keyword when
+    a field is missing or cannot be made valid."""
+    data = {}
+    for keyword, fieldname in template.data.items():
+        kind = keyword_type(keyword)
+        value = fields.get(fieldname)
+        if value is None or value == "":
+            raise ValueError(f"{keyword}: no {fieldname} for this event")
+        try:
+            data[keyword] = {"value": coerce_value(kind, _for_kind(kind, value))}
+        except ValueError as exc:
+            raise ValueError(f"{keyword} ({fieldname}): {exc}") from None
+    return data
+
+
+def _for_kind(kind: str, value):
+    """Money and times as the keyword type wants them: objects for `amount` and
+    `time`/`date` (coerce_value formats those), text for every other type."""
+    if isinstance(value, datetime):
+        return value if kind in ("time", "date") else value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, Fen):
+        if kind == "amount":
+            return int(value)
+        return f"{value // 100}.{value % 100:02d}" if kind == "number" else f"¥{value // 100}.{value % 100:02d}"
+    return value
+
+
+def page_for(template: Template, order_no: str) -> str | None:
+    return template.page.format(order_no=order_no) if template.page else None
+
+
+def event_fields(event: str, order, payload: dict, happened_at: datetime) -> dict:
+    """Everything a template may show about this event of this order."""
+    from models.stores import Store
+
+    store = db.session.get(Store, order.store_id)
+    partial = event == "order_picked_up" and bool(payload.get("partial"))
+    times = {"order_paid": order.paid_at, "ready_for_pickup": order.ready_at,
+             "order_picked_up": None if partial else order.picked_up_at,
+             "order_cancelled": order.cancelled_at, "order_shipped": order.shipped_at}
+    fields = {
+        "order_no": order.order_no, "store_name": store.name if store else None,
+        "store_address": store.address if store else None, "items": items_summary(order.items),
+        "amount": Fen(order.payable_fen),
+        "status": PARTIAL_STATUS if partial else STATUS[event],
+        "note": PARTIAL_NOTE if partial else NOTE[event],
+        "reason": NOTE[event], "time": times.get(event) or happened_at,
+        "deadline": order.pickup_deadline, "carrier": order.carrier, "tracking_no": order.tracking_no,
+    }
+    if event in ("refund_succeeded", "pickup_expired_refunded"):
+        refund_fen, refund_reason, refunded_at = _refund(order, payload.get("refund_id"))
+        fields["refund_amount"] = Fen(refund_fen)
+        if event == "refund_succeeded":
+            fields["reason"] = refund_reason or NOTE[event]
+            fields["time"] = refunded_at or happened_at
+    return fields
+
+
+def items_summary(items) -> str:
+    """`大米 5kg×2`, or `大米 5kg×2等3件` for several lines (counted in pieces)."""
+    if not items:
+        return "商品"
+    first = items[0]
+    text = f"{first.name} {first.spec}×{first.qty}".strip()
+    pieces = sum(i.qty for i in items)
+    return text if len(items) == 1 else f"{text}等{pieces}件"
+
+
+def _refund(order, refund_id) -> tuple[int, str | None, datetime | None]:
+    from models.payments.tables import Refund
+
+    refund = db.session.get(Refund, refund_id) if refund_id else None
+    if refund is not None and refund.order_id == order.id:
+        return refund.amount_fen, refund.reason, refund.succeeded_at
+    total = db.session.scalar(select(func.coalesce(func.sum(Refund.amount_fen), 0)).where(
+        Refund.order_id == order.id, Refund.status.in_(("success", "processing", "pending"))))
+    return int(total) or order.payable_fen, None, None
+
+
+def _sample(event: str) -> dict:
+    """Values as long and awkward as real ones, for the start-up check."""
+    at = datetime(2024, 5, 1, 4, 0, tzinfo=timezone.utc)
+    return {"order_no": "TH2024050112001234567890", "store_name": "静安寺店（南京西路1688号商场B1层）",
+            "store_address": "上海市静安区南京西路1688号", "items": "有机五常大米 5kg×2等3件",
+            "amount": Fen(12800), "refund_amount": Fen(12800), "status": STATUS[event],
+            "note": NOTE[event], "reason": NOTE[event], "time": at, "deadline": at,
+            "carrier": "顺丰速运", "tracking_no": "SF1234567890123"}

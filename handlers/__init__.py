@@ -7,9 +7,9 @@ from apiflask import APIFlask
 
 def register_handlers(app: APIFlask) -> None:
     from handlers import (admin_catalog, admin_flash_sale, admin_inventory, admin_payments, admin_staff, auth,
-                          catalog, ops, orders, pay, staff_auth, staff_orders, transport)
+                          catalog, official, ops, orders, pay, staff_auth, staff_orders, transport)
 
     transport.init_app(app)
     for module in (ops, auth, catalog, orders, pay, staff_auth, staff_orders, admin_catalog,
-                   admin_inventory, admin_flash_sale, admin_payments, admin_staff):
+                   admin_inventory, admin_flash_sale, admin_payments, admin_staff, official):
         app.register_blueprint(module.bp)

@@ -11,9 +11,11 @@ longer follows, 40003 unknown openid) is recorded as failed and skipped, so the 
 still get the alert and a retry does not try them again.
 
 Idempotent: every recipient served is recorded at once in `staff_alert_deliveries`
-(unique per alert and staff member) in its own short transaction — the record of a
-message WeChat already took must survive the caller rolling back after a later
-failure. Hence the caller must not hold an uncommitted write on SQLite (one writer).
+(unique per alert and staff member) and committed — the record of a message WeChat
+already took must survive the caller rolling back after a later failure. So this
+function manages its own transactions: it reads, commits (no lock is held while
+WeChat is called; on SQLite any open transaction holds the one write lock), then
+commits each record. Call it with no uncommitted work of your own in the session.
 Between WeChat taking a message and the record, a crash can lose the record; the retry
 then sends again with the same `client_msg_id`, which WeChat drops within 10 minutes.
 """
@@ -62,10 +64,10 @@ def deliver_staff_alert(payload: dict) -> None:
         select(StaffAlertDelivery.staff_id).where(StaffAlertDelivery.alert_key == key)))
     data = template_data(template.get("fields") or {}, alert.values)
     miniprogram = _miniprogram(template.get("page"), alert.values)
+    todo = [(staff_id, openid) for staff_id, openid in recipients(alert) if staff_id not in served]
+    db.session.commit()  # the reads are done: hold nothing while WeChat is called
     client = wechat.official()
-    for staff_id, openid in recipients(alert):
-        if staff_id in served:
-            continue
+    for staff_id, openid in todo:
         try:
             msgid = client.send_template_message(openid, template["template_id"], data,
                                                  miniprogram=miniprogram,
@@ -154,17 +156,16 @@ def _record(key: str, staff_id: int, openid: str, event: str, status: str, *,
            "status": status, "error": error, "at": utcnow(),
            "msgid": msgid if isinstance(msgid, int) and 0 <= msgid <= _MAX_MSGID else None}
     try:
-        with db.engine.begin() as conn:  # its own transaction: see the module docstring
-            conn.execute(StaffAlertDelivery.__table__.insert(), row)
+        db.session.execute(StaffAlertDelivery.__table__.insert(), row)
+        db.session.commit()  # at once: see the module docstring
     except IntegrityError:
-        pass  # another worker served (and recorded) this recipient meanwhile
+        db.session.rollback()  # another worker served (and recorded) this recipient meanwhile
 
 
 def _mark_level_event_notified(level_event_id: int) -> None:
     from models.inventory import StockLevelEvent
 
-    with db.engine.begin() as conn:
-        conn.execute(update(StockLevelEvent.__table__)
-                     .where(StockLevelEvent.__table__.c.id == level_event_id,
-                            StockLevelEvent.__table__.c.notified_at.is_(None))
-                     .values(notified_at=utcnow()))
+    db.session.execute(update(StockLevelEvent).where(
+        StockLevelEvent.id == level_event_id, StockLevelEvent.notified_at.is_(None))
+        .values(notified_at=utcnow()).execution_options(synchronize_session=False))
+    db.session.commit()

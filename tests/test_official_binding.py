@@ -15,7 +15,7 @@ from models.base import utcnow
 from models.official import binding
 from models.official.tables import BindingToken, OfficialBinding
 from tests.factories import admin_headers, bearer, make_staff, make_store, staff_token
-from tests.official_support import (oa_openid, reply_text, sandbox_get, sandbox_post, say)
+from tests.official_support import oa_openid, reply_text, sandbox_get, sandbox_post, say
 from tests.test_errors import assert_error
 
 

@@ -8,6 +8,7 @@ import pytest
 import xmltodict
 from sqlalchemy import select
 from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
 
 from app.extensions import db
 from models.official import order_lookup
@@ -15,14 +16,13 @@ from models.official.tables import OfficialBinding
 from models.official.today import day_bounds
 from models.orders.status import SYSTEM, transition
 from models.orders.tables import Order
-from tests.conftest import OA_AES_KEY, OA_TOKEN
+from tests.conftest import OA_AES_KEY, OA_APPID, OA_TOKEN
 from tests.factories import (make_product, make_shopper, make_staff, make_store, shopper_token,
                              stock)
 from tests.official_support import (bind, oa_openid, post_encrypted, post_plain, reply_text, say,
                                     sandbox_get, sandbox_post, signed_args, text_xml,
                                     wechatpy_crypto)
 from tests.test_orders import order_body
-from wechatpy.crypto import WeChatCrypto
 
 
 # -- the URL check -----------------------------------------------------------------------
@@ -95,7 +95,7 @@ def test_a_message_encrypted_for_another_appid_is_refused(client, bound_manager)
 
 def test_encrypted_round_trip_with_wechatpy(client, bound_manager):
     """wechatpy encrypts a push as WeChat would; our encrypted reply decrypts with wechatpy."""
-    crypto = WeChatCrypto(OA_TOKEN, OA_AES_KEY, "wx00aa11bb22cc33dd")
+    crypto = WeChatCrypto(OA_TOKEN, OA_AES_KEY, OA_APPID)
     resp, _ = post_encrypted(client, text_xml(bound_manager[2], "今日"), crypto=crypto)
     assert resp.status_code == 200
     envelope = xmltodict.parse(resp.data)["xml"]

@@ -5,6 +5,7 @@ server URL."""
 from __future__ import annotations
 
 import io
+import time
 
 import qrcode
 from flask import Blueprint, Response, jsonify, request
@@ -148,7 +149,9 @@ def register(bp: Blueprint, state: SandboxState) -> None:
             raise _BadRequest("the official account has no server URL", 409)
         if options.get("encrypt") and not account.aes_key:
             raise _BadRequest("this official account has no EncodingAESKey", 409)
-        result = official_push.push(account, fields, raw=raw, now=state.now(),
+        # The signature's timestamp is the real time, whatever advance() did to the
+        # sandbox clock: the server compares it with its own.
+        result = official_push.push(account, fields, raw=raw, now=time.time(),
                                     sender=official.push_sender, timeout=official.push_timeout,
                                     **options)
         official.record_push({"appid": account.appid, "kind": kind,

@@ -104,7 +104,7 @@ def _mount_sandbox(app: TihuoApp, settings: Settings) -> None:
 
     from Crypto.PublicKey import RSA
 
-    from wechat.sandbox import SandboxState, create_blueprint
+    from wechat.sandbox import OfficialAccount, OfficialSandbox, SandboxState, create_blueprint
     from wechat.sandbox.pay_state import PaySandbox
 
     pay = PaySandbox(allow_http_loopback_notify=True)  # the demo has no HTTPS
@@ -114,6 +114,19 @@ def _mount_sandbox(app: TihuoApp, settings: Settings) -> None:
                          merchant_serial=settings.WECHATPAY_CERT_SERIAL,
                          merchant_public_key_pem=merchant_key.public_key().export_key().decode(),
                          apiv3_key=settings.WECHATPAY_APIV3_KEY)
-    state = SandboxState(apps={settings.WECHAT_APPID: settings.WECHAT_SECRET}, pay=pay)
+    apps = {settings.WECHAT_APPID: settings.WECHAT_SECRET}
+    official = OfficialSandbox(unionid_apps={settings.WECHAT_APPID})
+    if settings.WECHAT_OA_APPID and settings.WECHAT_OA_SECRET and settings.WECHAT_OA_TOKEN:
+        # The official account pushes to our own /wechat/official, in safe mode when
+        # there is an EncodingAESKey; both apps share one Open Platform (unionid).
+        apps[settings.WECHAT_OA_APPID] = settings.WECHAT_OA_SECRET
+        official.unionid_apps.add(settings.WECHAT_OA_APPID)
+        official.add_account(OfficialAccount(
+            settings.WECHAT_OA_APPID, settings.WECHAT_OA_TOKEN, settings.WECHAT_OA_AES_KEY,
+            server_url=f"{settings.PUBLIC_BASE_URL}/wechat/official",
+            mode="safe" if settings.WECHAT_OA_AES_KEY else "plain",
+            templates={t["template_id"]: list(t.get("fields", {}))
+                       for t in (settings.WECHAT_OA_ALERT_TEMPLATES or {}).values()}))
+    state = SandboxState(apps=apps, pay=pay, official=official)
     app.extensions["wechat_sandbox"] = state
     app.register_blueprint(create_blueprint(state), url_prefix="/sandbox")

@@ -20,6 +20,26 @@ INSTANCE_DIR = ROOT / "instance"
 SANDBOX_APPID = "wx5a4db0ce1d0e1a00"
 SANDBOX_SECRET = "sandbox-secret-not-for-production"
 SANDBOX_MCHID = "1900000109"
+# The sandbox's official account (公众号): server-URL token and EncodingAESKey (43 chars).
+SANDBOX_OA_APPID = "wx5a4db0ce1d0e1b00"
+SANDBOX_OA_SECRET = "sandbox-oa-secret-not-for-production"
+SANDBOX_OA_TOKEN = "sandboxOfficialToken"
+SANDBOX_OA_AES_KEY = "c2FuZGJveC1vZmZpY2lhbC1hY2NvdW50LWFlcy1rZXk"
+# Staff alert templates of the sandbox: event → template id, keyword → value name
+# (models.official.alert_render lists the value names of each event).
+SANDBOX_OA_ALERT_TEMPLATES = {
+    "new_paid_order": {"template_id": "OA_TPL_NEW_ORDER", "fields": {
+        "character_string1": "order_no", "thing2": "store", "amount3": "amount", "time4": "time"}},
+    "pickup_locked": {"template_id": "OA_TPL_PICKUP_LOCKED", "fields": {
+        "character_string1": "order_no", "thing2": "store", "thing3": "reason", "time4": "time"}},
+    "stock_level": {"template_id": "OA_TPL_STOCK_LEVEL", "fields": {
+        "thing1": "item", "thing2": "store", "phrase3": "level", "number4": "available",
+        "time5": "time"}},
+    "payment_case": {"template_id": "OA_TPL_PAYMENT_CASE", "fields": {
+        "thing1": "case", "character_string2": "order_no", "amount3": "amount", "time4": "time"}},
+    "reconciliation_differences": {"template_id": "OA_TPL_RECONCILIATION", "fields": {
+        "date1": "bill_date", "number2": "count", "thing3": "title", "time4": "time"}},
+}
 
 
 class ConfigError(RuntimeError):
@@ -53,6 +73,17 @@ class Settings(BaseSettings):
     WECHAT_API_BASE: str = "https://api.weixin.qq.com"
     WECHAT_SANDBOX: bool | None = None
     WECHAT_TIMEOUT_S: float = 5.0
+    # Official account (公众号): staff alerts and the /wechat/official server URL. Its API
+    # base is WECHAT_API_BASE (the same host as the mini-program's).
+    WECHAT_OA_APPID: str | None = None
+    WECHAT_OA_SECRET: str | None = None
+    WECHAT_OA_TOKEN: str | None = None
+    WECHAT_OA_AES_KEY: str | None = None  # EncodingAESKey (43 chars): safe mode
+    # {event: {"template_id", "fields": {keyword: value name}, "page"?}}; an event
+    # without an entry is not sent. JSON in the environment.
+    WECHAT_OA_ALERT_TEMPLATES: dict[str, dict] | None = None
+    # Staff binding QR codes (and their one-time tokens) expire after this long.
+    WECHAT_OA_BINDING_TTL_S: int = Field(default=600, ge=60, le=2_592_000)
     # Where the in-process sandbox is reachable by this service's own clients.
     PUBLIC_BASE_URL: str = "http://127.0.0.1:8000"
 
@@ -128,6 +159,7 @@ class Settings(BaseSettings):
             self._fill_development_defaults()
         field_key(self)  # validates FIELD_ENCRYPTION_KEY's shape
         self._task_defaults()
+        _check_oa_aes_key(self.WECHAT_OA_AES_KEY)
         return self
 
     def _task_defaults(self) -> None:
@@ -145,7 +177,8 @@ class Settings(BaseSettings):
             name
             for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY",
                          "WECHAT_APPID", "WECHAT_SECRET", "WECHATPAY_MCHID", "WECHATPAY_CERT_SERIAL",
-                         "WECHATPAY_PRIVATE_KEY_PATH", "WECHATPAY_APIV3_KEY", "WECHATPAY_NOTIFY_BASE")
+                         "WECHATPAY_PRIVATE_KEY_PATH", "WECHATPAY_APIV3_KEY", "WECHATPAY_NOTIFY_BASE",
+                         "WECHAT_OA_APPID", "WECHAT_OA_SECRET", "WECHAT_OA_TOKEN", "WECHAT_OA_AES_KEY")
             if not getattr(self, name)
         ]
         if missing:
@@ -184,6 +217,12 @@ class Settings(BaseSettings):
                     _instance_merchant()
             if self.WECHATPAY_API_BASE == "https://api.mch.weixin.qq.com":
                 self.WECHATPAY_API_BASE = f"{self.PUBLIC_BASE_URL}/sandbox"
+            if not self.WECHAT_OA_APPID:
+                self.WECHAT_OA_APPID, self.WECHAT_OA_SECRET = SANDBOX_OA_APPID, SANDBOX_OA_SECRET
+                self.WECHAT_OA_TOKEN = self.WECHAT_OA_TOKEN or SANDBOX_OA_TOKEN
+                self.WECHAT_OA_AES_KEY = self.WECHAT_OA_AES_KEY or SANDBOX_OA_AES_KEY
+            if self.WECHAT_OA_ALERT_TEMPLATES is None:
+                self.WECHAT_OA_ALERT_TEMPLATES = SANDBOX_OA_ALERT_TEMPLATES
         self.WECHATPAY_NOTIFY_BASE = self.WECHATPAY_NOTIFY_BASE or self.PUBLIC_BASE_URL
 
     @property
@@ -200,6 +239,18 @@ def field_key(settings: Settings) -> bytes:
     if len(key) != 32:
         raise ConfigError("FIELD_ENCRYPTION_KEY must decode to 32 bytes (AES-256)")
     return key
+
+
+def _check_oa_aes_key(key: str | None) -> None:
+    """EncodingAESKey: 43 characters, base64 of 32 bytes without its final '='."""
+    if key is None:
+        return
+    try:
+        raw = base64.b64decode(key + "=", validate=True)
+    except ValueError:
+        raw = b""
+    if len(key) != 43 or len(raw) != 32:
+        raise ConfigError("WECHAT_OA_AES_KEY must be the 43-character EncodingAESKey")
 
 
 def _instance_key() -> str:

@@ -11,6 +11,7 @@ from app import errors
 from app.metrics import WECHAT_CALLS
 from wechat.errors import WeChatAPIError, WeChatUnavailable
 from wechat.miniprogram import MiniProgramClient
+from wechat.official import MessageCrypto, OfficialAccountClient
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -27,10 +28,34 @@ def init_app(app: Flask) -> None:
         cfg["WECHAT_APPID"], cfg["WECHAT_SECRET"], cfg["WECHAT_API_BASE"],
         redis=app.extensions["redis"], timeout=cfg["WECHAT_TIMEOUT_S"],
     )
+    # The official account (optional outside production): its API on the same base.
+    if cfg.get("WECHAT_OA_APPID") and cfg.get("WECHAT_OA_SECRET"):
+        app.extensions["official"] = OfficialAccountClient(
+            cfg["WECHAT_OA_APPID"], cfg["WECHAT_OA_SECRET"], cfg["WECHAT_API_BASE"],
+            redis=app.extensions["redis"], timeout=cfg["WECHAT_TIMEOUT_S"])
+    if cfg.get("WECHAT_OA_APPID") and cfg.get("WECHAT_OA_TOKEN"):
+        app.extensions["official_crypto"] = MessageCrypto(
+            cfg["WECHAT_OA_TOKEN"], cfg.get("WECHAT_OA_AES_KEY"), cfg["WECHAT_OA_APPID"])
 
 
 def miniprogram() -> MiniProgramClient:
     return current_app.extensions["miniprogram"]
+
+
+def official_configured() -> bool:
+    return "official" in current_app.extensions
+
+
+def official() -> OfficialAccountClient:
+    client = current_app.extensions.get("official")
+    if client is None:
+        raise errors.WeChatUnavailable("The official account is not configured (WECHAT_OA_APPID ...).")
+    return client
+
+
+def official_crypto() -> MessageCrypto | None:
+    """The server URL's signature/AES helper; None when no WECHAT_OA_TOKEN is set."""
+    return current_app.extensions.get("official_crypto")
 
 
 def call(api: str, fn: Callable[..., T], *args, **kwargs) -> T:

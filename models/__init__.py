@@ -9,3 +9,4 @@ def load_all() -> None:
     from models.orders import tables  # noqa: F401
     from models.payments import tables as payment_tables  # noqa: F401
     from models.cards import tables as card_tables  # noqa: F401
+    from models.official import tables as official_tables  # noqa: F401

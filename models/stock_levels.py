@@ -12,7 +12,9 @@ Level changes are what the rest reacts to (and only they write anything):
 - into red or worse from normal/tight: a replenishment request (one open per store+SKU);
 - into closed/critical: online ordering of the SKU at the store closes (inventory.online);
 - back to normal/tight (above 10 %): online reopens, open requests are fulfilled;
-- into critical: a transfer proposal from the nearest other active store with surplus.
+- into critical: a transfer proposal from the nearest other active store with surplus;
+- worse, into red, closed or critical: a staff alert (outbox `staff_alert`, event
+  `stock_level`) for the store's managers and the admins.
 Between 5 % and 10 % (red) `online` keeps whatever it was: a store that closed reopens
 only once it is back above 10 %, so it does not flap open/closed around 5 %.
 """
@@ -103,8 +105,9 @@ def _level_changed(store_id: int, row, old: str, new: str, available: int) -> No
     # ORM-enabled update: the default synchronisation also refreshes a loaded Inventory
     # object (a handler may serialise it right after), at no extra SQL.
     db.session.execute(update(Inventory).where(Inventory.id == row.id).values(**values))
-    db.session.add(StockLevelEvent(store_id=store_id, sku_id=row.sku_id, from_level=old,
-                                   to_level=new, available=available, baseline=row.baseline))
+    level_event = StockLevelEvent(store_id=store_id, sku_id=row.sku_id, from_level=old,
+                                  to_level=new, available=available, baseline=row.baseline)
+    db.session.add(level_event)
     open_requests = (ReplenishmentRequest.store_id == store_id,
                      ReplenishmentRequest.sku_id == row.sku_id,
                      ReplenishmentRequest.status == "open")
@@ -122,6 +125,13 @@ def _level_changed(store_id: int, row, old: str, new: str, available: int) -> No
     if new == "critical":
         _propose_transfer(store_id, row.sku_id, safe_floor(row.baseline) - available)
     db.session.flush()
+    if new in _BAD and LEVELS.index(new) > LEVELS.index(old):
+        from models import outbox
+
+        outbox.enqueue("staff_alert", {"event": "stock_level", "store_id": store_id,
+                                       "sku_id": row.sku_id, "level": new, "available": available,
+                                       "baseline": row.baseline, "level_event_id": level_event.id},
+                       dedupe_key=f"stock_level:{level_event.id}")
 
 
 def _propose_transfer(to_store_id: int, sku_id: int, needed: int) -> None:

@@ -16,14 +16,17 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.config import Settings, new_field_key
+from app.config import SANDBOX_OA_ALERT_TEMPLATES, Settings, new_field_key
 from app.extensions import db, rds
 from wechat.pay import generate_rsa_keypair
-from wechat.sandbox import PaySandbox, SandboxState
+from wechat.sandbox import OfficialAccount, OfficialSandbox, PaySandbox, SandboxState
 from wechat.sandbox.server import start_sandbox_server
 
 APPID, SECRET = "wx1234567890abcdef", "test-app-secret-0123456789"
 MCHID, APIV3_KEY = "1900000109", "0123456789abcdef0123456789abcdef"
+# The official account: appid, secret, server-URL token, EncodingAESKey.
+OA_APPID, OA_SECRET = "wx00aa11bb22cc33dd", "test-oa-secret-0123456789"
+OA_TOKEN, OA_AES_KEY = "testOfficialToken", "VGVzdE9mZmljaWFsQWNjb3VudEFFU0tleTAxMjM0NTY"
 
 
 # --- the outside world is off limits ---------------------------------------------------
@@ -84,11 +87,17 @@ def merchant(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def sandbox(merchant):
+def sandbox(merchant, live_port):
     pay = PaySandbox(allow_http_loopback_notify=True, notify_time_scale=0.001, max_notify_attempts=4)
     pay.add_merchant(MCHID, appids={APPID}, merchant_serial=merchant["serial"],
                      merchant_public_key_pem=merchant["public_pem"], apiv3_key=APIV3_KEY)
-    server = start_sandbox_server(SandboxState(apps={APPID: SECRET}, pay=pay))
+    # The official account pushes to the live app (see `live`); both apps share a unionid.
+    official = OfficialSandbox([OfficialAccount(
+        OA_APPID, OA_TOKEN, OA_AES_KEY, server_url=f"http://127.0.0.1:{live_port}/wechat/official",
+        templates={t["template_id"]: list(t["fields"]) for t in SANDBOX_OA_ALERT_TEMPLATES.values()})],
+        unionid_apps={APPID, OA_APPID})
+    server = start_sandbox_server(SandboxState(apps={APPID: SECRET, OA_APPID: OA_SECRET}, pay=pay,
+                                               official=official))
     yield server
     server.stop()
 
@@ -114,6 +123,8 @@ def settings(tmp_path_factory, sandbox, merchant, live_port) -> Settings:
         WECHATPAY_PUBLIC_KEY_PATH=str(platform_key),
         WECHATPAY_PUBLIC_KEY_ID=sandbox.state.pay.public_key_id,
         WECHATPAY_API_BASE=sandbox.base_url, WECHATPAY_NOTIFY_BASE=f"http://127.0.0.1:{live_port}",
+        WECHAT_OA_APPID=OA_APPID, WECHAT_OA_SECRET=OA_SECRET, WECHAT_OA_TOKEN=OA_TOKEN,
+        WECHAT_OA_AES_KEY=OA_AES_KEY, WECHAT_OA_ALERT_TEMPLATES=SANDBOX_OA_ALERT_TEMPLATES,
     )
 
 

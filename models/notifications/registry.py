@@ -6,14 +6,19 @@ a delivery is registered, then the sweep sends them.
 from __future__ import annotations
 
 from models.notifications import shipping, subscribe
-from models.notifications.delivery import Delivery
+from models.notifications.delivery import Claim, Delivery
+from models.official.alerts import deliver_staff_alert
+
+
+def _alert_with_identity(claim: Claim) -> dict:
+    # The row id is the alert's identity: per-recipient records keyed on it make a retry
+    # skip the staff already served.
+    return {**claim.payload, "outbox_id": claim.id}
+
 
 DELIVERIES: dict[str, Delivery] = {
     "subscribe_message": subscribe.DELIVERY,
     "shipping_upload": shipping.DELIVERY,
-    # "staff_alert": the official-account work wires it in at merge:
-    #     from models.official.alerts import deliver_staff_alert
-    #     "staff_alert": Delivery(send=deliver_staff_alert),
-    # deliver_staff_alert(payload: dict) -> None raises wechat.errors on failure and is
-    # classified exactly like a subscribe message (dispatch.classify).
+    # Template messages to bound staff; raises wechat.errors, classified like the rest.
+    "staff_alert": Delivery(send=deliver_staff_alert, prepare=_alert_with_identity),
 }

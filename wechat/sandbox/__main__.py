@@ -1,6 +1,7 @@
 """python -m wechat.sandbox --host 127.0.0.1 --port 9100 --app APPID:SECRET
     [--mchid MCHID --merchant-public-key PATH --merchant-serial HEX --apiv3-key KEY
-     --platform-public-key-out PATH --notify-time-scale 1 --pay-verify-mode public_key]"""
+     --platform-public-key-out PATH --notify-time-scale 1 --pay-verify-mode public_key]
+    [--official APPID:SECRET:TOKEN[:AESKEY] --official-url URL --official-mode safe]"""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +10,7 @@ import logging
 from werkzeug.serving import make_server
 
 from wechat.sandbox import DEMO_APPID, DEMO_SECRET, create_app
+from wechat.sandbox.official_state import MODES, OfficialAccount, OfficialSandbox
 from wechat.sandbox.pay_models import Merchant
 from wechat.sandbox.pay_state import VERIFY_MODES, PaySandbox
 from wechat.sandbox.server import QuietRequestHandler
@@ -47,7 +49,21 @@ def build_parser() -> argparse.ArgumentParser:
                           "accepts only https)")
     pay.add_argument("--platform-public-key-out", metavar="PATH",
                      help="write the generated platform public key PEM here")
+    oa = parser.add_argument_group("official account")
+    oa.add_argument("--official", type=_official, metavar="APPID:SECRET:TOKEN[:AESKEY]",
+                    help="an official account (its users share unionids with every --app)")
+    oa.add_argument("--official-url", metavar="URL",
+                    help="its server URL, where messages are pushed (…/wechat/official)")
+    oa.add_argument("--official-mode", choices=MODES, default=None,
+                    help="message mode (default: safe with an AES key, else plain)")
     return parser
+
+
+def _official(text: str) -> tuple[str, ...]:
+    parts = text.split(":")
+    if len(parts) not in (3, 4) or not all(parts):
+        raise argparse.ArgumentTypeError("expected APPID:SECRET:TOKEN[:AESKEY]")
+    return tuple(parts)
 
 
 def build_state(args: argparse.Namespace) -> SandboxState:
@@ -68,7 +84,15 @@ def build_state(args: argparse.Namespace) -> SandboxState:
                                               apiv3_key=args.apiv3_key))
     if args.platform_public_key_out:
         pay.write_platform_public_key(args.platform_public_key_out)
-    return SandboxState(apps=apps, token_ttl=args.token_ttl, pay=pay)
+    official = OfficialSandbox()
+    if args.official:
+        appid, secret, token, *aes = args.official
+        apps[appid] = secret
+        official.unionid_apps.update(apps)  # one Open Platform account binds them all
+        official.add_account(OfficialAccount(
+            appid, token, aes[0] if aes else None, server_url=args.official_url,
+            mode=args.official_mode or ("safe" if aes else "plain")))
+    return SandboxState(apps=apps, token_ttl=args.token_ttl, pay=pay, official=official)
 
 
 def main(argv=None) -> None:

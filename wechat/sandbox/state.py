@@ -12,9 +12,13 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from wechat.sandbox.failures import InjectedFailures
 from wechat.sandbox.pay_state import PaySandbox
+
+if TYPE_CHECKING:
+    from wechat.sandbox.official_state import OfficialSandbox
 
 DEFAULT_TEMPLATES = {
     "TPL_ORDER_PAID": ["character_string1", "amount2", "thing3", "time4"],
@@ -58,6 +62,7 @@ class _Code:
     appid: str
     issued_at: float
     openid: str | None = None
+    user: str | None = None
     phone: str | None = None
     country_code: str | None = None
     used: bool = False
@@ -77,7 +82,7 @@ class SandboxState(InjectedFailures):
     def __init__(self, apps: dict[str, str], token_ttl: int = 7200,
                  templates: dict | None = None, pages: list[str] | None = None,
                  oa_templates: list[str] | None = None, refresh_window: int | None = None,
-                 pay: PaySandbox | None = None):
+                 pay: PaySandbox | None = None, official: OfficialSandbox | None = None):
         if not apps:
             raise ValueError("the sandbox needs at least one app (appid → secret)")
         self.apps = dict(apps)
@@ -94,6 +99,13 @@ class SandboxState(InjectedFailures):
         # The WeChat Pay side (merchants, transactions, notifications) on this clock.
         self.pay = pay if pay is not None else PaySandbox()
         self.pay.now = self.now
+        # The official accounts (server URL, followers, QR codes) on this clock too.
+        if official is None:
+            from wechat.sandbox.official_state import OfficialSandbox
+
+            official = OfficialSandbox()
+        self.official = official
+        self.official.now = self.now
         self.reset()
 
     def reset(self) -> None:
@@ -115,6 +127,7 @@ class SandboxState(InjectedFailures):
             self.calls: list[dict] = []
             self._failures: list[dict] = []
         self.pay.reset()
+        self.official.reset()
 
     # -- clock ----------------------------------------------------------------------
 
@@ -190,7 +203,7 @@ class SandboxState(InjectedFailures):
         with self._lock:
             code = secrets.token_urlsafe(24)
             openid = openid_for(appid, user)
-            self._codes[code] = _Code("login", appid, self.now(), openid=openid)
+            self._codes[code] = _Code("login", appid, self.now(), openid=openid, user=user)
             self._known[appid].add(openid)
             return code, openid
 
@@ -209,13 +222,14 @@ class SandboxState(InjectedFailures):
         c.used = True
         return c
 
-    def redeem_login_code(self, appid: str, code) -> tuple[str, str]:
-        """(openid, session_key); a fresh session_key on every login, like WeChat."""
+    def redeem_login_code(self, appid: str, code) -> tuple[str, str, str | None]:
+        """(openid, session_key, unionid); a fresh session_key on every login, like
+        WeChat; a unionid only for apps bound to the Open Platform account."""
         with self._lock:
             c = self._redeem("login", appid, code)
             session_key = base64.b64encode(secrets.token_bytes(16)).decode()
             self._session_keys[(appid, c.openid)] = session_key
-            return c.openid, session_key
+            return c.openid, session_key, self.official.unionid_of(appid, c.user)
 
     def redeem_phone_code(self, appid: str, code) -> tuple[str, str]:
         with self._lock:

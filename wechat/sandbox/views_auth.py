@@ -36,9 +36,13 @@ def register(bp: Blueprint, state: SandboxState) -> None:
         state.check_app(args.get("appid"), args.get("secret"), 40125)
         if not args.get("js_code"):
             raise SandboxError(41008, "missing code")
-        openid, session_key = state.redeem_login_code(args["appid"], args["js_code"])
-        # jscode2session answers without errcode on success.
-        return {"session_key": session_key, "openid": openid}
+        openid, session_key, unionid = state.redeem_login_code(args["appid"], args["js_code"])
+        # jscode2session answers without errcode on success; unionid only when the app
+        # is bound to an Open Platform account.
+        answer = {"session_key": session_key, "openid": openid}
+        if unionid:
+            answer["unionid"] = unionid
+        return answer
 
     def getuserphonenumber():
         appid = token_appid(state)

@@ -77,7 +77,11 @@ def register(bp: Blueprint, state: SandboxState) -> None:
     @bp.get("/_/config")
     def config():
         return jsonify(apps=list(state.apps), token_ttl=state.token_ttl, pages=state.pages,
-                       templates={t: list(k) for t, k in state.templates.items()})
+                       templates={t: list(k) for t, k in state.templates.items()},
+                       official_accounts=[  # no token, no EncodingAESKey
+                           {"appid": a.appid, "original_id": a.original_id, "mode": a.mode,
+                            "server_url": a.server_url, "templates": a.templates}
+                           for a in state.official.accounts.values()])
 
     @bp.post("/_/login-codes")
     def login_codes():

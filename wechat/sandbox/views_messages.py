@@ -1,4 +1,4 @@
-"""Mini-program subscribe messages and official-account template messages."""
+"""Mini-program subscribe messages (official-account template messages: views_official)."""
 from __future__ import annotations
 
 from flask import Blueprint
@@ -63,30 +63,4 @@ def register(bp: Blueprint, state: SandboxState) -> None:
         msgid = state.record_message("subscribe", appid, fields)
         return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
-    def template_send():
-        appid = token_appid(state)
-        body = json_body()
-        touser, template_id = body.get("touser"), body.get("template_id")
-        if not isinstance(touser, str) or not touser:
-            raise SandboxError(40003, "invalid openid")
-        if not isinstance(template_id, str) or not template_id or (
-                state.oa_templates is not None and template_id not in state.oa_templates):
-            raise SandboxError(40037, "invalid template_id")
-        if not isinstance(body.get("data"), dict):
-            raise SandboxError(47001, "data format error")
-        client_msg_id = body.get("client_msg_id")
-        if client_msg_id:
-            # De-dup per openid for 10 minutes. Answering the first msgid again is our
-            # assumption (UNCONFIRMED).
-            earlier = state.dedup_template(touser, client_msg_id)
-            if earlier is not None:
-                return {"errcode": 0, "errmsg": "ok", "msgid": earlier}
-        fields = {k: body.get(k) for k in ("touser", "template_id", "url", "miniprogram",
-                                           "client_msg_id", "data")}
-        msgid = state.record_message("template", appid, fields)
-        if client_msg_id:
-            state.remember_template(touser, client_msg_id, msgid)
-        return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
-
     add_wechat_route(bp, state, "/cgi-bin/message/subscribe/send", "POST", subscribe_send)
-    add_wechat_route(bp, state, "/cgi-bin/message/template/send", "POST", template_send)

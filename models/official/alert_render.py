@@ -1,0 +1,138 @@
+"""What a staff alert says and to whom it goes, per event.
+
+Each event yields named values; the template configuration (WECHAT_OA_ALERT_TEMPLATES)
+maps template keywords to these names, and each value is formatted by its keyword's
+type (thing ≤ 20 characters, amount "¥12.30", time in UTC+8 …, wechat.subscribe_rules).
+
+| event | payload | values | recipients (bound, active) |
+| --- | --- | --- | --- |
+| new_paid_order | order_id, store_id | order_no, store, amount, items, time | clerks + managers of the store |
+| pickup_locked | order_id, store_id | order_no, store, reason, time | clerks + managers of the store |
+| stock_level | store_id, sku_id, level, available, baseline, level_event_id | item, store, level, available, baseline, time | managers of the store + admins |
+| payment_case | case_id, kind | case, order_no, store, amount, time | managers of the order's store + admins |
+| reconciliation_differences | report_id, bill_date, count | title, bill_date, count, time | admins |
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from app.extensions import db
+from models.base import utcnow
+from models.staff import Role
+
+# event → (store roles, admins too)
+ROUTES: dict[str, tuple[frozenset, bool]] = {
+    "new_paid_order": (frozenset({Role.clerk, Role.manager}), False),
+    "pickup_locked": (frozenset({Role.clerk, Role.manager}), False),
+    "stock_level": (frozenset({Role.manager}), True),
+    "payment_case": (frozenset({Role.manager}), True),
+    "reconciliation_differences": (frozenset(), True),
+}
+
+LEVEL_TEXT = {"red": "库存告急", "closed": "暂停售卖", "critical": "库存见底"}
+CASE_TEXT = {
+    "amount_mismatch": "支付金额与订单不符", "mchid_mismatch": "支付商户号不符",
+    "appid_mismatch": "支付应用号不符", "second_transaction": "同一订单重复支付",
+    "paid_after_cancel": "订单取消后到账，已自动退款",
+}
+
+
+@dataclass
+class Alert:
+    event: str
+    store_id: int | None
+    values: dict = field(default_factory=dict)
+
+
+def render(payload: dict) -> Alert | None:
+    """None when the event is unknown or what it is about no longer exists."""
+    fn = _RENDERERS.get(payload.get("event"))
+    return fn(payload) if fn else None
+
+
+def _store_name(store_id) -> str | None:
+    from models.stores import Store
+
+    store = db.session.get(Store, store_id) if store_id else None
+    return store.name if store else None
+
+
+def _order(payload: dict):
+    from models.orders.tables import Order
+
+    return db.session.get(Order, payload.get("order_id")) if payload.get("order_id") else None
+
+
+def _new_paid_order(p: dict) -> Alert | None:
+    order = _order(p)
+    if order is None:
+        return None
+    qty = sum(i.qty for i in order.items)
+    first = order.items[0].name if order.items else ""
+    return Alert("new_paid_order", order.store_id, {
+        "order_no": order.order_no, "store": _store_name(order.store_id),
+        "amount": order.payable_fen, "items": f"{first} 等{qty}件" if qty > 1 else first,
+        "time": order.paid_at or utcnow(), "title": "新订单待备货"})
+
+
+def _pickup_locked(p: dict) -> Alert | None:
+    order = _order(p)
+    if order is None:
+        return None
+    return Alert("pickup_locked", order.store_id, {
+        "order_no": order.order_no, "store": _store_name(order.store_id),
+        "reason": "取货码多次输错，待店长核验", "time": utcnow(), "title": "取货码已锁定"})
+
+
+def _stock_level(p: dict) -> Alert | None:
+    from models.catalog import Product, Sku
+    from models.inventory import StockLevelEvent
+
+    sku = db.session.get(Sku, p.get("sku_id")) if p.get("sku_id") else None
+    if sku is None or p.get("level") not in LEVEL_TEXT:
+        return None
+    product = db.session.get(Product, sku.product_id)
+    event = db.session.get(StockLevelEvent, p["level_event_id"]) if p.get("level_event_id") else None
+    return Alert("stock_level", p.get("store_id"), {
+        "item": f"{product.name if product else ''} {sku.spec}".strip(),
+        "store": _store_name(p.get("store_id")), "level": LEVEL_TEXT[p["level"]],
+        "available": p.get("available"), "baseline": p.get("baseline"),
+        "time": event.at if event else utcnow(), "title": "库存预警"})
+
+
+def _payment_case(p: dict) -> Alert | None:
+    from models.orders.tables import Order
+    from models.payments.tables import PaymentCase
+
+    case = db.session.get(PaymentCase, p.get("case_id")) if p.get("case_id") else None
+    if case is None:
+        return None
+    order = db.session.get(Order, case.order_id) if case.order_id else None
+    amount = (case.details or {}).get("amount") or {}
+    paid = amount.get("payer_total", amount.get("total")) if isinstance(amount, dict) else None
+    if not isinstance(paid, int):
+        paid = order.payable_fen if order else None
+    return Alert("payment_case", order.store_id if order else None, {
+        "case": CASE_TEXT.get(case.kind, case.kind), "order_no": order.order_no if order else "-",
+        "store": _store_name(order.store_id) if order else None, "amount": paid,
+        "time": case.created_at, "title": "支付异常待处理"})
+
+
+def _reconciliation(p: dict) -> Alert | None:
+    try:
+        bill_date = date.fromisoformat(p.get("bill_date") or "")
+    except ValueError:
+        return None
+    return Alert("reconciliation_differences", None, {
+        "title": "对账差异待处理", "bill_date": bill_date, "count": p.get("count"),
+        "time": utcnow()})
+
+
+_RENDERERS = {
+    "new_paid_order": _new_paid_order,
+    "pickup_locked": _pickup_locked,
+    "stock_level": _stock_level,
+    "payment_case": _payment_case,
+    "reconciliation_differences": _reconciliation,
+}

@@ -231,3 +231,29 @@ def test_a_stock_level_turning_red_or_closed_is_queued_and_delivered(sandbox, te
     event = db.session.get(StockLevelEvent, red["level_event_id"])
     db.session.refresh(event)
     assert event.to_level == "red" and event.notified_at is not None
+
+
+def test_the_dispatcher_delivers_a_paid_orders_alert_once(app, client, sandbox, team):
+    """The wiring: a `staff_alert` outbox row (as a verified payment writes it) goes out
+    through the dispatcher to the store's bound clerk and manager, and a second pass sends
+    nothing more."""
+    from models.notifications.dispatch import dispatch_due
+    from models.payments.apply import apply_transaction
+
+    rice = make_product("五常大米", skus=[("5kg", 8900)]).skus[0]
+    set_stock(team["jingan"], rice, 5)
+    user, shopper = make_shopper()
+    order = db.session.scalars(select(Order).where(Order.order_no == client.post(
+        "/api/orders", headers=shopper, json=order_body(team["jingan"], (rice, 1))).json["order_no"])).one()
+    cfg = app.config
+    assert apply_transaction({
+        "trade_state": "SUCCESS", "out_trade_no": order.order_no, "transaction_id": "4200000000202611220001",
+        "mchid": cfg["WECHATPAY_MCHID"], "appid": cfg["WECHAT_APPID"],
+        "amount": {"total": order.payable_fen, "payer_total": order.payable_fen, "currency": "CNY"},
+        "success_time": "2026-11-22T10:00:00+08:00"}, source="notify") == "applied"
+    db.session.commit()
+    dispatch_due()
+    dispatch_due()
+    assert recipients_of(sandbox) == openids("clerk", "manager")
+    row = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "staff_alert")).one()
+    assert row.status == "sent"

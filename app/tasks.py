@@ -31,25 +31,27 @@ def deferrable(fn: Callable) -> Callable:
 
 def defer(fn: Callable, *args) -> None:
     """Run fn(*args) after this transaction commits (never if it rolls back)."""
-    _schedule(fn, args, key=None)
-
-
-def defer_once(fn: Callable, *args) -> None:
-    """Like `defer`, but once per transaction however often it is asked for."""
-    _schedule(fn, args, key=(target_name(fn), args))
-
-
-def _schedule(fn: Callable, args: tuple, key) -> None:
     if not getattr(fn, "deferrable", False):
         raise TypeError(f"{target_name(fn)} is not marked @deferrable")
     if current_app.config["TASKS_IN_PROCESS"]:
-        after_commit(lambda: _enqueue((fn, args), once=key is not None), key=key)
+        after_commit(lambda: _enqueue((fn, args), once=False))
         return
     celery = current_app.extensions["celery"]
     name = target_name(fn)
     # Publishing is the after-commit hook: a rolled-back transaction sends nothing. If the
     # broker is down the hook fails (logged); the periodic jobs pick the work up later.
-    after_commit(lambda: celery.send_task("tihuo.deferred", args=[name, list(args)]), key=key)
+    after_commit(lambda: celery.send_task("tihuo.deferred", args=[name, list(args)]))
+
+
+def submit(fn: Callable, *args) -> None:
+    """Start fn(*args) now, not tied to a transaction: for an after-commit hook that
+    decides for itself whether work is needed (see models.outbox)."""
+    if not getattr(fn, "deferrable", False):
+        raise TypeError(f"{target_name(fn)} is not marked @deferrable")
+    if current_app.config["TASKS_IN_PROCESS"]:
+        _enqueue((fn, args), once=True)
+    else:
+        current_app.extensions["celery"].send_task("tihuo.deferred", args=[target_name(fn), list(args)])
 
 
 def target_name(fn: Callable) -> str:

@@ -237,6 +237,35 @@ def test_rows_are_dispatched_after_the_commit_that_wrote_them(app, client, sandb
         statuses = dict(db.session.execute(select(OutboxMessage.kind, OutboxMessage.status)).all())
     assert statuses["subscribe_message"] == "sent" and len(sent_messages(sandbox, openid)) == 1
     assert statuses["shipping_upload"] == "failed"  # never paid through WeChat
+    with app.app_context():
+        outbox.enqueue("staff_alert", {"event": "y"})
+        db.session.commit()
+        # The dispatch took the flag down when it started: the next commit kicks again.
+        assert len(app.extensions["deferred"]) == 1
+
+
+def test_with_a_worker_one_published_dispatch_serves_many_commits(app, monkeypatch):
+    """A broker publish per request would cost more than the request's own SQL: commits
+    publish only while no dispatch is queued and not yet started."""
+    from models import outbox
+
+    published = []
+
+    class Broker:
+        def send_task(self, name, args):
+            published.append((name, args))
+
+    monkeypatch.setitem(app.config, "TASKS_IN_PROCESS", False)
+    monkeypatch.setitem(app.extensions, "celery", Broker())
+    with app.app_context():
+        for n in range(3):
+            outbox.enqueue("staff_alert", {"event": "x", "n": n})
+            db.session.commit()
+        assert published == [("tihuo.deferred", ["models.notifications.dispatch:dispatch_due", []])]
+        dispatch_due()  # what the worker runs: the flag comes down first
+        outbox.enqueue("staff_alert", {"event": "x", "n": 3})
+        db.session.commit()
+        assert len(published) == 2
 
 
 def test_paid_order_message_arrives_after_the_notify(app, client, live, sandbox):

@@ -76,6 +76,10 @@ def _deliveries() -> dict[str, Delivery]:
 def dispatch_due(limit: int = 100, now: datetime | None = None) -> dict:
     """Deliver up to `limit` due rows, one at a time (the kick after commit and the
     periodic sweep both run this). Returns counts per outcome."""
+    from app.extensions import rds
+    from models.outbox import KICK_FLAG
+
+    rds().delete(KICK_FLAG)  # before looking for rows: a later commit must kick again
     counts: dict[str, int] = {}
     for _ in range(limit):
         try:

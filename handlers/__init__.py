@@ -7,9 +7,9 @@ from apiflask import APIFlask
 
 def register_handlers(app: APIFlask) -> None:
     from handlers import (admin_catalog, admin_flash_sale, admin_inventory, admin_payments, admin_staff, auth,
-                          catalog, ops, orders, pay, staff_auth, staff_orders, transport)
+                          catalog, ops, orders, pay, pickups, staff_auth, staff_orders, staff_pickups, transport)
 
     transport.init_app(app)
-    for module in (ops, auth, catalog, orders, pay, staff_auth, staff_orders, admin_catalog,
-                   admin_inventory, admin_flash_sale, admin_payments, admin_staff):
+    for module in (ops, auth, catalog, orders, pay, pickups, staff_auth, staff_orders, staff_pickups,
+                   admin_catalog, admin_inventory, admin_flash_sale, admin_payments, admin_staff):
         app.register_blueprint(module.bp)

@@ -7,3 +7,4 @@ def load_all() -> None:
     from models import outbox  # noqa: F401
     from models.orders import tables  # noqa: F401
     from models.payments import tables as payment_tables  # noqa: F401
+    from models.pickup import tables as pickup_tables  # noqa: F401

@@ -100,3 +100,17 @@ def mark_paid(order_no: str):
     transition(order, "pay", SYSTEM, reason="test payment")
     db.session.commit()
     return order
+
+
+def mark_ready(order_no: str):
+    """A paid pickup order made ready by its store (issues the pickup code)."""
+    from sqlalchemy import select
+
+    from models.orders import lifecycle
+    from models.orders.status import SYSTEM
+    from models.orders.tables import Order
+
+    order = db.session.scalars(select(Order).where(Order.order_no == order_no)).one()
+    lifecycle.mark_ready(order, SYSTEM)
+    db.session.commit()
+    return order

@@ -87,7 +87,8 @@ def mark_ready(order: Order, actor: Actor) -> Outcome:
         raise WrongFulfillment(details={"fulfillment": order.fulfillment})
     if order.status != Status.paid.value:  # a repeat or a wrong state: the transition judges
         return transition(order, "mark_ready", actor, reason="ready")
-    store, now = db.session.get(Store, order.store_id), utcnow()
+    # Whole seconds: what DATETIME keeps, so the deadline answered now is the one stored.
+    store, now = db.session.get(Store, order.store_id), utcnow().replace(microsecond=0)
     outcome = transition(order, "mark_ready", actor, reason="ready", at=now,
                          pickup_deadline=codes.deadline_for(store, now))
     if outcome.applied:

@@ -10,4 +10,5 @@ the hash-chained verification ledger, lockout after wrong codes, the pickup dead
   lockout.py       wrong-code counting, rate limits, reviews, unlock
   expiry.py        the pickup deadline: expire + refund, reminders, extension, the sweep
   wxacode.py       a mini-program code for an order (opens the clerk's verify page)
+  errors.py        the refusals, by stable code
 """

@@ -68,7 +68,7 @@ def issue(order: Order, store: Store, *, version: int = 1) -> PickupCode:
 
 
 def end(code: PickupCode, status: str) -> bool:
-    """Retire a live code (used, replaced, expired, void): its hash leaves the live set."""
+    """Retire a live code (used, replaced, expired): its hash leaves the live set."""
     now = utcnow()
     result = db.session.execute(
         update(PickupCode).where(PickupCode.id == code.id, PickupCode.status == "live")

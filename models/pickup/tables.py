@@ -38,7 +38,7 @@ class PickupCode(db.Model):
     live_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     # HMAC of the scene of the order's latest mini-program code (NULL: none issued).
     wxa_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # live | used (all collected) | replaced (reissued) | expired | void (order refunded)
+    # live | used (all collected) | replaced (reissued) | expired (deadline passed)
     status: Mapped[str] = mapped_column(String(16), default="live")
     failed_attempts: Mapped[int] = mapped_column(default=0)
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

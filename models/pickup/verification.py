@@ -65,8 +65,8 @@ class Attempt:
                    **({"order_no": named.order_no, "locked": locked} if mine else {}))
         return PickupCodeInvalid()
 
-    def refuse(self, error: AttemptRefused, reason: str | None = None) -> AttemptRefused:
-        self.audit(self.order, error.code, **({"reason": reason} if reason else {}))
+    def refuse(self, error: AttemptRefused) -> AttemptRefused:
+        self.audit(self.order, error.code)
         return error
 
 
@@ -93,6 +93,10 @@ def _find(attempt: Attempt, p: Presented | None, named: Order | None, *,
             raise attempt.wrong("unknown", named)
         if not staff.can_act_for(code.store_id):
             raise attempt.wrong("other_store", named)
+        # Before the order is locked: counting against `named` takes its code's lock, and
+        # no path may hold one order's lock while it waits for another order's.
+        if named is not None and named.id != code.order_id:
+            raise attempt.wrong("other_order", named)
         order = codes.lock_order(code.order_id) if lock else db.session.get(Order, code.order_id)
     else:
         order = _named_order(p.order_no)
@@ -104,10 +108,10 @@ def _find(attempt: Attempt, p: Presented | None, named: Order | None, *,
                                                            PickupCode.version == p.version)).first()
         if code is None or code.status == "replaced":
             raise attempt.wrong("replaced", order)
+        if named is not None and named.id != order.id:
+            raise attempt.wrong("other_order", named)
         if lock:
             order = codes.lock_order(order.id)
-    if named is not None and named.id != order.id:
-        raise attempt.wrong("other_order", named)
     attempt.order = order
     if lock:  # re-read under the order's lock: reissued, used or locked meanwhile?
         code = db.session.scalars(select(PickupCode).where(PickupCode.id == code.id)
@@ -196,10 +200,12 @@ def verify(staff, device: str, *, code: str | None = None, qr_payload: str | Non
     if order.status != Status.ready_for_pickup.value:
         _refuse_for_status(attempt, order)
     order_items = _fresh_items(order)
-    return _hand_over(attempt, order, found, order_items, _handover(attempt, order_items, items))
+    lines = _lines_to_hand_over(attempt, order_items, items)
+    return _hand_over(attempt, order, found, order_items, lines)
 
 
-def _handover(attempt: Attempt, order_items: list[OrderItem], wanted: list[dict] | None) -> list[tuple[OrderItem, int]]:
+def _lines_to_hand_over(attempt: Attempt, order_items: list[OrderItem],
+                        wanted: list[dict] | None) -> list[tuple[OrderItem, int]]:
     """(item, qty) to hand over now: what was asked for, or everything left."""
     if wanted is None:
         return [(i, i.remaining_qty) for i in order_items if i.remaining_qty]
@@ -254,6 +260,7 @@ def _hand_over(attempt: Attempt, order: Order, code: PickupCode, order_items: li
         outbox.enqueue("shipping_upload", {"order_id": order.id, "logistics_type": 4},
                        dedupe_key=f"shipping_upload:{order.id}:4")
     attempt.audit(order, "ok", items=handed, partial=partial)
+    db.session.flush()  # everything else first: the ledger's lock is held from here to the commit
     ledger.append(store_id=order.store_id, order_id=order.id, staff_id=attempt.staff.id, items=handed,
                   partial=partial, at=at)
     return {"order_no": order.order_no, "status": order.status, "partial": partial, "verified_at": at,

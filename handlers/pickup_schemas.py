@@ -29,6 +29,11 @@ class LineOut(Schema):
     qty = fields.Integer()
 
 
+class PickupStoreOut(StoreOut):
+    class Meta:
+        exclude = ("distance_m",)
+
+
 class PickupCodeOut(Schema):
     order_no = fields.String()
     code = fields.String(metadata={"description": "the 12 digits (V1 verifies by them alone)"})
@@ -37,14 +42,14 @@ class PickupCodeOut(Schema):
     level = fields.Integer(metadata={"description": "1–3 = V1–V3"})
     refresh_in_s = fields.Integer(allow_none=True, metadata={"description": "V3: fetch again in this many seconds"})
     expires_at = fields.DateTime(metadata={"description": "the pickup deadline"})
-    store = fields.Nested(StoreOut(exclude=("distance_m",)))
+    store = fields.Nested(PickupStoreOut)
     distance_m = fields.Integer(allow_none=True)
     remaining = fields.Nested(LineOut, many=True)
 
 
 # --- staff ---------------------------------------------------------------------------------
 
-class ItemIn(StrictSchema):
+class PickupItemIn(StrictSchema):
     sku_id = fields.Integer(required=True, strict=True, validate=validators.Range(min=1))
     qty = fields.Integer(required=True, strict=True, validate=validators.Range(1, 999))
 
@@ -72,7 +77,7 @@ class PresentedIn(StrictSchema):
 
 
 class VerifyIn(PresentedIn):
-    items = fields.List(fields.Nested(ItemIn), load_default=None, validate=validators.Length(1, 50),
+    items = fields.List(fields.Nested(PickupItemIn), load_default=None, validate=validators.Length(1, 50),
                         metadata={"description": "hand over only these (partial pickup); default: "
                                                  "everything left"})
 

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     PICKUP_EXPIRY_HOURS: int = Field(default=48, ge=1, le=30 * 24)
     PICKUP_REMINDER_HOURS: int = Field(default=6, ge=0, le=7 * 24)
     PICKUP_MAX_EXTENSION_HOURS: int = Field(default=14 * 24, ge=1, le=90 * 24)
+    # A picked-up order completes this long after the hand-over (its after-sales window).
+    PICKUP_COMPLETE_AFTER_DAYS: int = Field(default=7, ge=0, le=60)
     # Wrong codes against one order before its code locks for a manager's review.
     PICKUP_LOCK_AFTER: int = Field(default=3, ge=1, le=20)
     # Failed verification attempts per staff member / per device within the window.

@@ -35,7 +35,13 @@ def enqueue(kind: str, payload: dict, *, dedupe_key: str | None = None) -> None:
 
     Callers enqueue from inside a transition that applies once, so a fact is queued once;
     the unique `dedupe_key` is the last line behind that, not a lookup on every call."""
-    db.session.connection().execute(_INSERT, {"kind": kind, "payload": payload, "dedupe_key": dedupe_key})
+    enqueue_many([(kind, payload, dedupe_key)])
+
+
+def enqueue_many(messages: list[tuple[str, dict, str | None]]) -> None:
+    """Several side effects of one fact in one INSERT: (kind, payload, dedupe_key) each."""
+    db.session.connection().execute(_INSERT, [
+        {"kind": kind, "payload": payload, "dedupe_key": dedupe_key} for kind, payload, dedupe_key in messages])
 
 
 _INSERT = OutboxMessage.__table__.insert()

@@ -156,7 +156,7 @@ def test_mini_program_code_opens_the_verify_page(client, counter, sandbox):
         assert code not in scene and order_no not in scene and code[-6:] not in scene
     assert_error(verify(client, counter.clerk, qr_payload=scenes[0]), 400, "pickup_code_invalid")
     done = verify(client, counter.clerk, qr_payload=scenes[1])
-    assert done.status_code == 200 and done.json["status"] == "completed"
+    assert done.status_code == 200 and done.json["status"] == "picked_up"
     assert_error(client.post(url, headers=counter.shopper), 409, "already_picked_up")
     _, stranger = make_shopper()
     assert_error(client.post(url, headers=stranger), 404, "not_found")

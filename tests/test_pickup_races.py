@@ -37,7 +37,7 @@ def test_simultaneous_verifies_of_one_order_one_wins(app):
     statuses = sorted(status for status, _ in results)
     assert statuses == [200] + [409] * 5, results
     winner = next(body for status, body in results if status == 200)
-    assert winner["status"] == "completed"
+    assert winner["status"] == "picked_up"
     for status, body in results:
         if status == 409:
             assert body["error"]["code"] == "already_picked_up"

@@ -60,15 +60,15 @@ def test_verify_hands_over_once(client, counter):
     code = shown(client, counter, order_no)["code"]
     resp = verify(client, counter.clerk, code=code)
     assert resp.status_code == 200, resp.json
-    assert resp.json["status"] == "completed" and resp.json["partial"] is False
+    assert resp.json["status"] == "picked_up" and resp.json["partial"] is False
     assert resp.json["picked_up"] == [{"sku_id": counter.skus[0].id, "name": "月饼", "spec": "双黄 6枚", "qty": 3}]
     assert resp.json["remaining"] == [] and resp.json["verified_at"]
     assert counters(counter.store, counter.skus[0]) == (47, 0)
     order = order_row(order_no)
-    assert order.picked_up_at and order.completed_at
+    assert order.picked_up_at and order.completed_at is None
     events = db.session.scalars(select(OrderEvent.to_status).where(OrderEvent.order_id == order.id)
                                 .order_by(OrderEvent.id)).all()
-    assert events[-2:] == ["picked_up", "completed"]
+    assert events[-2:] == ["ready_for_pickup", "picked_up"]
     assert [m.payload for m in outbox("shipping_upload")] == [{"order_id": order.id, "logistics_type": 4}]
     picked = [m.payload for m in outbox("subscribe_message") if m.payload["event"] == "order_picked_up"]
     assert picked == [{"event": "order_picked_up", "order_id": order.id, "partial": False}]
@@ -80,6 +80,28 @@ def test_verify_hands_over_once(client, counter):
     assert counters(counter.store, counter.skus[0]) == (47, 0)
     assert db.session.scalar(select(func.count()).select_from(PickupVerification)) == 1
     assert check_ledger() == []
+
+
+def test_picked_up_orders_complete_after_the_after_sales_window(app, client, counter):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from models.base import utcnow
+    from models.orders.tables import Order
+
+    order_no = ready_order(client, counter)
+    code = shown(client, counter, order_no)["code"]
+    assert verify(client, counter.clerk, code=code).status_code == 200
+    runner = app.test_cli_runner()
+    assert "'auto_completed': 0" in runner.invoke(args=["orders", "sweep"]).output
+    db.session.execute(update(Order).where(Order.order_no == order_no)
+                       .values(picked_up_at=utcnow() - timedelta(days=7, seconds=1)))
+    db.session.commit()
+    assert "'auto_completed': 1" in runner.invoke(args=["orders", "sweep"]).output
+    order = order_row(order_no)
+    assert order.status == "completed" and order.completed_at
+    assert_error(verify(client, counter.clerk, code=code), 409, "already_picked_up")
 
 
 def test_partial_pickups_sum_up(client, counter):
@@ -97,7 +119,7 @@ def test_partial_pickups_sum_up(client, counter):
                        409, "pickup_qty_exceeded")
     assert err["details"] == {"sku_id": b.id, "requested": 2, "remaining": 1}
     last = verify(client, counter.clerk, code=code)  # no items: whatever is left
-    assert last.json["status"] == "completed" and last.json["picked_up"][0]["qty"] == 1
+    assert last.json["status"] == "picked_up" and last.json["picked_up"][0]["qty"] == 1
     db.session.expire_all()
     assert [(i.qty, i.picked_up_qty) for i in db.session.scalars(select(OrderItem).order_by(OrderItem.id))] == \
         [(3, 3), (2, 2)]
@@ -123,7 +145,7 @@ def test_bundles_hand_over_their_components(client, counter):
     code = shown(client, counter, order_no)["code"]
     assert verify(client, counter.clerk, code=code, items=[{"sku_id": bundle.id, "qty": 1}]).status_code == 200
     assert counters(counter.store, part) == (48, 4)
-    assert verify(client, counter.clerk, code=code).json["status"] == "completed"
+    assert verify(client, counter.clerk, code=code).json["status"] == "picked_up"
     assert counters(counter.store, part) == (44, 0)
     assert_error(verify(client, counter.clerk, code=code, items=[{"sku_id": part.id, "qty": 1}]),
                  409, "already_picked_up")

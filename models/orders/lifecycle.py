@@ -152,8 +152,9 @@ def confirm_receipt(order: Order, actor: Actor) -> Outcome:
 
 def sweep(batch: int = 200) -> dict:
     """Periodic pass (the task queue runs it; `flask orders sweep` by hand): time out
-    unpaid orders past their deadline, auto-confirm deliveries after N days. Each order
-    is its own small transaction, so one failure doesn't hold up the rest."""
+    unpaid orders past their deadline, auto-confirm deliveries after N days, complete
+    pickups after their after-sales window. Each order is its own small transaction, so
+    one failure doesn't hold up the rest."""
     now = utcnow()
     expired = _each(select(Order.id).where(Order.status == Status.pending_payment.value,
                                            Order.pay_deadline <= now).limit(batch),
@@ -162,7 +163,12 @@ def sweep(batch: int = 200) -> dict:
     confirmed = _each(select(Order.id).where(Order.status.in_([Status.shipped.value, Status.delivered.value]),
                                              Order.shipped_at <= cutoff).limit(batch),
                       lambda o: transition(o, "complete", SYSTEM, reason="auto_confirmed").applied)
-    return {"expired": expired, "auto_confirmed": confirmed}
+    # Picked up at the counter: complete once the after-sales window has passed.
+    handed = now - timedelta(days=current_app.config["PICKUP_COMPLETE_AFTER_DAYS"])
+    completed = _each(select(Order.id).where(Order.status == Status.picked_up.value,
+                                             Order.picked_up_at <= handed).limit(batch),
+                      lambda o: transition(o, "complete", SYSTEM, reason="auto_completed").applied)
+    return {"expired": expired, "auto_confirmed": confirmed, "auto_completed": completed}
 
 
 def _each(ids_query, step) -> int:

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from models import audit, outbox
@@ -74,8 +76,9 @@ def end(code: PickupCode, status: str) -> bool:
         update(PickupCode).where(PickupCode.id == code.id, PickupCode.status == "live")
         .values(status=status, live_hash=None, wxa_hash=None, ended_at=now)
         .execution_options(synchronize_session=False))
-    if result.rowcount == 1:
-        code.status, code.live_hash, code.wxa_hash, code.ended_at = status, None, None, now
+    if result.rowcount == 1:  # mirror the update without a second UPDATE at flush
+        for name, value in (("status", status), ("live_hash", None), ("wxa_hash", None), ("ended_at", now)):
+            set_committed_value(code, name, value)
     return result.rowcount == 1
 
 
@@ -91,11 +94,11 @@ def reissue(staff, order: Order, note: str | None = None) -> PickupCode:
     any lock with it; the deadline stays."""
     from models.pickup.expiry import check_deadline
 
+    old = live_code(order.id, lock=True)  # the code first, then the order: see lock_order
     order = lock_order(order.id)
     check_deadline(order)
     if order.status != Status.ready_for_pickup.value:
         raise_for_status(order)
-    old = live_code(order.id, lock=True)
     if old is not None:
         end(old, "replaced")
     version = 1 + (db.session.scalar(select(func.max(PickupCode.version))
@@ -110,10 +113,18 @@ def reissue(staff, order: Order, note: str | None = None) -> PickupCode:
     return code
 
 
-def lock_order(order_id: int) -> Order:
-    """The order row, locked and re-read as committed now (READ COMMITTED)."""
-    return db.session.scalars(select(Order).where(Order.id == order_id).with_for_update()
-                              .execution_options(populate_existing=True)).one()
+def lock_order(order_id: int, *, with_items: bool = False) -> Order:
+    """The order row, locked and re-read as committed now (READ COMMITTED); with its items
+    in the same statement when asked.
+
+    Lock order: whatever locks both an order's live code and the order takes the code
+    first (verify finds the code by its hash, locking it, before it knows the order), so
+    a verification, an expiry and a reissue of one order can never deadlock."""
+    query = select(Order).where(Order.id == order_id).with_for_update() \
+        .execution_options(populate_existing=True)
+    if with_items:
+        return db.session.scalars(query.options(joinedload(Order.items))).unique().one()
+    return db.session.scalars(query).one()
 
 
 def raise_for_status(order: Order):

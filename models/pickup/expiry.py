@@ -46,6 +46,7 @@ def expire_if_overdue(order: Order, now: datetime | None = None) -> bool:
     now = now or utcnow()
     if not _overdue(order, now):
         return False
+    codes.live_code(order.id, lock=True)  # the code before the order (codes.lock_order)
     order = codes.lock_order(order.id)
     if not _overdue(order, now):
         return False

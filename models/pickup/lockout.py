@@ -21,7 +21,7 @@ from models import audit, outbox
 from models.base import utcnow
 from models.orders.status import Status
 from models.orders.tables import Order
-from models.pickup.codes import live_code, lock_order
+from models.pickup.codes import live_code
 from models.pickup.tables import PickupCode
 
 
@@ -86,7 +86,6 @@ def reviews(staff, *, store_id: int | None, cursor: int | None, limit: int) -> l
 
 def unlock(staff, order: Order, note: str | None = None) -> tuple[PickupCode | None, bool]:
     """A manager checked the customer: the code works again (its count starts over)."""
-    order = lock_order(order.id)
     code = live_code(order.id, lock=True)
     if code is None or code.locked_at is None:
         return code, False

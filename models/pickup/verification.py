@@ -5,22 +5,23 @@ code is answered exactly like an unknown one (`pickup_code_invalid`, empty detai
 codes of other stores cannot be probed. Every attempt is audited (never with the code:
 with a prefix of its keyed hash), and every refusal is committed with its audit row.
 
-A verification takes the order's row lock and re-reads the order under it, so two clerks
-scanning one order at once are served one after the other: the second finds it handed
+A verification locks the code (its lookup is a locking read) and then the order, with
+its items, so two clerks scanning one order at once are served one after the other: the second finds it handed
 over (409 already_picked_up, when and by whom) or finds less left to hand over. Each
 hand-over updates `order_items.picked_up_qty` with a guarded update, deducts the stock
 (a bundle's components), queues the "picked up" message and — on the first hand-over —
 the WeChat shipping-info upload (logistics_type 4), and is chained onto the store's
 verification ledger last, so the ledger's lock is held only for the append and commit.
-When nothing is left the order moves `pick_up` then `complete` at once: the goods were
-handed over and checked at the counter (after-sales refunds stay possible from
-completed). A partial hand-over leaves it ready_for_pickup.
+When nothing is left the order moves `pick_up` (picked_up); the orders sweep completes
+it PICKUP_COMPLETE_AFTER_DAYS later, as deliveries complete after theirs (the after-sales
+window). A partial hand-over leaves it ready_for_pickup.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, true, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from models import audit, outbox, stock
@@ -32,6 +33,7 @@ from models.pickup.errors import (AttemptRefused, PickupCodeInvalid, PickupItems
                                   PickupQrStale, PickupQtyExceeded, PickupScanRequired)
 from models.pickup.payloads import Presented
 from models.pickup.tables import PickupCode
+from models.staff import Role, staff_stores
 
 ITEMS = OrderItem.__table__
 
@@ -79,45 +81,45 @@ def _named_order(order_no: str | None) -> Order | None:
 def _find(attempt: Attempt, p: Presented | None, named: Order | None, *,
           lock: bool = False) -> tuple[Order, PickupCode]:
     """The order and code that `p` presents, or the refusal (audited, counted). With
-    `lock`, the order comes back locked and re-read (the caller is going to change it)."""
+    `lock` (the caller is going to hand over), the code and then the order come back
+    locked and re-read, the order with its items."""
     staff = attempt.staff
     if p is None:
         raise attempt.wrong("unreadable", named)
+    # With an order named, look before locking: counting a wrong code against the named
+    # order takes its code's lock, and no one may hold one code's lock waiting for another.
+    lock_now = lock and named is None
+    order = None
     if p.form in ("code", "scene"):
         column, digest = ((PickupCode.live_hash, payloads.code_hash(p.code)) if p.form == "code"
                           else (PickupCode.wxa_hash, payloads.scene_hash(p.scene)))
-        code = db.session.scalars(select(PickupCode).where(column == digest)).first()
+        code, mine = _code(column == digest, lock_now, staff)
         if code is None and p.form == "code":
-            code = _spent(digest)  # a code already used or expired: say so to its own store
+            code, mine = _spent(digest), None  # used or expired: say so to its own store
         if code is None:
             raise attempt.wrong("unknown", named)
-        if not staff.can_act_for(code.store_id):
+        if not (mine if mine is not None else staff.can_act_for(code.store_id)):
             raise attempt.wrong("other_store", named)
-        # Before the order is locked: counting against `named` takes its code's lock, and
-        # no path may hold one order's lock while it waits for another order's.
-        if named is not None and named.id != code.order_id:
-            raise attempt.wrong("other_order", named)
-        order = codes.lock_order(code.order_id) if lock else db.session.get(Order, code.order_id)
     else:
         order = _named_order(p.order_no)
         if order is None or not staff.can_act_for(order.store_id):
             raise attempt.wrong("unknown" if order is None else "other_store", named)
         if not p.signature_ok:
             raise attempt.wrong("bad_signature", order)
-        code = db.session.scalars(select(PickupCode).where(PickupCode.order_id == order.id,
-                                                           PickupCode.version == p.version)).first()
+        code, _ = _code((PickupCode.order_id == order.id) & (PickupCode.version == p.version), lock_now)
         if code is None or code.status == "replaced":
             raise attempt.wrong("replaced", order)
-        if named is not None and named.id != order.id:
-            raise attempt.wrong("other_order", named)
-        if lock:
-            order = codes.lock_order(order.id)
+    if named is not None and named.id != code.order_id:
+        raise attempt.wrong("other_order", named)
+    if lock:
+        if not lock_now and code.status == "live":
+            code, _ = _code(PickupCode.id == code.id, True)
+        order = codes.lock_order(code.order_id, with_items=True)
+    elif order is None:
+        order = db.session.get(Order, code.order_id)
     attempt.order = order
-    if lock:  # re-read under the order's lock: reissued, used or locked meanwhile?
-        code = db.session.scalars(select(PickupCode).where(PickupCode.id == code.id)
-                                  .execution_options(populate_existing=True)).one()
-        if code.status == "replaced":
-            raise attempt.wrong("replaced", order)
+    if code.status == "replaced":  # reissued while we looked
+        raise attempt.wrong("replaced", order)
     if code.status != "live":
         _refuse_for_status(attempt, order)
     if code.locked_at is not None:
@@ -128,6 +130,24 @@ def _find(attempt: Attempt, p: Presented | None, named: Order | None, *,
         lockout.count_failure(staff.id, attempt.device)  # a replayed screenshot: not a guess at a code
         raise attempt.refuse(PickupQrStale(details={"order_no": order.order_no}))
     return order, code
+
+
+def _code(where, lock: bool, staff=None) -> tuple[PickupCode | None, bool | None]:
+    """The code, and whether `staff` may act for its store (None: not asked) — answered in
+    the same statement, instead of loading the staff member's stores. A locking read (READ
+    COMMITTED) sees what is committed now: a code reissued meanwhile is simply not found.
+    The subquery's rows are not locked (MariaDB/MySQL lock only the outer rows)."""
+    mine = None
+    if staff is not None:
+        mine = true() if staff.role == Role.admin else exists().where(
+            staff_stores.c.staff_id == staff.id, staff_stores.c.store_id == PickupCode.store_id)
+    query = select(PickupCode, *([mine.label("mine")] if mine is not None else [])).where(where)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    row = db.session.execute(query).first()
+    if row is None:
+        return None, None
+    return row[0], (bool(row[1]) if mine is not None else None)
 
 
 def _spent(digest: str) -> PickupCode | None:
@@ -199,9 +219,8 @@ def verify(staff, device: str, *, code: str | None = None, qr_payload: str | Non
     attempt, order, found = _begin(staff, device, "verify", code, qr_payload, order_no, lock=True)
     if order.status != Status.ready_for_pickup.value:
         _refuse_for_status(attempt, order)
-    order_items = _fresh_items(order)
-    lines = _lines_to_hand_over(attempt, order_items, items)
-    return _hand_over(attempt, order, found, order_items, lines)
+    lines = _lines_to_hand_over(attempt, order.items, items)
+    return _hand_over(attempt, order, found, order.items, lines)
 
 
 def _lines_to_hand_over(attempt: Attempt, order_items: list[OrderItem],
@@ -239,26 +258,26 @@ def _hand_over(attempt: Attempt, order: Order, code: PickupCode, order_items: li
                             .values(picked_up_qty=ITEMS.c.picked_up_qty + qty))
         if done.rowcount != 1:  # the order lock makes this unreachable; the guard is the last line
             raise RuntimeError(f"order item {item.id}: picked_up_qty would exceed qty")
-        item.picked_up_qty += qty
+        set_committed_value(item, "picked_up_qty", item.picked_up_qty + qty)  # no second UPDATE
     stock.deduct(order.store_id, [sl for item, qty in lines for sl in item.stock_lines(qty)],
                  order_id=order.id, reason="pick_up")
     remaining = [i for i in order_items if i.remaining_qty]
     partial = bool(remaining)
     actor = Actor.of(attempt.staff)
-    if not partial:
+    if not partial:  # completed later, after the after-sales window (lifecycle.sweep)
         transition(order, "pick_up", actor, reason="picked_up", at=at)
-        transition(order, "complete", actor, reason="picked_up", at=at)
         codes.end(code, "used")
     merged: dict[int, int] = {}
     for item, qty in lines:
         merged[item.sku_id] = merged.get(item.sku_id, 0) + qty
     handed = [[sku_id, qty] for sku_id, qty in sorted(merged.items())]
     picked_after = picked_before + sum(qty for _, qty in lines)
-    outbox.enqueue("subscribe_message", {"event": "order_picked_up", "order_id": order.id, "partial": partial},
-                   dedupe_key=f"order_picked_up:{order.id}:{picked_after}")
+    messages = [("subscribe_message", {"event": "order_picked_up", "order_id": order.id, "partial": partial},
+                 f"order_picked_up:{order.id}:{picked_after}")]
     if picked_before == 0:  # WeChat is told once how the goods left: picked up in store
-        outbox.enqueue("shipping_upload", {"order_id": order.id, "logistics_type": 4},
-                       dedupe_key=f"shipping_upload:{order.id}:4")
+        messages.append(("shipping_upload", {"order_id": order.id, "logistics_type": 4},
+                         f"shipping_upload:{order.id}:4"))
+    outbox.enqueue_many(messages)
     attempt.audit(order, "ok", items=handed, partial=partial)
     db.session.flush()  # everything else first: the ledger's lock is held from here to the commit
     ledger.append(store_id=order.store_id, order_id=order.id, staff_id=attempt.staff.id, items=handed,

@@ -88,3 +88,53 @@ def test_many_orders_of_one_store_at_once_chain_in_line(app):
         assert all(b.prev_hash == a.row_hash for a, b in zip(rows, rows[1:]))
         assert check() == ([], 12)
         assert check_ledger() == []
+
+
+def test_verify_racing_a_reissue_and_the_sweep_never_deadlocks(app):
+    """Code before order on every path: a verification, a manager's reissue and the
+    deadline sweep on one order at once each end cleanly, in some order."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from models.base import utcnow
+    from models.orders.tables import Order, OrderEvent
+    from models.pickup.expiry import sweep
+
+    client = app.test_client()
+    for round_ in range(4):
+        with app.app_context():
+            c = make_counter(client)
+            order_no = ready_order(client, c, (c.skus[0], 1))
+            code = shown(client, c, order_no)["code"]
+            sku_id, manager, clerk = c.skus[0].id, c.manager, c.clerk
+            if round_ % 2:  # the deadline has just passed: the sweep and a late scan meet
+                db.session.execute(update(Order).where(Order.order_no == order_no)
+                                   .values(pickup_deadline=utcnow() - timedelta(seconds=1)))
+                db.session.commit()
+
+        def act(i):
+            if i == 0:
+                return post_verify(app, clerk, i, code=code)[0]
+            if i == 1:
+                return app.test_client().post(f"/api/staff/pickups/orders/{order_no}/reissue",
+                                              headers=manager, json={}).status_code
+            with app.app_context():
+                return sweep()["expired"]
+
+        verified, reissued, expired = run_threads(3, act)
+        with app.app_context():
+            order = db.session.scalars(select(Order).where(Order.order_no == order_no)).one()
+            inv = db.session.scalars(select(Inventory).where(Inventory.sku_id == sku_id)).one()
+            expiries = db.session.scalar(select(func.count()).select_from(OrderEvent).where(
+                OrderEvent.order_id == order.id, OrderEvent.to_status == "pickup_expired"))
+            if round_ % 2:
+                assert order.status == "pickup_expired" and expiries == 1, (verified, reissued, expired)
+                assert verified in (400, 409) and reissued == 409 and (inv.on_hand, inv.reserved) == (50, 0)
+            else:
+                assert expiries == 0 and expired == 0
+                if verified == 200:  # handed over first: the reissue found it picked up
+                    assert order.status == "picked_up" and reissued == 409 and (inv.on_hand, inv.reserved) == (49, 0)
+                else:  # reissued first: the old code no longer works
+                    assert verified == 400 and reissued == 200 and order.status == "ready_for_pickup"
+            assert check_ledger() == [] and check()[0] == []

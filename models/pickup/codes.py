@@ -43,10 +43,19 @@ def deadline_for(store: Store, ready_at: datetime) -> datetime:
 
 
 def live_code(order_id: int, *, lock: bool = False) -> PickupCode | None:
-    query = select(PickupCode).where(PickupCode.order_id == order_id, PickupCode.status == "live")
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    return db.session.scalars(query).first()
+    where = (PickupCode.order_id == order_id) & (PickupCode.status == "live")
+    return db.session.scalars(locked_by_id(where) if lock else select(PickupCode).where(where)).first()
+
+
+def locked_by_id(where, *columns):
+    """SELECT ... FOR UPDATE of the one code matching `where`, locked through its primary
+    key only. Codes are found by several unique indexes (live_hash, wxa_hash, order and
+    version) and ending one rewrites two of them; a locking read through a secondary index
+    locks that index entry before the row, so two paths in opposite order deadlock. Found
+    by a plain subquery and locked by id, every path takes the row's lock alone."""
+    found = select(PickupCode.id).where(where).limit(1).scalar_subquery()
+    return (select(*(columns or (PickupCode,))).where(PickupCode.id == found).with_for_update()
+            .execution_options(populate_existing=True))
 
 
 def issue(order: Order, store: Store, *, version: int = 1) -> PickupCode:

@@ -134,16 +134,15 @@ def _find(attempt: Attempt, p: Presented | None, named: Order | None, *,
 
 def _code(where, lock: bool, staff=None) -> tuple[PickupCode | None, bool | None]:
     """The code, and whether `staff` may act for its store (None: not asked) — answered in
-    the same statement, instead of loading the staff member's stores. A locking read (READ
-    COMMITTED) sees what is committed now: a code reissued meanwhile is simply not found.
-    The subquery's rows are not locked (MariaDB/MySQL lock only the outer rows)."""
+    the same statement, instead of loading the staff member's stores (rows read by
+    subqueries are not locked). Locked by primary key only (codes.locked_by_id): the
+    locking read returns the row as committed now, reissued or used meanwhile included."""
     mine = None
     if staff is not None:
         mine = true() if staff.role == Role.admin else exists().where(
             staff_stores.c.staff_id == staff.id, staff_stores.c.store_id == PickupCode.store_id)
-    query = select(PickupCode, *([mine.label("mine")] if mine is not None else [])).where(where)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
+    columns = (PickupCode, *([mine.label("mine")] if mine is not None else []))
+    query = codes.locked_by_id(where, *columns) if lock else select(*columns).where(where)
     row = db.session.execute(query).first()
     if row is None:
         return None, None

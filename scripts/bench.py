@@ -285,7 +285,8 @@ def setup_orders(ctx: Context) -> None:
     ctx.spread_skus, ctx.hot_sku, ctx.flash_sku, ctx.soldout_sku = skus[:200], skus[200], skus[201], skus[202]
     for sku_id in (ctx.flash_sku, ctx.soldout_sku):
         http.call("PUT", f"/api/admin/stores/{ctx.order_store_id}/inventory/{sku_id}/flash-sale", {"enabled": True}, admin)
-    clerk = {"username": "bench-clerk", "password": "bench-clerk-pw", "role": "clerk", "store_ids": [ctx.order_store_id]}
+    clerk = {"username": "bench-clerk", "password": "bench-clerk-pw", "role": "clerk",
+             "store_ids": [ctx.order_store_id]}
     http.call("POST", "/api/admin/staff", clerk, admin)
     status, body = http.call("POST", "/api/staff/login", {"username": clerk["username"], "password": clerk["password"]})
     ctx.clerk = {"Authorization": f"Bearer {json.loads(body)['token']}"}

@@ -45,7 +45,8 @@ def test_ready_issues_a_code_shown_to_its_owner_only(client, counter):
     assert_error(client.get(f"/api/orders/{order_no}/pickup"), 401, "unauthorized")
     order = order_row(order_no)
     assert order.pickup_deadline - order.ready_at == timedelta(hours=48)
-    ready_msgs = db.session.scalars(select(OutboxMessage.payload).where(OutboxMessage.kind == "subscribe_message")).all()
+    ready_msgs = db.session.scalars(select(OutboxMessage.payload)
+                                    .where(OutboxMessage.kind == "subscribe_message")).all()
     assert {"event": "order_ready", "order_id": order.id} in ready_msgs
 
 

@@ -104,6 +104,7 @@ def _refund(order: Order, items: list[OrderItem]) -> None:
 
 def extend(staff, order: Order, hours: int, reason: str | None = None) -> Order:
     """A manager gives the customer more time, before the deadline passes."""
+    codes.live_code(order.id, lock=True)  # the code before the order: this may expire it
     order = codes.lock_order(order.id)
     check_deadline(order)
     if order.status != READY:

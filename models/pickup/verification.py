@@ -118,8 +118,8 @@ def _find(attempt: Attempt, p: Presented | None, named: Order | None, *,
     elif order is None:
         order = db.session.get(Order, code.order_id)
     attempt.order = order
-    if code.status == "replaced":  # reissued while we looked
-        raise attempt.wrong("replaced", order)
+    if code.status == "replaced":  # reissued between the lookup and the lock: a race, not a
+        raise attempt.wrong("replaced", None)  # guess (and counting would lock a code after the order)
     if code.status != "live":
         _refuse_for_status(attempt, order)
     if code.locked_at is not None:

@@ -138,6 +138,22 @@ class Settings(BaseSettings):
     # Unset: the sandbox's templates (development), none at all in production.
     SUBSCRIBE_TEMPLATES: dict[str, SubscribeTemplate] | None = None
     SUBSCRIBE_MINIPROGRAM_STATE: Literal["developer", "trial", "formal"] = "formal"
+    # Pickup (models/pickup): a ready order's code expires this long after ready_for_pickup
+    # unless its store says otherwise (stores.pickup_expiry_hours); the reminder goes out
+    # this many hours before the deadline.
+    PICKUP_EXPIRY_HOURS: int = Field(default=48, ge=1, le=30 * 24)
+    PICKUP_REMINDER_HOURS: int = Field(default=6, ge=0, le=7 * 24)
+    PICKUP_MAX_EXTENSION_HOURS: int = Field(default=14 * 24, ge=1, le=90 * 24)
+    # A picked-up order completes this long after the hand-over (its after-sales window).
+    PICKUP_COMPLETE_AFTER_DAYS: int = Field(default=7, ge=0, le=60)
+    # Wrong codes against one order before its code locks for a manager's review.
+    PICKUP_LOCK_AFTER: int = Field(default=3, ge=1, le=20)
+    # Failed verification attempts per staff member / per device within the window.
+    PICKUP_STAFF_MAX_FAILURES: int = Field(default=10, ge=1)
+    PICKUP_DEVICE_MAX_FAILURES: int = Field(default=20, ge=1)
+    PICKUP_FAILURE_WINDOW_S: int = Field(default=15 * 60, ge=1)
+    # The clerk's verify page a mini-program code opens.
+    PICKUP_WXACODE_PAGE: str = "pages/staff/verify"
 
     # Reverse proxies in front of us that set X-Forwarded-For/-Proto (nginx: 1).
     TRUSTED_PROXY_HOPS: int = Field(default=0, ge=0, le=5)

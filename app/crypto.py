@@ -22,6 +22,8 @@ _VERSION = "v1"
 
 class FieldCipher:
     def __init__(self, master_key: bytes):
+        self._master = master_key
+        self._subkeys: dict[str, bytes] = {}
         self._enc_key = HKDF(master_key, 32, b"tihuo", SHA256, context=b"field-encryption-v1")
         self._hash_key = HKDF(master_key, 32, b"tihuo", SHA256, context=b"lookup-hash-v1")
 
@@ -44,6 +46,14 @@ class FieldCipher:
 
     def lookup_hash(self, value: str) -> str:
         return hmac.new(self._hash_key, value.encode(), hashlib.sha256).hexdigest()
+
+    def subkey(self, purpose: str) -> bytes:
+        """A 32-byte key of its own for one purpose (pickup codes, QR signatures, the
+        verification ledger), derived like the two above: one secret to keep."""
+        key = self._subkeys.get(purpose)
+        if key is None:
+            key = self._subkeys[purpose] = HKDF(self._master, 32, b"tihuo", SHA256, context=purpose.encode())
+        return key
 
 
 def init_app(app: Flask, master_key: bytes) -> None:

@@ -94,11 +94,6 @@ def reconcile_day(bill_date: str | None = None) -> dict:
 
 
 def pickup_expiry_sweep() -> dict:
-    # TODO(merge): the pickup issue adds models/pickup/expiry.py; drop this guard then.
-    try:
-        from models.pickup import expiry
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("models.pickup", "models.pickup.expiry"):
-            raise
-        return {"skipped": "models.pickup.expiry is not there yet"}
+    from models.pickup import expiry
+
     return expiry.sweep()

@@ -8,10 +8,10 @@ from apiflask import APIFlask
 def register_handlers(app: APIFlask) -> None:
     from handlers import (admin_cards, admin_catalog, admin_flash_sale, admin_inventory, admin_outbox,
                           admin_payments, admin_staff, auth, cards, catalog, messages, official, ops, orders,
-                          pay, staff_auth, staff_cards, staff_orders, transport)
+                          pay, pickups, staff_auth, staff_cards, staff_orders, staff_pickups, transport)
 
     transport.init_app(app)
-    for module in (ops, auth, catalog, orders, pay, cards, messages, official, staff_auth, staff_orders,
-                   staff_cards, admin_catalog, admin_inventory, admin_flash_sale, admin_payments,
-                   admin_staff, admin_cards, admin_outbox):
+    for module in (ops, auth, catalog, orders, pay, pickups, cards, messages, official, staff_auth,
+                   staff_orders, staff_pickups, staff_cards, admin_catalog, admin_inventory,
+                   admin_flash_sale, admin_payments, admin_staff, admin_cards, admin_outbox):
         app.register_blueprint(module.bp)

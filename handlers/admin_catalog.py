@@ -25,6 +25,12 @@ class StoreIn(StrictSchema):
         "example": {"mon": [["09:00", "21:00"]], "sat": [["10:00", "22:00"]]}})
     timezone = fields.String(load_default="Asia/Shanghai", validate=validators.Length(1, 64))
     active = fields.Boolean(load_default=True)
+    # Pickup: least code level (1–3 = V1–V3; a product may ask for more), hours a ready
+    # order waits (null: PICKUP_EXPIRY_HOURS), ready at once when paid (no packing step).
+    pickup_level = fields.Integer(load_default=1, strict=True, validate=validators.OneOf([1, 2, 3]))
+    pickup_expiry_hours = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                         validate=validators.Range(1, 30 * 24))
+    auto_ready = fields.Boolean(load_default=False)
 
 
 class AdminStore(StoreOut):
@@ -35,6 +41,9 @@ class AdminStore(StoreOut):
 
     timezone = fields.String()
     active = fields.Boolean()
+    pickup_level = fields.Integer()
+    pickup_expiry_hours = fields.Integer(allow_none=True)
+    auto_ready = fields.Boolean()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -64,6 +73,8 @@ class ProductIn(StrictSchema):
     description = fields.String(load_default="", validate=validators.Length(max=5000))
     category = fields.String(load_default=None, validate=validators.Length(max=64))
     on_shelf = fields.Boolean(load_default=True)
+    # Least pickup-code level for orders holding this product (1–3 = V1–V3).
+    pickup_level = fields.Integer(load_default=1, strict=True, validate=validators.OneOf([1, 2, 3]))
     skus = fields.List(fields.Nested(NewSkuIn), load_default=list, validate=validators.Length(max=100))
 
 
@@ -72,6 +83,7 @@ class ProductPatch(StrictSchema):
     description = fields.String(validate=validators.Length(max=5000))
     category = fields.String(allow_none=True, validate=validators.Length(max=64))
     on_shelf = fields.Boolean()
+    pickup_level = fields.Integer(strict=True, validate=validators.OneOf([1, 2, 3]))
 
 
 class ComponentOut(Schema):
@@ -98,6 +110,7 @@ class AdminProduct(Schema):
     description = fields.String()
     category = fields.String(allow_none=True)
     on_shelf = fields.Boolean()
+    pickup_level = fields.Integer()
     skus = fields.Nested(AdminSku, many=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

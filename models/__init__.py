@@ -10,3 +10,4 @@ def load_all() -> None:
     from models.payments import tables as payment_tables  # noqa: F401
     from models.cards import tables as card_tables  # noqa: F401
     from models.official import tables as official_tables  # noqa: F401
+    from models.pickup import tables as pickup_tables  # noqa: F401

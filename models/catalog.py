@@ -24,6 +24,8 @@ class Product(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str | None] = mapped_column(String(64))
     on_shelf: Mapped[bool] = mapped_column(default=True)
+    # Least security level of a pickup code for an order holding this product (1–3 = V1–V3).
+    pickup_level: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

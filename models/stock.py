@@ -52,7 +52,8 @@ def _merge(lines: Lines) -> list[tuple[int, int]]:
     merged: dict[int, int] = {}
     for sku_id, qty in lines:
         merged[sku_id] = merged.get(sku_id, 0) + qty
-    return sorted(merged.items())
+    # A line with nothing left (fully picked up) holds nothing: no update, no ledger row.
+    return sorted((sku_id, qty) for sku_id, qty in merged.items() if qty)
 
 
 class StockRow(NamedTuple):

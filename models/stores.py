@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, CheckConstraint, String, select
+from sqlalchemy import JSON, CheckConstraint, String, false, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.errors import InvalidRequest, NotFound
@@ -34,6 +34,13 @@ class Store(db.Model):
     lat: Mapped[float]
     lng: Mapped[float]
     pickup_radius_m: Mapped[int | None]
+    # Pickup (models/pickup): the least security level of its codes (1–3 = V1–V3; an
+    # order's products may ask for more), hours a ready order waits before it expires
+    # (NULL: PICKUP_EXPIRY_HOURS), and whether paid orders are ready at once when the
+    # stock is on hand (no packing step).
+    pickup_level: Mapped[int] = mapped_column(default=1, server_default="1")
+    pickup_expiry_hours: Mapped[int | None]
+    auto_ready: Mapped[bool] = mapped_column(default=False, server_default=false())
     # {"mon": [["09:00", "21:00"]], ...}, local time in `timezone`; a missing day is closed.
     opening_hours: Mapped[dict] = mapped_column(JSON, default=dict)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")

@@ -19,6 +19,10 @@ Scenarios (SCENARIOS below; a new flow is a new entry):
   notify / notify_dup        POST /wechat/pay/notify: a distinct payment for a distinct
             unpaid order each time / the same, already applied payment again and again.
             The bench plays WeChat Pay (it holds the platform key the app trusts).
+  preview / verify   POST /api/staff/pickups/preview / verify by a clerk of the order store:
+            preview of one of 50 ready orders again and again / the hand-over of a distinct
+            ready order each time (placed, paid by notify, marked ready, its code read by
+            its shopper — all before the timed phase).
 
 Reading the ratios: the client shares the CPU with the server, so absolute req/s mean little
 beyond this machine; the ratios to /healthz of the same run are what compare across runs.
@@ -88,6 +92,9 @@ class Context:
     wechatpay: "FakeWeChatPay | None" = None         # signs notifications as WeChat Pay
     notifications: collections.deque = field(default_factory=collections.deque)
     duplicate: tuple | None = None
+    clerk: dict = field(default_factory=dict)                   # a clerk of the order store
+    pickup_codes: collections.deque = field(default_factory=collections.deque)  # ready, to verify
+    preview_codes: list = field(default_factory=list)           # ready, previewed again and again
 
 
 class Exhausted(Exception):  # a scenario used up what its `prepare` made
@@ -207,6 +214,56 @@ def prepare_notifications(ctx: Context, n: int) -> None:
         ctx.duplicate = (headers, body)
 
 
+def staff_call(path: str):
+    """POST a pickup code to a staff pickup endpoint as the bench clerk."""
+    def request(ctx: Context, http: Http):
+        if path == "/api/staff/pickups/verify":
+            try:
+                code = ctx.pickup_codes.popleft()
+            except IndexError:
+                raise Exhausted from None
+        else:
+            code = random.choice(ctx.preview_codes)
+        return http.call("POST", path, {"code": code}, {**ctx.clerk, "X-Device-Id": "bench-till"})
+    return request
+
+
+def ready_codes(ctx: Context, n: int, threads: int = 4) -> list[str]:
+    """n pickup orders placed, paid (a notify), made ready by the clerk; their codes as
+    their shoppers see them."""
+    out: list[str] = []
+
+    def work(count: int) -> None:
+        http = Http(ctx.base)
+        for _ in range(count):
+            shopper = random.choice(ctx.shoppers)
+            body = {"store_id": ctx.order_store_id, "fulfillment": "pickup",
+                    "items": [{"sku_id": random.choice(ctx.spread_skus), "qty": 1}]}
+            status, placed = http.call("POST", "/api/orders", body, shopper)
+            placed = json.loads(placed)
+            headers, note = ctx.wechatpay.notification(placed["order_no"], placed["payable_fen"],
+                                                       "42" + secrets.token_hex(14)[:26])
+            steps = [http.raw("POST", "/wechat/pay/notify", note, headers),
+                     http.call("POST", f"/api/staff/orders/{placed['order_no']}/ready", None, ctx.clerk)]
+            status, shown = http.call("GET", f"/api/orders/{placed['order_no']}/pickup", None, shopper)
+            if status != 200 or any(s >= 300 for s, _ in steps):
+                raise RuntimeError(f"preparing a ready order: {status} {shown[:200]!r} {steps}")
+            out.append(json.loads(shown)["code"])
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(work, [n // threads + (i < n % threads) for i in range(threads)]))
+    return out
+
+
+def prepare_verify(ctx: Context, n: int) -> None:
+    if len(ctx.pickup_codes) < n:
+        ctx.pickup_codes.extend(ready_codes(ctx, n - len(ctx.pickup_codes)))
+
+
+def prepare_preview(ctx: Context, n: int) -> None:
+    if not ctx.preview_codes:
+        ctx.preview_codes = ready_codes(ctx, 50)
+
+
 def setup_orders(ctx: Context) -> None:
     """Shoppers (through the real login), and SKUs at the order store with stock the run can't exhaust:
     200 spread SKUs, one hot SKU, one flash-sale SKU, one flash-sale SKU with none left."""
@@ -228,6 +285,11 @@ def setup_orders(ctx: Context) -> None:
     ctx.spread_skus, ctx.hot_sku, ctx.flash_sku, ctx.soldout_sku = skus[:200], skus[200], skus[201], skus[202]
     for sku_id in (ctx.flash_sku, ctx.soldout_sku):
         http.call("PUT", f"/api/admin/stores/{ctx.order_store_id}/inventory/{sku_id}/flash-sale", {"enabled": True}, admin)
+    clerk = {"username": "bench-clerk", "password": "bench-clerk-pw", "role": "clerk",
+             "store_ids": [ctx.order_store_id]}
+    http.call("POST", "/api/admin/staff", clerk, admin)
+    status, body = http.call("POST", "/api/staff/login", {"username": clerk["username"], "password": clerk["password"]})
+    ctx.clerk = {"Authorization": f"Bearer {json.loads(body)['token']}"}
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -240,8 +302,11 @@ SCENARIOS: dict[str, Scenario] = {
     "flash_soldout": Scenario(soldout),
     "notify": Scenario(notify, prepare=prepare_notifications),
     "notify_dup": Scenario(notify_duplicate, prepare=lambda ctx, n: prepare_notifications(ctx, 1)),
+    "preview": Scenario(staff_call("/api/staff/pickups/preview"), prepare=prepare_preview),
+    "verify": Scenario(staff_call("/api/staff/pickups/verify"), prepare=prepare_verify),
 }
-ORDER_SCENARIOS = {"order_spread", "order_hot", "flash", "flash_soldout", "notify", "notify_dup"}
+ORDER_SCENARIOS = {"order_spread", "order_hot", "flash", "flash_soldout", "notify", "notify_dup", "preview",
+                   "verify"}
 
 
 def run_load(ctx: Context, name: str, warmup: float, duration: float, concurrency: int) -> dict:

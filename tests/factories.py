@@ -127,3 +127,17 @@ def make_card_batch(sku, *, count=3, units=1, qty_per_unit=1, channels="both", s
         batches.activate(None, batch_id)
     db.session.commit()
     return batch_id, {row["serial"]: row["password"] for row in rows}
+
+
+def mark_ready(order_no: str):
+    """A paid pickup order made ready by its store (issues the pickup code)."""
+    from sqlalchemy import select
+
+    from models.orders import lifecycle
+    from models.orders.status import SYSTEM
+    from models.orders.tables import Order
+
+    order = db.session.scalars(select(Order).where(Order.order_no == order_no)).one()
+    lifecycle.mark_ready(order, SYSTEM)
+    db.session.commit()
+    return order

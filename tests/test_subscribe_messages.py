@@ -326,7 +326,7 @@ def test_each_event_renders_what_wechat_accepts(app, client, sandbox, event, tem
 @pytest.mark.parametrize("event, reason, expected_reason", [
     ("refund_succeeded", "顾客申请退款：商品不想要了，麻烦尽快处理谢谢", "顾客申请退款：商品不想要了，麻烦尽快处…"),
     ("refund_succeeded", None, "退款已原路退回"),
-    ("pickup_expired_refunded", "whatever staff typed", "超时未取货，款项已原路退回"),
+    ("pickup_expired_refunded", "whatever staff typed", "超时未取货，款项将原路退回"),
 ])
 def test_refund_events_show_the_refund(app, client, sandbox, event, reason, expected_reason):
     user_id, openid, headers = buyer(client, sandbox)

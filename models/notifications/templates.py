@@ -73,7 +73,7 @@ STATUS = {"order_paid": "已支付", "ready_for_pickup": "待取货", "order_pic
 NOTE = {"order_paid": "支付成功，商家正在备货", "ready_for_pickup": "请在截止时间前到店出示取货码",
         "order_picked_up": "取货完成，感谢光临", "pickup_expiring": "取货即将截止，请尽快到店",
         "order_cancelled": "超时未支付，订单已自动取消",
-        "pickup_expired_refunded": "超时未取货，款项已原路退回",
+        "pickup_expired_refunded": "超时未取货，款项将原路退回",
         "order_shipped": "商品已发出，请留意物流", "refund_succeeded": "退款已原路退回"}
 PARTIAL_STATUS, PARTIAL_NOTE = "部分取货", "剩余商品请在截止前取走"
 

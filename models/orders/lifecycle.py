@@ -57,6 +57,10 @@ def expire_if_overdue(order: Order, now=None) -> bool:
     from models.payments.upstream import Unsure, settle_before_cancel
 
     now = now or utcnow()
+    if order.status == Status.ready_for_pickup.value:  # the pickup deadline (models/pickup/expiry)
+        from models.pickup import expiry
+
+        return expiry.expire_if_overdue(order, now)
     if order.status != Status.pending_payment.value or order.pay_deadline > now:
         return False
     try:
@@ -77,9 +81,49 @@ def expire_if_overdue(order: Order, now=None) -> bool:
 
 
 def mark_ready(order: Order, actor: Actor) -> Outcome:
+    """A paid pickup order waits at the counter: its pickup code is issued and its pickup
+    deadline starts (the store's expiry hours, else PICKUP_EXPIRY_HOURS)."""
+    from models.pickup import codes
+    from models.stores import Store
+
     if order.fulfillment != "pickup":
         raise WrongFulfillment(details={"fulfillment": order.fulfillment})
-    return transition(order, "mark_ready", actor, reason="ready")
+    if order.status != Status.paid.value:  # a repeat or a wrong state: the transition judges
+        return transition(order, "mark_ready", actor, reason="ready")
+    # Whole seconds: what DATETIME keeps, so the deadline answered now is the one stored.
+    store, now = db.session.get(Store, order.store_id), utcnow().replace(microsecond=0)
+    outcome = transition(order, "mark_ready", actor, reason="ready", at=now,
+                         pickup_deadline=codes.deadline_for(store, now))
+    if outcome.applied:
+        codes.issue(order, store)
+        outbox.enqueue("subscribe_message", {"event": "ready_for_pickup", "order_id": order.id},
+                       dedupe_key=f"ready_for_pickup:{order.id}")
+    return outcome
+
+
+def on_paid(order: Order) -> None:
+    """An order has just become paid (a payment applied; or made from a pickup card,
+    with nothing to pay). A pickup order at a store set to `auto_ready` is ready at once
+    when the store has its stock on hand — no packing step. Never fails the payment: a
+    problem here leaves the order paid for staff to mark ready."""
+    from models.stores import Store
+
+    if order.fulfillment != "pickup" or order.status != Status.paid.value:
+        return
+    store = db.session.get(Store, order.store_id)
+    if store is None or not store.auto_ready:
+        return
+    needed: dict[int, int] = {}
+    for sku_id, qty in _stock_lines(order):
+        needed[sku_id] = needed.get(sku_id, 0) + qty
+    rows = stock.read_rows(order.store_id, list(needed))
+    if any(sku_id not in rows or rows[sku_id].on_hand < qty for sku_id, qty in needed.items()):
+        return
+    try:
+        with db.session.begin_nested():
+            mark_ready(order, SYSTEM)
+    except Exception:
+        log.exception("auto-ready failed for order %s; it stays paid", order.order_no)
 
 
 def ship(order: Order, actor: Actor, carrier: str, tracking_no: str) -> Outcome:
@@ -110,8 +154,9 @@ def confirm_receipt(order: Order, actor: Actor) -> Outcome:
 
 def sweep(batch: int = 200) -> dict:
     """Periodic pass (the task queue runs it; `flask orders sweep` by hand): time out
-    unpaid orders past their deadline, auto-confirm deliveries after N days. Each order
-    is its own small transaction, so one failure doesn't hold up the rest."""
+    unpaid orders past their deadline, auto-confirm deliveries after N days, complete
+    pickups after their after-sales window. Each order is its own small transaction, so
+    one failure doesn't hold up the rest."""
     now = utcnow()
     expired = _each(select(Order.id).where(Order.status == Status.pending_payment.value,
                                            Order.pay_deadline <= now).limit(batch),
@@ -120,7 +165,12 @@ def sweep(batch: int = 200) -> dict:
     confirmed = _each(select(Order.id).where(Order.status.in_([Status.shipped.value, Status.delivered.value]),
                                              Order.shipped_at <= cutoff).limit(batch),
                       lambda o: transition(o, "complete", SYSTEM, reason="auto_confirmed").applied)
-    return {"expired": expired, "auto_confirmed": confirmed}
+    # Picked up at the counter: complete once the after-sales window has passed.
+    handed = now - timedelta(days=current_app.config["PICKUP_COMPLETE_AFTER_DAYS"])
+    completed = _each(select(Order.id).where(Order.status == Status.picked_up.value,
+                                             Order.picked_up_at <= handed).limit(batch),
+                      lambda o: transition(o, "complete", SYSTEM, reason="auto_completed").applied)
+    return {"expired": expired, "auto_confirmed": confirmed, "auto_completed": completed}
 
 
 def _each(ids_query, step) -> int:

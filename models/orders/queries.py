@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.crypto import cipher
@@ -51,9 +51,10 @@ def list_orders(*, user_id: int | None = None, store_ids: list[int] | None = Non
 
 
 def _expire_overdue_of(user_id: int) -> None:
-    overdue = db.session.scalars(select(Order).where(
-        Order.user_id == user_id, Order.status == Status.pending_payment.value,
-        Order.pay_deadline <= utcnow())).all()
+    now = utcnow()
+    overdue = db.session.scalars(select(Order).where(Order.user_id == user_id, or_(
+        and_(Order.status == Status.pending_payment.value, Order.pay_deadline <= now),
+        and_(Order.status == Status.ready_for_pickup.value, Order.pickup_deadline <= now)))).all()
     for order in overdue:
         expire_if_overdue(order)
 

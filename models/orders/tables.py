@@ -16,6 +16,7 @@ class Order(db.Model):
         Index("ix_orders_user_id_id", "user_id", "id"),         # the shopper's list, newest first
         Index("ix_orders_store_id_id", "store_id", "id"),       # a store's list
         Index("ix_orders_status_pay_deadline", "status", "pay_deadline"),  # the unpaid sweep
+        Index("ix_orders_status_pickup_deadline", "status", "pickup_deadline"),  # the pickup sweep
         CheckConstraint("total_fen >= 0 AND payable_fen >= 0", name="money_nonneg"),
         MYSQL_TABLE,
     )
@@ -42,6 +43,8 @@ class Order(db.Model):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pickup_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the "pickup expiring" reminder was queued for the current deadline.
+    pickup_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     picked_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     carrier: Mapped[str | None] = mapped_column(String(32))
@@ -79,11 +82,17 @@ class OrderItem(db.Model):
 
     order: Mapped[Order] = relationship(back_populates="items")
 
-    def stock_lines(self) -> list[tuple[int, int]]:
-        """What this line holds in stock: itself, or its components for a bundle."""
+    @property
+    def remaining_qty(self) -> int:
+        return self.qty - (self.picked_up_qty or 0)
+
+    def stock_lines(self, qty: int | None = None) -> list[tuple[int, int]]:
+        """What this line still holds in stock (what is not yet picked up) — or what `qty`
+        units of it hold: itself, or its components for a bundle."""
+        qty = self.remaining_qty if qty is None else qty
         if self.components:
-            return [(sku_id, per * self.qty) for sku_id, per in self.components]
-        return [(self.sku_id, self.qty)]
+            return [(sku_id, per * qty) for sku_id, per in self.components]
+        return [(self.sku_id, qty)]
 
 
 class OrderEvent(db.Model):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import load_only
 from app.extensions import db
 from models import outbox
 from models.base import utcnow
+from models.orders import lifecycle
 from models.orders.status import SYSTEM, Status, transition
 from models.orders.tables import Order
 from models.payments.tables import Payment, PaymentCase, Refund
@@ -54,6 +55,7 @@ def apply_transaction(tx: dict, *, source: str) -> str:
             ("subscribe_message", {"event": "order_paid", "order_id": order.id}, f"order_paid:{order.id}"),
             ("staff_alert", {"event": "new_paid_order", "order_id": order.id, "store_id": order.store_id},
              f"new_paid_order:{order.id}")])
+        lifecycle.on_paid(order)  # e.g. ready at once at an auto_ready store
         return "applied"
     # The order was cancelled (or timed out) before the money arrived: keep it cancelled
     # and give the money back in full.

@@ -70,6 +70,28 @@ def request_refund(staff, order_no: str, *, amount_fen: int, reason: str | None,
     return refund, True
 
 
+def refund_automatically(order: Order, amount_fen: int, reason: str) -> Refund | None:
+    """A refund nobody asked for (a pickup that expired): the same path as a staff refund
+    — a pending row submitted after commit, retried by `flask pay refunds`, settled by the
+    refund notify or a query (an order in pickup_expired then moves `finish_refund`).
+    Never more than is left to refund; no stock to release (the caller did). The caller
+    holds the order's row lock. None when there is no payment or nothing left."""
+    payment = db.session.scalars(select(Payment).where(
+        Payment.order_id == order.id, Payment.status == "paid").with_for_update()).first()
+    if payment is None:
+        return None
+    amount_fen = min(amount_fen, refundable_fen(payment))
+    if amount_fen <= 0:
+        return None
+    count = db.session.scalar(select(func.count()).select_from(Refund).where(Refund.order_id == order.id))
+    refund = Refund(order_id=order.id, payment_id=payment.id, out_refund_no=f"{order.order_no}R{count + 1}",
+                    amount_fen=amount_fen, reason=reason[:80], automatic=True, release_stock=False)
+    db.session.add(refund)
+    db.session.flush()
+    submit_soon(refund.id)
+    return refund
+
+
 def submit_soon(refund_id: int) -> None:
     defer(submit, refund_id)
 

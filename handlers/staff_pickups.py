@@ -1,0 +1,96 @@
+"""At the counter: preview and verify pickups (核销); for managers: locked codes to
+review, unlock, reissue, extend a deadline."""
+from __future__ import annotations
+
+from apiflask import APIBlueprint
+from flask import request
+
+from app.auth import current_staff, roles, staff_auth
+from handlers.pickup_schemas import (ExtendIn, NoteIn, PickupStateOut, PresentedIn, PreviewOut, ReviewPage,
+                                     ReviewsQuery, VerifyIn, VerifyOut, device_id)
+from handlers.schemas import cursor_int, page
+from models.orders import queries
+from models.pickup import codes, expiry, lockout, verification
+
+bp = APIBlueprint("staff_pickups", __name__, url_prefix="/api/staff/pickups", tag="Staff pickup")
+COUNTER = ("admin", "manager", "clerk")
+MANAGERS = ("admin", "manager")
+REFUSALS = {400: "pickup_code_invalid, pickup_qr_stale, pickup_scan_required, pickup_items_invalid",
+            409: "already_picked_up (when, by whom), pickup_expired, pickup_not_ready, pickup_qty_exceeded",
+            423: "pickup_locked", 429: "rate_limited"}
+
+
+@bp.post("/preview")
+@bp.auth_required(staff_auth)
+@roles(*COUNTER)
+@bp.input(PresentedIn, arg_name="body")
+@bp.output(PreviewOut)
+@bp.doc(summary="What a code would hand over (changes nothing); send X-Device-Id", responses=REFUSALS)
+def preview(body):
+    return verification.preview(current_staff(), device_id(request), **body)
+
+
+@bp.post("/verify")
+@bp.auth_required(staff_auth)
+@roles(*COUNTER)
+@bp.input(VerifyIn, arg_name="body")
+@bp.output(VerifyOut)
+@bp.doc(summary="Hand over an order, or some of its items (partial pickup); send X-Device-Id",
+        responses=REFUSALS)
+def verify(body):
+    return verification.verify(current_staff(), device_id(request), **body)
+
+
+@bp.get("/reviews")
+@bp.auth_required(staff_auth)
+@roles(*MANAGERS)
+@bp.input(ReviewsQuery, location="query", arg_name="query")
+@bp.output(ReviewPage)
+@bp.doc(summary="Locked codes awaiting a manager (my stores; all for admins), newest first")
+def reviews(query):
+    rows = lockout.reviews(current_staff(), store_id=query["store_id"], cursor=cursor_int(query["cursor"]),
+                           limit=query["limit"] + 1)
+    return page(rows, query["limit"], key=lambda row: row["cursor"])
+
+
+@bp.post("/orders/<order_no>/unlock")
+@bp.auth_required(staff_auth)
+@roles(*MANAGERS)
+@bp.input(NoteIn, arg_name="body")
+@bp.output(PickupStateOut)
+@bp.doc(summary="Unlock a locked code after checking the customer (the count starts over)")
+def unlock(order_no, body):
+    order = queries.staff_order(current_staff(), order_no)
+    code, changed = lockout.unlock(current_staff(), order, body["note"])
+    return _state(order, code, changed)
+
+
+@bp.post("/orders/<order_no>/reissue")
+@bp.auth_required(staff_auth)
+@roles(*MANAGERS)
+@bp.input(NoteIn, arg_name="body")
+@bp.output(PickupStateOut)
+@bp.doc(summary="A new code for the order (the old one, its QR and mini-program code stop working)",
+        responses={409: "already_picked_up, pickup_expired, pickup_not_ready"})
+def reissue(order_no, body):
+    order = queries.staff_order(current_staff(), order_no)
+    return _state(order, codes.reissue(current_staff(), order, body["note"]), True)
+
+
+@bp.post("/orders/<order_no>/extend")
+@bp.auth_required(staff_auth)
+@roles(*MANAGERS)
+@bp.input(ExtendIn, arg_name="body")
+@bp.output(PickupStateOut)
+@bp.doc(summary="Give the customer more time, before the pickup deadline passes",
+        responses={400: "pickup_deadline_invalid", 409: "pickup_expired, already_picked_up, pickup_not_ready"})
+def extend(order_no, body):
+    order = queries.staff_order(current_staff(), order_no)
+    order = expiry.extend(current_staff(), order, body["hours"], body["reason"])
+    return _state(order, codes.live_code(order.id), True)
+
+
+def _state(order, code, changed: bool) -> dict:
+    return {"order_no": order.order_no, "status": order.status, "pickup_deadline": order.pickup_deadline,
+            "version": code.version if code else None, "locked": bool(code and code.locked_at),
+            "failed_attempts": code.failed_attempts if code else 0, "changed": changed}

@@ -1,0 +1,122 @@
+"""The verification ledger: a hash chain per store (see tables.PickupVerification).
+
+Appending locks the store's head row, so concurrent verifications at one store are
+chained one after the other (they queue only for the append and the commit: it is the
+last thing a verification does). `check` walks every chain from its first row.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.crypto import cipher
+from app.extensions import db
+from models.orders.tables import Order
+from models.pickup.tables import PickupLedgerHead, PickupVerification
+
+GENESIS = "0" * 64
+HEAD, ROWS = PickupLedgerHead.__table__, PickupVerification.__table__
+
+
+def row_hash(prev_hash: str, store_id: int, seq: int, order_id: int, staff_id: int,
+             items: list, partial: bool, at: datetime) -> str:
+    message = json.dumps([prev_hash, store_id, seq, order_id, staff_id, items, bool(partial),
+                          at.strftime("%Y-%m-%dT%H:%M:%SZ")], separators=(",", ":"))
+    return hmac.new(cipher().subkey("pickup-ledger-v1"), message.encode(), hashlib.sha256).hexdigest()
+
+
+def _lock_head(store_id: int):
+    conn = db.session.connection()
+    locked = select(HEAD.c.seq, HEAD.c.last_hash).where(HEAD.c.store_id == store_id).with_for_update()
+    head = conn.execute(locked).first()
+    if head is None:  # the store's first verification: start its chain (one wins a race)
+        try:
+            with db.session.begin_nested():
+                conn.execute(HEAD.insert().values(store_id=store_id, seq=0, last_hash=GENESIS))
+        except IntegrityError:
+            pass
+        head = conn.execute(locked).first()
+    return head
+
+
+def append(*, store_id: int, order_id: int, staff_id: int, items: list[list[int]], partial: bool,
+           at: datetime) -> int:
+    """Chain one hand-over onto the store's ledger; returns its seq. `at` has whole seconds
+    (DATETIME keeps no more), so the hash checks against what the database stored."""
+    head = _lock_head(store_id)
+    seq = head.seq + 1
+    digest = row_hash(head.last_hash, store_id, seq, order_id, staff_id, items, partial, at)
+    conn = db.session.connection()
+    conn.execute(ROWS.insert().values(store_id=store_id, seq=seq, order_id=order_id, staff_id=staff_id,
+                                      items=items, partial=partial, verified_at=at,
+                                      prev_hash=head.last_hash, row_hash=digest))
+    conn.execute(HEAD.update().where(HEAD.c.store_id == store_id).values(seq=seq, last_hash=digest))
+    return seq
+
+
+def last_handover(order: Order) -> dict:
+    """When and by whom an order was (last) handed over: the details of already_picked_up."""
+    from models.staff import Staff
+
+    row = db.session.execute(
+        select(PickupVerification.verified_at, PickupVerification.staff_id, Staff.display_name,
+               Staff.username)
+        .join(Staff, Staff.id == PickupVerification.staff_id)
+        .where(PickupVerification.order_id == order.id)
+        .order_by(PickupVerification.id.desc()).limit(1)).first()
+    details = {"order_no": order.order_no, "status": order.status,
+               "picked_up_at": _iso(order.picked_up_at)}
+    if row is not None:
+        details.update(picked_up_at=_iso(order.picked_up_at or row.verified_at), staff_id=row.staff_id,
+                       staff_name=row.display_name or row.username)
+    return details
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+# --- the check -------------------------------------------------------------------------------
+
+def check(batch: int = 1000) -> tuple[list[dict], int]:
+    """Walk every store's chain; return (the first broken row of each broken chain, rows
+    checked). A row is broken when its seq skips (a row before it was deleted), its
+    prev_hash is not the previous row's hash, or its hash does not match its contents;
+    a head that is not the last row means rows were removed from the end."""
+    problems, checked = [], 0
+    heads = {h.store_id: h for h in db.session.scalars(select(PickupLedgerHead))}
+    store_ids = set(heads) | set(db.session.scalars(select(PickupVerification.store_id).distinct()))
+    for store_id in sorted(store_ids):
+        prev, expected, broken = GENESIS, 1, None
+        rows = db.session.execute(select(ROWS).where(ROWS.c.store_id == store_id).order_by(ROWS.c.seq)
+                                  .execution_options(yield_per=batch))
+        for row in rows:
+            checked += 1
+            if row.seq != expected:
+                broken = _problem(row, f"seq {row.seq} where {expected} was expected (rows missing or moved)")
+            elif row.prev_hash != prev:
+                broken = _problem(row, "prev_hash is not the previous row's hash")
+            elif row.row_hash != row_hash(row.prev_hash, row.store_id, row.seq, row.order_id, row.staff_id,
+                                          row.items, row.partial, row.verified_at):
+                broken = _problem(row, "row_hash does not match the row's contents")
+            if broken:
+                rows.close()
+                break
+            prev, expected = row.row_hash, expected + 1
+        head = heads.get(store_id)
+        if broken is None and (head is None or head.seq != expected - 1 or head.last_hash != prev):
+            broken = {"store_id": store_id, "id": None, "seq": expected,
+                      "problem": f"the chain ends at seq {expected - 1} but its head says "
+                                 f"{head.seq if head else 'nothing'} (rows missing at the end)"}
+        if broken:
+            problems.append(broken)
+    return problems, checked
+
+
+def _problem(row, text: str) -> dict:
+    return {"store_id": row.store_id, "id": row.id, "seq": row.seq, "problem": text}

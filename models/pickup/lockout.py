@@ -1,0 +1,96 @@
+"""Wrong codes: counted against the order they name, limited per staff member and per
+device, locked for a manager's review.
+
+Attributing a wrong code to an order: a signed (V2/V3) payload names its order, and so
+does a verification sent with the order's number (`order_no`, when the clerk opened the
+order and types its code). Those count against that order's live code — but only when
+the clerk may act for the order's store, so nobody can lock another store's orders. A
+bare 12-digit code that matches nothing names no order: there only the per-staff and
+per-device limits apply (10¹² codes leave nothing to find at a few tries per quarter
+hour). After PICKUP_LOCK_AFTER (3) wrong codes the code locks: even the right code is
+refused until a manager unlocks it or reissues a new one.
+"""
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.ratelimit import FailureLimit
+from models import audit, outbox
+from models.base import utcnow
+from models.orders.status import Status
+from models.orders.tables import Order
+from models.pickup.codes import live_code
+from models.pickup.tables import PickupCode
+
+
+def _limits() -> tuple[FailureLimit, FailureLimit]:
+    cfg = current_app.config
+    window = cfg["PICKUP_FAILURE_WINDOW_S"]
+    return (FailureLimit("pickup_staff", cfg["PICKUP_STAFF_MAX_FAILURES"], window),
+            FailureLimit("pickup_device", cfg["PICKUP_DEVICE_MAX_FAILURES"], window))
+
+
+def check_limits(staff_id: int, device: str) -> None:
+    """429 rate_limited once this staff member or this device failed too often."""
+    by_staff, by_device = _limits()
+    by_staff.check(str(staff_id))
+    by_device.check(device)
+
+
+def count_failure(staff_id: int, device: str) -> None:
+    by_staff, by_device = _limits()
+    by_staff.fail(str(staff_id))
+    by_device.fail(device)
+
+
+def count_wrong_code(order: Order) -> PickupCode | None:
+    """One more wrong code against `order`; locks its live code at the limit. Returns
+    the code (None when the order has no live code)."""
+    code = live_code(order.id, lock=True)
+    if code is None:
+        return None
+    code.failed_attempts += 1
+    if code.locked_at is None and code.failed_attempts >= current_app.config["PICKUP_LOCK_AFTER"]:
+        code.locked_at = utcnow()
+        # No dedupe key: the row lock above makes this once per lock, and a code may be
+        # unlocked and lock again.
+        outbox.enqueue("staff_alert", {"event": "pickup_locked", "order_id": order.id,
+                                       "store_id": order.store_id})
+    return code
+
+
+# --- reviews and unlocking ----------------------------------------------------------------
+
+def reviews(staff, *, store_id: int | None, cursor: int | None, limit: int) -> list[dict]:
+    """Locked codes of orders still waiting for pickup, newest first, in the stores this
+    manager runs (admins: all). Items are generic review items (kind, ref, store_id,
+    locked_at, failed_attempts): pickup cards add kind "card"."""
+    query = (select(PickupCode.id, PickupCode.store_id, PickupCode.locked_at, PickupCode.failed_attempts,
+                    Order.order_no)
+             .join(Order, Order.id == PickupCode.order_id)
+             .where(PickupCode.status == "live", PickupCode.locked_at.is_not(None),
+                    Order.status == Status.ready_for_pickup.value))
+    if store_id is not None:
+        staff.require_store(store_id)
+        query = query.where(PickupCode.store_id == store_id)
+    elif staff.role.value != "admin":
+        query = query.where(PickupCode.store_id.in_(staff.store_ids))
+    if cursor:
+        query = query.where(PickupCode.id < cursor)
+    rows = db.session.execute(query.order_by(PickupCode.id.desc()).limit(limit)).all()
+    return [{"kind": "order", "ref": r.order_no, "store_id": r.store_id, "locked_at": r.locked_at,
+             "failed_attempts": r.failed_attempts, "cursor": r.id} for r in rows]
+
+
+def unlock(staff, order: Order, note: str | None = None) -> tuple[PickupCode | None, bool]:
+    """A manager checked the customer: the code works again (its count starts over)."""
+    code = live_code(order.id, lock=True)
+    if code is None or code.locked_at is None:
+        return code, False
+    audit.record("pickup.unlock", order, actor=staff, changes={
+        "failed_attempts": [code.failed_attempts, 0], "locked_at": [code.locked_at.isoformat(), None],
+        "note": note})
+    code.failed_attempts, code.locked_at = 0, None
+    return code, True

@@ -46,11 +46,15 @@ def verify(body):
 @roles(*MANAGERS)
 @bp.input(ReviewsQuery, location="query", arg_name="query")
 @bp.output(ReviewPage)
-@bp.doc(summary="Locked codes awaiting a manager (my stores; all for admins), newest first")
+@bp.doc(summary="Locked codes (newest first) and, on the first page, locked pickup cards, "
+                "awaiting a manager (my stores; all for admins)")
 def reviews(query):
-    rows = lockout.reviews(current_staff(), store_id=query["store_id"], cursor=cursor_int(query["cursor"]),
-                           limit=query["limit"] + 1)
-    return page(rows, query["limit"], key=lambda row: row["cursor"])
+    cursor = cursor_int(query["cursor"])
+    rows = lockout.reviews(current_staff(), store_id=query["store_id"], cursor=cursor, limit=query["limit"] + 1)
+    result = page(rows, query["limit"], key=lambda row: row["cursor"])
+    if cursor is None:
+        result["items"] = lockout.locked_cards_for(current_staff(), query["store_id"]) + result["items"]
+    return result
 
 
 @bp.post("/orders/<order_no>/unlock")

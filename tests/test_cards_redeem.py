@@ -336,6 +336,10 @@ def test_three_wrong_passwords_lock_the_card_until_a_manager_unlocks_it(client, 
     manager = bearer(staff_token(client, make_staff("manager", [shop.store])))
     listed = client.get("/api/staff/cards/locked", headers=manager).json["items"]
     assert [i["ref"] for i in listed] == [serial]
+    # The pickup review queue carries it too (one queue at the counter), not elsewhere.
+    queue = client.get("/api/staff/pickups/reviews", headers=manager).json["items"]
+    assert [(i["kind"], i["ref"]) for i in queue] == [("card", serial)]
+    assert client.get("/api/staff/pickups/reviews", headers=elsewhere).json["items"] == []
     resp = client.post(f"/api/staff/cards/{serial}/unlock", headers=manager)
     assert resp.status_code == 200 and resp.json["changed"] is True and resp.json["locked_at"] is None
     again = client.post(f"/api/staff/cards/{serial}/unlock", headers=manager)
@@ -485,3 +489,30 @@ def test_no_password_in_any_table(client, shop):
     blob = "\n".join(dump)
     for _, pw in made:
         assert pw.replace(" ", "") not in blob and pw not in blob
+
+
+def test_a_card_order_not_collected_in_time_gives_its_units_back(client, shop):
+    """Pickup expiry of an order made from a card: nothing to refund, the stock goes back
+    to the shelf and the units back to the card (the holder can redeem them again)."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from models.payments.tables import Refund
+    from models.pickup.expiry import sweep
+    from tests.factories import mark_ready
+
+    (serial, password), = cards(shop, count=1, units=1)
+    order_no = redeem(client, shop.alice, serial, password, store_id=shop.store.id).json["order_no"]
+    assert card_row(serial).status == "used_up"
+    order = mark_ready(order_no)
+    db.session.execute(update(Order).where(Order.id == order.id)
+                       .values(pickup_deadline=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+    assert sweep()["expired"] == 1
+    db.session.commit()
+    assert db.session.scalars(select(Order.status).where(Order.id == order.id)).one() == "pickup_expired"
+    assert db.session.scalars(select(Refund)).all() == []
+    card = card_row(serial)
+    assert (card.status, card.units_left) == ("active", 1)
+    assert redeem(client, shop.alice, serial, password, store_id=shop.store.id).status_code == 201

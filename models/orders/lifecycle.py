@@ -185,10 +185,3 @@ def _each(ids_query, step) -> int:
             db.session.rollback()
             log.exception("sweep failed for order %s", order_id)
     return done
-
-
-def on_paid(order: Order) -> None:
-    """Called once an order has just become paid (a verified payment, or a pickup card
-    redeemed), in the same transaction. The pickup work makes it ready at once here for
-    stores configured so."""
-    return

@@ -84,6 +84,17 @@ def reviews(staff, *, store_id: int | None, cursor: int | None, limit: int) -> l
              "failed_attempts": r.failed_attempts, "cursor": r.id} for r in rows]
 
 
+def locked_cards_for(staff, store_id: int | None) -> list[dict]:
+    """Pickup cards locked by wrong passwords, in the same review queue (few, so not
+    paginated: the first page of the queue carries all of them, ahead of the codes)."""
+    from models.cards.lockout import locked_cards
+
+    if store_id is not None:
+        staff.require_store(store_id)
+        return locked_cards([store_id])
+    return locked_cards(None if staff.role.value == "admin" else staff.store_ids)
+
+
 def unlock(staff, order: Order, note: str | None = None) -> tuple[PickupCode | None, bool]:
     """A manager checked the customer: the code works again (its count starts over)."""
     code = live_code(order.id, lock=True)

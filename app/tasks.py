@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from typing import Callable
 
 from flask import Flask, current_app, g, has_request_context
@@ -78,12 +79,22 @@ def _enqueue(job: tuple, once: bool) -> None:
 def _queue() -> list:
     if has_request_context():
         return g.setdefault("deferred", [])
-    return current_app.extensions.setdefault("deferred", [])
+    return pending(current_app)
+
+
+def pending(app: Flask) -> list:
+    """What this thread's transactions deferred outside a request, not yet run. Per
+    thread: a command's work is run by that command (`run_deferred`), never picked up by
+    a server thread finishing its own after-response work."""
+    local = app.extensions.setdefault("deferred", threading.local())
+    if not hasattr(local, "queue"):
+        local.queue = []
+    return local.queue
 
 
 def run_deferred() -> None:
     """Run what committed transactions deferred (outside requests: call after commit)."""
-    queue = current_app.extensions.get("deferred") or []
+    queue = pending(current_app)
     while queue:
         try:
             fn, args = queue.pop(0)

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
+from app.tasks import pending
 from app import create_app
 from app.config import SANDBOX_OA_ALERT_TEMPLATES, Settings, new_field_key
 from app.extensions import db, rds
@@ -167,7 +168,7 @@ def live(app, live_port):
 def _clean_state(request, app, sandbox):
     yield
     sandbox.state.reset()  # first: no notification may land while tables are emptied
-    app.extensions.get("deferred", []).clear()  # work a test deferred but never ran
+    pending(app).clear()  # work a test deferred but never ran
     with app.app_context():
         db.session.remove()
         for attempt in range(50):

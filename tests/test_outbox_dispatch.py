@@ -10,6 +10,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from app.tasks import pending
 from app.extensions import db
 from models.audit import AuditLog
 from models.base import utcnow
@@ -223,14 +224,14 @@ def test_rows_are_dispatched_after_the_commit_that_wrote_them(app, client, sandb
         outbox.enqueue("subscribe_message", {"event": "order_paid", "order_id": order_id})
         outbox.enqueue("subscribe_message", {"event": "order_paid", "order_id": order_id, "again": 1})
         db.session.rollback()
-        assert app.extensions.get("deferred", []) == []  # rolled back: no row, no kick
+        assert pending(app) == []  # rolled back: no row, no kick
         outbox.enqueue("subscribe_message", {"event": "order_paid", "order_id": order_id})
         outbox.enqueue("shipping_upload", {"order_id": order_id, "logistics_type": 4})
         db.session.commit()
-        assert len(app.extensions["deferred"]) == 1  # one kick for the transaction
+        assert len(pending(app)) == 1  # one kick for the transaction
         outbox.enqueue("staff_alert", {"event": "x"})
         db.session.commit()
-        assert len(app.extensions["deferred"]) == 1  # and one queued dispatch covers both
+        assert len(pending(app)) == 1  # and one queued dispatch covers both
         from app.tasks import run_deferred
 
         run_deferred()
@@ -241,7 +242,7 @@ def test_rows_are_dispatched_after_the_commit_that_wrote_them(app, client, sandb
         outbox.enqueue("staff_alert", {"event": "y"})
         db.session.commit()
         # The dispatch took the flag down when it started: the next commit kicks again.
-        assert len(app.extensions["deferred"]) == 1
+        assert len(pending(app)) == 1
 
 
 def test_with_a_worker_one_published_dispatch_serves_many_commits(app, monkeypatch):

@@ -10,6 +10,7 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
+from app.tasks import pending
 from app.config import ConfigError, Settings
 from app.extensions import db
 from models import outbox
@@ -83,7 +84,7 @@ def enqueue(app, payload, kind="subscribe_message"):
         outbox.enqueue(kind, payload)
         db.session.commit()
         row_id = db.session.scalar(select(OutboxMessage.id).order_by(OutboxMessage.id.desc()).limit(1))
-    app.extensions.get("deferred", []).clear()
+    pending(app).clear()
     return row_id
 
 

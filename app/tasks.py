@@ -31,28 +31,28 @@ def deferrable(fn: Callable) -> Callable:
 
 
 def defer(fn: Callable, *args) -> None:
-    """Run fn(*args) after this transaction commits (never if it rolls back)."""
-    if not getattr(fn, "deferrable", False):
-        raise TypeError(f"{target_name(fn)} is not marked @deferrable")
-    if current_app.config["TASKS_IN_PROCESS"]:
-        after_commit(lambda: _enqueue((fn, args), once=False))
-        return
-    celery = current_app.extensions["celery"]
-    name = target_name(fn)
-    # Publishing is the after-commit hook: a rolled-back transaction sends nothing. If the
-    # broker is down the hook fails (logged); the periodic jobs pick the work up later.
-    after_commit(lambda: celery.send_task("tihuo.deferred", args=[name, list(args)]))
+    """Run fn(*args) after this transaction commits (never if it rolls back).
+
+    Publishing (or queueing in process) is the after-commit hook: a rolled-back
+    transaction sends nothing. If the broker is down the hook fails (logged); the periodic
+    jobs pick the work up later."""
+    _check(fn)
+    after_commit(lambda: submit(fn, *args))
 
 
 def submit(fn: Callable, *args) -> None:
     """Start fn(*args) now, not tied to a transaction: for an after-commit hook that
     decides for itself whether work is needed (see models.outbox)."""
-    if not getattr(fn, "deferrable", False):
-        raise TypeError(f"{target_name(fn)} is not marked @deferrable")
+    _check(fn)
     if current_app.config["TASKS_IN_PROCESS"]:
-        _enqueue((fn, args), once=True)
+        _enqueue((fn, args))
     else:
         current_app.extensions["celery"].send_task("tihuo.deferred", args=[target_name(fn), list(args)])
+
+
+def _check(fn: Callable) -> None:
+    if not getattr(fn, "deferrable", False):
+        raise TypeError(f"{target_name(fn)} is not marked @deferrable")
 
 
 def target_name(fn: Callable) -> str:
@@ -70,9 +70,9 @@ def resolve(name: str) -> Callable:
     return fn
 
 
-def _enqueue(job: tuple, once: bool) -> None:
+def _enqueue(job: tuple) -> None:
     queue = _queue()
-    if not (once and job in queue):  # a sweep committing per order queues one dispatch
+    if job not in queue:  # the same work twice before it runs: once is enough
         queue.append(job)
 
 

@@ -181,11 +181,28 @@ class SharedTokenClient(WeChatClient):
             raise WeChatUnavailable(f"{api}: answer is not JSON")
         return result
 
+    def send_template_message(self, touser: str, template_id: str, data: dict,
+                              url: str | None = None, miniprogram: dict | None = None,
+                              client_msg_id: str | None = None) -> int | None:
+        """A template message (the official account's kind); returns WeChat's msgid.
+        `client_msg_id` makes WeChat drop a repeat to the same openid within 10 minutes,
+        which covers a crash between sending and recording."""
+        body = with_optional({"touser": touser, "template_id": template_id, "data": data},
+                             url=url, miniprogram=miniprogram, client_msg_id=client_msg_id)
+        return self._post_json("template_send", "message/template/send", body,
+                               base=self.API_BASE_URL).get("msgid")
+
     def _get_json(self, api: str, path: str, params: dict) -> dict:
         result = self._call(api, lambda: self.get(path, params=params))
         if not isinstance(result, dict):
             raise WeChatUnavailable(f"{api}: answer is not JSON")
         return result
+
+
+def with_optional(body: dict, **fields) -> dict:
+    """`body` plus those of `fields` that are given: WeChat rejects explicit nulls."""
+    body.update({key: value for key, value in fields.items() if value is not None})
+    return body
 
 
 def _json_body(res: requests.Response, api: str) -> dict:

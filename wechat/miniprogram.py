@@ -6,7 +6,7 @@ logs a response body.
 """
 from __future__ import annotations
 
-from wechat.client import SharedTokenClient, token_ttl  # noqa: F401  (token_ttl: re-exported)
+from wechat.client import SharedTokenClient, token_ttl, with_optional  # noqa: F401  (token_ttl: re-exported)
 from wechat.errors import WeChatUnavailable
 
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8")
@@ -52,25 +52,9 @@ class MiniProgramClient(SharedTokenClient):
                                page: str | None = None, miniprogram_state: str | None = None,
                                lang: str | None = None) -> int:
         """Returns WeChat's msgid. 43101 (no grant left) comes out as WeChatAPIError."""
-        body = {"touser": touser, "template_id": template_id, "data": data}
-        for key, value in (("page", page), ("miniprogram_state", miniprogram_state),
-                           ("lang", lang)):
-            if value is not None:
-                body[key] = value
+        body = with_optional({"touser": touser, "template_id": template_id, "data": data},
+                             page=page, miniprogram_state=miniprogram_state, lang=lang)
         result = self._post_json("subscribe_send", "message/subscribe/send", body,
-                                 base=self.API_BASE_URL)
-        return result.get("msgid")
-
-    def send_template_message(self, touser: str, template_id: str, data: dict,
-                              url: str | None = None, miniprogram: dict | None = None,
-                              client_msg_id: str | None = None) -> int:
-        """Official-account template message. The OA openid is not the mini-program one."""
-        body = {"touser": touser, "template_id": template_id, "data": data}
-        for key, value in (("url", url), ("miniprogram", miniprogram),
-                           ("client_msg_id", client_msg_id)):
-            if value is not None:
-                body[key] = value
-        result = self._post_json("template_send", "message/template/send", body,
                                  base=self.API_BASE_URL)
         return result.get("msgid")
 

@@ -40,20 +40,6 @@ class OfficialAccountClient(SharedTokenClient):
     only WeChatAPIError / WeChatUnavailable. The OA openid is not the mini-program one:
     the two meet only through the unionid."""
 
-    def send_template_message(self, touser: str, template_id: str, data: dict,
-                              url: str | None = None, miniprogram: dict | None = None,
-                              client_msg_id: str | None = None) -> int | None:
-        """Returns WeChat's msgid. `client_msg_id` makes WeChat drop a repeat to the same
-        openid within 10 minutes, which covers a crash between sending and recording."""
-        body = {"touser": touser, "template_id": template_id, "data": data}
-        for key, value in (("url", url), ("miniprogram", miniprogram),
-                           ("client_msg_id", client_msg_id)):
-            if value is not None:
-                body[key] = value
-        result = self._post_json("template_send", "message/template/send", body,
-                                 base=self.API_BASE_URL)
-        return result.get("msgid")
-
     def create_temporary_qrcode(self, scene_str: str, expire_seconds: int) -> dict:
         """A temporary QR code carrying `scene_str`: {"ticket", "url", "expire_seconds"}.
         `url` is what the code encodes; `qrcode_image_url(ticket)` shows it as an image."""

@@ -158,22 +158,24 @@ def sweep(batch: int = 200) -> dict:
     pickups after their after-sales window. Each order is its own small transaction, so
     one failure doesn't hold up the rest."""
     now = utcnow()
-    expired = _each(select(Order.id).where(Order.status == Status.pending_payment.value,
+    expired = each_order(select(Order.id).where(Order.status == Status.pending_payment.value,
                                            Order.pay_deadline <= now).limit(batch),
                     lambda o: expire_if_overdue(o, now))
     cutoff = now - timedelta(days=current_app.config["DELIVERY_AUTO_CONFIRM_DAYS"])
-    confirmed = _each(select(Order.id).where(Order.status.in_([Status.shipped.value, Status.delivered.value]),
+    confirmed = each_order(select(Order.id).where(Order.status.in_([Status.shipped.value, Status.delivered.value]),
                                              Order.shipped_at <= cutoff).limit(batch),
                       lambda o: transition(o, "complete", SYSTEM, reason="auto_confirmed").applied)
     # Picked up at the counter: complete once the after-sales window has passed.
     handed = now - timedelta(days=current_app.config["PICKUP_COMPLETE_AFTER_DAYS"])
-    completed = _each(select(Order.id).where(Order.status == Status.picked_up.value,
+    completed = each_order(select(Order.id).where(Order.status == Status.picked_up.value,
                                              Order.picked_up_at <= handed).limit(batch),
                       lambda o: transition(o, "complete", SYSTEM, reason="auto_completed").applied)
     return {"expired": expired, "auto_confirmed": confirmed, "auto_completed": completed}
 
 
-def _each(ids_query, step) -> int:
+def each_order(ids_query, step) -> int:
+    """Run `step(order)` for each order id the query finds, each in its own transaction
+    (one failure doesn't hold up the rest). Returns how many steps said they acted."""
     done = 0
     for order_id in db.session.scalars(ids_query).all():
         try:

@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from models import audit, outbox, stock
 from models.base import utcnow
+from models.orders.lifecycle import each_order
 from models.orders.status import SYSTEM, Status, transition
 from models.orders.tables import Order, OrderItem
 from models.pickup import codes
@@ -146,29 +147,16 @@ def sweep(batch: int = 200) -> dict:
     """Expire overdue pickups (refunds are submitted after each commit) and queue the
     reminders due. Each order is its own transaction, so one failure holds up nothing."""
     now = utcnow()
-    expired = _each(select(Order.id).where(Order.status == READY, Order.pickup_deadline <= now)
+    expired = each_order(select(Order.id).where(Order.status == READY, Order.pickup_deadline <= now)
                     .order_by(Order.pickup_deadline).limit(batch),
                     lambda order: expire_if_overdue(order, now))
     reminded = 0
     hours = current_app.config["PICKUP_REMINDER_HOURS"]
     if hours:
-        reminded = _each(select(Order.id).where(Order.status == READY, Order.pickup_deadline > now,
+        reminded = each_order(select(Order.id).where(Order.status == READY, Order.pickup_deadline > now,
                                                 Order.pickup_deadline <= now + timedelta(hours=hours),
                                                 Order.pickup_reminded_at.is_(None))
                          .order_by(Order.pickup_deadline).limit(batch),
                          lambda order: remind(order, now))
     return {"expired": expired, "reminded": reminded}
 
-
-def _each(ids_query, step) -> int:
-    done = 0
-    for order_id in db.session.scalars(ids_query).all():
-        try:
-            order = db.session.get(Order, order_id)
-            if order is not None and step(order):
-                done += 1
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("pickup sweep failed for order %s", order_id)
-    return done

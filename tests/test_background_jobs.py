@@ -237,3 +237,29 @@ def test_settings_for_background_work(monkeypatch):
         Settings(_env_file=None, **PROD, TASKS_IN_PROCESS=True)
     with pytest.raises(ConfigError, match="CELERY_BROKER_URL"):
         Settings(_env_file=None, TASKS_IN_PROCESS=False)
+
+
+def test_work_deferred_outside_a_request_belongs_to_its_thread(app):
+    """A command's deferred work is run by that command; a server thread running its own
+    after-response work (run_deferred) must not take it."""
+    import threading
+
+    from app.tasks import defer, run_deferred
+    from models.payments import refunds
+
+    ran = []
+    with app.app_context():
+        defer(refunds.submit, 424242)
+        db.session.commit()
+        mine = list(pending(app))
+    assert [args for _, args in mine] == [(424242,)]
+
+    def other_thread():
+        with app.app_context():
+            ran.append(list(pending(app)))
+            run_deferred()  # nothing of ours to run here
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    assert ran == [[]] and [args for _, args in pending(app)] == [(424242,)]
+    pending(app).clear()

@@ -213,3 +213,44 @@ def test_no_proposal_when_nobody_has_surplus(ctx):
     assert _row(target, other_sku).level == "critical"
     assert db.session.scalar(select(func.count()).select_from(TransferProposal)) == 0
     assert len(_requests(target, other_sku)) == 1
+
+
+def test_holds_keep_the_level_exact_at_every_boundary(ctx):
+    """The level test that rides on the hold (keeps_level, in SQL) must agree with
+    level_for at every step, boundaries included (30 %, 10 %, 5 %, 1 %)."""
+    store = make_store()
+    sku = make_product().skus[0]
+    set_stock(store, sku, 200, baseline=200)
+    for available in range(199, 0, -1):
+        stock.reserve(store.id, [(sku.id, 1)], order_id=None)
+        db.session.commit()
+        inv = _row(store, sku)
+        assert inv.level == stock_levels.level_for(available, 200), available
+        if not inv.online:
+            break  # closed at 5 %: online holds stop here, as they should
+    assert available == 10  # 5 % of 200
+    assert _events(store, sku) == [("normal", "tight"), ("tight", "red"), ("red", "closed")]
+
+
+def test_a_hold_within_its_level_is_one_update(ctx):
+    store = make_store()
+    sku = make_product().skus[0]
+    set_stock(store, sku, 100, baseline=100)
+    store_id, sku_id = store.id, sku.id
+    statements = []
+
+    def seen(conn, cursor, sql, params, context, executemany):
+        statements.append(sql.lstrip().split()[0].upper())
+
+    db.session.execute(text("SELECT 1"))
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        stock.reserve(store_id, [(sku_id, 1)], order_id=None)      # 99 %: still normal
+        assert statements == ["INSERT", "UPDATE"]                  # ledger row, guarded hold
+        statements.clear()
+        stock.reserve(store_id, [(sku_id, 70)], order_id=None)     # 29 %: crosses into tight
+        assert statements[:3] == ["INSERT", "UPDATE", "UPDATE"] and "SELECT" in statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    db.session.commit()
+    assert _row(store, sku).level == "tight"

@@ -119,6 +119,15 @@ def _mysql_checkout(dbapi_conn, record, _proxy) -> None:
             raise exc.DisconnectionError() from e
 
 
+def _mysql_connect_args(dialect, _record, _cargs, cparams) -> None:
+    # app.sqlbatch sends a run of writes as one multi-statement query. Added to the flags
+    # SQLAlchemy sets (FOUND_ROWS: rowcount counts matched rows, which guarded updates read).
+    if dialect.driver == "pymysql":
+        from app.sqlbatch import MULTI_STATEMENTS
+
+        cparams["client_flag"] = cparams.get("client_flag", 0) | MULTI_STATEMENTS
+
+
 def _mysql_checkin(dbapi_conn, record) -> None:
     if dbapi_conn is not None:
         record.info["checked_in_at"] = time.monotonic()
@@ -129,6 +138,7 @@ def init_engine_events() -> None:
         event.listen(Pool, "reset", _mysql_reset)
         event.listen(Pool, "checkout", _mysql_checkout)
         event.listen(Pool, "checkin", _mysql_checkin)
+        event.listen(Engine, "do_connect", _mysql_connect_args)
         event.listen(Engine, "connect", _sqlite_pragmas)
         event.listen(Engine, "begin", _sqlite_begin)
         event.listen(Session, "after_commit", _run_hooks)

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, select, update
 from app.errors import AppError
 from app.extensions import db
 from app.db import after_commit
+from app.sqlbatch import Batch
 from models import flash_sale, stock_levels
 from models.inventory import Inventory, StockMovement
 
@@ -75,22 +76,27 @@ def read_rows(store_id: int, sku_ids: list[int]) -> dict[int, StockRow]:
     return {row.sku_id: StockRow(*row) for row in rows}
 
 
-def reserve(store_id: int, lines: Lines, *, order_id: int | None, reason: str = "reserve") -> None:
+def reserve(store_id: int, lines: Lines, *, order_id: int | None, reason: str = "reserve",
+            writes: Batch | None = None) -> None:
     """Hold stock for an order; raises OutOfStock (naming the SKU) if any line can't be held.
 
     Call it last in the transaction: its guarded updates take the rows' locks, held until
     commit, so a hot SKU's orders queue only for the update and the commit, not for the
     whole order. A hold that keeps the row's alert level is one UPDATE; one that crosses a
     boundary (or finds too little stock) takes a second, plain one and re-evaluates.
+    The ledger rows and the holds go in one round trip, after what `writes` already holds.
     """
     merged = _merge(lines)
-    _ledger(store_id, merged, order_id, reason, on_hand=0, reserved=+1)
+    batch = writes if writes is not None else Batch()
+    _ledger(store_id, merged, order_id, reason, on_hand=0, reserved=+1, writes=batch)
+    holds = [(sku_id, qty, batch.add(_HOLD_SAME_LEVEL, {"s": store_id, "k": sku_id, "q": qty}))
+             for sku_id, qty in merged]
+    done = batch.run()
     crossed = []
-    for sku_id, qty in merged:
-        params = {"s": store_id, "k": sku_id, "q": qty}
-        if _conn().execute(_HOLD_SAME_LEVEL, params).rowcount == 1:
+    for sku_id, qty, i in holds:
+        if done[i].rowcount == 1:
             continue
-        if _conn().execute(_HOLD, params).rowcount != 1:
+        if _conn().execute(_HOLD, {"s": store_id, "k": sku_id, "q": qty}).rowcount != 1:
             raise OutOfStock(details={"sku_id": sku_id, "requested": qty})
         crossed.append(sku_id)
     if crossed:
@@ -132,10 +138,12 @@ def _guarded(store_id: int, merged: list[tuple[int, int]], *, reserved: int, on_
             raise RuntimeError(f"stock hold missing for store {store_id} sku {sku_id}")
 
 
-def _ledger(store_id, merged, order_id, reason, *, on_hand: int, reserved: int) -> None:
-    if merged:
-        _conn().execute(_LEDGER, [
-            {"store_id": store_id, "sku_id": sku_id, "order_id": order_id, "reason": reason,
-             "delta_on_hand": on_hand * qty, "delta_reserved": reserved * qty}
-            for sku_id, qty in merged
-        ])
+def _ledger(store_id, merged, order_id, reason, *, on_hand: int, reserved: int,
+            writes: Batch | None = None) -> None:
+    rows = [{"store_id": store_id, "sku_id": sku_id, "order_id": order_id, "reason": reason,
+             "delta_on_hand": on_hand * qty, "delta_reserved": reserved * qty} for sku_id, qty in merged]
+    if writes is not None:
+        for row in rows:
+            writes.add(_LEDGER, row)
+    elif rows:
+        _conn().execute(_LEDGER, rows)

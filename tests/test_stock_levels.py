@@ -237,16 +237,19 @@ def test_a_hold_within_its_level_is_one_update(ctx):
     sku = make_product().skus[0]
     set_stock(store, sku, 100, baseline=100)
     store_id, sku_id = store.id, sku.id
-    statements = []
+    trips, statements = [], []
 
     def seen(conn, cursor, sql, params, context, executemany):
-        statements.append(sql.lstrip().split()[0].upper())
+        trips.append(sql)
+        statements.extend(part.lstrip().split()[0].upper() for part in sql.split(";\n"))
 
     db.session.execute(text("SELECT 1"))
     event.listen(db.engine, "before_cursor_execute", seen)
     try:
         stock.reserve(store_id, [(sku_id, 1)], order_id=None)      # 99 %: still normal
         assert statements == ["INSERT", "UPDATE"]                  # ledger row, guarded hold
+        # One round trip where the database takes several statements at once (MariaDB).
+        assert len(trips) == (1 if db.engine.dialect.name == "mysql" else 2)
         statements.clear()
         stock.reserve(store_id, [(sku_id, 70)], order_id=None)     # 29 %: crosses into tight
         assert statements[:3] == ["INSERT", "UPDATE", "UPDATE"] and "SELECT" in statements

@@ -19,6 +19,7 @@ from app.crypto import cipher
 from app.errors import AppError, NotFound
 from app.extensions import db
 from app.db import after_commit
+from app.sqlbatch import Batch, fetch_all
 from models import flash_sale, stock
 from models.base import utcnow
 from models.catalog import BundleComponent, Product, Sku
@@ -117,9 +118,10 @@ def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str |
     skus, seen = load_skus(store_id, [ln.sku_id for ln in lines])
     _check_limits(user_id, lines, skus)
     holds = plan_holds(store_id, lines, skus, seen)
-    order = insert_order(user_id, store_id, body["fulfillment"], lines, skus,
+    writes = Batch()  # the order's rows and its stock holds: one round trip
+    order = insert_order(user_id, store_id, body["fulfillment"], lines, skus, writes=writes,
                          address=body.get("address"), remark=body.get("remark"), flash=flash)
-    stock.reserve(store_id, holds, order_id=order.id)  # last: it takes the row locks
+    stock.reserve(store_id, holds, order_id=order.id, writes=writes)  # last: it takes the row locks
     if key_row is not None:
         key_row.order_id = order.id
     return order, True
@@ -146,9 +148,11 @@ def plan_holds(store_id: int, lines: list[Line], skus: dict[int, "SkuFacts"],
 def insert_order(user_id: int, store_id: int, fulfillment: str, lines: list[Line],
                  skus: dict[int, "SkuFacts"], *, address: dict | None = None,
                  remark: str | None = None, flash: bool = False, source: str = "shop",
-                 prepaid: bool = False) -> SimpleNamespace:
+                 prepaid: bool = False, writes: Batch | None = None) -> SimpleNamespace:
     """Write a new pending order, its items (catalog prices copied) and its first event;
-    the caller holds the stock. `prepaid` (a pickup card): nothing to pay, total kept."""
+    the caller holds the stock. `prepaid` (a pickup card): nothing to pay, total kept.
+    With `writes`, the rows are added to it for the caller to run: until then the order's
+    `id` is a NewId, which the caller's other rows of the batch may carry."""
     # The rows are written with Core inserts (this is the hottest write path) and the
     # response is built from the same values, as transient objects: no re-read.
     now = utcnow()
@@ -166,17 +170,27 @@ def insert_order(user_id: int, store_id: int, fulfillment: str, lines: list[Line
              for ln in lines for sku in (skus[ln.sku_id],)]
     order["total_fen"] = sum(i["price_fen"] * i["qty"] for i in items)
     order["payable_fen"] = 0 if prepaid else order["total_fen"]
-    conn = db.session.connection()
-    order["id"] = conn.execute(_INSERT_ORDER, order).inserted_primary_key[0]
+    batch = writes if writes is not None else Batch()
+    order["id"] = batch.new_id(batch.add(_INSERT_ORDER, dict(order)))  # the real id once it ran
     for item in items:
         item["order_id"] = order["id"]
-    conn.execute(_INSERT_ITEMS, items)
+        batch.add(_INSERT_ITEMS, item)
     event = _row(EVENTS, order_id=order["id"], to_status=order["status"], actor_type="user",
                  actor_id=user_id, reason="placed", at=now)
-    conn.execute(_INSERT_EVENT, event)
+    batch.add(_INSERT_EVENT, event)
     # The answer is built from what was written (no re-read), in the shape of an Order.
-    return SimpleNamespace(**order, items=[SimpleNamespace(**i) for i in items],
+    made = SimpleNamespace(**order, items=[SimpleNamespace(**i) for i in items],
                            events=[SimpleNamespace(**event)])
+    batch.then(lambda done: _set_id(made, done[made.id.index].lastrowid))
+    if writes is None:
+        batch.run()
+    return made
+
+
+def _set_id(order: SimpleNamespace, order_id: int) -> None:
+    order.id = order_id
+    for row in (*order.items, *order.events):
+        row.order_id = order_id
 
 
 # Placement is the hottest write path: its statements are built once, and rows are
@@ -280,7 +294,7 @@ def load_skus(store_id: int, sku_ids: list[int], *,
     """The SKUs, their stock rows at this store, and the store's state: one query.
     Raises for an unknown or closed store, unknown SKUs, SKUs off the shelf (unless
     `on_shelf_only` is off: goods already sold, e.g. on a pickup card)."""
-    rows = _conn().execute(_SKU_FACTS, {"sku_ids": sku_ids, "store_id": store_id}).all()
+    rows = fetch_all(_SKU_FACTS, {"sku_ids": sku_ids, "store_id": store_id})
     store_active = rows[0].store_active if rows else \
         _conn().execute(_STORE_ACTIVE, {"store_id": store_id}).scalar()
     if store_active is None:

@@ -9,7 +9,7 @@ import logging
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import load_only
 
 from app.extensions import db
@@ -28,13 +28,11 @@ def apply_transaction(tx: dict, *, source: str) -> str:
     unknown_order. Only "applied" changes the order."""
     if tx.get("trade_state") != "SUCCESS":
         return "not_paid"
-    order = db.session.scalars(select(Order).options(_ORDER_FACTS)
-                               .where(Order.order_no == tx.get("out_trade_no")).with_for_update()).first()
+    order = db.session.scalars(_LOCK_ORDER, {"order_no": tx.get("out_trade_no")}).first()
     if order is None:
         open_case("unknown_order", None, tx, "a payment for an order we don't know")
         return "unknown_order"
-    payment = db.session.scalars(select(Payment).where(Payment.order_id == order.id)
-                                 .with_for_update()).first()
+    payment = db.session.scalars(_LOCK_PAYMENT, {"order_id": order.id}).first()
     if payment is None:  # paid without our prepay record (e.g. found in the bill)
         payment = Payment(order_id=order.id, out_trade_no=order.order_no, amount_fen=order.payable_fen)
         db.session.add(payment)
@@ -68,6 +66,11 @@ def apply_transaction(tx: dict, *, source: str) -> str:
 # columns); anything else is loaded on first use.
 _ORDER_FACTS = load_only(Order.id, Order.order_no, Order.user_id, Order.store_id, Order.fulfillment,
                          Order.status, Order.payable_fen)
+# Built once: a statement object keeps its cache key, so SQLAlchemy finds the compiled
+# form without rebuilding and re-hashing the query on every notification.
+_LOCK_ORDER = (select(Order).options(_ORDER_FACTS).where(Order.order_no == bindparam("order_no"))
+               .with_for_update())
+_LOCK_PAYMENT = select(Payment).where(Payment.order_id == bindparam("order_id")).with_for_update()
 
 
 def _mismatch(tx: dict, order: Order, payment: Payment) -> str | None:

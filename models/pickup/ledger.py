@@ -11,11 +11,12 @@ import hmac
 import json
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from app.crypto import cipher
 from app.extensions import db
+from app.sqlbatch import Batch
 from models.orders.tables import Order
 from models.pickup.tables import PickupLedgerHead, PickupVerification
 
@@ -51,12 +52,20 @@ def append(*, store_id: int, order_id: int, staff_id: int, items: list[list[int]
     head = _lock_head(store_id)
     seq = head.seq + 1
     digest = row_hash(head.last_hash, store_id, seq, order_id, staff_id, items, partial, at)
-    conn = db.session.connection()
-    conn.execute(ROWS.insert().values(store_id=store_id, seq=seq, order_id=order_id, staff_id=staff_id,
-                                      items=items, partial=partial, verified_at=at,
-                                      prev_hash=head.last_hash, row_hash=digest))
-    conn.execute(HEAD.update().where(HEAD.c.store_id == store_id).values(seq=seq, last_hash=digest))
+    # The row and the new head in one round trip: the head's lock is held until commit.
+    writes = Batch()
+    writes.add(_INSERT_ROW, {"store_id": store_id, "seq": seq, "order_id": order_id, "staff_id": staff_id,
+                             "items": items, "partial": partial, "verified_at": at,
+                             "prev_hash": head.last_hash, "row_hash": digest})
+    moved = writes.add(_MOVE_HEAD, {"store": store_id, "new_seq": seq, "new_hash": digest})
+    if writes.run()[moved].rowcount != 1:  # the lock makes this unreachable
+        raise RuntimeError(f"ledger head of store {store_id} moved while locked")
     return seq
+
+
+_INSERT_ROW = ROWS.insert()
+_MOVE_HEAD = HEAD.update().where(HEAD.c.store_id == bindparam("store")).values(
+    seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
 
 
 def last_handover(order: Order) -> dict:

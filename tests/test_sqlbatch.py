@@ -1,0 +1,112 @@
+"""app.sqlbatch: writes sent together (one round trip on MariaDB), reads by the same path."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import bindparam, event, exc, func, select, text
+
+from app.extensions import db
+from app.sqlbatch import Batch, fetch_all, run_one
+from models.inventory import Inventory, StockMovement
+from tests.factories import make_product, make_store, stock
+
+MOVES, INV = StockMovement.__table__, Inventory.__table__
+_MOVE = MOVES.insert()
+_HOLD = (INV.update().where(INV.c.store_id == bindparam("s"), INV.c.sku_id == bindparam("k"),
+                            INV.c.on_hand - INV.c.reserved >= bindparam("q"))
+         .values(reserved=INV.c.reserved + bindparam("q")))
+_STOCK = (select(INV.c.sku_id, INV.c.on_hand, INV.c.reserved, INV.c.online, INV.c.updated_at)
+          .where(INV.c.store_id == bindparam("s"), INV.c.sku_id.in_(bindparam("ks", expanding=True)))
+          .order_by(INV.c.sku_id))
+
+
+@pytest.fixture()
+def shelf(ctx):
+    store = make_store()
+    skus = make_product(skus=(("a", 100), ("b", 200))).skus
+    for sku in skus:
+        stock(store, sku, 10)
+    db.session.commit()
+    return store.id, [s.id for s in skus]
+
+
+@contextmanager
+def trips():
+    """The SQL of each cursor execution (a round trip) while inside."""
+    seen = []
+
+    def record(conn, cursor, sql, *_):
+        seen.append(sql)
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_results_come_back_per_statement_in_order(shelf):
+    store_id, (a, b) = shelf
+    db.session.execute(text("SELECT 1"))  # the transaction is open, as in a request
+    with trips() as sent:
+        writes = Batch()
+        first = writes.add(_MOVE, {"store_id": store_id, "sku_id": a, "reason": "test"})
+        held = writes.add(_HOLD, {"s": store_id, "k": a, "q": 4})
+        refused = writes.add(_HOLD, {"s": store_id, "k": b, "q": 11})  # more than there is
+        second = writes.add(_MOVE, {"store_id": store_id, "sku_id": b, "reason": "test"})
+        done = writes.run()
+    assert [done[held].rowcount, done[refused].rowcount] == [1, 0]
+    assert done[first].rowcount == done[second].rowcount == 1
+    assert done[second].lastrowid == done[first].lastrowid + 1
+    if db.engine.dialect.name == "mysql":
+        assert len(sent) == 1  # one round trip
+    else:
+        assert len(sent) == 4
+    # Python-side defaults were applied (at, delta_*), as the ORM would.
+    rows = db.session.execute(select(MOVES).where(MOVES.c.id.in_([done[first].lastrowid,
+                                                                    done[second].lastrowid]))).all()
+    assert all(r.at is not None and r.delta_on_hand == 0 for r in rows)
+    db.session.commit()
+    assert db.session.scalar(select(INV.c.reserved).where(INV.c.sku_id == a)) == 4
+
+
+def test_a_later_statement_carries_an_earlier_inserts_new_id(shelf):
+    store_id, (a, _) = shelf
+    writes = Batch()
+    made = writes.add(_MOVE, {"store_id": store_id, "sku_id": a, "reason": "parent"})
+    writes.add(_MOVE, {"store_id": store_id, "sku_id": a, "reason": "child", "ref": None,
+                       "order_id": writes.new_id(made)})
+    writes.add(_MOVE, {"store_id": store_id, "sku_id": a, "reason": "child",
+                       "order_id": writes.new_id(made)})
+    seen = []
+    writes.then(seen.append)
+    done = writes.run()
+    assert seen == [done]
+    children = db.session.scalars(select(MOVES.c.order_id).where(MOVES.c.reason == "child")).all()
+    assert children == [done[made].lastrowid] * 2
+
+
+def test_an_error_stops_the_batch_and_is_sqlalchemys(shelf):
+    store_id, (a, _) = shelf
+    writes = Batch()
+    writes.add(_MOVE, {"store_id": store_id, "sku_id": a, "reason": "kept until rollback"})
+    writes.add(_MOVE, {"store_id": store_id, "sku_id": 10**9, "reason": "no such sku"})  # FK fails
+    writes.add(_MOVE, {"store_id": store_id, "sku_id": a, "reason": "never run"})
+    with pytest.raises(exc.IntegrityError):
+        writes.run()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(MOVES)
+                             .where(MOVES.c.reason.in_(["kept until rollback", "never run"]))) == 0
+    # The connection is usable afterwards.
+    assert run_one(_HOLD, {"s": store_id, "k": a, "q": 1}).rowcount == 1
+
+
+def test_fetch_all_reads_typed_rows_with_in_lists(shelf):
+    store_id, (a, b) = shelf
+    one = fetch_all(_STOCK, {"s": store_id, "ks": [a]})
+    both = fetch_all(_STOCK, {"s": store_id, "ks": [a, b]})  # another IN length, same statement
+    assert [r.sku_id for r in one] == [a] and [r.sku_id for r in both] == [a, b]
+    row = both[0]
+    assert (row.on_hand, row.reserved, row.online) == (10, 0, True)
+    assert row.online is True  # converted by the column's type, not the driver's 1
+    assert row.updated_at is None or row.updated_at.tzinfo is not None  # UTC-aware, as the ORM

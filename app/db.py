@@ -123,7 +123,7 @@ def _mysql_connect_args(dialect, _record, _cargs, cparams) -> None:
     # app.sqlbatch sends a run of writes as one multi-statement query. Added to the flags
     # SQLAlchemy sets (FOUND_ROWS: rowcount counts matched rows, which guarded updates read).
     if dialect.driver == "pymysql":
-        from app.sqlbatch import MULTI_STATEMENTS
+        from pymysql.constants.CLIENT import MULTI_STATEMENTS
 
         cparams["client_flag"] = cparams.get("client_flag", 0) | MULTI_STATEMENTS
 

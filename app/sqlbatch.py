@@ -25,8 +25,6 @@ from sqlalchemy.engine import Connection
 
 from app.extensions import db
 
-MULTI_STATEMENTS = 1 << 16  # pymysql.constants.CLIENT.MULTI_STATEMENTS
-
 
 class Done(NamedTuple):
     rowcount: int
@@ -48,8 +46,8 @@ class Batch:
     """Statements to run together, in the order added: `add` returns each one's index
     into what `run` returns. Callbacks given to `then` get those results after the run."""
 
-    def __init__(self, conn: Connection | None = None):
-        self.conn = conn if conn is not None else db.session.connection()
+    def __init__(self):
+        self.conn = db.session.connection()
         self._todo: list[tuple[Any, dict]] = []
         self._then: list = []
 
@@ -62,9 +60,6 @@ class Batch:
 
     def then(self, fn) -> None:
         self._then.append(fn)
-
-    def __len__(self) -> int:
-        return len(self._todo)
 
     def run(self) -> list[Done]:
         todo, self._todo, then, self._then = self._todo, [], self._then, []
@@ -80,13 +75,6 @@ class Batch:
         for fn in then:
             fn(done)
         return done
-
-
-def run_one(statement, params: dict | None = None) -> Done:
-    """A single statement through the same path (compiled once, no execution context)."""
-    batch = Batch()
-    batch.add(statement, params)
-    return batch.run()[0]
 
 
 def fetch_all(statement, params: dict | None = None) -> list:

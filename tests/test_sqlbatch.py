@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import bindparam, event, exc, func, select, text
 
 from app.extensions import db
-from app.sqlbatch import Batch, fetch_all, run_one
+from app.sqlbatch import Batch, fetch_all
 from models.inventory import Inventory, StockMovement
 from tests.factories import make_product, make_store, stock
 
@@ -47,7 +47,7 @@ def trips():
 
 def test_results_come_back_per_statement_in_order(shelf):
     store_id, (a, b) = shelf
-    db.session.execute(text("SELECT 1"))  # the transaction is open, as in a request
+    db.session.execute(text("UPDATE inventory SET updated_at = '2000-01-01 00:00:00'"))  # opens it, as in a request
     with trips() as sent:
         writes = Batch()
         first = writes.add(_MOVE, {"store_id": store_id, "sku_id": a, "reason": "test"})
@@ -67,7 +67,10 @@ def test_results_come_back_per_statement_in_order(shelf):
                                                                     done[second].lastrowid]))).all()
     assert all(r.at is not None and r.delta_on_hand == 0 for r in rows)
     db.session.commit()
-    assert db.session.scalar(select(INV.c.reserved).where(INV.c.sku_id == a)) == 4
+    held_row = db.session.execute(select(INV.c.reserved, INV.c.updated_at).where(INV.c.sku_id == a)).one()
+    assert held_row.reserved == 4
+    assert held_row.updated_at.year > 2000  # the column's onupdate ran, as in a Core update
+    assert db.session.scalar(select(INV.c.updated_at).where(INV.c.sku_id == b)).year == 2000  # refused: untouched
 
 
 def test_a_later_statement_carries_an_earlier_inserts_new_id(shelf):
@@ -98,7 +101,9 @@ def test_an_error_stops_the_batch_and_is_sqlalchemys(shelf):
     assert db.session.scalar(select(func.count()).select_from(MOVES)
                              .where(MOVES.c.reason.in_(["kept until rollback", "never run"]))) == 0
     # The connection is usable afterwards.
-    assert run_one(_HOLD, {"s": store_id, "k": a, "q": 1}).rowcount == 1
+    again = Batch()
+    again.add(_HOLD, {"s": store_id, "k": a, "q": 1})
+    assert again.run()[0].rowcount == 1
 
 
 def test_fetch_all_reads_typed_rows_with_in_lists(shelf):

@@ -29,6 +29,7 @@ from app.extensions import db
 class Done(NamedTuple):
     rowcount: int
     lastrowid: int | None
+    rows: list | None = None  # a SELECT's rows (a locking read at the end of a batch)
 
 
 class NewId(NamedTuple):
@@ -44,7 +45,8 @@ class NewId(NamedTuple):
 
 class Batch:
     """Statements to run together, in the order added: `add` returns each one's index
-    into what `run` returns. Callbacks given to `then` get those results after the run."""
+    into what `run` returns. Callbacks given to `then` get those results after the run.
+    The last statement may be a SELECT (a locking read taken after the writes)."""
 
     def __init__(self):
         self.conn = db.session.connection()
@@ -69,7 +71,9 @@ class Batch:
             done = []
             for stmt, params in todo:
                 params = {k: done[v.index].lastrowid if isinstance(v, NewId) else v for k, v in params.items()}
-                done.append(_done(self.conn.execute(stmt, params)))
+                result = self.conn.execute(stmt, params)
+                done.append(Done(result.rowcount, getattr(result, "lastrowid", None),
+                                 result.all() if result.returns_rows else None))
         else:
             done = _run_together(self.conn, todo)
         for fn in then:
@@ -85,37 +89,38 @@ def fetch_all(statement, params: dict | None = None) -> list:
     if conn.dialect.name != "mysql":
         return conn.execute(statement, params).all()
     sql, values, entry = _render(conn.dialect, statement, params)
-    row_type, converters = entry.rows
     with _cursor(conn) as cursor:
         _execute(conn, cursor, cursor.mogrify(sql, values))
-        fetched = cursor.fetchall()
+        return _typed(entry, cursor.fetchall())
+
+
+def _typed(entry: "_Compiled", fetched) -> list:
+    row_type, converters = entry.rows
     if converters:
         fetched = [[f(v) if f else v for f, v in zip(converters, row)] for row in fetched]
     return [row_type(*row) for row in fetched]
 
 
-def _done(result) -> Done:
-    return Done(result.rowcount, getattr(result, "lastrowid", None))
-
-
 def _run_together(conn: Connection, todo: list[tuple[Any, dict]]) -> list[Done]:
     referenced = {v.index for _, params in todo for v in params.values() if isinstance(v, NewId)}
     with _cursor(conn) as cursor:
-        parts, counted = [], []  # counted: whether a part's result is a statement's
+        parts, counted = [], []  # counted: a statement's entry (None: a part of our own)
         for i, (stmt, params) in enumerate(todo):
-            parts.append(cursor.mogrify(*_render(conn.dialect, stmt, params)[:2]))
-            counted.append(True)
+            sql, values, entry = _render(conn.dialect, stmt, params)
+            parts.append(cursor.mogrify(sql, values))
+            counted.append(entry)
             if i in referenced:
                 parts.append(f"SET {NewId(i).variable} = LAST_INSERT_ID()")
-                counted.append(False)
+                counted.append(None)
         sql = ";\n".join(parts)
         _execute(conn, cursor, sql)
         done = []
-        for i, keep in enumerate(counted):
+        for i, entry in enumerate(counted):
             if i and not _wrapped(conn, sql, cursor.nextset):
                 raise RuntimeError(f"a batch of {len(parts)} statements returned {i} results")
-            if keep:
-                done.append(Done(cursor.rowcount, cursor.lastrowid))
+            if entry is not None:
+                rows = _typed(entry, cursor.fetchall()) if entry.rows else None
+                done.append(Done(cursor.rowcount, cursor.lastrowid, rows))
     return done
 
 
@@ -161,6 +166,7 @@ class _Compiled(NamedTuple):
     processors: dict            # bind name -> the type's bind processor
     defaults: dict              # column key -> Python-side default / onupdate
     expanding: bool             # has IN (...) lists, rendered per call
+    fixed: dict | None          # every bind's value when each caller key names its bind
     rows: tuple | None          # SELECTs: (row type, result converters or None)
 
 
@@ -183,8 +189,11 @@ def _render(dialect, stmt, params: dict) -> tuple[str, tuple | dict, _Compiled]:
         state = entry.compiled.construct_expanded_state(params)
         sql, values, names, processors = state.statement, state.parameters, state.positiontup, state.processors
     else:
-        sql, values, names = entry.sql, entry.compiled.construct_params(params), entry.names
-        processors = entry.processors
+        sql, names, processors = entry.sql, entry.names, entry.processors
+        if entry.fixed is not None:  # what construct_params would make, without its walk
+            values = {**entry.fixed, **params}
+        else:
+            values = entry.compiled.construct_params(params)
     for name, proc in processors.items():
         if name in values:
             values[name] = proc(values[name])
@@ -204,6 +213,13 @@ def _compile(dialect, stmt, column_keys: list[str]) -> _Compiled:
         proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if proc is not None:
             processors[name] = proc
+    # The usual case: each parameter the caller passes (and each default) is the bind of
+    # that name, so the other binds' values (literals in the statement) are fixed.
+    names = {bind.key: name for bind, name in compiled.bind_names.items()}
+    fixed = None
+    if not compiled.post_compile_params and not compiled.escaped_bind_names and all(names.get(k) == k for k in (*column_keys, *defaults)):
+        fixed = {k: v for k, v in compiled.construct_params({}, _check=False).items()
+                 if k not in column_keys and k not in defaults}
     rows = None
     if stmt.is_select:
         columns = list(stmt.selected_columns)
@@ -211,4 +227,4 @@ def _compile(dialect, stmt, column_keys: list[str]) -> _Compiled:
         rows = (namedtuple("Row", [c.key for c in columns], rename=True),
                 converters if any(converters) else None)
     return _Compiled(compiled, compiled.string, tuple(compiled.positiontup) if compiled.positional else None,
-                     processors, defaults, bool(compiled.post_compile_params), rows)
+                     processors, defaults, bool(compiled.post_compile_params), fixed, rows)

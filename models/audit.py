@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Index, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.sqlbatch import Batch
 from models.base import MYSQL_TABLE, UTCDateTime, keyset_page, utcnow
 
 
@@ -29,8 +30,10 @@ class AuditLog(db.Model):
     request_id: Mapped[str | None] = mapped_column(String(64))
 
 
-def record(action: str, target, *, changes: dict | None = None, actor=None) -> AuditLog:
-    """Append an audit row. `target` is a model instance (its table and id are used)."""
+def record(action: str, target, *, changes: dict | None = None, actor=None,
+           writes: Batch | None = None) -> AuditLog | None:
+    """Append an audit row. `target` is a model instance (its table and id are used).
+    With `writes`, the row is added to that batch (and not returned)."""
     actor_type, actor_id = "system", None
     if actor is not None:
         actor_type, actor_id = actor.audit_kind, actor.id
@@ -45,8 +48,15 @@ def record(action: str, target, *, changes: dict | None = None, actor=None) -> A
         entry.ip = request.remote_addr
         entry.user_agent = (request.user_agent.string or "")[:255] or None
         entry.request_id = g.get("request_id")
+    if writes is not None:
+        writes.add(_INSERT, {c.key: getattr(entry, c.key) for c in _COLUMNS})
+        return None
     db.session.add(entry)
     return entry
+
+
+_INSERT = AuditLog.__table__.insert()
+_COLUMNS = [c for c in AuditLog.__table__.columns if c.key not in ("id", "at")]  # at: its default
 
 
 def diff(obj, fields: dict) -> dict:

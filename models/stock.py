@@ -36,6 +36,11 @@ _HOLD = (update(INV)
 # needs no level evaluation (see stock_levels.keeps_level).
 _HOLD_SAME_LEVEL = _HOLD.where(stock_levels.keeps_level(INV, INV.c.on_hand - INV.c.reserved - bindparam("q")))
 _LEDGER = MOVES.insert()
+# Giving back or handing over held units: guarded by the hold being there.
+_RELEASE = (update(INV).where(INV.c.store_id == bindparam("s"), INV.c.sku_id == bindparam("k"),
+                              INV.c.reserved >= bindparam("q"))
+            .values(reserved=INV.c.reserved - bindparam("q")))
+_DEDUCT = _RELEASE.values(on_hand=INV.c.on_hand - bindparam("q"))
 
 
 def _conn():
@@ -106,7 +111,7 @@ def reserve(store_id: int, lines: Lines, *, order_id: int | None, reason: str = 
 def release(store_id: int, lines: Lines, *, order_id: int | None, reason: str) -> None:
     """Give held stock back (cancel, timeout, expiry, refund before hand-over)."""
     merged = _merge(lines)
-    _guarded(store_id, merged, reserved=-1)
+    _unhold(store_id, merged)
     _ledger(store_id, merged, order_id, reason, on_hand=0, reserved=-1)
     stock_levels.after_change(store_id, [sku_id for sku_id, _ in merged])
     # Units back in the database go back to a flash-sale gate too (a no-op when it's off).
@@ -114,28 +119,31 @@ def release(store_id: int, lines: Lines, *, order_id: int | None, reason: str) -
     after_commit(lambda: gate.release(store_id, merged))
 
 
-def deduct(store_id: int, lines: Lines, *, order_id: int | None, reason: str) -> None:
-    """Held stock leaves the store (picked up, shipped): on_hand and reserved both drop."""
+def deduct(store_id: int, lines: Lines, *, order_id: int | None, reason: str,
+           writes: Batch | None = None) -> None:
+    """Held stock leaves the store (picked up, shipped): on_hand and reserved both drop.
+    With `writes`, added to that batch for the caller to run."""
     merged = _merge(lines)
-    _guarded(store_id, merged, reserved=-1, on_hand=-1)
-    _ledger(store_id, merged, order_id, reason, on_hand=-1, reserved=-1)
+    batch = writes if writes is not None else Batch()
+    for sku_id, qty in merged:
+        taken = batch.add(_DEDUCT, {"s": store_id, "k": sku_id, "q": qty})
+        batch.then(lambda done, i=taken, k=sku_id: _held(done[i].rowcount, store_id, k))
+    _ledger(store_id, merged, order_id, reason, on_hand=-1, reserved=-1, writes=batch)
+    if writes is None:
+        batch.run()
     # available = on_hand - reserved is unchanged, so no alert level can move.
 
 
-def _guarded(store_id: int, merged: list[tuple[int, int]], *, reserved: int, on_hand: int = 0) -> None:
+def _unhold(store_id: int, merged: list[tuple[int, int]]) -> None:
     for sku_id, qty in merged:
-        values = {"reserved": INV.c.reserved + reserved * qty}
-        if on_hand:
-            values["on_hand"] = INV.c.on_hand + on_hand * qty
-        result = _conn().execute(
-            update(INV)
-            .where(INV.c.store_id == store_id, INV.c.sku_id == sku_id, INV.c.reserved >= qty)
-            .values(**values)
-        )
-        if result.rowcount != 1:
-            # A hold we recorded is missing: the ledger and counters disagree. Refuse
-            # loudly rather than drive a counter negative.
-            raise RuntimeError(f"stock hold missing for store {store_id} sku {sku_id}")
+        _held(_conn().execute(_RELEASE, {"s": store_id, "k": sku_id, "q": qty}).rowcount, store_id, sku_id)
+
+
+def _held(rowcount: int, store_id: int, sku_id: int) -> None:
+    if rowcount != 1:
+        # A hold we recorded is missing: the ledger and counters disagree. Refuse
+        # loudly rather than drive a counter negative.
+        raise RuntimeError(f"stock hold missing for store {store_id} sku {sku_id}")
 
 
 def _ledger(store_id, merged, order_id, reason, *, on_hand: int, reserved: int,

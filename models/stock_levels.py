@@ -20,7 +20,7 @@ only once it is back above 10 %, so it does not flap open/closed around 5 %.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, case, select, true, update
+from sqlalchemy import case, select, true, update
 
 from app.extensions import db
 from models.base import utcnow

@@ -115,3 +115,31 @@ def test_fetch_all_reads_typed_rows_with_in_lists(shelf):
     assert (row.on_hand, row.reserved, row.online) == (10, 0, True)
     assert row.online is True  # converted by the column's type, not the driver's 1
     assert row.updated_at is None or row.updated_at.tzinfo is not None  # UTC-aware, as the ORM
+
+
+def test_values_written_into_a_statement_are_sent_with_the_callers(shelf):
+    """Literals in a statement (here a reason, a SKU, a quantity) are its own binds: they
+    go with what the caller passes, and a caller's key overrides only its own bind."""
+    store_id, (a, b) = shelf
+    tagged = MOVES.insert().values(reason="literal", delta_reserved=3)
+    only_b = (INV.update().where(INV.c.store_id == bindparam("s"), INV.c.sku_id == b)
+              .values(reserved=INV.c.reserved + 2))
+    writes = Batch()
+    made = writes.add(tagged, {"store_id": store_id, "sku_id": a})
+    moved = writes.add(only_b, {"s": store_id})
+    done = writes.run()
+    assert done[moved].rowcount == 1
+    row = db.session.execute(select(MOVES.c.reason, MOVES.c.delta_reserved, MOVES.c.sku_id)
+                             .where(MOVES.c.id == done[made].lastrowid)).one()
+    assert tuple(row) == ("literal", 3, a)
+    assert db.session.scalars(select(INV.c.reserved).order_by(INV.c.sku_id)).all() == [0, 2]
+
+
+def test_a_batch_may_end_with_a_read_of_what_it_wrote(shelf):
+    store_id, (a, _) = shelf
+    writes = Batch()
+    writes.add(_HOLD, {"s": store_id, "k": a, "q": 3})
+    read = writes.add(_STOCK, {"s": store_id, "ks": [a]})
+    done = writes.run()
+    assert [(r.sku_id, r.reserved, r.online) for r in done[read].rows] == [(a, 3, True)]
+    assert done[0].rows is None

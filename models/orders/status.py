@@ -11,11 +11,12 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.errors import AppError
 from app.extensions import db
+from app.sqlbatch import Batch
 from models.base import utcnow
 from models.orders.tables import Order, OrderEvent
 
@@ -114,6 +115,31 @@ def transition(order: Order, action: str, actor: Actor, *, reason: str | None = 
 
 
 _INSERT_EVENT = OrderEvent.__table__.insert()
+# The guarded update of a batched move; the columns it sets are its parameters' names.
+_MOVE = Order.__table__.update().where(Order.__table__.c.id == bindparam("order"),
+                                       Order.__table__.c.status == bindparam("from_status"))
+
+
+def transition_locked(order, action: str, actor: Actor, writes: Batch, *, reason: str | None = None,
+                      at: datetime | None = None) -> dict:
+    """`transition` for a caller that read `order` (any object with id and status) with a
+    locking read: the move is decided now, and its guarded update and event are added to
+    `writes` for the caller to run with its other rows. Returns the columns it sets."""
+    sources, target, stamp = TRANSITIONS[action]
+    current = Status(order.status)
+    if current not in sources:
+        raise InvalidTransition(details={"status": current.value, "action": action})
+    now = at or utcnow()
+    values = {"status": target.value, **({stamp: now} if stamp else {})}
+    moved = writes.add(_MOVE, {"order": order.id, "from_status": current.value, **values})
+    writes.add(_INSERT_EVENT, {"order_id": order.id, "from_status": current.value, "to_status": target.value,
+                               "actor_type": actor.type, "actor_id": actor.id, "reason": reason, "at": now})
+
+    def check(done) -> None:
+        if done[moved].rowcount != 1:  # the caller's row lock makes this unreachable
+            raise RuntimeError(f"order {order.id} moved while locked")
+    writes.then(check)
+    return values
 
 
 def _judge_repeat(order: Order, action: str, target: Status) -> Outcome:

@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
+from app.sqlbatch import Batch
 from models import audit, outbox
 from models.base import utcnow
 from models.catalog import Product
@@ -78,17 +79,27 @@ def issue(order: Order, store: Store, *, version: int = 1) -> PickupCode:
     raise RuntimeError(f"could not draw a unique pickup code for order {order.id}")
 
 
-def end(code: PickupCode, status: str) -> bool:
-    """Retire a live code (used, replaced, expired): its hash leaves the live set."""
-    now = utcnow()
-    result = db.session.execute(
-        update(PickupCode).where(PickupCode.id == code.id, PickupCode.status == "live")
-        .values(status=status, live_hash=None, wxa_hash=None, ended_at=now)
-        .execution_options(synchronize_session=False))
-    if result.rowcount == 1:  # mirror the update without a second UPDATE at flush
-        for name, value in (("status", status), ("live_hash", None), ("wxa_hash", None), ("ended_at", now)):
-            set_committed_value(code, name, value)
-    return result.rowcount == 1
+def end(code: PickupCode, status: str, *, writes: Batch | None = None) -> bool:
+    """Retire a live code (used, replaced, expired): its hash leaves the live set. With
+    `writes` (the caller holds the code's lock and saw it live), added to that batch."""
+    values = {"status": status, "live_hash": None, "wxa_hash": None, "ended_at": utcnow()}
+    batch = writes if writes is not None else Batch()
+    ended = batch.add(_END, {"code": code.id, **values})
+
+    def mirror(done) -> None:  # the update, mirrored without a second UPDATE at flush
+        if done[ended].rowcount == 1:
+            for name, value in values.items():
+                set_committed_value(code, name, value)
+        elif writes is not None:  # the caller's lock makes this unreachable
+            raise RuntimeError(f"pickup code {code.id} ended while locked")
+    batch.then(mirror)
+    if writes is not None:
+        return True
+    return batch.run()[ended].rowcount == 1
+
+
+_END = PickupCode.__table__.update().where(PickupCode.__table__.c.id == bindparam("code"),
+                                           PickupCode.__table__.c.status == "live")
 
 
 def end_live(order_id: int, status: str) -> None:

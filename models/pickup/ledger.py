@@ -12,7 +12,7 @@ import json
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import mysql, sqlite
 
 from app.crypto import cipher
 from app.extensions import db
@@ -31,25 +31,24 @@ def row_hash(prev_hash: str, store_id: int, seq: int, order_id: int, staff_id: i
     return hmac.new(cipher().subkey("pickup-ledger-v1"), message.encode(), hashlib.sha256).hexdigest()
 
 
-def _lock_head(store_id: int):
+def _lock_head(store_id: int, writes: Batch):
+    """The store's head, locked, at the end of `writes` (run here, so the caller's other
+    rows are written before the lock is taken). The lock is taken by an upsert, which
+    also starts the chain at a store's first verification: a locking read of a missing
+    row would take a gap lock, and two first verifications would then deadlock on
+    inserting it. An upsert locks the row it finds or makes, and nothing else."""
     conn = db.session.connection()
-    locked = select(HEAD.c.seq, HEAD.c.last_hash).where(HEAD.c.store_id == store_id).with_for_update()
-    head = conn.execute(locked).first()
-    if head is None:  # the store's first verification: start its chain (one wins a race)
-        try:
-            with db.session.begin_nested():
-                conn.execute(HEAD.insert().values(store_id=store_id, seq=0, last_hash=GENESIS))
-        except IntegrityError:
-            pass
-        head = conn.execute(locked).first()
-    return head
+    writes.add(_START_OR_LOCK[conn.dialect.name], {"store_id": store_id, "seq": 0, "last_hash": GENESIS})
+    head = writes.add(_HEAD_NOW, {"store": store_id})
+    return writes.run()[head].rows[0]
 
 
 def append(*, store_id: int, order_id: int, staff_id: int, items: list[list[int]], partial: bool,
-           at: datetime) -> int:
+           at: datetime, writes: Batch | None = None) -> int:
     """Chain one hand-over onto the store's ledger; returns its seq. `at` has whole seconds
-    (DATETIME keeps no more), so the hash checks against what the database stored."""
-    head = _lock_head(store_id)
+    (DATETIME keeps no more), so the hash checks against what the database stored. With
+    `writes`, the caller's rows go first, in the round trip that takes the head's lock."""
+    head = _lock_head(store_id, writes if writes is not None else Batch())
     seq = head.seq + 1
     digest = row_hash(head.last_hash, store_id, seq, order_id, staff_id, items, partial, at)
     # The row and the new head in one round trip: the head's lock is held until commit.
@@ -63,6 +62,11 @@ def append(*, store_id: int, order_id: int, staff_id: int, items: list[list[int]
     return seq
 
 
+_START_OR_LOCK = {"mysql": mysql.insert(HEAD).on_duplicate_key_update(seq=HEAD.c.seq),
+                  "sqlite": sqlite.insert(HEAD).on_conflict_do_nothing()}  # one writer at a time
+# A locking read (of a row already locked): a plain one would read the transaction's
+# snapshot, which may be older than the head it now holds.
+_HEAD_NOW = select(HEAD.c.seq, HEAD.c.last_hash).where(HEAD.c.store_id == bindparam("store")).with_for_update()
 _INSERT_ROW = ROWS.insert()
 _MOVE_HEAD = HEAD.update().where(HEAD.c.store_id == bindparam("store")).values(
     seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select, true, update
+from sqlalchemy import bindparam, exists, select, true
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
+from app.sqlbatch import Batch
 from models import audit, outbox, stock
 from models.base import utcnow
-from models.orders.status import Actor, Status, transition
+from models.orders.status import Actor, Status, transition_locked
 from models.orders.tables import Order, OrderItem
 from models.pickup import codes, expiry, ledger, lockout, payloads
 from models.pickup.errors import (AttemptRefused, PickupCodeInvalid, PickupItemsInvalid, PickupLocked,
@@ -36,6 +37,13 @@ from models.pickup.tables import PickupCode
 from models.staff import Role, staff_stores
 
 ITEMS = OrderItem.__table__
+_PICK = (ITEMS.update().where(ITEMS.c.id == bindparam("item"), ITEMS.c.picked_up_qty + bindparam("n") <= ITEMS.c.qty)
+         .values(picked_up_qty=ITEMS.c.picked_up_qty + bindparam("n")))
+
+
+def _picked(rowcount: int, item: OrderItem) -> None:
+    if rowcount != 1:  # the order lock makes this unreachable; the guard is the last line
+        raise RuntimeError(f"order item {item.id}: picked_up_qty would exceed qty")
 
 
 @dataclass
@@ -46,13 +54,13 @@ class Attempt:
     presented: Presented | None = None
     order: Order | None = None
 
-    def audit(self, target, result: str, **more) -> None:
+    def audit(self, target, result: str, *, writes: Batch | None = None, **more) -> None:
         p = self.presented
         changes = {"result": result, "device": self.device, "form": p.form if p else "unreadable"}
         if p and p.code:
             changes["code_ref"] = payloads.code_hash(p.code)[:12]  # correlates tries, reveals nothing
         changes.update(more)
-        audit.record(f"pickup.{self.action}", target, actor=self.staff, changes=changes)
+        audit.record(f"pickup.{self.action}", target, actor=self.staff, changes=changes, writes=writes)
 
     def wrong(self, reason: str, named: Order | None) -> PickupCodeInvalid:
         """A wrong code: counted per staff and device, and against the order it names
@@ -250,22 +258,26 @@ def _lines_to_hand_over(attempt: Attempt, order_items: list[OrderItem],
 
 def _hand_over(attempt: Attempt, order: Order, code: PickupCode, order_items: list[OrderItem],
                lines: list[tuple[OrderItem, int]]) -> dict:
-    conn, at = db.session.connection(), utcnow().replace(microsecond=0)
+    """Everything a hand-over writes goes in one round trip, which ends by taking the
+    ledger head's lock; the chained row and the commit follow (see the module docstring)."""
+    at = utcnow().replace(microsecond=0)
+    db.session.flush()  # anything pending goes first
+    writes = Batch()
     picked_before = sum(i.picked_up_qty for i in order_items)
     for item, qty in lines:
-        done = conn.execute(update(ITEMS).where(ITEMS.c.id == item.id, ITEMS.c.picked_up_qty + qty <= ITEMS.c.qty)
-                            .values(picked_up_qty=ITEMS.c.picked_up_qty + qty))
-        if done.rowcount != 1:  # the order lock makes this unreachable; the guard is the last line
-            raise RuntimeError(f"order item {item.id}: picked_up_qty would exceed qty")
+        picked = writes.add(_PICK, {"item": item.id, "n": qty})
+        writes.then(lambda done, i=picked, item=item: _picked(done[i].rowcount, item))
         set_committed_value(item, "picked_up_qty", item.picked_up_qty + qty)  # no second UPDATE
     stock.deduct(order.store_id, [sl for item, qty in lines for sl in item.stock_lines(qty)],
-                 order_id=order.id, reason="pick_up")
+                 order_id=order.id, reason="pick_up", writes=writes)
     remaining = [i for i in order_items if i.remaining_qty]
     partial = bool(remaining)
     actor = Actor.of(attempt.staff)
     if not partial:  # completed later, after the after-sales window (lifecycle.sweep)
-        transition(order, "pick_up", actor, reason="picked_up", at=at)
-        codes.end(code, "used")
+        moved = transition_locked(order, "pick_up", actor, writes, reason="picked_up", at=at)
+        for name, value in moved.items():  # mirror the update without a second UPDATE
+            set_committed_value(order, name, value)
+        codes.end(code, "used", writes=writes)
     merged: dict[int, int] = {}
     for item, qty in lines:
         merged[item.sku_id] = merged.get(item.sku_id, 0) + qty
@@ -276,11 +288,10 @@ def _hand_over(attempt: Attempt, order: Order, code: PickupCode, order_items: li
     if picked_before == 0:  # WeChat is told once how the goods left: picked up in store
         messages.append(("shipping_upload", {"order_id": order.id, "logistics_type": 4},
                          f"shipping_upload:{order.id}:4"))
-    outbox.enqueue_many(messages)
-    attempt.audit(order, "ok", items=handed, partial=partial)
-    db.session.flush()  # everything else first: the ledger's lock is held from here to the commit
+    outbox.enqueue_many(messages, writes=writes)
+    attempt.audit(order, "ok", writes=writes, items=handed, partial=partial)
     ledger.append(store_id=order.store_id, order_id=order.id, staff_id=attempt.staff.id, items=handed,
-                  partial=partial, at=at)
+                  partial=partial, at=at, writes=writes)
     return {"order_no": order.order_no, "status": order.status, "partial": partial, "verified_at": at,
             "picked_up": [_item(item, qty=qty) for item, qty in lines],
             "remaining": [_item(i, qty=i.remaining_qty) for i in remaining]}

@@ -46,16 +46,26 @@ class NewId(NamedTuple):
 class Batch:
     """Statements to run together, in the order added: `add` returns each one's index
     into what `run` returns. Callbacks given to `then` get those results after the run.
-    The last statement may be a SELECT (a locking read taken after the writes)."""
+    A statement may be a SELECT (a locking read taken after the writes before it)."""
 
     def __init__(self):
         self.conn = db.session.connection()
         self._todo: list[tuple[Any, dict]] = []
         self._then: list = []
+        self._one_row: list[tuple[int, str]] = []
 
-    def add(self, statement, params: dict | None = None) -> int:
+    def add(self, statement, params: dict | None = None, *, one_row: str | None = None) -> int:
+        """With `one_row`, the statement must match exactly one row: a guarded write whose
+        row the caller holds locked. Otherwise the run raises RuntimeError(one_row)."""
         self._todo.append((statement, params or {}))
-        return len(self._todo) - 1
+        index = len(self._todo) - 1
+        if one_row is not None:
+            self._one_row.append((index, one_row))
+        return index
+
+    def add_all(self, statement, rows: list[dict]) -> None:
+        for params in rows:
+            self.add(statement, params)
 
     def new_id(self, index: int) -> NewId:
         return NewId(index)
@@ -65,6 +75,7 @@ class Batch:
 
     def run(self) -> list[Done]:
         todo, self._todo, then, self._then = self._todo, [], self._then, []
+        one_row, self._one_row = self._one_row, []
         if not todo:
             return []
         if self.conn.dialect.name != "mysql":
@@ -76,9 +87,24 @@ class Batch:
                                  result.all() if result.returns_rows else None))
         else:
             done = _run_together(self.conn, todo)
+        for index, what in one_row:
+            if done[index].rowcount != 1:  # the caller's lock makes this unreachable
+                raise RuntimeError(what)
         for fn in then:
             fn(done)
         return done
+
+
+@contextmanager
+def joining(writes: Batch | None):
+    """The caller's batch, to add to; or, without one, a batch of our own that runs when
+    the block ends (not if it raises)."""
+    if writes is not None:
+        yield writes
+        return
+    own = Batch()
+    yield own
+    own.run()
 
 
 def fetch_all(statement, params: dict | None = None) -> list:
@@ -217,7 +243,8 @@ def _compile(dialect, stmt, column_keys: list[str]) -> _Compiled:
     # that name, so the other binds' values (literals in the statement) are fixed.
     names = {bind.key: name for bind, name in compiled.bind_names.items()}
     fixed = None
-    if not compiled.post_compile_params and not compiled.escaped_bind_names and all(names.get(k) == k for k in (*column_keys, *defaults)):
+    if not (compiled.post_compile_params or compiled.escaped_bind_names) \
+            and all(names.get(k) == k for k in (*column_keys, *defaults)):
         fixed = {k: v for k, v in compiled.construct_params({}, _check=False).items()
                  if k not in column_keys and k not in defaults}
     rows = None

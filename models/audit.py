@@ -39,24 +39,21 @@ def record(action: str, target, *, changes: dict | None = None, actor=None,
         actor_type, actor_id = actor.audit_kind, actor.id
     if target.id is None:
         db.session.flush()
-    entry = AuditLog(
-        actor_type=actor_type, actor_id=actor_id, action=action,
-        target_type=target.__tablename__, target_id=str(target.id),
-        changes=changes or {},
-    )
+    row = {"actor_type": actor_type, "actor_id": actor_id, "action": action,
+           "target_type": target.__tablename__, "target_id": str(target.id), "changes": changes or {},
+           "ip": None, "user_agent": None, "request_id": None}
     if has_request_context():
-        entry.ip = request.remote_addr
-        entry.user_agent = (request.user_agent.string or "")[:255] or None
-        entry.request_id = g.get("request_id")
+        row.update(ip=request.remote_addr, user_agent=(request.user_agent.string or "")[:255] or None,
+                   request_id=g.get("request_id"))
     if writes is not None:
-        writes.add(_INSERT, {c.key: getattr(entry, c.key) for c in _COLUMNS})
+        writes.add(_INSERT, row)
         return None
+    entry = AuditLog(**row)
     db.session.add(entry)
     return entry
 
 
 _INSERT = AuditLog.__table__.insert()
-_COLUMNS = [c for c in AuditLog.__table__.columns if c.key not in ("id", "at")]  # at: its default
 
 
 def diff(obj, fields: dict) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 
@@ -31,6 +32,13 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+def mirror(obj, values: dict) -> None:
+    """Tell a loaded object what a Core UPDATE wrote to its row, as committed values: no
+    re-read, and no second UPDATE at flush."""
+    for name, value in values.items():
+        set_committed_value(obj, name, value)
 
 
 def get_or_404(model, ident, what: str | None = None):

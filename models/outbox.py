@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.sqlbatch import Batch
+from app.sqlbatch import Batch, joining
 from models.base import MYSQL_TABLE, UTCDateTime, utcnow
 
 
@@ -47,14 +47,11 @@ def enqueue(kind: str, payload: dict, *, dedupe_key: str | None = None) -> None:
 
 
 def enqueue_many(messages: list[tuple[str, dict, str | None]], *, writes: Batch | None = None) -> None:
-    """Several side effects of one fact in one INSERT: (kind, payload, dedupe_key) each.
+    """Several side effects of one fact in one round trip: (kind, payload, dedupe_key) each.
     With `writes`, the rows are added to that batch for the caller to run."""
-    rows = [{"kind": kind, "payload": payload, "dedupe_key": dedupe_key} for kind, payload, dedupe_key in messages]
-    if writes is not None:
-        for row in rows:
-            writes.add(_INSERT, row)
-    else:
-        db.session.connection().execute(_INSERT, rows)
+    with joining(writes) as batch:
+        batch.add_all(_INSERT, [{"kind": kind, "payload": payload, "dedupe_key": dedupe_key}
+                                for kind, payload, dedupe_key in messages])
     kick_after_commit()
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select, update
 from app.errors import AppError
 from app.extensions import db
 from app.db import after_commit
-from app.sqlbatch import Batch
+from app.sqlbatch import Batch, joining
 from models import flash_sale, stock_levels
 from models.inventory import Inventory, StockMovement
 
@@ -111,8 +111,9 @@ def reserve(store_id: int, lines: Lines, *, order_id: int | None, reason: str = 
 def release(store_id: int, lines: Lines, *, order_id: int | None, reason: str) -> None:
     """Give held stock back (cancel, timeout, expiry, refund before hand-over)."""
     merged = _merge(lines)
-    _unhold(store_id, merged)
-    _ledger(store_id, merged, order_id, reason, on_hand=0, reserved=-1)
+    with joining(None) as batch:  # the counters and their ledger rows: one round trip
+        _unhold(store_id, merged, _RELEASE, batch)
+        _ledger(store_id, merged, order_id, reason, on_hand=0, reserved=-1, writes=batch)
     stock_levels.after_change(store_id, [sku_id for sku_id, _ in merged])
     # Units back in the database go back to a flash-sale gate too (a no-op when it's off).
     gate = flash_sale.gate()
@@ -124,34 +125,21 @@ def deduct(store_id: int, lines: Lines, *, order_id: int | None, reason: str,
     """Held stock leaves the store (picked up, shipped): on_hand and reserved both drop.
     With `writes`, added to that batch for the caller to run."""
     merged = _merge(lines)
-    batch = writes if writes is not None else Batch()
-    for sku_id, qty in merged:
-        taken = batch.add(_DEDUCT, {"s": store_id, "k": sku_id, "q": qty})
-        batch.then(lambda done, i=taken, k=sku_id: _held(done[i].rowcount, store_id, k))
-    _ledger(store_id, merged, order_id, reason, on_hand=-1, reserved=-1, writes=batch)
-    if writes is None:
-        batch.run()
+    with joining(writes) as batch:
+        _unhold(store_id, merged, _DEDUCT, batch)
+        _ledger(store_id, merged, order_id, reason, on_hand=-1, reserved=-1, writes=batch)
     # available = on_hand - reserved is unchanged, so no alert level can move.
 
 
-def _unhold(store_id: int, merged: list[tuple[int, int]]) -> None:
+def _unhold(store_id: int, merged: list[tuple[int, int]], statement, batch: Batch) -> None:
     for sku_id, qty in merged:
-        _held(_conn().execute(_RELEASE, {"s": store_id, "k": sku_id, "q": qty}).rowcount, store_id, sku_id)
+        # A hold we recorded is missing: the ledger and counters disagree. Refuse loudly
+        # rather than drive a counter negative.
+        batch.add(statement, {"s": store_id, "k": sku_id, "q": qty},
+                  one_row=f"stock hold missing for store {store_id} sku {sku_id}")
 
 
-def _held(rowcount: int, store_id: int, sku_id: int) -> None:
-    if rowcount != 1:
-        # A hold we recorded is missing: the ledger and counters disagree. Refuse
-        # loudly rather than drive a counter negative.
-        raise RuntimeError(f"stock hold missing for store {store_id} sku {sku_id}")
-
-
-def _ledger(store_id, merged, order_id, reason, *, on_hand: int, reserved: int,
-            writes: Batch | None = None) -> None:
-    rows = [{"store_id": store_id, "sku_id": sku_id, "order_id": order_id, "reason": reason,
-             "delta_on_hand": on_hand * qty, "delta_reserved": reserved * qty} for sku_id, qty in merged]
-    if writes is not None:
-        for row in rows:
-            writes.add(_LEDGER, row)
-    elif rows:
-        _conn().execute(_LEDGER, rows)
+def _ledger(store_id, merged, order_id, reason, *, on_hand: int, reserved: int, writes: Batch) -> None:
+    writes.add_all(_LEDGER, [{"store_id": store_id, "sku_id": sku_id, "order_id": order_id, "reason": reason,
+                              "delta_on_hand": on_hand * qty, "delta_reserved": reserved * qty}
+                             for sku_id, qty in merged])

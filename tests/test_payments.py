@@ -385,3 +385,32 @@ def test_staff_review_and_resolve_payment_cases(app, client, sandbox, shop):
     assert client.get("/api/admin/payment-cases", headers=admin).json["items"] == []
     assert_error(client.post("/api/admin/payment-cases/99999/resolve", headers=admin), 404, "not_found")
     assert_error(client.get("/api/admin/payment-cases?status=lost", headers=admin), 400, "invalid_request")
+
+
+def test_a_payment_applied_in_one_batch_is_seen_by_objects_the_caller_holds(app, client, shop):
+    """The usual case is written with Core in one batch: an order or payment object the
+    caller already holds sees the new values without a re-read; with no prepay record the
+    payment row is made; the same transaction again changes nothing."""
+    from models.payments.apply import apply_transaction
+
+    unprepaid, prepaid = place(client, shop), place(client, shop)
+    client.post(f"/api/orders/{prepaid}/pay", headers=shop[2])
+    with app.app_context():
+        held = {no: db.session.scalars(select(Order).where(Order.order_no == no)).one() for no in (unprepaid, prepaid)}
+        payment = db.session.scalars(select(Payment).where(Payment.out_trade_no == prepaid)).one()
+        for i, no in enumerate((unprepaid, prepaid)):
+            tx = {"trade_state": "SUCCESS", "out_trade_no": no, "transaction_id": f"42000000{i}",
+                  "mchid": app.config["WECHATPAY_MCHID"], "appid": app.config["WECHAT_APPID"],
+                  "amount": {"total": 12800, "currency": "CNY"}, "success_time": "2026-11-22T10:00:00+08:00"}
+            assert apply_transaction(tx, source="bill") == "applied"
+            assert held[no].status == "paid" and held[no].paid_at is not None  # told, not re-read
+            assert apply_transaction(tx, source="bill") == "duplicate"
+        assert (payment.transaction_id, payment.status, payment.confirmed_by) == ("420000001", "paid", "bill")
+        db.session.commit()
+        rows = db.session.execute(select(Payment.out_trade_no, Payment.transaction_id, Payment.paid_fen,
+                                         Payment.status).order_by(Payment.out_trade_no)).all()
+    assert sorted(tuple(r) for r in rows) == sorted([(unprepaid, "420000000", 12800, "paid"),
+                                                     (prepaid, "420000001", 12800, "paid")])
+    assert order_row(app, unprepaid).status == order_row(app, prepaid).status == "paid"
+    assert count(app, OrderEvent, OrderEvent.to_status == "paid") == 2
+    assert count(app, OutboxMessage, OutboxMessage.kind == "subscribe_message") == 2

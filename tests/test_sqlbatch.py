@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import bindparam, event, exc, func, select, text
 
 from app.extensions import db
-from app.sqlbatch import Batch, fetch_all
+from app.sqlbatch import Batch, fetch_all, joining
 from models.inventory import Inventory, StockMovement
 from tests.factories import make_product, make_store, stock
 
@@ -132,7 +132,8 @@ def test_values_written_into_a_statement_are_sent_with_the_callers(shelf):
     row = db.session.execute(select(MOVES.c.reason, MOVES.c.delta_reserved, MOVES.c.sku_id)
                              .where(MOVES.c.id == done[made].lastrowid)).one()
     assert tuple(row) == ("literal", 3, a)
-    assert db.session.scalars(select(INV.c.reserved).order_by(INV.c.sku_id)).all() == [0, 2]
+    assert db.session.scalars(select(INV.c.reserved).where(INV.c.store_id == store_id)
+                              .order_by(INV.c.sku_id)).all() == [0, 2]
 
 
 def test_a_batch_may_end_with_a_read_of_what_it_wrote(shelf):
@@ -143,3 +144,45 @@ def test_a_batch_may_end_with_a_read_of_what_it_wrote(shelf):
     done = writes.run()
     assert [(r.sku_id, r.reserved, r.online) for r in done[read].rows] == [(a, 3, True)]
     assert done[0].rows is None
+
+
+def test_a_statement_that_must_match_one_row_fails_the_run_otherwise(shelf):
+    store_id, (a, b) = shelf
+    writes = Batch()
+    writes.add(_MOVE, {"store_id": store_id, "sku_id": a, "reason": "written, then rolled back"})
+    writes.add(_HOLD, {"s": store_id, "k": a, "q": 1}, one_row="a held")
+    writes.add(_HOLD, {"s": store_id, "k": b, "q": 11}, one_row="b held")  # more than there is
+    with pytest.raises(RuntimeError, match="b held"):
+        writes.run()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(MOVES)
+                             .where(MOVES.c.reason == "written, then rolled back")) == 0
+    assert db.session.scalars(select(INV.c.reserved).where(INV.c.store_id == store_id)).all() == [0, 0]
+
+
+def test_joining_runs_its_own_batch_at_the_end_or_adds_to_the_callers(shelf):
+    store_id, (a, _) = shelf
+    with joining(None) as own:
+        own.add(_HOLD, {"s": store_id, "k": a, "q": 2})
+        assert db.session.scalar(select(INV.c.reserved).where(INV.c.sku_id == a)) == 0  # not yet
+    assert db.session.scalar(select(INV.c.reserved).where(INV.c.sku_id == a)) == 2
+    callers = Batch()
+    with joining(callers) as batch:
+        batch.add(_HOLD, {"s": store_id, "k": a, "q": 3})
+    assert db.session.scalar(select(INV.c.reserved).where(INV.c.sku_id == a)) == 2  # the caller runs it
+    callers.run()
+    assert db.session.scalar(select(INV.c.reserved).where(INV.c.sku_id == a)) == 5
+
+
+def test_releasing_a_hold_that_is_not_there_refuses_and_writes_nothing(shelf):
+    from models import stock
+
+    store_id, (a, _) = shelf
+    stock.reserve(store_id, [(a, 2)], order_id=None)
+    db.session.commit()
+    moves = db.session.scalar(select(func.count()).select_from(MOVES))
+    with pytest.raises(RuntimeError, match="stock hold missing"):
+        stock.release(store_id, [(a, 3)], order_id=None, reason="cancel")  # only 2 are held
+    db.session.rollback()
+    assert db.session.scalar(select(INV.c.reserved).where(INV.c.sku_id == a)) == 2
+    assert db.session.scalar(select(func.count()).select_from(MOVES)) == moves

@@ -19,7 +19,7 @@ from app.crypto import cipher
 from app.errors import AppError, NotFound
 from app.extensions import db
 from app.db import after_commit
-from app.sqlbatch import Batch, fetch_all
+from app.sqlbatch import Batch, fetch_all, joining
 from models import flash_sale, stock
 from models.base import utcnow
 from models.catalog import BundleComponent, Product, Sku
@@ -170,20 +170,18 @@ def insert_order(user_id: int, store_id: int, fulfillment: str, lines: list[Line
              for ln in lines for sku in (skus[ln.sku_id],)]
     order["total_fen"] = sum(i["price_fen"] * i["qty"] for i in items)
     order["payable_fen"] = 0 if prepaid else order["total_fen"]
-    batch = writes if writes is not None else Batch()
-    order["id"] = batch.new_id(batch.add(_INSERT_ORDER, dict(order)))  # the real id once it ran
-    for item in items:
-        item["order_id"] = order["id"]
-        batch.add(_INSERT_ITEMS, item)
-    event = _row(EVENTS, order_id=order["id"], to_status=order["status"], actor_type="user",
-                 actor_id=user_id, reason="placed", at=now)
-    batch.add(_INSERT_EVENT, event)
-    # The answer is built from what was written (no re-read), in the shape of an Order.
-    made = SimpleNamespace(**order, items=[SimpleNamespace(**i) for i in items],
-                           events=[SimpleNamespace(**event)])
-    batch.then(lambda done: _set_id(made, done[made.id.index].lastrowid))
-    if writes is None:
-        batch.run()
+    with joining(writes) as batch:
+        order["id"] = batch.new_id(batch.add(_INSERT_ORDER, dict(order)))  # the real id once it ran
+        for item in items:
+            item["order_id"] = order["id"]
+        batch.add_all(_INSERT_ITEMS, items)
+        event = _row(EVENTS, order_id=order["id"], to_status=order["status"], actor_type="user",
+                     actor_id=user_id, reason="placed", at=now)
+        batch.add(_INSERT_EVENT, event)
+        # The answer is built from what was written (no re-read), in the shape of an Order.
+        made = SimpleNamespace(**order, items=[SimpleNamespace(**i) for i in items],
+                               events=[SimpleNamespace(**event)])
+        batch.then(lambda done: _set_id(made, done[made.id.index].lastrowid))
     return made
 
 

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, update
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.errors import AppError
 from app.extensions import db
 from app.sqlbatch import Batch
-from models.base import utcnow
+from models.base import mirror, utcnow
 from models.orders.tables import Order, OrderEvent
 
 
@@ -86,16 +85,10 @@ def transition(order: Order, action: str, actor: Actor, *, reason: str | None = 
                at: datetime | None = None, **fields) -> Outcome:
     """Move `order` by `action`. Applies once; a repeat is ignored; anything else raises
     InvalidTransition. `fields` are other columns set in the same guarded update."""
-    sources, target, stamp = TRANSITIONS[action]
-    current = Status(order.status)
-    if current not in sources:
-        if current == target:
-            return Outcome(False, current)
-        raise InvalidTransition(details={"status": current.value, "action": action})
-    now = at or utcnow()
-    values = {"status": target.value, **fields}
-    if stamp:
-        values[stamp] = now
+    current, values, now = _plan(order, action, at, fields)
+    if values is None:
+        return Outcome(False, current)
+    sources, target, _ = TRANSITIONS[action]
     result = db.session.execute(
         update(Order).where(Order.id == order.id, Order.status == current.value).values(**values)
         .execution_options(synchronize_session=False)
@@ -105,13 +98,27 @@ def transition(order: Order, action: str, actor: Actor, *, reason: str | None = 
         db.session.refresh(order)
         return transition(order, action, actor, reason=reason, at=at, **fields) \
             if Status(order.status) in sources else _judge_repeat(order, action, target)
-    for name, value in values.items():  # mirror the update without a second UPDATE
-        set_committed_value(order, name, value)
+    mirror(order, values)
     # Core insert: every transition writes one, and nothing reads it back in this request.
-    db.session.connection().execute(_INSERT_EVENT, {
-        "order_id": order.id, "from_status": current.value, "to_status": target.value,
-        "actor_type": actor.type, "actor_id": actor.id, "reason": reason, "at": now})
+    db.session.connection().execute(_INSERT_EVENT, _event(order, current, target, actor, reason, now))
     return Outcome(True, target)
+
+
+def _plan(order, action: str, at: datetime | None, fields: dict) -> tuple[Status, dict | None, datetime]:
+    """(status now, the columns the move sets, its time) of `action` on `order` as read.
+    The columns are None for a repeat (already there); a move not allowed raises."""
+    sources, target, stamp = TRANSITIONS[action]
+    current, now = Status(order.status), at or utcnow()
+    if current not in sources:
+        if current == target:
+            return current, None, now
+        raise InvalidTransition(details={"status": current.value, "action": action})
+    return current, {"status": target.value, **fields, **({stamp: now} if stamp else {})}, now
+
+
+def _event(order, current: Status, target: Status, actor: Actor, reason: str | None, at: datetime) -> dict:
+    return {"order_id": order.id, "from_status": current.value, "to_status": target.value,
+            "actor_type": actor.type, "actor_id": actor.id, "reason": reason, "at": at}
 
 
 _INSERT_EVENT = OrderEvent.__table__.insert()
@@ -125,20 +132,12 @@ def transition_locked(order, action: str, actor: Actor, writes: Batch, *, reason
     """`transition` for a caller that read `order` (any object with id and status) with a
     locking read: the move is decided now, and its guarded update and event are added to
     `writes` for the caller to run with its other rows. Returns the columns it sets."""
-    sources, target, stamp = TRANSITIONS[action]
-    current = Status(order.status)
-    if current not in sources:
+    current, values, now = _plan(order, action, at, {})
+    if values is None:  # already there: the caller, holding the lock, should have seen it
         raise InvalidTransition(details={"status": current.value, "action": action})
-    now = at or utcnow()
-    values = {"status": target.value, **({stamp: now} if stamp else {})}
-    moved = writes.add(_MOVE, {"order": order.id, "from_status": current.value, **values})
-    writes.add(_INSERT_EVENT, {"order_id": order.id, "from_status": current.value, "to_status": target.value,
-                               "actor_type": actor.type, "actor_id": actor.id, "reason": reason, "at": now})
-
-    def check(done) -> None:
-        if done[moved].rowcount != 1:  # the caller's row lock makes this unreachable
-            raise RuntimeError(f"order {order.id} moved while locked")
-    writes.then(check)
+    writes.add(_MOVE, {"order": order.id, "from_status": current.value, **values},
+               one_row=f"order {order.id} moved while locked")
+    writes.add(_INSERT_EVENT, _event(order, current, Status(values["status"]), actor, reason, now))
     return values
 
 

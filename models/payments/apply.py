@@ -11,12 +11,11 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import load_only
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.sqlbatch import Batch, fetch_all
 from models import outbox
-from models.base import utcnow
+from models.base import mirror, utcnow
 from models.orders import lifecycle
 from models.orders.status import SYSTEM, Status, transition, transition_locked
 from models.orders.tables import Order
@@ -46,13 +45,12 @@ def apply_transaction(tx: dict, *, source: str) -> str:
     if facts.payment_id is None:  # paid without our prepay record (e.g. found in the bill)
         writes.add(_INSERT_PAYMENT, {"order_id": facts.id, "out_trade_no": facts.order_no,
                                      "amount_fen": facts.payable_fen, **paid})
-        writes.run()
     else:
-        recorded = writes.add(_RECORD_PAYMENT, {"payment": facts.payment_id, **paid})
-        if writes.run()[recorded].rowcount != 1:  # the row lock makes this unreachable
-            raise RuntimeError(f"payment {facts.payment_id} changed while locked")
-        _mirror(Payment, facts.payment_id, paid)
-    _mirror(Order, facts.id, moved)  # objects a caller holds see what was written
+        writes.add(_RECORD_PAYMENT, {"payment": facts.payment_id, **paid},
+                   one_row=f"payment {facts.payment_id} changed while locked")
+    writes.run()
+    _mirror(Payment, facts.payment_id, paid)  # objects a caller holds see what was written
+    _mirror(Order, facts.id, moved)
     if facts.fulfillment == "pickup" and facts.auto_ready:
         lifecycle.on_paid(db.session.get(Order, facts.id))  # ready at once at such a store
     return "applied"
@@ -98,12 +96,11 @@ def _paid_messages(order, writes: Batch | None = None) -> None:
          f"new_paid_order:{order.id}")], writes=writes)
 
 
-def _mirror(model, ident: int, values: dict) -> None:
+def _mirror(model, ident: int | None, values: dict) -> None:
     """Written with Core: an object of that row this session already holds is told so."""
-    obj = db.session.identity_map.get(db.session.identity_key(model, ident))
+    obj = db.session.identity_map.get(db.session.identity_key(model, ident)) if ident is not None else None
     if obj is not None:
-        for name, value in values.items():
-            set_committed_value(obj, name, value)
+        mirror(obj, values)
 
 
 ORDERS, PAYMENTS, STORES = Order.__table__, Payment.__table__, Store.__table__

@@ -12,12 +12,11 @@ from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.sqlbatch import Batch
 from models import audit, outbox
-from models.base import utcnow
+from models.base import mirror, utcnow
 from models.catalog import Product
 from models.orders.status import Status
 from models.orders.tables import Order
@@ -83,19 +82,14 @@ def end(code: PickupCode, status: str, *, writes: Batch | None = None) -> bool:
     """Retire a live code (used, replaced, expired): its hash leaves the live set. With
     `writes` (the caller holds the code's lock and saw it live), added to that batch."""
     values = {"status": status, "live_hash": None, "wxa_hash": None, "ended_at": utcnow()}
-    batch = writes if writes is not None else Batch()
-    ended = batch.add(_END, {"code": code.id, **values})
-
-    def mirror(done) -> None:  # the update, mirrored without a second UPDATE at flush
-        if done[ended].rowcount == 1:
-            for name, value in values.items():
-                set_committed_value(code, name, value)
-        elif writes is not None:  # the caller's lock makes this unreachable
-            raise RuntimeError(f"pickup code {code.id} ended while locked")
-    batch.then(mirror)
     if writes is not None:
+        writes.add(_END, {"code": code.id, **values}, one_row=f"pickup code {code.id} ended while locked")
+        writes.then(lambda done: mirror(code, values))
         return True
-    return batch.run()[ended].rowcount == 1
+    if db.session.connection().execute(_END, {"code": code.id, **values}).rowcount != 1:
+        return False
+    mirror(code, values)
+    return True
 
 
 _END = PickupCode.__table__.update().where(PickupCode.__table__.c.id == bindparam("code"),

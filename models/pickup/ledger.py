@@ -16,7 +16,7 @@ from sqlalchemy.dialects import mysql, sqlite
 
 from app.crypto import cipher
 from app.extensions import db
-from app.sqlbatch import Batch
+from app.sqlbatch import Batch, joining
 from models.orders.tables import Order
 from models.pickup.tables import PickupLedgerHead, PickupVerification
 
@@ -51,14 +51,12 @@ def append(*, store_id: int, order_id: int, staff_id: int, items: list[list[int]
     head = _lock_head(store_id, writes if writes is not None else Batch())
     seq = head.seq + 1
     digest = row_hash(head.last_hash, store_id, seq, order_id, staff_id, items, partial, at)
-    # The row and the new head in one round trip: the head's lock is held until commit.
-    writes = Batch()
-    writes.add(_INSERT_ROW, {"store_id": store_id, "seq": seq, "order_id": order_id, "staff_id": staff_id,
-                             "items": items, "partial": partial, "verified_at": at,
-                             "prev_hash": head.last_hash, "row_hash": digest})
-    moved = writes.add(_MOVE_HEAD, {"store": store_id, "new_seq": seq, "new_hash": digest})
-    if writes.run()[moved].rowcount != 1:  # the lock makes this unreachable
-        raise RuntimeError(f"ledger head of store {store_id} moved while locked")
+    with joining(None) as chain:  # the row and the new head in one round trip; the lock is held to the commit
+        chain.add(_INSERT_ROW, {"store_id": store_id, "seq": seq, "order_id": order_id, "staff_id": staff_id,
+                                "items": items, "partial": partial, "verified_at": at,
+                                "prev_hash": head.last_hash, "row_hash": digest})
+        chain.add(_MOVE_HEAD, {"store": store_id, "new_seq": seq, "new_hash": digest},
+                  one_row=f"ledger head of store {store_id} moved while locked")
     return seq
 
 

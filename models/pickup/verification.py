@@ -21,12 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, exists, select, true
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.sqlbatch import Batch
 from models import audit, outbox, stock
-from models.base import utcnow
+from models.base import mirror, utcnow
 from models.orders.status import Actor, Status, transition_locked
 from models.orders.tables import Order, OrderItem
 from models.pickup import codes, expiry, ledger, lockout, payloads
@@ -39,11 +38,6 @@ from models.staff import Role, staff_stores
 ITEMS = OrderItem.__table__
 _PICK = (ITEMS.update().where(ITEMS.c.id == bindparam("item"), ITEMS.c.picked_up_qty + bindparam("n") <= ITEMS.c.qty)
          .values(picked_up_qty=ITEMS.c.picked_up_qty + bindparam("n")))
-
-
-def _picked(rowcount: int, item: OrderItem) -> None:
-    if rowcount != 1:  # the order lock makes this unreachable; the guard is the last line
-        raise RuntimeError(f"order item {item.id}: picked_up_qty would exceed qty")
 
 
 @dataclass
@@ -264,19 +258,16 @@ def _hand_over(attempt: Attempt, order: Order, code: PickupCode, order_items: li
     db.session.flush()  # anything pending goes first
     writes = Batch()
     picked_before = sum(i.picked_up_qty for i in order_items)
-    for item, qty in lines:
-        picked = writes.add(_PICK, {"item": item.id, "n": qty})
-        writes.then(lambda done, i=picked, item=item: _picked(done[i].rowcount, item))
-        set_committed_value(item, "picked_up_qty", item.picked_up_qty + qty)  # no second UPDATE
+    for item, qty in lines:  # the order lock makes a refusal unreachable; the guard is the last line
+        writes.add(_PICK, {"item": item.id, "n": qty}, one_row=f"order item {item.id}: picked_up_qty would exceed qty")
+        mirror(item, {"picked_up_qty": item.picked_up_qty + qty})
     stock.deduct(order.store_id, [sl for item, qty in lines for sl in item.stock_lines(qty)],
                  order_id=order.id, reason="pick_up", writes=writes)
     remaining = [i for i in order_items if i.remaining_qty]
     partial = bool(remaining)
     actor = Actor.of(attempt.staff)
     if not partial:  # completed later, after the after-sales window (lifecycle.sweep)
-        moved = transition_locked(order, "pick_up", actor, writes, reason="picked_up", at=at)
-        for name, value in moved.items():  # mirror the update without a second UPDATE
-            set_committed_value(order, name, value)
+        mirror(order, transition_locked(order, "pick_up", actor, writes, reason="picked_up", at=at))
         codes.end(code, "used", writes=writes)
     merged: dict[int, int] = {}
     for item, qty in lines:

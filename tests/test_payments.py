@@ -414,3 +414,16 @@ def test_a_payment_applied_in_one_batch_is_seen_by_objects_the_caller_holds(app,
     assert order_row(app, unprepaid).status == order_row(app, prepaid).status == "paid"
     assert count(app, OrderEvent, OrderEvent.to_status == "paid") == 2
     assert count(app, OutboxMessage, OutboxMessage.kind == "subscribe_message") == 2
+
+
+def test_a_success_without_a_transaction_id_is_not_applied(app, client, shop):
+    from models.payments.apply import apply_transaction
+
+    order_no = place(client, shop)
+    with app.app_context():
+        tx = {"trade_state": "SUCCESS", "out_trade_no": order_no, "mchid": app.config["WECHATPAY_MCHID"],
+              "appid": app.config["WECHAT_APPID"], "amount": {"total": 12800, "currency": "CNY"}}
+        assert apply_transaction(tx, source="query") == "not_paid"
+        db.session.commit()
+    assert order_row(app, order_no).status == "pending_payment"
+    assert count(app, Payment) == 0

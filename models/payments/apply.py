@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 def apply_transaction(tx: dict, *, source: str) -> str:
     """Returns what happened: applied | duplicate | not_paid | mismatch | refunded_late |
     unknown_order. Only "applied" changes the order."""
-    if tx.get("trade_state") != "SUCCESS":
+    if tx.get("trade_state") != "SUCCESS" or not tx.get("transaction_id"):  # nothing to apply once
         return "not_paid"
     # One locking read takes the order's and its payment's rows. The usual case — an
     # unpaid order, paid as asked — is then written in one round trip;

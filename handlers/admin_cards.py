@@ -2,11 +2,11 @@
 printer, activate on sale, void, read."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint, Schema, fields, validators
+from apiflask import APIBlueprint, fields, validators
 from flask import Response
 
 from app.auth import current_staff, roles, staff_auth
-from handlers.schemas import StrictSchema, cursor_int, page, page_of
+from handlers.schemas import Schema, StrictSchema, cursor_int, page, page_of
 from models.base import utcnow
 from models.cards import batches
 from models.cards.tables import CardStatus, Channels

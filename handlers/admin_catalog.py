@@ -1,11 +1,11 @@
 """Merchant console: stores, products, SKUs."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint, Schema, fields, validators
+from apiflask import APIBlueprint, fields, validators
 
 from app.auth import current_staff, roles, staff_auth
 from handlers.catalog import StoreOut
-from handlers.schemas import PageQuery, StrictSchema, cursor_int, page, page_of
+from handlers.schemas import PageQuery, Schema, StrictSchema, cursor_int, page, page_of
 from models import catalog, stores
 from models.base import get_or_404
 from models.catalog import MAX_PRICE_FEN

@@ -1,10 +1,10 @@
 """Merchant console: flash-sale mode per (store, SKU)."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint, Schema, fields
+from apiflask import APIBlueprint, fields
 
 from app.auth import current_staff, roles, staff_auth
-from handlers.schemas import StrictSchema
+from handlers.schemas import Schema, StrictSchema
 from models import flash_sale
 
 bp = APIBlueprint("admin_flash_sale", __name__, url_prefix="/api/admin", tag="Admin: inventory")

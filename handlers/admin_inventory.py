@@ -2,10 +2,10 @@
 stores, and the alerts the levels raise (replenishment requests, transfer proposals)."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint, Schema, fields, validators
+from apiflask import APIBlueprint, fields, validators
 
 from app.auth import current_staff, roles, staff_auth
-from handlers.schemas import PageQuery, StrictSchema, cursor_int, page, page_of
+from handlers.schemas import PageQuery, Schema, StrictSchema, cursor_int, page, page_of
 from models import inventory, stock_admin
 from models.stock_admin import ADJUST_REASONS, MAX_ID, MAX_QTY
 

@@ -1,10 +1,10 @@
 """Merchant console: payment cases to review, reconciliation reports."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint, Schema, fields, validators
+from apiflask import APIBlueprint, fields, validators
 
 from app.auth import current_staff, roles, staff_auth
-from handlers.schemas import StrictSchema, cursor_int, page, page_of
+from handlers.schemas import Schema, StrictSchema, cursor_int, page, page_of
 from models.payments import review
 
 bp = APIBlueprint("admin_payments", __name__, url_prefix="/api/admin", tag="Admin: payments")

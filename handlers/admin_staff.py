@@ -1,10 +1,10 @@
 """Merchant console: staff accounts and the audit log."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint, Schema, fields, validators
+from apiflask import APIBlueprint, fields, validators
 
 from app.auth import current_staff, roles, staff_auth
-from handlers.schemas import PageQuery, StrictSchema, cursor_int, page, page_of
+from handlers.schemas import PageQuery, Schema, StrictSchema, cursor_int, page, page_of
 from handlers.staff_auth import StaffOut
 from models import audit, staff as staff_model
 from models.base import get_or_404

@@ -1,11 +1,11 @@
 """Shopper login: wx.login code → session token; phone binding."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint, Schema, fields, validators
+from apiflask import APIBlueprint, fields, validators
 from flask import request
 
 from app.auth import current_user, issue_token, revoke_token, session_ttl, shopper_auth
-from handlers.schemas import StrictSchema
+from handlers.schemas import Schema, StrictSchema
 from models import users
 
 bp = APIBlueprint("auth", __name__, url_prefix="/api/auth", tag="Shopper login")

@@ -1,12 +1,12 @@
 """The card holder: look a pickup card up, redeem it for an order."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint, Schema, fields, validators
+from apiflask import APIBlueprint, fields, validators
 from flask import request
 
 from app.auth import current_user, shopper_auth
 from handlers.order_schemas import FulfillmentIn, OrderDetail
-from handlers.schemas import StrictSchema, idempotency_key
+from handlers.schemas import Schema, StrictSchema, idempotency_key
 from models.cards import redemption
 
 bp = APIBlueprint("cards", __name__, url_prefix="/api/cards", tag="Pickup cards")

@@ -1,9 +1,9 @@
 """What a shopper browses: stores near them, products at a store."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint, Schema, fields, validators
+from apiflask import APIBlueprint, fields, validators
 
-from handlers.schemas import StrictSchema, cursor_int, page, page_of
+from handlers.schemas import Schema, StrictSchema, cursor_int, page, page_of
 from models import inventory, stores
 
 bp = APIBlueprint("catalog", __name__, url_prefix="/api", tag="Shopper catalog")

@@ -1,10 +1,10 @@
 """Mini-program subscribe messages: which templates to ask for, and the grants accepted."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint, Schema, fields, validators
+from apiflask import APIBlueprint, fields, validators
 
 from app.auth import current_user, shopper_auth
-from handlers.schemas import StrictSchema
+from handlers.schemas import Schema, StrictSchema
 from models.notifications import subscribe, templates
 
 bp = APIBlueprint("messages", __name__, url_prefix="/api/messages", tag="Shopper messages")

@@ -1,10 +1,10 @@
 """Order schemas shared by the shopper and staff handlers."""
 from __future__ import annotations
 
-from apiflask import Schema, fields, validators
+from apiflask import fields, validators
 from marshmallow import ValidationError, validates_schema
 
-from handlers.schemas import StrictSchema, page_of
+from handlers.schemas import Schema, StrictSchema, page_of
 from models.orders.queries import delivery_address
 from models.orders.status import Status
 

@@ -1,12 +1,12 @@
 """Paying: the mini-program's pay call, WeChat Pay's notifications, staff refunds."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint, Schema, fields, validators
+from apiflask import APIBlueprint, fields, validators
 from flask import request
 
 from app.auth import current_staff, current_user, roles, shopper_auth, staff_auth
 from app.errors import InvalidRequest
-from handlers.schemas import StrictSchema, idempotency_key
+from handlers.schemas import Schema, StrictSchema, idempotency_key
 from models.orders.placement import request_fingerprint
 from models.payments import checkout, notify, refunds
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import re
 
-from apiflask import Schema, fields, validators
+from apiflask import fields, validators
 from marshmallow import ValidationError, pre_load, validates_schema
 
 from handlers.catalog import StoreOut
-from handlers.schemas import StrictSchema, page_of
+from handlers.schemas import Schema, StrictSchema, page_of
 
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 

@@ -1,13 +1,13 @@
 """Staff login (username + password), logout, and who am I."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint, Schema, fields, validators
+from apiflask import APIBlueprint, fields, validators
 from flask import request
 
 from app.auth import current_staff, issue_token, revoke_token, session_ttl, staff_auth
 from app.errors import Unauthorized
 from app.ratelimit import FailureLimit
-from handlers.schemas import StrictSchema
+from handlers.schemas import Schema, StrictSchema
 from models import staff as staff_model
 
 bp = APIBlueprint("staff_auth", __name__, url_prefix="/api/staff", tag="Staff login")

@@ -2,10 +2,11 @@
 after checking its holder."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint, Schema, fields
+from apiflask import APIBlueprint, fields
 
 from app.auth import current_staff, roles, staff_auth
 from handlers.admin_cards import CardDetail
+from handlers.schemas import Schema
 from models.cards import lockout
 
 bp = APIBlueprint("staff_cards", __name__, url_prefix="/api/staff/cards", tag="Staff: pickup cards")

@@ -471,8 +471,10 @@ def main() -> int:
             done = subprocess.run([str(BIN / "flask"), *cmd], cwd=ROOT, env=env, capture_output=True, text=True)
             if done.returncode:
                 raise RuntimeError(f"flask {' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
+        # --reuse-port as README's production command: without it one worker accepts most
+        # of the clients (connected at once) and the run measures that race.
         spawn(procs, [str(BIN / "gunicorn"), "-k", "gthread", "--workers", str(args.workers),
-                      "--threads", str(args.threads), "--bind", ctx.base, "--no-control-socket",
+                      "--threads", str(args.threads), "--bind", ctx.base, "--no-control-socket", "--reuse-port",
                       "wsgi:app"], env, logs / "gunicorn.log", f"{ctx.base}/readyz")
         stores = json.loads(Http(ctx.base).call("GET", "/api/stores")[1])["items"]
         ctx.store_id, ctx.order_store_id = stores[0]["id"], stores[-1]["id"]

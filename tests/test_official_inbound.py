@@ -245,3 +245,11 @@ def test_the_unionid_is_asked_once_and_wechat_outages_get_a_polite_answer(live, 
     assert "待支付" in reply_text(say(sandbox, "alice", order.order_no))
     calls = sandbox_get(sandbox, "/_/calls", path="/cgi-bin/user/info")["calls"]
     assert [c["errcode"] for c in calls] == [-1, 0]  # the answer is cached after that
+
+
+@pytest.mark.parametrize("text, looks", [
+    ("TH2611221242" + "1" * 16, True),   # placement's numbers today
+    ("th2611221242" + "1" * 10, True),   # and the shorter ones placed before 2026-11-22
+    ("TH2611221242" + "1" * 12, False), ("TH261122", False), ("XX2611221242" + "1" * 16, False)])
+def test_order_numbers_of_both_lengths_are_recognized(text, looks):
+    assert order_lookup.looks_like_order_no(text) is looks

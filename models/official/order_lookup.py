@@ -22,7 +22,8 @@ from models.users import User
 
 log = logging.getLogger(__name__)
 
-ORDER_NO_RE = re.compile(r"^TH\d{20}$")  # placement: TH + yymmddHHMM (UTC) + 10 random digits
+# placement: TH + yymmddHHMM (UTC) + 16 random digits (10 before 2026-11-22: both are live)
+ORDER_NO_RE = re.compile(r"^TH(\d{20}|\d{26})$")
 UNIONID_TTL_S, NO_UNIONID_TTL_S = 7 * 24 * 3600, 10 * 60
 NOT_FOUND = "没有找到你的这个订单。请确认订单号，或在小程序「我的订单」中查看。"
 UNAVAILABLE = "暂时无法查询订单，请稍后再试。"

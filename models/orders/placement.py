@@ -62,8 +62,8 @@ def address_aad(order_no: str) -> bytes:
 
 def new_order_no() -> str:
     """TH + UTC minute + 16 random digits: sortable by time, unguessable, and a valid
-    WeChat Pay out_trade_no (28 chars of [0-9A-Z]). Ten digits were too few: at a few
-    thousand orders a minute two of them met now and then, and the loser got a 500."""
+    WeChat Pay out_trade_no (28 chars of [0-9A-Z]). Ten digits were too few: a benchmark
+    placing thousands a minute drew one number twice, and the second order got a 500."""
     return f"TH{utcnow():%y%m%d%H%M}{secrets.randbelow(10**16):016d}"
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 import json
 import logging
 
+import flask
+import pytest
+
 from tests.test_errors import assert_error
 
 
@@ -91,3 +94,12 @@ def test_database_down_is_503_not_500(settings):
     app = create_app(settings.model_copy(update={
         "DATABASE_URL": f"mysql+pymysql://root@127.0.0.1:{_closed_port()}/none"}))
     assert_error(app.test_client().get("/api/stores"), 503, "unavailable")
+
+
+def test_no_cookie_session_is_kept_or_sent(app, client):
+    # Tokens, not cookies: a request gets Flask's null session, which refuses writes,
+    # and no response sets a cookie.
+    with app.test_request_context("/healthz"):
+        with pytest.raises(RuntimeError):
+            flask.session["user"] = 1
+    assert "Set-Cookie" not in client.get("/healthz").headers

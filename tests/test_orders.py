@@ -1,6 +1,8 @@
 """Placing orders: server-side prices, idempotency, bad input, the stock hold."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -53,6 +55,7 @@ def test_place_pickup_order(client, shop, alice):
     assert [(i["name"], i["spec"], i["qty"], i["price_fen"], i["picked_up_qty"]) for i in order["items"]] == [
         ("大米", "5kg", 2, 8900, 0), ("大米", "10kg", 1, 16800, 0)]
     assert 6 <= len(order["order_no"]) <= 32 and order["order_no"].isalnum()
+    assert re.fullmatch(r"TH\d{26}", order["order_no"])  # 16 random digits after the minute
     assert order["events"][0]["to_status"] == "pending_payment"
     assert inventory(store, small).reserved == 2 and inventory(store, big).reserved == 1
     moves = db.session.scalars(select(StockMovement).where(StockMovement.reason == "reserve")).all()

@@ -102,7 +102,7 @@ def _flask_config(s: Settings) -> dict:
 
 def _engine_options(url: str) -> dict:
     if url.startswith("mysql"):
-        # pre_ping survives MySQL's wait_timeout; recycle stays under it. READ COMMITTED
+        # Idle connections are pinged (app.db); recycle stays under wait_timeout. READ COMMITTED
         # (as Django uses on MySQL): a statement sees rows committed before it, so a
         # re-read after losing a unique-key race finds the winner's row, and guarded
         # updates take no gap locks.

@@ -2,7 +2,9 @@
 shoppers (`shopper_auth`) and staff (`staff_auth`, plus `roles(...)`).
 
 A token is 256 random bits; Redis keeps only its SHA-256, so a Redis dump cannot be
-replayed as a login.
+replayed as a login. The session's value is `kind:id`, for staff followed by the claims
+that authorize them (`models.staff.StaffPrincipal`), so a staff request needs no query
+to know who may do what.
 """
 from __future__ import annotations
 
@@ -27,12 +29,12 @@ def _key(token: str) -> str:
     return _KEY.format(hashlib.sha256(token.encode()).hexdigest())
 
 
-def issue_token(kind: str, principal_id: int, ttl_s: int) -> tuple[str, datetime]:
+def issue_token(kind: str, principal_id: int, ttl_s: int, claims: str = "") -> tuple[str, datetime]:
     token = secrets.token_urlsafe(32)
     key, index = _key(token), _INDEX.format(kind, principal_id)
     now = time.time()
     pipe = rds().pipeline()
-    pipe.set(key, f"{kind}:{principal_id}", ex=ttl_s)
+    pipe.set(key, f"{kind}:{principal_id}:{claims}" if claims else f"{kind}:{principal_id}", ex=ttl_s)
     # The per-principal index (for "log out everywhere") is scored by expiry and pruned
     # here, so a shopper who logs in on every app launch doesn't grow it forever.
     pipe.zadd(index, {key: now + ttl_s})
@@ -43,14 +45,15 @@ def issue_token(kind: str, principal_id: int, ttl_s: int) -> tuple[str, datetime
     return token, (utcnow() + timedelta(seconds=ttl_s)).replace(microsecond=0)
 
 
-def resolve_token(token: str) -> tuple[str, int] | None:
+def resolve_token(token: str) -> tuple[str, int, str] | None:
+    """(kind, id, claims) of a live session; claims are "" when none were written."""
     if not token or len(token) > 128:
         return None
     value = rds().get(_key(token))
     if not value:
         return None
-    kind, _, ident = value.partition(":")
-    return kind, int(ident)
+    kind, ident, claims = (value.split(":", 2) + [""])[:3]
+    return kind, int(ident), claims
 
 
 def revoke_token(token: str) -> None:
@@ -66,13 +69,13 @@ def revoke_all(kind: str, principal_id: int) -> None:
     rds().delete(index)
 
 
-def _identity(token: str, kind: str, audience: str) -> int:
+def _identity(token: str, kind: str, audience: str) -> tuple[int, str]:
     found = resolve_token(token)
     if found is None:
         raise Unauthorized("The token is missing, invalid or expired.")
     if found[0] != kind:
         raise Unauthorized(f"This route needs a {audience} token.")
-    return found[1]
+    return found[1], found[2]
 
 
 class Shopper:
@@ -104,17 +107,14 @@ staff_auth = HTTPTokenAuth(scheme="Bearer", security_scheme_name="StaffToken",
 
 @shopper_auth.verify_token
 def _verify_shopper(token: str) -> Shopper:
-    return Shopper(_identity(token, "user", "shopper"))
+    return Shopper(_identity(token, "user", "shopper")[0])
 
 
 @staff_auth.verify_token
 def _verify_staff(token: str):
-    from models.staff import Staff
+    from models.staff import StaffPrincipal
 
-    staff = db.session.get(Staff, _identity(token, "staff", "staff"))
-    if staff is None or not staff.active:
-        raise Unauthorized("The token is missing, invalid or expired.")
-    return staff
+    return StaffPrincipal.of_session(*_identity(token, "staff", "staff"))
 
 
 def current_user() -> Shopper:
@@ -122,6 +122,7 @@ def current_user() -> Shopper:
 
 
 def current_staff():
+    """The signed-in `models.staff.StaffPrincipal`."""
     return staff_auth.current_user
 
 

@@ -6,7 +6,7 @@ from flask import request
 
 from app.auth import current_staff, issue_token, revoke_token, session_ttl, staff_auth
 from app.errors import Unauthorized
-from app.ratelimit import FailureLimit
+from app.ratelimit import FailureLimit, check_all
 from handlers.schemas import Schema, StrictSchema
 from models import staff as staff_model
 
@@ -49,15 +49,15 @@ def _limits():
 def login(body):
     username, ip = body["username"].strip().lower(), request.remote_addr or "unknown"
     per_user, per_ip = _limits()
-    per_user.check(username)
-    per_ip.check(ip)
+    check_all((per_user, username), (per_ip, ip))
     staff = staff_model.authenticate(username, body["password"])
     if staff is None:
         per_user.fail(username)
         per_ip.fail(ip)
         raise Unauthorized("Wrong username or password.")
     per_user.clear(username)
-    token, expires_at = issue_token("staff", staff.id, session_ttl("staff"))
+    token, expires_at = issue_token("staff", staff.id, session_ttl("staff"),
+                                    claims=staff_model.StaffPrincipal.claims(staff))
     return {"token": token, "expires_at": expires_at, "staff": staff}
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth import revoke_all
 from app.db import after_commit
-from app.errors import Conflict, Forbidden, InvalidRequest
+from app.errors import Conflict, Forbidden, InvalidRequest, Unauthorized
 from app.extensions import db
 from models import audit
 from models.base import MYSQL_TABLE, UTCDateTime, keyset_page, utcnow
@@ -40,7 +40,19 @@ staff_stores = Table(
 )
 
 
-class Staff(db.Model):
+class StoreAccess:
+    """Which stores a staff member may act for, from `role` and `store_ids`: the same
+    rule for the row and for the session's principal."""
+
+    def can_act_for(self, store_id: int) -> bool:
+        return self.role == Role.admin or store_id in self.store_ids
+
+    def require_store(self, store_id: int) -> None:
+        if not self.can_act_for(store_id):
+            raise Forbidden("You are not bound to this store.", details={"store_id": store_id})
+
+
+class Staff(StoreAccess, db.Model):
     __tablename__ = "staff"
     __table_args__ = (MYSQL_TABLE,)
     audit_kind = "staff"
@@ -61,12 +73,50 @@ class Staff(db.Model):
     def store_ids(self) -> list[int]:
         return [s.id for s in self.stores]
 
-    def can_act_for(self, store_id: int) -> bool:
-        return self.role == Role.admin or store_id in self.store_ids
 
-    def require_store(self, store_id: int) -> None:
-        if not self.can_act_for(store_id):
-            raise Forbidden("You are not bound to this store.", details={"store_id": store_id})
+class StaffPrincipal(StoreAccess):
+    """The signed-in staff member as their session describes them: id, role, stores.
+
+    Written into the session at login (`claims`), so authorizing a staff request reads no
+    row. They stay true because every change to a role, a store binding, a password or
+    the active flag ends the member's sessions (`update_staff`). Anything else (name,
+    username, bindings) comes from the row, read on first use (`row`)."""
+
+    audit_kind = "staff"
+    __tablename__ = Staff.__tablename__  # as a target, audited as its row (audit.record)
+
+    def __init__(self, staff_id: int, role: Role, store_ids: list[int], row: Staff | None = None):
+        self.id, self.role, self.store_ids, self._row = staff_id, role, store_ids, row
+
+    @staticmethod
+    def claims(staff: Staff) -> str:
+        return f"{staff.role.value}:{','.join(map(str, staff.store_ids))}"
+
+    @classmethod
+    def of_session(cls, staff_id: int, claims: str) -> StaffPrincipal:
+        role, _, stores = claims.partition(":")
+        if role in Role.__members__:
+            return cls(staff_id, Role(role), [int(s) for s in stores.split(",") if s])
+        row = _active_row(staff_id)  # a session written before sessions held claims
+        return cls(staff_id, row.role, row.store_ids, row)
+
+    @property
+    def row(self) -> Staff:
+        if self._row is None:
+            self._row = _active_row(self.id)
+        return self._row
+
+    def __getattr__(self, name: str):  # called only for what the claims don't hold
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.row, name)
+
+
+def _active_row(staff_id: int) -> Staff:
+    row = db.session.get(Staff, staff_id)
+    if row is None or not row.active:
+        raise Unauthorized("The token is missing, invalid or expired.")
+    return row
 
 
 def _hash_password(password: str) -> str:
@@ -133,8 +183,12 @@ def update_staff(actor, staff: Staff, fields: dict) -> Staff:
     changes.update(audit.diff(staff, fields))
     if changes:
         audit.record("staff.update", staff, actor=actor, changes=changes)
-        # A changed role, store binding or password must not live on in old tokens.
+        # A changed role, store binding or password must not live on in old sessions, which
+        # carry the role and stores (StaffPrincipal). Ended now, so that if Redis fails the
+        # change is not committed either; and again after the commit, for a login that read
+        # the row in between.
         staff_id = staff.id
+        revoke_all("staff", staff_id)
         after_commit(lambda: revoke_all("staff", staff_id))
     return staff
 

@@ -188,7 +188,7 @@ def test_token_index_is_pruned_and_revoke_all_works(client, sandbox, app):
         fresh = [issue_token("user", 42, 600)[0] for _ in range(3)]
         members = rds().zrange("sessions:user:42", 0, -1)
         assert "session:gone" not in members and len(members) <= 4
-        assert all(resolve_token(t) == ("user", 42) for t in fresh)
+        assert all(resolve_token(t) == ("user", 42, "") for t in fresh)
         revoke_all("user", 42)
         assert all(resolve_token(t) is None for t in fresh + [stale])
         assert not rds().exists("sessions:user:42")

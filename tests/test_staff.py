@@ -1,7 +1,11 @@
 """Staff login, rate limits, roles and store binding, the staff CLI."""
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+
+import pytest
+import redis
+from sqlalchemy import event, select
 
 from app.extensions import db
 from models.audit import AuditLog
@@ -115,15 +119,58 @@ def test_only_admin_manages_staff(client, ctx):
         assert_error(client.get("/api/admin/staff", headers=bearer(token)), 403, "forbidden")
 
 
-def test_changing_a_role_signs_them_out(client, ctx):
+@pytest.mark.parametrize("change", [{"role": "manager"}, {"store_ids": []}, {"active": False},
+                                    {"password": "another-password-1"}])
+def test_changing_what_a_session_holds_signs_them_out(client, ctx, change):
     store = make_store()
     clerk = make_staff("clerk", [store])
     clerk_token = staff_token(client, clerk)
     admin_token = staff_token(client, make_staff("admin"))
-    resp = client.patch(f"/api/admin/staff/{clerk.id}", headers=bearer(admin_token),
-                        json={"role": "manager"})
-    assert resp.status_code == 200 and resp.json["role"] == "manager"
+    resp = client.patch(f"/api/admin/staff/{clerk.id}", headers=bearer(admin_token), json=change)
+    assert resp.status_code == 200
     assert_error(client.get("/api/staff/me", headers=bearer(clerk_token)), 401, "unauthorized")
+
+
+def test_a_change_that_cannot_end_the_sessions_is_not_made(client, ctx, monkeypatch):
+    """Sessions carry the role and stores, so a change that cannot end them (Redis down)
+    must not be committed either: the old session would go on with the old role."""
+    clerk = make_staff("clerk", [make_store()])
+    admin_token = staff_token(client, make_staff("admin"))
+
+    def redis_down(*_):
+        raise redis.exceptions.ConnectionError("down")
+    monkeypatch.setattr("models.staff.revoke_all", redis_down)
+    resp = client.patch(f"/api/admin/staff/{clerk.id}", headers=bearer(admin_token), json={"role": "manager"})
+    assert_error(resp, 503, "unavailable")
+    db.session.expire_all()
+    assert db.session.get(Staff, clerk.id).role.value == "clerk"
+
+
+def test_a_staff_request_is_authorized_by_its_session_alone(app, client, ctx):
+    """Role and stores come from the session: a counter request reads no staff row. A
+    session written without them (before they were written) reads the row, and so still
+    ends when the member is deactivated."""
+    store = make_store()
+    clerk = make_staff("clerk", [store])
+    token = staff_token(client, clerk)
+    seen = []
+    capture = lambda conn, cursor, statement, *rest: seen.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        resp = client.post("/api/staff/pickups/preview", headers={**bearer(token), "X-Device-Id": "till-1"},
+                           json={"code": "000000000000"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    assert_error(resp, 400, "pickup_code_invalid")
+    assert seen and not [s for s in seen if re.search(r"\bFROM staff\b", s)]
+
+    from app.auth import issue_token
+    old, _ = issue_token("staff", clerk.id, 600)
+    me = client.get("/api/staff/me", headers=bearer(old))
+    assert me.status_code == 200 and me.json["store_ids"] == [store.id] and me.json["role"] == "clerk"
+    clerk.active = False
+    db.session.commit()
+    assert_error(client.get("/api/staff/me", headers=bearer(old)), 401, "unauthorized")
 
 
 def test_admin_cannot_lock_themselves_out(client, ctx):

@@ -15,7 +15,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.ratelimit import FailureLimit
+from app.ratelimit import FailureLimit, check_all
 from models import audit, outbox, stock
 from models.base import utcnow
 from models.cards import lockout, passwords
@@ -42,8 +42,7 @@ def open_card(shopper, ip: str, serial: str, password: str) -> Card:
     """The card these credentials open, or CardInvalid (counted against the shopper, the
     address and — when the serial exists — the card, which locks at the limit)."""
     per_user, per_ip = _limits()
-    per_user.check(str(shopper.id))
-    per_ip.check(ip)
+    check_all((per_user, str(shopper.id)), (per_ip, ip))
     card = db.session.scalars(select(Card).options(joinedload(Card.batch))
                               .where(Card.serial == normalize_serial(serial))).first()
     if not passwords.verify(card.password_hash if card else None, passwords.normalize(password)):

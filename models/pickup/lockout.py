@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.ratelimit import FailureLimit
+from app.ratelimit import FailureLimit, check_all
 from models import audit, outbox
 from models.base import utcnow
 from models.orders.status import Status
@@ -35,8 +35,7 @@ def _limits() -> tuple[FailureLimit, FailureLimit]:
 def check_limits(staff_id: int, device: str) -> None:
     """429 rate_limited once this staff member or this device failed too often."""
     by_staff, by_device = _limits()
-    by_staff.check(str(staff_id))
-    by_device.check(device)
+    check_all((by_staff, str(staff_id)), (by_device, device))
 
 
 def count_failure(staff_id: int, device: str) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, exists, select, true
+from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.sqlbatch import Batch
@@ -33,7 +33,6 @@ from models.pickup.errors import (AttemptRefused, PickupCodeInvalid, PickupItems
                                   PickupQrStale, PickupQtyExceeded, PickupScanRequired)
 from models.pickup.payloads import Presented
 from models.pickup.tables import PickupCode
-from models.staff import Role, staff_stores
 
 ITEMS = OrderItem.__table__
 _PICK = (ITEMS.update().where(ITEMS.c.id == bindparam("item"), ITEMS.c.picked_up_qty + bindparam("n") <= ITEMS.c.qty)
@@ -95,12 +94,12 @@ def _find(attempt: Attempt, p: Presented | None, named: Order | None, *,
     if p.form in ("code", "scene"):
         column, digest = ((PickupCode.live_hash, payloads.code_hash(p.code)) if p.form == "code"
                           else (PickupCode.wxa_hash, payloads.scene_hash(p.scene)))
-        code, mine = _code(column == digest, lock_now, staff)
+        code = _code(column == digest, lock_now)
         if code is None and p.form == "code":
-            code, mine = _spent(digest), None  # used or expired: say so to its own store
+            code = _spent(digest)  # used or expired: say so to its own store
         if code is None:
             raise attempt.wrong("unknown", named)
-        if not (mine if mine is not None else staff.can_act_for(code.store_id)):
+        if not staff.can_act_for(code.store_id):
             raise attempt.wrong("other_store", named)
     else:
         order = _named_order(p.order_no)
@@ -108,14 +107,14 @@ def _find(attempt: Attempt, p: Presented | None, named: Order | None, *,
             raise attempt.wrong("unknown" if order is None else "other_store", named)
         if not p.signature_ok:
             raise attempt.wrong("bad_signature", order)
-        code, _ = _code((PickupCode.order_id == order.id) & (PickupCode.version == p.version), lock_now)
+        code = _code((PickupCode.order_id == order.id) & (PickupCode.version == p.version), lock_now)
         if code is None or code.status == "replaced":
             raise attempt.wrong("replaced", order)
     if named is not None and named.id != code.order_id:
         raise attempt.wrong("other_order", named)
     if lock:
         if not lock_now and code.status == "live":
-            code, _ = _code(PickupCode.id == code.id, True)
+            code = _code(PickupCode.id == code.id, True)
         order = codes.lock_order(code.order_id, with_items=True)
     elif order is None:
         order = db.session.get(Order, code.order_id)
@@ -134,21 +133,10 @@ def _find(attempt: Attempt, p: Presented | None, named: Order | None, *,
     return order, code
 
 
-def _code(where, lock: bool, staff=None) -> tuple[PickupCode | None, bool | None]:
-    """The code, and whether `staff` may act for its store (None: not asked) — answered in
-    the same statement, instead of loading the staff member's stores (rows read by
-    subqueries are not locked). Locked by primary key only (codes.locked_by_id): the
-    locking read returns the row as committed now, reissued or used meanwhile included."""
-    mine = None
-    if staff is not None:
-        mine = true() if staff.role == Role.admin else exists().where(
-            staff_stores.c.staff_id == staff.id, staff_stores.c.store_id == PickupCode.store_id)
-    columns = (PickupCode, *([mine.label("mine")] if mine is not None else []))
-    query = codes.locked_by_id(where, *columns) if lock else select(*columns).where(where)
-    row = db.session.execute(query).first()
-    if row is None:
-        return None, None
-    return row[0], (bool(row[1]) if mine is not None else None)
+def _code(where, lock: bool) -> PickupCode | None:
+    """The code. Locked by primary key only (codes.locked_by_id): the locking read
+    returns the row as committed now, reissued or used meanwhile included."""
+    return db.session.scalars(codes.locked_by_id(where) if lock else select(PickupCode).where(where)).first()
 
 
 def _spent(digest: str) -> PickupCode | None:

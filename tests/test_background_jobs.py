@@ -2,8 +2,6 @@
 commit (never on rollback), and the in-process runner of the embedded default."""
 from __future__ import annotations
 
-import sys
-import types
 from datetime import datetime, timedelta, timezone
 
 import pytest

@@ -22,6 +22,7 @@ from app.extensions import db, rds
 from models.base import utcnow
 
 _KEY = "session:{}"
+INVALID = "The token is missing, invalid or expired."
 _INDEX = "sessions:{}:{}"
 
 
@@ -72,7 +73,7 @@ def revoke_all(kind: str, principal_id: int) -> None:
 def _identity(token: str, kind: str, audience: str) -> tuple[int, str]:
     found = resolve_token(token)
     if found is None:
-        raise Unauthorized("The token is missing, invalid or expired.")
+        raise Unauthorized(INVALID)
     if found[0] != kind:
         raise Unauthorized(f"This route needs a {audience} token.")
     return found[1], found[2]
@@ -95,7 +96,7 @@ class Shopper:
         if self._user is None:
             self._user = db.session.get(User, self.id)
             if self._user is None:
-                raise Unauthorized("The token is missing, invalid or expired.")
+                raise Unauthorized(INVALID)
         return self._user
 
 

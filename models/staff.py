@@ -10,7 +10,7 @@ from sqlalchemy import Column, Enum, ForeignKey, String, Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.auth import revoke_all
+from app.auth import INVALID, revoke_all
 from app.db import after_commit
 from app.errors import Conflict, Forbidden, InvalidRequest, Unauthorized
 from app.extensions import db
@@ -115,7 +115,7 @@ class StaffPrincipal(StoreAccess):
 def _active_row(staff_id: int) -> Staff:
     row = db.session.get(Staff, staff_id)
     if row is None or not row.active:
-        raise Unauthorized("The token is missing, invalid or expired.")
+        raise Unauthorized(INVALID)
     return row
 
 

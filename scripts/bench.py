@@ -15,6 +15,9 @@ Scenarios (SCENARIOS below; a new flow is a new entry):
             sized by a 1 s untimed probe; openids cycle through 200 users, so the timed
             phase measures returning shoppers.
   order_spread / order_hot   POST /api/orders, one unit of one of 200 SKUs / of one SKU.
+  order_floor   POST /floor/orders as order_spread: a bare Flask endpoint doing only the
+            order's SQL (scripts/bench_floor.py, served beside the app in runs that include
+            this scenario): the floor issue 3's target is set against.
   flash / flash_soldout      POST /api/orders on a flash-sale SKU with stock / sold out.
   notify / notify_dup        POST /wechat/pay/notify: a distinct payment for a distinct
             unpaid order each time / the same, already applied payment again and again.
@@ -130,13 +133,13 @@ def issue_codes(ctx: Context, n: int, threads: int = 4) -> None:
         list(pool.map(work, range(threads)))  # re-raises a worker's exception
 
 
-def order(pick_sku: Callable[[Context], int]):
+def order(pick_sku: Callable[[Context], int], path: str = "/api/orders"):
     """POST /api/orders for one unit of pick_sku(ctx), as one of the prepared shoppers."""
     def request(ctx: Context, http: Http):
         headers = random.choice(ctx.shoppers)
         body = {"store_id": ctx.order_store_id, "fulfillment": "pickup",
                 "items": [{"sku_id": pick_sku(ctx), "qty": 1}]}
-        return http.call("POST", "/api/orders", body, headers)
+        return http.call("POST", path, body, headers)
     return request
 
 
@@ -298,6 +301,7 @@ SCENARIOS: dict[str, Scenario] = {
     "login": Scenario(login, prepare=issue_codes),
     "order_spread": Scenario(order(lambda ctx: random.choice(ctx.spread_skus))),
     "order_hot": Scenario(order(lambda ctx: ctx.hot_sku)),
+    "order_floor": Scenario(order(lambda ctx: random.choice(ctx.spread_skus), path="/floor/orders")),
     "flash": Scenario(order(lambda ctx: ctx.flash_sku)),
     "flash_soldout": Scenario(soldout),
     "notify": Scenario(notify, prepare=prepare_notifications),
@@ -305,8 +309,8 @@ SCENARIOS: dict[str, Scenario] = {
     "preview": Scenario(staff_call("/api/staff/pickups/preview"), prepare=prepare_preview),
     "verify": Scenario(staff_call("/api/staff/pickups/verify"), prepare=prepare_verify),
 }
-ORDER_SCENARIOS = {"order_spread", "order_hot", "flash", "flash_soldout", "notify", "notify_dup", "preview",
-                   "verify"}
+ORDER_SCENARIOS = {"order_floor", "order_spread", "order_hot", "flash", "flash_soldout", "notify", "notify_dup",
+                   "preview", "verify"}
 
 
 def run_load(ctx: Context, name: str, warmup: float, duration: float, concurrency: int) -> dict:
@@ -473,12 +477,13 @@ def main() -> int:
                 raise RuntimeError(f"flask {' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
         # --reuse-port as README's production command: without it one worker accepts most
         # of the clients (connected at once) and the run measures that race.
+        target = "scripts.bench_floor:app" if "order_floor" in names else "wsgi:app"
         spawn(procs, [str(BIN / "gunicorn"), "-k", "gthread", "--workers", str(args.workers),
                       "--threads", str(args.threads), "--bind", ctx.base, "--no-control-socket", "--reuse-port",
-                      "wsgi:app"], env, logs / "gunicorn.log", f"{ctx.base}/readyz")
+                      target], env, logs / "gunicorn.log", f"{ctx.base}/readyz")
         stores = json.loads(Http(ctx.base).call("GET", "/api/stores")[1])["items"]
         ctx.store_id, ctx.order_store_id = stores[0]["id"], stores[-1]["id"]
-        print(f"gunicorn gthread {args.workers}x{args.threads}, {args.concurrency} clients, "
+        print(f"gunicorn gthread {args.workers}x{args.threads} {target}, {args.concurrency} clients, "
               f"{args.warmup:g}s warm-up + {args.duration:g}s per endpoint, store_id={ctx.store_id}, "
               f"logs in {logs}", flush=True)
 

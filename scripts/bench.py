@@ -477,7 +477,7 @@ def main() -> int:
                 raise RuntimeError(f"flask {' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
         # --reuse-port as README's production command: without it one worker accepts most
         # of the clients (connected at once) and the run measures that race.
-        target = "scripts.bench_floor:app" if "order_floor" in names else "wsgi:app"
+        target = "scripts.bench_floor:create()" if "order_floor" in names else "wsgi:app"
         spawn(procs, [str(BIN / "gunicorn"), "-k", "gthread", "--workers", str(args.workers),
                       "--threads", str(args.threads), "--bind", ctx.base, "--no-control-socket", "--reuse-port",
                       target], env, logs / "gunicorn.log", f"{ctx.base}/readyz")

@@ -30,7 +30,7 @@ until grep -qE "$ready" "$log"; do
 done
 sleep 2.5
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-pids=("$(pgrep -f 'gunicorn .*(wsgi|bench_floor):app' | tail -1)" "$(pgrep -x mariadbd | head -1)" "$(pgrep -x redis-server | head -1)" "$bench")
+pids=("$(pgrep -f 'gunicorn .*(wsgi:app|bench_floor:create)' | tail -1)" "$(pgrep -x mariadbd | head -1)" "$(pgrep -x redis-server | head -1)" "$bench")
 before=(); for p in "${pids[@]}"; do before+=("$(cpu "$p")"); done
 start=$(date +%s.%N)
 sleep $((seconds - 4))

@@ -80,7 +80,7 @@ def create_staff(body):
 @roles("admin")
 @bp.input(StaffPatch, arg_name="body")
 @bp.output(AdminStaff)
-@bp.doc(summary="Change role, stores, password or active; signs them out everywhere")
+@bp.doc(summary="Change role, stores, password or active (signs them out everywhere), or display name")
 def update_staff(staff_id, body):
     return staff_model.update_staff(current_staff(), get_or_404(staff_model.Staff, staff_id, "staff"), body)
 

@@ -164,6 +164,9 @@ def create_staff(actor, *, username: str, password: str, role: str,
     return staff
 
 
+_ENDS_SESSIONS = {"password", "store_ids", "role", "active"}
+
+
 def update_staff(actor, staff: Staff, fields: dict) -> Staff:
     fields = dict(fields)
     changes = {}
@@ -183,10 +186,11 @@ def update_staff(actor, staff: Staff, fields: dict) -> Staff:
     changes.update(audit.diff(staff, fields))
     if changes:
         audit.record("staff.update", staff, actor=actor, changes=changes)
+    if changes.keys() & _ENDS_SESSIONS:
         # A changed role, store binding or password must not live on in old sessions, which
         # carry the role and stores (StaffPrincipal). Ended now, so that if Redis fails the
         # change is not committed either; and again after the commit, for a login that read
-        # the row in between.
+        # the row in between. A new display name leaves them be (read from the row).
         staff_id = staff.id
         revoke_all("staff", staff_id)
         after_commit(lambda: revoke_all("staff", staff_id))

@@ -131,6 +131,18 @@ def test_changing_what_a_session_holds_signs_them_out(client, ctx, change):
     assert_error(client.get("/api/staff/me", headers=bearer(clerk_token)), 401, "unauthorized")
 
 
+def test_a_new_display_name_keeps_them_signed_in(client, ctx):
+    clerk = make_staff("clerk", [make_store()])
+    clerk_token = staff_token(client, clerk)
+    admin_token = staff_token(client, make_staff("admin"))
+    resp = client.patch(f"/api/admin/staff/{clerk.id}", headers=bearer(admin_token), json={"display_name": "王丽"})
+    assert resp.status_code == 200 and resp.json["display_name"] == "王丽"
+    me = client.get("/api/staff/me", headers=bearer(clerk_token))
+    assert me.status_code == 200 and me.json["display_name"] == "王丽"
+    assert db.session.scalars(select(AuditLog).where(AuditLog.action == "staff.update")).one().changes \
+        == {"display_name": ["", "王丽"]}
+
+
 def test_a_change_that_cannot_end_the_sessions_is_not_made(client, ctx, monkeypatch):
     """Sessions carry the role and stores, so a change that cannot end them (Redis down)
     must not be committed either: the old session would go on with the old role."""

@@ -41,7 +41,7 @@ class NoCookieSessions(SessionInterface):
 
 
 def create_app(settings: Settings | None = None) -> TihuoApp:
-    from app import auth, celery_app, cli, crypto, db as transaction, errors, logs, metrics, tasks, wechat
+    from app import celery_app, cli, crypto, db as transaction, errors, logs, metrics, tasks, wechat
     from app.extensions import db, migrate, redis_ext
     from handlers import register_handlers
     from models import load_all
@@ -80,7 +80,6 @@ def create_app(settings: Settings | None = None) -> TihuoApp:
 
         hops = settings.TRUSTED_PROXY_HOPS
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
-    _ = auth  # registers the token verifiers
     return app
 
 
@@ -119,7 +118,7 @@ def _mount_sandbox(app: TihuoApp, settings: Settings) -> None:
     from Crypto.PublicKey import RSA
 
     from wechat.sandbox import OfficialAccount, OfficialSandbox, SandboxState, create_blueprint
-    from wechat.sandbox.pay_state import PaySandbox
+    from wechat.sandbox import PaySandbox
 
     pay = PaySandbox(allow_http_loopback_notify=True)  # the demo has no HTTPS
     if settings.WECHATPAY_MCHID and settings.WECHATPAY_PRIVATE_KEY_PATH:

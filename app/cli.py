@@ -65,7 +65,7 @@ def generate_keys_command():
 @stock_cli.command("check")
 def stock_check_command():
     """Compare every stock counter with the sum of its ledger; exit 1 on any mismatch."""
-    from models.stock_check import check_ledger, inventory_rows
+    from models.stock.check import check_ledger, inventory_rows
 
     problems, rows = check_ledger(), inventory_rows()
     db.session.rollback()  # read-only
@@ -86,7 +86,7 @@ orders_cli = AppGroup("orders", help="Orders.")
 def orders_sweep_command():
     """Time out unpaid orders past their deadline; auto-confirm old deliveries."""
     from app.tasks import run_deferred
-    from models.orders.lifecycle import sweep
+    from models.orders.deadlines import sweep
 
     click.echo(f"orders sweep: {sweep()}")
     run_deferred()
@@ -98,7 +98,7 @@ flash_cli = AppGroup("flash", help="Flash-sale gates.")
 @flash_cli.command("resync")
 def flash_resync_command():
     """Recount every flash-sale gate from the database (drops stale tickets)."""
-    from models.flash_sale import resync_all
+    from models.stock.flash_sale import resync_all
 
     click.echo(f"flash-sale gates resynced: {resync_all()}")
 
@@ -130,16 +130,17 @@ def pay_refunds_command():
 @click.option("--date", "bill_date", default=None, help="YYYY-MM-DD (default: yesterday in China)")
 def pay_reconcile_command(bill_date):
     """Compare the day's WeChat Pay trade bill with our payments and refunds."""
-    from datetime import date
+    from models.payments.reconcile import reconcile_day
 
-    from models.payments.reconcile import default_bill_date, reconcile
-
-    day = date.fromisoformat(bill_date) if bill_date else default_bill_date()
-    report = reconcile(day)
+    done = reconcile_day(bill_date)
     db.session.commit()
-    click.echo(f"reconciliation {day}: {report.status}, {len(report.differences)} difference(s), "
-               f"{len(report.repairs)} repair(s) (report #{report.id})")
-    if report.status != "ok":
+    day = done["bill_date"]
+    if done["status"] == "no_bill":  # the same rule as the scheduled job: nothing to compare
+        click.echo(f"reconciliation {day}: no bill (WeChat Pay makes none for a day without payments)")
+        return
+    click.echo(f"reconciliation {day}: {done['status']}, {done['differences']} difference(s), "
+               f"{done['repairs']} repair(s) (report #{done['report_id']})")
+    if done["status"] != "ok":
         raise SystemExit(1)
 
 

@@ -1,57 +1,62 @@
-"""One transaction per request, side effects after commit, SQLite set up to behave.
+"""Transactions: one per request, a unit of work of its own for background passes, and
+the engine set up to behave (MariaDB pool round trips, SQLite pragmas).
 
-The app commits once after the handler returned (TihuoApp.dispatch_request); domain code
-never commits. Side effects queued with `after_commit` run once the session's transaction
-has committed — in a request, a CLI command or a task alike — and are dropped if it
-rolls back.
+The app commits once after the handler returned (TihuoApp.dispatch_request), a task once
+after it returned (app/celery_app.py); domain code never commits. A background pass that
+must finish row by row (a sweep, the outbox's claim and its record) says so with
+`own_transaction()` or `each_in_own_transaction()`. Work that must wait for a commit goes
+through app/tasks.py.
 """
 from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterable
 
 from flask import Flask
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 
 from app.extensions import db
 
 log = logging.getLogger(__name__)
-_HOOKS = "after_commit"
-_KEYS = "after_commit_keys"
-
-
-def after_commit(fn: Callable[[], None], key=None) -> None:
-    """Run `fn` once the current transaction has committed (never if it rolls back).
-    With a `key`, only the first hook of that key in this transaction is kept."""
-    info = db.session().info
-    if key is not None:
-        keys = info.setdefault(_KEYS, set())
-        if key in keys:
-            return
-        keys.add(key)
-    info.setdefault(_HOOKS, []).append(fn)
 
 
 def commit_request() -> None:
     db.session.commit()
 
 
-def _run_hooks(session: Session) -> None:
-    session.info.pop(_KEYS, None)
-    for fn in session.info.pop(_HOOKS, []):
+@contextmanager
+def own_transaction():
+    """A unit of work of its own, outside any request (a sweep's row, the outbox's claim,
+    a recorded delivery): committed when the block ends, rolled back if it raises. Never
+    inside a request, whose one transaction it would cut in two."""
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
+def each_in_own_transaction(ids: Iterable, step: Callable[[object], object], *, what: str,
+                            load=None) -> int:
+    """Run `step(id)` for each id — or, with `load` (a model), `step(row)` for the row of
+    that id — each in its own transaction, so one failure (logged, rolled back) holds up
+    none of the rest: every periodic sweep goes through here. Returns how many steps said
+    they acted (returned something true)."""
+    done = 0
+    for ident in list(ids):
         try:
-            fn()
-        except Exception:  # the commit stands; a failed side effect must not undo it
-            log.exception("after-commit hook failed")
-
-
-def _drop_hooks(session: Session) -> None:
-    session.info.pop(_HOOKS, None)
-    session.info.pop(_KEYS, None)
+            with own_transaction():
+                target = ident if load is None else db.session.get(load, ident)
+                if target is not None and step(target):
+                    done += 1
+        except Exception:
+            log.exception("%s failed for %s", what, ident)
+    return done
 
 
 def init_app(app: Flask) -> None:
@@ -141,5 +146,3 @@ def init_engine_events() -> None:
         event.listen(Engine, "do_connect", _mysql_connect_args)
         event.listen(Engine, "connect", _sqlite_pragmas)
         event.listen(Engine, "begin", _sqlite_begin)
-        event.listen(Session, "after_commit", _run_hooks)
-        event.listen(Session, "after_rollback", _drop_hooks)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from models import catalog, inventory, staff, stores
+from models import catalog, staff, stores
+from models.stock import admin as stock_admin
 
 DEMO_STAFF = [
     {"username": "admin", "password": "tihuo-admin-demo", "role": "admin", "display_name": "店长总部"},
@@ -60,7 +61,7 @@ def seed() -> dict:
         created["products"] += 1
         for sku, (_, _, _, counts) in zip(product.skus, skus):
             for store, count in zip(store_rows, counts):
-                inventory.set_stock(None, store, sku, on_hand=count, baseline=max(count, 20),
+                stock_admin.set_stock(None, store, sku, on_hand=count, baseline=max(count, 20),
                                     note="demo data")
     for fields in DEMO_STAFF:
         if db.session.scalars(select(staff.Staff).where(staff.Staff.username == fields["username"])).first():

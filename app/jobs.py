@@ -1,99 +1,60 @@
-"""The Celery tasks: each calls one domain operation (like a handler, for the queue).
-The task class (app/celery_app.py) gives every run an app context and one transaction."""
+"""The Celery tasks, by name: each calls one domain operation (like a handler, for the
+queue). The task class (app/celery_app.py) gives every run an app context and one
+transaction. Domain code starts a task by its name (app.tasks.defer / start); this is the
+one table of what those names run. The beat's schedule is app/schedule.py."""
 from __future__ import annotations
-
-import logging
 
 from celery import Celery
 from flask import current_app
 
-log = logging.getLogger(__name__)
+from models import audit
+from models.orders import deadlines
+from models.outbox import dispatch
+from models.outbox.enqueue import DISPATCH_TASK
+from models.payments import reconcile, refunds, upstream
+from models.pickup import expiry
+from models.stock import flash_sale, levels
 
 
 def register(celery: Celery) -> None:
     task = celery.task
 
-    @task(name="tihuo.deferred")
-    def deferred(target: str, args: list):
-        """Work a committed transaction deferred (app.tasks.defer)."""
-        from app.tasks import resolve
-
-        return resolve(target)(*args)
-
-    @task(name="tihuo.outbox.dispatch")
+    @task(name=DISPATCH_TASK)  # "tihuo.outbox.dispatch": kicked after commits, and swept by the beat
     def outbox_dispatch():
-        from models.notifications.dispatch import dispatch_due
-
-        return dispatch_due()
+        return dispatch.dispatch_due()
 
     @task(name="tihuo.orders.sweep")
     def orders_sweep():
-        from models.orders.lifecycle import sweep
-
-        return sweep()
+        return deadlines.sweep()
 
     @task(name="tihuo.pay.query_pending")
     def pay_query_pending():
-        from models.payments.upstream import query_pending
+        return upstream.query_pending()
 
-        return query_pending()
+    @task(name=refunds.SUBMIT_TASK)  # "tihuo.pay.submit_refund": after the refund's commit
+    def pay_submit_refund(refund_id: int):
+        return refunds.submit(refund_id)
 
     @task(name="tihuo.pay.refunds")
     def pay_refunds():
-        from models.payments.refunds import query_unsettled
-
-        return query_unsettled()
+        return refunds.query_unsettled()
 
     @task(name="tihuo.pay.reconcile")
     def pay_reconcile(bill_date: str | None = None):
-        return reconcile_day(bill_date)
+        return reconcile.reconcile_day(bill_date)
 
     @task(name="tihuo.pickup.sweep")
     def pickup_sweep():
-        return pickup_expiry_sweep()
+        return expiry.sweep()
 
     @task(name="tihuo.flash.resync")
     def flash_resync():
-        from models.flash_sale import resync_all
-
-        return resync_all()
+        return flash_sale.resync_all()
 
     @task(name="tihuo.stock.levels")
     def stock_levels():
-        from models.stock_levels import reevaluate_all
-
-        return reevaluate_all()
+        return levels.reevaluate_all()
 
     @task(name="tihuo.audit.retention")
     def audit_retention():
-        from models.audit import purge_older_than
-
-        return purge_older_than(current_app.config["AUDIT_RETENTION_DAYS"])
-
-
-def reconcile_day(bill_date: str | None = None) -> dict:
-    """Reconcile one day (default: yesterday in China). A day without a bill (no payments
-    that day) is nothing to reconcile, not a failure."""
-    from datetime import date
-
-    from app.extensions import db
-    from models.payments.reconcile import default_bill_date, reconcile
-    from wechat.pay.errors import WeChatPayError
-
-    day = date.fromisoformat(bill_date) if bill_date else default_bill_date()
-    try:
-        report = reconcile(day)
-    except WeChatPayError as exc:
-        if exc.code == "NO_STATEMENT_EXIST":
-            return {"bill_date": day.isoformat(), "status": "no_bill"}
-        raise
-    db.session.commit()
-    if report.status != "ok":
-        log.warning("reconciliation %s: %s difference(s) (report #%s)", day, len(report.differences), report.id)
-    return {"bill_date": day.isoformat(), "status": report.status, "report_id": report.id}
-
-
-def pickup_expiry_sweep() -> dict:
-    from models.pickup import expiry
-
-    return expiry.sweep()
+        return audit.purge_older_than(current_app.config["AUDIT_RETENTION_DAYS"])

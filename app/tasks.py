@@ -1,73 +1,72 @@
-"""Work to do once a transaction has committed: `defer(fn, *args)`.
+"""Work after the commit: the one door for anything that must wait until a transaction has
+committed, and must not happen if it rolls back.
 
-With a Celery worker (app/celery_app.py) the work is sent to the queue as the task
-`tihuo.deferred` after the commit; the worker runs it in its own transaction. In process
-(the embedded default) it runs after the response has been sent (the client doesn't wait
-for WeChat), or, outside a request, when `run_deferred()` is called after the commit.
-Either way it never runs if the transaction rolls back.
+- `after_commit(fn)` runs `fn()` in this process right after the commit: cheap effects
+  that must follow the data (a flash-sale gate's Redis count, ending sessions, the
+  outbox's kick).
+- `defer(task, *args)` starts the named task after the commit: work that runs in a
+  transaction of its own and may call WeChat (a refund's submission). It is
+  `after_commit` + `start`.
+- `start(task, *args)` starts a named task now, for an after-commit hook that decides for
+  itself (the outbox's kick).
 
-Only functions marked `@deferrable` may be deferred: the worker looks them up by name, and
-a name arriving from the broker must not be able to call anything else. Their arguments
-must be JSON values (ids, not objects).
+Tasks are the Celery tasks of app/jobs.py, started by name: with a worker the name goes
+to the broker; in process (the embedded default, the tests) the task's function runs
+after the response has been sent (the client doesn't wait for WeChat), or, outside a
+request, when `run_deferred()` is called after the commit. Only a registered task can be
+started: a name is never resolved to any other code.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from typing import Callable
 
 from flask import Flask, current_app, g, has_request_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
-from app.db import after_commit
+from app.extensions import db
 
 log = logging.getLogger(__name__)
+_HOOKS = "after_commit"
+_KEYS = "after_commit_keys"
 
 
-def deferrable(fn: Callable) -> Callable:
-    """Mark a module-level function as safe to run later by name."""
-    fn.deferrable = True
-    return fn
+def after_commit(fn: Callable[[], None], key=None) -> None:
+    """Run `fn` once the current transaction has committed (never if it rolls back).
+    With a `key`, only the first hook of that key in this transaction is kept."""
+    info = db.session().info
+    if key is not None:
+        keys = info.setdefault(_KEYS, set())
+        if key in keys:
+            return
+        keys.add(key)
+    info.setdefault(_HOOKS, []).append(fn)
 
 
-def defer(fn: Callable, *args) -> None:
-    """Run fn(*args) after this transaction commits (never if it rolls back).
-
-    Publishing (or queueing in process) is the after-commit hook: a rolled-back
-    transaction sends nothing. If the broker is down the hook fails (logged); the periodic
-    jobs pick the work up later."""
-    _check(fn)
-    after_commit(lambda: submit(fn, *args))
+def defer(task: str, *args) -> None:
+    """Start the task named `task` with `args` (JSON values: ids, not objects) once this
+    transaction has committed. If the broker is down the hook fails (logged); the
+    periodic jobs pick the work up later."""
+    _task(task)
+    after_commit(lambda: start(task, *args))
 
 
-def submit(fn: Callable, *args) -> None:
-    """Start fn(*args) now, not tied to a transaction: for an after-commit hook that
-    decides for itself whether work is needed (see models.outbox)."""
-    _check(fn)
+def start(task: str, *args) -> None:
+    """Start the task named `task` now, not tied to a transaction."""
+    found = _task(task)
     if current_app.config["TASKS_IN_PROCESS"]:
-        _enqueue((fn, args))
+        _enqueue((found.run, args))
     else:
-        current_app.extensions["celery"].send_task("tihuo.deferred", args=[target_name(fn), list(args)])
+        current_app.extensions["celery"].send_task(task, args=list(args))
 
 
-def _check(fn: Callable) -> None:
-    if not getattr(fn, "deferrable", False):
-        raise TypeError(f"{target_name(fn)} is not marked @deferrable")
-
-
-def target_name(fn: Callable) -> str:
-    return f"{fn.__module__}:{fn.__qualname__}"
-
-
-def resolve(name: str) -> Callable:
-    """The @deferrable function called `module:qualname` (what the worker runs)."""
-    module, _, attr = name.partition(":")
-    if not module.startswith(("models.", "app.")) or not attr.isidentifier():
-        raise LookupError(f"not a deferrable target: {name!r}")
-    fn = getattr(importlib.import_module(module), attr, None)
-    if fn is None or not getattr(fn, "deferrable", False):
-        raise LookupError(f"not a deferrable target: {name!r}")
-    return fn
+def _task(name: str):
+    tasks = current_app.extensions["celery"].tasks
+    if not name.startswith("tihuo.") or name not in tasks:
+        raise LookupError(f"no such task: {name!r} (see app/jobs.py)")
+    return tasks[name]
 
 
 def _enqueue(job: tuple) -> None:
@@ -104,8 +103,6 @@ def run_deferred() -> None:
 
 
 def _run(fn, args) -> None:
-    from app.extensions import db
-
     try:
         fn(*args)
         db.session.commit()
@@ -114,7 +111,25 @@ def _run(fn, args) -> None:
         log.exception("deferred %s failed", getattr(fn, "__name__", fn))
 
 
+def _run_hooks(session: Session) -> None:
+    session.info.pop(_KEYS, None)
+    for fn in session.info.pop(_HOOKS, []):
+        try:
+            fn()
+        except Exception:  # the commit stands; a failed side effect must not undo it
+            log.exception("after-commit hook failed")
+
+
+def _drop_hooks(session: Session) -> None:
+    session.info.pop(_HOOKS, None)
+    session.info.pop(_KEYS, None)
+
+
 def init_app(app: Flask) -> None:
+    if not event.contains(Session, "after_commit", _run_hooks):
+        event.listen(Session, "after_commit", _run_hooks)
+        event.listen(Session, "after_rollback", _drop_hooks)
+
     @app.after_request
     def _after_response(response):
         jobs = g.pop("deferred", [])

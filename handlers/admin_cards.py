@@ -5,7 +5,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields, validators
 from flask import Response
 
-from app.auth import current_staff, roles, staff_auth
+from handlers.access import current_staff, roles, staff_auth
 from handlers.schemas import Schema, StrictSchema, cursor_int, page, page_of
 from models.base import utcnow
 from models.cards import batches

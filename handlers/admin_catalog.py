@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, fields, validators
 
-from app.auth import current_staff, roles, staff_auth
+from handlers.access import current_staff, roles, staff_auth
 from handlers.catalog import StoreOut
 from handlers.schemas import PageQuery, Schema, StrictSchema, cursor_int, page, page_of
 from models import catalog, stores

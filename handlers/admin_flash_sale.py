@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, fields
 
-from app.auth import current_staff, roles, staff_auth
+from handlers.access import current_staff, roles, staff_auth
 from handlers.schemas import Schema, StrictSchema
-from models import flash_sale
+from models.stock import flash_sale
 
 bp = APIBlueprint("admin_flash_sale", __name__, url_prefix="/api/admin", tag="Admin: inventory")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, fields, validators
 
-from app.auth import current_staff, roles, staff_auth
+from handlers.access import current_staff, roles, staff_auth
 from handlers.schemas import PageQuery, Schema, StrictSchema, cursor_int, page, page_of
-from models import inventory, stock_admin
-from models.stock_admin import ADJUST_REASONS, MAX_ID, MAX_QTY
+from models.stock import admin as stock_admin, queries as stock_queries
+from models.stock.admin import ADJUST_REASONS, MAX_ID, MAX_QTY
 
 bp = APIBlueprint("admin_inventory", __name__, url_prefix="/api/admin", tag="Admin: inventory")
 READERS = ("admin", "analyst", "manager", "clerk")
@@ -141,7 +141,7 @@ def list_inventory(store_id):
     staff = current_staff()
     if staff.role.value != "analyst":
         staff.require_store(store.id)
-    return {"items": inventory.store_inventory(store.id), "next_cursor": None}
+    return {"items": stock_queries.store_inventory(store.id), "next_cursor": None}
 
 
 @bp.put("/stores/<int:store_id>/inventory/<int:sku_id>")
@@ -154,7 +154,7 @@ def set_stock(store_id, sku_id, body):
     store = stock_admin.get_store(store_id)
     current_staff().require_store(store.id)
     sku = stock_admin.stock_sku(sku_id)
-    return inventory.set_stock(current_staff(), store, sku, on_hand=body.get("on_hand"),
+    return stock_admin.set_stock(current_staff(), store, sku, on_hand=body.get("on_hand"),
                                baseline=body.get("baseline"), note=body["note"])
 
 
@@ -199,7 +199,7 @@ def create_transfer(body):
 @bp.output(ProposalList)
 @bp.doc(summary="Transfers proposed for critically low stock (managers: their stores)")
 def list_proposals(query):
-    rows = stock_admin.list_proposals(current_staff(), status=query["status"],
+    rows = stock_queries.list_proposals(current_staff(), status=query["status"],
                                       cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
     return page(rows, query["limit"])
 
@@ -231,7 +231,7 @@ def reject_proposal(proposal_id):
 @bp.output(ReplenishmentList)
 @bp.doc(summary="Replenishment requests opened by low stock, newest first")
 def list_replenishment(query):
-    rows = stock_admin.list_replenishment(
+    rows = stock_queries.list_replenishment(
         current_staff(), status=query["status"], store_id=query["store_id"],
         cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
     return page(rows, query["limit"])
@@ -244,6 +244,6 @@ def list_replenishment(query):
 @bp.output(LevelEventList)
 @bp.doc(summary="Alert level changes, newest first")
 def list_level_events(query):
-    rows = stock_admin.list_level_events(current_staff(), store_id=query["store_id"],
+    rows = stock_queries.list_level_events(current_staff(), store_id=query["store_id"],
                                          cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
     return page(rows, query["limit"])

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, fields, validators
 
-from app.auth import current_staff, roles, staff_auth
+from handlers.access import current_staff, roles, staff_auth
 from handlers.schemas import Schema, StrictSchema, cursor_int, page, page_of
-from models.notifications import review
+from models.outbox import review
 
 bp = APIBlueprint("admin_outbox", __name__, url_prefix="/api/admin", tag="Admin: outbox")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields, validators
 from flask import request
 
-from app.auth import current_user, issue_token, revoke_token, session_ttl, shopper_auth
+from handlers.access import current_user, shopper_auth
+from app.sessions import issue_token, revoke_token, session_ttl
 from handlers.schemas import Schema, StrictSchema
 from models import users
 

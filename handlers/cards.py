@@ -4,7 +4,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields, validators
 from flask import request
 
-from app.auth import current_user, shopper_auth
+from handlers.access import current_user, shopper_auth
 from handlers.order_schemas import FulfillmentIn, OrderDetail
 from handlers.schemas import Schema, StrictSchema, idempotency_key
 from models.cards import redemption

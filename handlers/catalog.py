@@ -4,7 +4,8 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields, validators
 
 from handlers.schemas import Schema, StrictSchema, cursor_int, page, page_of
-from models import inventory, stores
+from models import stores
+from models.stock import queries as stock_queries
 
 bp = APIBlueprint("catalog", __name__, url_prefix="/api", tag="Shopper catalog")
 
@@ -75,7 +76,7 @@ def list_stores(query):
 def list_products(query):
     store = stores.active_store(query["store_id"])
     limit = query["limit"]
-    rows = inventory.store_catalog(store.id, cursor=cursor_int(query["cursor"]), limit=limit + 1)
+    rows = stock_queries.store_catalog(store.id, cursor=cursor_int(query["cursor"]), limit=limit + 1)
     result = page(rows, limit, key=lambda row: row[0].id)
     result["items"] = [_product(p, skus) for p, skus in result["items"]]
     return result

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, fields, validators
 
-from app.auth import current_user, shopper_auth
+from handlers.access import current_user, shopper_auth
 from handlers.schemas import Schema, StrictSchema
 from models.notifications import subscribe, templates
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields
 from flask import Response, request
 
-from app.auth import current_staff, roles, staff_auth
+from handlers.access import current_staff, roles, staff_auth
 from handlers.schemas import Schema
 from models.base import get_or_404
 from models.official import binding, inbound

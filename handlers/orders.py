@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint
 
-from app.auth import current_user, shopper_auth
+from handlers.access import current_user, shopper_auth
 from handlers.order_schemas import (OrderDetail, OrderIn, OrderPage, OrdersQuery, ReasonIn,
                                     with_outcome)
 from handlers.schemas import cursor_int, idempotency_key, page
-from models.orders import lifecycle, placement, queries
+from models.orders import lifecycle, placement, queries, unpaid
 from models.orders.status import Actor
 
 bp = APIBlueprint("orders", __name__, url_prefix="/api/orders", tag="Shopper orders")
@@ -51,7 +51,7 @@ def get_mine(order_no):
 @bp.doc(summary="Cancel my unpaid order", responses={409: "invalid_transition"})
 def cancel(order_no, body):
     order = queries.owned_order(current_user().id, order_no)
-    return with_outcome(order, lifecycle.cancel(order, Actor.of(current_user()), body["reason"]))
+    return with_outcome(order, unpaid.cancel(order, Actor.of(current_user()), body["reason"]))
 
 
 @bp.post("/<order_no>/confirm-receipt")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields, validators
 from flask import request
 
-from app.auth import current_staff, current_user, roles, shopper_auth, staff_auth
+from handlers.access import current_staff, current_user, roles, shopper_auth, staff_auth
 from app.errors import InvalidRequest
 from handlers.schemas import Schema, StrictSchema, idempotency_key
 from models.orders.placement import request_fingerprint

@@ -4,7 +4,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint
 from flask import Response
 
-from app.auth import current_user, shopper_auth
+from handlers.access import current_user, shopper_auth
 from handlers.pickup_schemas import LocationQuery, PickupCodeOut
 from models.orders import queries
 from models.pickup import codes, wxacode

@@ -4,7 +4,8 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields, validators
 from flask import request
 
-from app.auth import current_staff, issue_token, revoke_token, session_ttl, staff_auth
+from handlers.access import current_staff, staff_auth
+from app.sessions import issue_token, revoke_token, session_ttl
 from app.errors import Unauthorized
 from app.ratelimit import FailureLimit, check_all
 from handlers.schemas import Schema, StrictSchema

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, fields
 
-from app.auth import current_staff, roles, staff_auth
+from handlers.access import current_staff, roles, staff_auth
 from handlers.admin_cards import CardDetail
 from handlers.schemas import Schema
 from models.cards import lockout

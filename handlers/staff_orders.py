@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint
 
-from app.auth import current_staff, roles, staff_auth
+from handlers.access import current_staff, roles, staff_auth
 from handlers.order_schemas import (OrderDetail, OrderPage, ReasonIn, ShipIn, StaffOrdersQuery,
                                     with_outcome)
 from handlers.schemas import cursor_int, page
-from models.orders import lifecycle, queries
+from models.orders import lifecycle, queries, unpaid
 from models.orders.status import Actor
 
 bp = APIBlueprint("staff_orders", __name__, url_prefix="/api/staff/orders", tag="Staff orders")
@@ -78,4 +78,4 @@ def mark_delivered(order_no):
 @bp.doc(summary="Cancel an unpaid order of my store")
 def cancel(order_no, body):
     order = queries.staff_order(current_staff(), order_no)
-    return with_outcome(order, lifecycle.cancel(order, Actor.of(current_staff()), body["reason"]))
+    return with_outcome(order, unpaid.cancel(order, Actor.of(current_staff()), body["reason"]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint
 from flask import request
 
-from app.auth import current_staff, roles, staff_auth
+from handlers.access import current_staff, roles, staff_auth
 from handlers.pickup_schemas import (ExtendIn, NoteIn, PickupStateOut, PresentedIn, PreviewOut, ReviewPage,
                                      ReviewsQuery, VerifyIn, VerifyOut, device_id)
 from handlers.schemas import cursor_int, page
@@ -78,7 +78,7 @@ def unlock(order_no, body):
         responses={409: "already_picked_up, pickup_expired, pickup_not_ready"})
 def reissue(order_no, body):
     order = queries.staff_order(current_staff(), order_no)
-    return _state(order, codes.reissue(current_staff(), order, body["note"]), True)
+    return _state(order, lockout.reissue(current_staff(), order, body["note"]), True)
 
 
 @bp.post("/orders/<order_no>/extend")

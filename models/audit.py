@@ -2,10 +2,10 @@
 transaction as the change it records, so one never exists without the other."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import g, has_request_context, request
-from sqlalchemy import JSON, Index, String, select
+from sqlalchemy import JSON, Index, String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -78,10 +78,6 @@ def recent(*, cursor: int | None, limit: int) -> list[AuditLog]:
 def purge_older_than(days: int, batch: int = 1000) -> int:
     """Retention: delete audit rows older than `days`, oldest first, a batch per
     transaction (the periodic job), so the table is never locked for long."""
-    from datetime import timedelta
-
-    from sqlalchemy import delete
-
     cutoff = utcnow() - timedelta(days=days)
     deleted = 0
     while True:

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from sqlalchemy import DateTime, TypeDecorator
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.errors import NotFound
 from app.extensions import db
 
 
@@ -42,8 +43,6 @@ def mirror(obj, values: dict) -> None:
 
 
 def get_or_404(model, ident, what: str | None = None):
-    from app.errors import NotFound
-
     obj = db.session.get(model, ident) if ident is not None else None
     if obj is None:
         raise NotFound(f"No such {what or model.__name__.lower()}.", details={"id": ident})

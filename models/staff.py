@@ -10,10 +10,10 @@ from sqlalchemy import Column, Enum, ForeignKey, String, Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.auth import INVALID, revoke_all
-from app.db import after_commit
+from app.tasks import after_commit
 from app.errors import Conflict, Forbidden, InvalidRequest, Unauthorized
 from app.extensions import db
+from app.sessions import INVALID, revoke_all
 from models import audit
 from models.base import MYSQL_TABLE, UTCDateTime, keyset_page, utcnow
 from models.stores import Store

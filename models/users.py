@@ -8,8 +8,11 @@ from sqlalchemy import String, Text, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app import wechat
 from app.crypto import cipher
+from app.errors import Unauthorized
 from app.extensions import db
+from app.sessions import INVALID
 from models.base import MYSQL_TABLE, UTCDateTime, utcnow
 
 
@@ -44,18 +47,33 @@ class User(db.Model):
         return f"users.{field}:{self.openid}".encode()
 
 
+class Shopper:
+    """The signed-in shopper. Most shopper routes need only the id, so the users row is
+    read only when asked for (`.user`): a hot path like ordering skips that query."""
+
+    audit_kind = "user"
+
+    def __init__(self, user_id: int):
+        self.id = user_id
+        self._user = None
+
+    @property
+    def user(self) -> User:
+        if self._user is None:
+            self._user = db.session.get(User, self.id)
+            if self._user is None:
+                raise Unauthorized(INVALID)
+        return self._user
+
+
 def login(code: str) -> tuple[User, bool]:
     """`wx.login` code → code2session at WeChat → the shopper (created on first login)."""
-    from app import wechat
-
     session = wechat.call("code2session", wechat.miniprogram().code_to_session, code)
     return login_with_wechat(session)
 
 
 def bind_phone_with_code(user: User, code: str) -> User:
     """Phone-button code → getuserphonenumber at WeChat → stored encrypted on the user."""
-    from app import wechat
-
     info = wechat.call("getuserphonenumber", wechat.miniprogram().get_phone_number, code)
     return bind_phone(user, info)
 

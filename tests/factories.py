@@ -4,7 +4,8 @@ from __future__ import annotations
 import itertools
 
 from app.extensions import db
-from models import catalog, inventory, staff, stores
+from models import catalog, staff, stores
+from models.stock import admin as stock_admin
 
 PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)
@@ -27,7 +28,7 @@ def make_product(name="大米", skus=(("5kg", 8900),), **over):
 
 
 def stock(store, sku, on_hand, baseline=None):
-    inv = inventory.set_stock(None, store, sku, on_hand=on_hand, baseline=baseline)
+    inv = stock_admin.set_stock(None, store, sku, on_hand=on_hand, baseline=baseline)
     db.session.commit()
     return inv
 
@@ -79,7 +80,7 @@ def admin_headers(client) -> dict:
 
 def make_shopper(openid: str | None = None):
     """A shopper row and a session token for it, without the WeChat round trip."""
-    from app.auth import issue_token
+    from app.sessions import issue_token
     from models.users import User
 
     user = User(openid=openid or f"o-test-{next(_seq)}")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from models.inventory import Inventory
+from models.stock.tables import Inventory
 from models.orders.tables import Order
 from tests.factories import (bearer, make_product, make_shopper, make_staff, make_store, mark_paid, mark_ready,
                              staff_token, stock)

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from models.audit import AuditLog
 from models.catalog import Product, Sku
-from models.inventory import Inventory, StockMovement
+from models.stock.tables import Inventory, StockMovement
 from tests.factories import bearer, make_product, make_staff, make_store, staff_token
 from tests.test_errors import assert_error
 

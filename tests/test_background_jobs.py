@@ -14,7 +14,7 @@ from app.extensions import db
 from models import outbox
 from models.audit import AuditLog, purge_older_than
 from models.base import utcnow
-from models.outbox import OutboxMessage
+from models.outbox.tables import OutboxMessage
 from tests.test_subscribe_messages import enqueue
 
 UTC = timezone.utc
@@ -60,8 +60,7 @@ def test_reconciliation_runs_at_20_00_shanghai(app, now_utc, due):
 
 
 def test_reconcile_job_defaults_to_yesterday_and_a_day_without_bill_is_fine(app):
-    from app.jobs import reconcile_day
-    from models.payments.reconcile import default_bill_date
+    from models.payments.reconcile import default_bill_date, reconcile_day
 
     with app.app_context():
         assert reconcile_day() == {"bill_date": default_bill_date().isoformat(), "status": "no_bill"}
@@ -84,8 +83,8 @@ def test_audit_retention_deletes_only_old_rows_in_batches(app):
 
 
 def test_stock_levels_safety_net_repairs_only_drift(app):
-    from models.inventory import Inventory, StockLevelEvent
-    from models.stock_levels import reevaluate_all
+    from models.stock.tables import Inventory, StockLevelEvent
+    from models.stock.levels import reevaluate_all
     from tests.factories import make_product, make_store, stock
 
     with app.app_context():
@@ -104,14 +103,13 @@ def test_stock_levels_safety_net_repairs_only_drift(app):
 
 
 def test_pickup_sweep_job_runs_the_pickup_sweep(app, monkeypatch):
-    from app.jobs import pickup_expiry_sweep
     from models.pickup import expiry
 
     calls = []
     real = expiry.sweep
     monkeypatch.setattr(expiry, "sweep", lambda *a, **kw: calls.append(1) or real(*a, **kw))
-    with app.app_context():
-        assert pickup_expiry_sweep() == {"expired": 0, "reminded": 0}  # nothing due
+    pickup_expiry_sweep = app.extensions["celery"].tasks["tihuo.pickup.sweep"].apply
+    assert pickup_expiry_sweep().result == {"expired": 0, "reminded": 0}  # nothing due
     assert calls == [1]
 
 
@@ -169,32 +167,32 @@ def test_with_a_worker_deferred_work_is_sent_after_commit_only(worker_mode_app):
         outbox.enqueue("staff_alert", {"event": "y"})
         assert sent == []  # nothing before the commit
         db.session.commit()
-        assert sent == [("tihuo.deferred", ["models.notifications.dispatch:dispatch_due", []])]
+        assert sent == [("tihuo.outbox.dispatch", [])]
         outbox.enqueue("staff_alert", {"event": "z"})
-        defer(refunds.submit, 7)
+        defer(refunds.SUBMIT_TASK, 7)
         db.session.rollback()
         assert len(sent) == 1  # rolled back: nothing sent
-        defer(refunds.submit, 7)
+        defer(refunds.SUBMIT_TASK, 7)
         db.session.commit()
-        assert sent[-1] == ("tihuo.deferred", ["models.payments.refunds:submit", [7]])
+        assert sent[-1] == ("tihuo.pay.submit_refund", [7])
     assert not pending(other)  # nothing ran in this process
 
 
-def test_the_worker_runs_only_deferrable_functions(worker_mode_app):
-    from app.tasks import defer, resolve
-    from models.payments import refunds
+def test_only_tasks_of_the_job_table_can_be_started(worker_mode_app):
+    """Work is started by task name; a name never resolves to any other code."""
+    from app.tasks import defer, start
 
-    other, _ = worker_mode_app
-    assert resolve("models.payments.refunds:submit") is refunds.submit
-    for bad in ("os:system", "models.staff:create_staff", "app.tasks:resolve",
-                "models.payments.refunds:submit.__globals__", "models.nope:x"):
-        with pytest.raises((LookupError, ImportError)):
-            resolve(bad)
-    task = other.extensions["celery"].tasks["tihuo.deferred"]
-    assert task.apply(args=["models.notifications.dispatch:dispatch_due", []]).result == {}
-    assert task.apply(args=["os:system", ["true"]]).failed()
-    with other.app_context(), pytest.raises(TypeError):
-        defer(resolve, "x")
+    other, sent = worker_mode_app
+    tasks = other.extensions["celery"].tasks
+    assert "tihuo.deferred" not in tasks  # no generic task that runs a function named in a string
+    assert tasks["tihuo.outbox.dispatch"].apply().result == {}
+    with other.app_context():
+        for bad in ("os:system", "models.staff:create_staff", "tihuo.nope", "celery.backend_cleanup"):
+            with pytest.raises(LookupError):
+                defer(bad)
+            with pytest.raises(LookupError):
+                start(bad)
+    assert sent == []
 
 
 def test_a_task_is_one_transaction(worker_mode_app):
@@ -247,7 +245,7 @@ def test_work_deferred_outside_a_request_belongs_to_its_thread(app):
 
     ran = []
     with app.app_context():
-        defer(refunds.submit, 424242)
+        defer(refunds.SUBMIT_TASK, 424242)
         db.session.commit()
         mine = list(pending(app))
     assert [args for _, args in mine] == [(424242,)]

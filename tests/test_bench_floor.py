@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from models.inventory import Inventory
+from models.stock.tables import Inventory
 from models.official.order_lookup import ORDER_NO_RE
 from models.orders.tables import Order, OrderEvent, OrderItem
-from models.stock_check import check_ledger
+from models.stock.check import check_ledger
 from scripts.bench_floor import floor_app
 from tests.conftest import backend_is_mysql
 from tests.factories import make_product, make_shopper, make_store, stock

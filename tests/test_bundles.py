@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from models.inventory import Inventory
+from models.stock.tables import Inventory
 from tests.factories import bearer, make_product, make_shopper, make_staff, make_store, staff_token, stock
 from tests.test_errors import assert_error
 

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from models.cards.tables import Card, CardRedemption
 from models.catalog import Sku
-from models.inventory import Inventory
+from models.stock.tables import Inventory
 from models.orders.tables import Order
-from models.stock_check import check_ledger
+from models.stock.check import check_ledger
 from tests.factories import (admin_headers, make_card_batch, make_product, make_shopper, make_store,
                              stock)
 from tests.test_order_concurrency import run_threads
@@ -96,7 +96,7 @@ def test_wrong_passwords_at_once_are_all_counted(app, shop):
     with app.app_context():
         card = db.session.scalars(select(Card)).one()
         assert card.failed_attempts == 6 and card.locked_at is not None
-        from models.outbox import OutboxMessage
+        from models.outbox.tables import OutboxMessage
 
         alerts = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "staff_alert")).all()
         assert len(alerts) == 1  # one lock, one alert

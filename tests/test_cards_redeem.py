@@ -12,10 +12,10 @@ from app.extensions import db
 from models.audit import AuditLog
 from models.base import utcnow
 from models.cards.tables import Card, CardBatch, CardRedemption
-from models.inventory import Inventory
+from models.stock.tables import Inventory
 from models.orders.tables import Order, OrderItem
-from models.outbox import OutboxMessage
-from models.stock_check import check_ledger
+from models.outbox.tables import OutboxMessage
+from models.stock.check import check_ledger
 from tests.factories import (bearer, make_bundle, make_card_batch, make_product, make_shopper, make_staff,
                              make_store, staff_token, stock)
 from tests.test_errors import assert_error

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db
 from models.notifications.tables import MessageLog
-from models.outbox import OutboxMessage
+from models.outbox.tables import OutboxMessage
 from tests.conftest import ClosingClient, _free_port, backend_is_mysql
 from tests.factories import bearer, make_product, make_store, stock
 
@@ -147,4 +147,4 @@ def test_paid_message_arrives_through_a_real_worker(app, web, worker, sandbox):
     assert rows == {"subscribe_message": "sent", "staff_alert": "sent"}
     assert entry.status == "sent" and entry.msgid == str(msg["msgid"])
     # It was the worker that delivered it: the task is in its log.
-    assert "tihuo.deferred" in log_path.read_text()
+    assert "tihuo.outbox.dispatch" in log_path.read_text()

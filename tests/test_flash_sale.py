@@ -1,4 +1,4 @@
-"""FlashGate (models.flash_sale) on a real Redis and on fakeredis; no app needed."""
+"""FlashGate (models.stock.flash_sale) on a real Redis and on fakeredis; no app needed."""
 from __future__ import annotations
 
 import threading
@@ -8,7 +8,7 @@ import fakeredis
 import pytest
 import redis
 
-from models.flash_sale import FlashGate
+from models.stock.flash_sale import FlashGate
 
 REAL_URL = "redis://127.0.0.1:6379/12"
 S = 7  # store id

@@ -9,12 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import event, func, insert, select
 
-from app.auth import issue_token
+from app.sessions import issue_token
 from app.extensions import db
-from models.flash_sale import gate
-from models.inventory import Inventory
+from models.stock.flash_sale import gate
+from models.stock.tables import Inventory
 from models.orders.tables import Order
-from models.stock_check import check_ledger
+from models.stock.check import check_ledger
 from models.users import User
 from tests.factories import bearer, make_product, make_shopper, make_staff, make_store, staff_token, stock
 from tests.test_errors import assert_error

@@ -179,7 +179,7 @@ def test_shopper_token_on_staff_route(client, sandbox):
 
 
 def test_token_index_is_pruned_and_revoke_all_works(client, sandbox, app):
-    from app.auth import issue_token, resolve_token, revoke_all
+    from app.sessions import issue_token, resolve_token, revoke_all
 
     with app.app_context():
         stale, _ = issue_token("user", 42, 1)

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from models import stock
-from models.inventory import StockLevelEvent
+from models.stock import holds as stock
+from models.stock.tables import StockLevelEvent
 from models.official.alerts import alert_key, deliver_staff_alert
 from models.official.tables import OfficialBinding, StaffAlertDelivery
 from models.orders.status import SYSTEM, transition
 from models.orders.tables import Order
-from models.outbox import OutboxMessage
+from models.outbox.tables import OutboxMessage
 from models.payments.apply import open_case
 from tests.factories import make_product, make_shopper, make_staff, make_store
 from tests.factories import stock as set_stock
@@ -237,7 +237,7 @@ def test_the_dispatcher_delivers_a_paid_orders_alert_once(app, client, sandbox, 
     """The wiring: a `staff_alert` outbox row (as a verified payment writes it) goes out
     through the dispatcher to the store's bound clerk and manager, and a second pass sends
     nothing more."""
-    from models.notifications.dispatch import dispatch_due
+    from models.outbox.dispatch import dispatch_due
     from models.payments.apply import apply_transaction
 
     rice = make_product("五常大米", skus=[("5kg", 8900)]).skus[0]

@@ -10,9 +10,9 @@ from sqlalchemy import func, select, update
 
 from app.extensions import db
 from models.base import utcnow
-from models.inventory import Inventory, StockMovement
+from models.stock.tables import Inventory, StockMovement
 from models.orders.tables import Order
-from models.stock_check import check_ledger
+from models.stock.check import check_ledger
 from tests.factories import make_product, make_shopper, make_store, stock
 
 
@@ -88,7 +88,7 @@ def test_two_cancels_at_once_release_once(app, hot_sku):
 
 
 def test_cancel_racing_the_sweep(app, hot_sku):
-    from models.orders.lifecycle import sweep
+    from models.orders.deadlines import sweep
 
     store_id, sku_id = hot_sku
     with app.app_context():

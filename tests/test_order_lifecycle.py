@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 
 from app.extensions import db
 from models.base import utcnow
-from models.inventory import Inventory, StockMovement
+from models.stock.tables import Inventory, StockMovement
 from models.orders.tables import Order, OrderEvent
 from tests.factories import (bearer, make_product, make_shopper, make_staff, make_store, mark_paid,
                              staff_token, stock)
@@ -117,7 +117,7 @@ def test_sweep_cancels_overdue_and_cli_reports(app, client, shop):
 
 
 def test_cancel_after_sweep_is_ignored_not_double_released(client, shop):
-    from models.orders.lifecycle import sweep
+    from models.orders.deadlines import sweep
 
     store, sku = shop
     _, alice = make_shopper()
@@ -224,7 +224,7 @@ def test_pickup_order_cannot_be_shipped_or_received(client, shop):
 
 
 def test_deliveries_confirm_themselves_after_n_days(app, client, shop):
-    from models.orders.lifecycle import sweep
+    from models.orders.deadlines import sweep
 
     store, sku = shop
     _, alice = make_shopper()

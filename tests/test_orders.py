@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from models.inventory import Inventory, StockMovement
+from models.stock.tables import Inventory, StockMovement
 from models.orders.tables import IdempotencyKey, Order, OrderEvent, OrderItem
 from tests.factories import bearer, make_product, make_store, shopper_token, stock
 from tests.test_errors import assert_error

@@ -14,9 +14,9 @@ from app.tasks import pending
 from app.extensions import db
 from models.audit import AuditLog
 from models.base import utcnow
-from models.notifications import dispatch as dispatcher
-from models.notifications.dispatch import backoff_s, classify, claim_next, dispatch_due, record
-from models.outbox import OutboxMessage
+from models.outbox import dispatch as dispatcher
+from models.outbox.dispatch import backoff_s, classify, claim_next, dispatch_due, record
+from models.outbox.tables import OutboxMessage
 from tests.factories import bearer, make_staff, staff_token
 from tests.test_errors import assert_error
 from tests.test_subscribe_messages import (buyer, dispatch, enqueue, fail_next,
@@ -151,7 +151,7 @@ def test_a_worker_that_died_after_claiming_is_replaced_when_the_lease_ends(app, 
     t0 = whole_second()
     with app.app_context():  # claim and prepare, then "crash" before sending
         claim = claim_next(t0)
-        dispatcher._deliveries()[claim.kind].prepare(claim)
+        dispatcher.DELIVERIES[claim.kind].prepare(claim)
         db.session.commit()
     assert remaining(app, paid_event["user_id"]) == 0  # the grant went with the claim
     assert dispatch(app, now=t0 + timedelta(seconds=60)) == {}  # the lease still holds
@@ -162,7 +162,7 @@ def test_a_worker_that_died_after_claiming_is_replaced_when_the_lease_ends(app, 
 
 
 def test_a_worker_whose_lease_ran_out_cannot_record_over_the_next(app, sandbox, paid_event):
-    from models.notifications.delivery import Result
+    from models.outbox.delivery import Result
 
     t0 = whole_second()
     with app.app_context():
@@ -253,6 +253,8 @@ def test_with_a_worker_one_published_dispatch_serves_many_commits(app, monkeypat
     published = []
 
     class Broker:
+        tasks = {"tihuo.outbox.dispatch": None}  # the names a worker knows
+
         def send_task(self, name, args):
             published.append((name, args))
 
@@ -262,7 +264,7 @@ def test_with_a_worker_one_published_dispatch_serves_many_commits(app, monkeypat
         for n in range(3):
             outbox.enqueue("staff_alert", {"event": "x", "n": n})
             db.session.commit()
-        assert published == [("tihuo.deferred", ["models.notifications.dispatch:dispatch_due", []])]
+        assert published == [("tihuo.outbox.dispatch", [])]
         dispatch_due()  # what the worker runs: the flag comes down first
         outbox.enqueue("staff_alert", {"event": "x", "n": 3})
         db.session.commit()

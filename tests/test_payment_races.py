@@ -51,7 +51,7 @@ def test_twenty_duplicate_notifies_at_once_apply_once(app, client, live, sandbox
 
 def test_notify_racing_the_sweep_never_ends_cancelled_and_paid(app, client, live, sandbox, shop):
     from app.tasks import run_deferred
-    from models.orders.lifecycle import sweep
+    from models.orders.deadlines import sweep
 
     for _ in range(3):  # a few rounds: the race can fall either way
         order_no = place(client, shop)

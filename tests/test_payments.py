@@ -11,9 +11,9 @@ from sqlalchemy import func, select, update
 
 from app.extensions import db
 from models.base import utcnow
-from models.inventory import Inventory
+from models.stock.tables import Inventory
 from models.orders.tables import Order, OrderEvent
-from models.outbox import OutboxMessage
+from models.outbox.tables import OutboxMessage
 from models.payments.tables import Payment, PaymentCase, Refund
 from tests.factories import make_product, make_shopper, make_store, stock
 from tests.test_errors import assert_error

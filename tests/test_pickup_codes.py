@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 
 from app.extensions import db
 from models.audit import AuditLog
-from models.outbox import OutboxMessage
+from models.outbox.tables import OutboxMessage
 from models.pickup import payloads
 from models.pickup.tables import PickupCode
 from tests.factories import admin_headers, make_shopper, mark_paid

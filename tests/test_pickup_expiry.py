@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from models.base import utcnow
-from models.inventory import Inventory
+from models.stock.tables import Inventory
 from models.orders.tables import Order, OrderEvent
-from models.outbox import OutboxMessage
+from models.outbox.tables import OutboxMessage
 from models.payments.tables import Refund
 from models.stores import Store
 from tests.factories import bearer, make_staff, mark_ready, staff_token

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from models.audit import AuditLog
-from models.outbox import OutboxMessage
+from models.outbox.tables import OutboxMessage
 from tests.factories import admin_headers, bearer, make_staff, make_store, staff_token
 from tests.pickup_support import counter, make_counter, order_row, ready_order, shown, verify  # noqa: F401
 from tests.test_errors import assert_error

@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.extensions import db
-from models.inventory import Inventory
+from models.stock.tables import Inventory
 from models.orders.tables import OrderItem
 from models.pickup.ledger import check
 from models.pickup.tables import PickupVerification
-from models.stock_check import check_ledger
+from models.stock.check import check_ledger
 from tests.factories import bearer, make_staff, staff_token
 from tests.pickup_support import make_counter, ready_order, shown
 from tests.test_order_concurrency import run_threads

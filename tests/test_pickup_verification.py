@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from app.extensions import db
 from models.audit import AuditLog
 from models.catalog import create_product
-from models.inventory import StockMovement
+from models.stock.tables import StockMovement
 from models.orders.tables import OrderEvent, OrderItem
-from models.outbox import OutboxMessage
+from models.outbox.tables import OutboxMessage
 from models.pickup import payloads
 from models.pickup.tables import PickupVerification
-from models.stock_check import check_ledger
+from models.stock.check import check_ledger
 from models.users import User
 from tests.factories import admin_headers, bearer, make_staff, make_store, staff_token
 from tests.pickup_support import (counter, counters, make_counter, order_row, preview, ready_order,  # noqa: F401

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, event, exc, func, select, text
 
 from app.extensions import db
 from app.sqlbatch import Batch, fetch_all, joining
-from models.inventory import Inventory, StockMovement
+from models.stock.tables import Inventory, StockMovement
 from tests.factories import make_product, make_store, stock
 
 MOVES, INV = StockMovement.__table__, Inventory.__table__
@@ -175,7 +175,7 @@ def test_joining_runs_its_own_batch_at_the_end_or_adds_to_the_callers(shelf):
 
 
 def test_releasing_a_hold_that_is_not_there_refuses_and_writes_nothing(shelf):
-    from models import stock
+    from models.stock import holds as stock
 
     store_id, (a, _) = shelf
     stock.reserve(store_id, [(a, 2)], order_id=None)

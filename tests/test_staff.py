@@ -176,7 +176,7 @@ def test_a_staff_request_is_authorized_by_its_session_alone(app, client, ctx):
     assert_error(resp, 400, "pickup_code_invalid")
     assert seen and not [s for s in seen if re.search(r"\bFROM staff\b", s)]
 
-    from app.auth import issue_token
+    from app.sessions import issue_token
     old, _ = issue_token("staff", clerk.id, 600)
     me = client.get("/api/staff/me", headers=bearer(old))
     assert me.status_code == 200 and me.json["store_ids"] == [store.id] and me.json["role"] == "clerk"

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from app.extensions import db
-from models import stock, stock_admin
+from models.stock import admin as stock_admin, holds as stock
 from models.audit import AuditLog
-from models.inventory import Inventory, StockMovement, StockTransfer, TransferProposal
-from models.stock_check import check_ledger
+from models.stock.tables import Inventory, StockMovement, StockTransfer, TransferProposal
+from models.stock.check import check_ledger
 from tests.factories import (admin_headers, bearer, make_bundle, make_product, make_staff,
                              make_store, staff_token, stock as set_stock)
 from tests.test_errors import assert_error

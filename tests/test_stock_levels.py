@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import event, func, select, text
 
 from app.extensions import db
-from models import stock, stock_admin, stock_levels
-from models.inventory import Inventory, ReplenishmentRequest, StockLevelEvent, TransferProposal
-from models.stock_levels import level_for, safe_floor
+from models.stock import admin as stock_admin, holds as stock, levels as stock_levels
+from models.stock.tables import Inventory, ReplenishmentRequest, StockLevelEvent, TransferProposal
+from models.stock.levels import level_for, safe_floor
 from tests.factories import make_product, make_store, stock as set_stock
 
 # Target store and neighbours along one meridian: ~111 m per 0.001° of latitude.

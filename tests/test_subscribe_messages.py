@@ -16,10 +16,10 @@ from app.extensions import db
 from models import outbox
 from models.base import utcnow
 from models.notifications import templates as tpl
-from models.notifications.dispatch import dispatch_due
+from models.outbox.dispatch import dispatch_due
 from models.notifications.tables import MessageLog, SubscribeGrant
 from models.orders.tables import Order
-from models.outbox import OutboxMessage
+from models.outbox.tables import OutboxMessage
 from tests.factories import bearer, make_product, make_store, stock
 from tests.test_errors import assert_error
 from wechat.subscribe_rules import CHINA_TZ, validate_value
@@ -345,7 +345,7 @@ def test_refund_events_show_the_refund(app, client, sandbox, event, reason, expe
 
 
 def test_a_timed_out_order_queues_its_cancel_message(app, client, sandbox):
-    from models.orders.lifecycle import expire_if_overdue
+    from models.orders.deadlines import expire_if_overdue
 
     user_id, openid, headers = buyer(client, sandbox)
     order_id = place_order(app, client, headers)

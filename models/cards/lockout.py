@@ -10,6 +10,7 @@ from app.errors import NotFound
 from app.extensions import db
 from models import audit, outbox
 from models.base import utcnow
+from models.cards.batches import normalize_serial
 from models.cards.tables import Card, CardBatch
 
 
@@ -63,8 +64,6 @@ def unlock(actor, serial: str) -> tuple[Card, bool]:
     """A manager unlocks a card after checking its holder: the count starts again.
     Staff of another store get the same answer as for an unknown serial. Returns
     (card, changed); unlocking an unlocked card changes nothing."""
-    from models.cards.batches import normalize_serial
-
     card = db.session.scalars(select(Card).where(Card.serial == normalize_serial(serial))).first()
     if card is None or (card.batch.store_id is not None and not actor.can_act_for(card.batch.store_id)):
         raise NotFound("No such card.", details={"serial": serial})

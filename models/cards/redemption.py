@@ -16,7 +16,8 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.ratelimit import FailureLimit, check_all
-from models import audit, outbox, stock
+from models import audit, outbox
+from models.stock.holds import reserve
 from models.base import utcnow
 from models.cards import lockout, passwords
 from models.cards.batches import normalize_serial
@@ -124,7 +125,7 @@ def redeem(shopper, ip: str, body: dict, idempotency_key: str | None = None) -> 
                                   source=f"{SOURCE_PREFIX}{card.serial}")
     # Lock order: stock rows, then the card (as return_units after a release), so a
     # redemption and an expiry of the same card's order can't deadlock.
-    stock.reserve(store_id, holds, order_id=made.id)
+    reserve(store_id, holds, order_id=made.id)
     _consume(card, qty)
     db.session.add(CardRedemption(card_id=card.id, order_id=made.id, user_id=shopper.id, units=qty))
     order = db.session.get(Order, made.id)

@@ -13,18 +13,17 @@ from sqlalchemy import select
 from app import wechat
 from app.extensions import db
 from models.base import utcnow
-from models.notifications.delivery import Claim, Delivery, Permanent
+from models.outbox.delivery import Claim, Delivery, Permanent
 from models.notifications.templates import items_summary
+from models.orders.tables import Order
+from models.payments.tables import Payment
+from models.users import User
 from wechat.subscribe_rules import CHINA_TZ
 
 ITEM_DESC_MAX = 120  # UNCONFIRMED limit; integrations keep it short
 
 
 def prepare(claim: Claim) -> dict:
-    from models.orders.tables import Order
-    from models.payments.tables import Payment
-    from models.users import User
-
     payload = claim.payload
     order = db.session.get(Order, payload.get("order_id"))
     if order is None:

@@ -18,8 +18,10 @@ from app.errors import AppError
 from app.extensions import db
 from models.base import utcnow
 from models.notifications import templates as tpl
-from models.notifications.delivery import Claim, Delivery, Permanent, Result, Skip
+from models.outbox.delivery import Claim, Delivery, Permanent, Result, Skip
 from models.notifications.tables import MessageLog, SubscribeGrant
+from models.orders.tables import Order
+from models.users import User
 
 NO_GRANT = 43101
 # A client can report acceptances we can't check; this bounds what it can make us try.
@@ -109,9 +111,6 @@ class Prepared:
 
 
 def prepare(claim: Claim) -> Prepared:
-    from models.orders.tables import Order
-    from models.users import User
-
     payload = claim.payload
     event = payload.get("event")
     if event not in tpl.EVENTS:

@@ -19,6 +19,8 @@ from sqlalchemy import func, select
 
 from app.config import ConfigError
 from app.extensions import db
+from models.payments.tables import Refund
+from models.stores import Store
 from wechat.subscribe_rules import CHINA_TZ, KINDS, coerce_value, keyword_type
 
 EVENTS = ("order_paid", "ready_for_pickup", "order_picked_up", "pickup_expiring",
@@ -162,8 +164,6 @@ def page_for(template: Template, order_no: str) -> str | None:
 
 def event_fields(event: str, order, payload: dict, happened_at: datetime) -> dict:
     """Everything a template may show about this event of this order."""
-    from models.stores import Store
-
     store = db.session.get(Store, order.store_id)
     partial = event == "order_picked_up" and bool(payload.get("partial"))
     times = {"order_paid": order.paid_at, "ready_for_pickup": order.ready_at,
@@ -198,8 +198,6 @@ def items_summary(items) -> str:
 
 
 def _refund(order, refund_id) -> tuple[int, str | None, datetime | None]:
-    from models.payments.tables import Refund
-
     refund = db.session.get(Refund, refund_id) if refund_id else None
     if refund is not None and refund.order_id == order.id:
         return refund.amount_fen, refund.reason, refund.succeeded_at

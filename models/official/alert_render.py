@@ -19,7 +19,12 @@ from datetime import date
 
 from app.extensions import db
 from models.base import utcnow
+from models.catalog import Product, Sku
+from models.orders.tables import Order
+from models.payments.tables import PaymentCase
 from models.staff import Role
+from models.stock.tables import StockLevelEvent
+from models.stores import Store
 
 # event → (store roles, admins too)
 ROUTES: dict[str, tuple[frozenset, bool]] = {
@@ -52,15 +57,11 @@ def render(payload: dict) -> Alert | None:
 
 
 def _store_name(store_id) -> str | None:
-    from models.stores import Store
-
     store = db.session.get(Store, store_id) if store_id else None
     return store.name if store else None
 
 
 def _order(payload: dict):
-    from models.orders.tables import Order
-
     return db.session.get(Order, payload.get("order_id")) if payload.get("order_id") else None
 
 
@@ -86,9 +87,6 @@ def _pickup_locked(p: dict) -> Alert | None:
 
 
 def _stock_level(p: dict) -> Alert | None:
-    from models.catalog import Product, Sku
-    from models.inventory import StockLevelEvent
-
     sku = db.session.get(Sku, p.get("sku_id")) if p.get("sku_id") else None
     if sku is None or p.get("level") not in LEVEL_TEXT:
         return None
@@ -102,9 +100,6 @@ def _stock_level(p: dict) -> Alert | None:
 
 
 def _payment_case(p: dict) -> Alert | None:
-    from models.orders.tables import Order
-    from models.payments.tables import PaymentCase
-
     case = db.session.get(PaymentCase, p.get("case_id")) if p.get("case_id") else None
     if case is None:
         return None

@@ -36,6 +36,7 @@ from models.base import utcnow
 from models.official.alert_render import ROUTES, Alert, render
 from models.official.tables import OfficialBinding, StaffAlertDelivery
 from models.staff import Role, Staff, staff_stores
+from models.stock.tables import StockLevelEvent
 from wechat.errors import WeChatAPIError, WeChatUnavailable
 from wechat.subscribe_rules import KINDS, clean_text, coerce_value, keyword_type
 
@@ -163,8 +164,6 @@ def _record(key: str, staff_id: int, openid: str, event: str, status: str, *,
 
 
 def _mark_level_event_notified(level_event_id: int) -> None:
-    from models.inventory import StockLevelEvent
-
     db.session.execute(update(StockLevelEvent).where(
         StockLevelEvent.id == level_event_id, StockLevelEvent.notified_at.is_(None))
         .values(notified_at=utcnow()).execution_options(synchronize_session=False))

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from app import wechat
 from app.errors import AppError
 from app.extensions import db, rds
-from models.orders.lifecycle import expire_if_overdue
+from models.orders.deadlines import expire_if_overdue
 from models.orders.tables import Order
+from models.official.today import CHINA
 from models.stores import Store
 from models.users import User
 
@@ -76,7 +77,5 @@ def describe(order: Order) -> str:
              f"门店：{store.name if store else '-'}",
              f"金额：¥{order.payable_fen // 100}.{order.payable_fen % 100:02d}"]
     if order.status == "ready_for_pickup" and order.pickup_deadline:
-        from models.official.today import CHINA
-
         lines.append(f"取货截止：{order.pickup_deadline.astimezone(CHINA):%m-%d %H:%M}")
     return "\n".join(lines)

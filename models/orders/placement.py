@@ -18,9 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from app.crypto import cipher
 from app.errors import AppError, NotFound
 from app.extensions import db
-from app.db import after_commit
+from app.tasks import after_commit
 from app.sqlbatch import Batch, fetch_all, joining
-from models import flash_sale, stock
+from models.stock import flash_sale
+from models.stock.holds import INV, read_rows, reserve
+from models.stock.errors import OutOfStock
 from models.base import utcnow
 from models.catalog import BundleComponent, Product, Sku
 from models.orders.status import LIVE, Status
@@ -80,7 +82,7 @@ def place_order(user_id: int, body: dict, idempotency_key: str | None) -> tuple[
         earlier = replayed(user_id, idempotency_key, body)
         if earlier is not None:
             return earlier, False
-        raise stock.OutOfStock("Sold out.", details={"flash_sale": True})
+        raise OutOfStock("Sold out.", details={"flash_sale": True})
     if not gated:
         return _place(user_id, body, lines, idempotency_key, flash=False)
     try:
@@ -122,7 +124,7 @@ def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str |
     writes = Batch()  # the order's rows and its stock holds: one round trip
     order = insert_order(user_id, store_id, body["fulfillment"], lines, skus, writes=writes,
                          address=body.get("address"), remark=body.get("remark"), flash=flash)
-    stock.reserve(store_id, holds, order_id=order.id, writes=writes)  # last: it takes the row locks
+    reserve(store_id, holds, order_id=order.id, writes=writes)  # last: it takes the row locks
     if key_row is not None:
         key_row.order_id = order.id
     return order, True
@@ -137,7 +139,7 @@ def plan_holds(store_id: int, lines: list[Line], skus: dict[int, "SkuFacts"],
     components = {sku_id for sku_id, _ in holds} - set(seen)
     if components:  # bundles hold their components' rows: read those too
         seen.update({sku_id: Held(row.on_hand - row.reserved, row.online)
-                     for sku_id, row in stock.read_rows(store_id, sorted(components)).items()})
+                     for sku_id, row in read_rows(store_id, sorted(components)).items()})
     not_here = sorted({ln.sku_id for ln in lines
                        if any(sku_id not in seen for sku_id, _ in skus[ln.sku_id].holds(1))})
     if not_here:
@@ -199,7 +201,7 @@ ORDERS, ITEMS, EVENTS, STORES = (Order.__table__, OrderItem.__table__, OrderEven
 _INSERT_ORDER, _INSERT_ITEMS, _INSERT_EVENT = ORDERS.insert(), ITEMS.insert(), EVENTS.insert()
 _STORE_ACTIVE = select(STORES.c.active).where(STORES.c.id == bindparam("store_id"))
 _SKU, _PRODUCT, _PARTS = Sku.__table__.c, Product.__table__.c, BundleComponent.__table__.c
-_INV = stock.INV.c
+_INV = INV.c
 _SKU_FACTS = (
     # Few columns on purpose: PyMySQL parses every column's description in Python.
     select(_SKU.id, _SKU.product_id, _PRODUCT.name, _SKU.spec, _SKU.price_fen,
@@ -208,7 +210,7 @@ _SKU_FACTS = (
            _STORE_ACTIVE.scalar_subquery().label("store_active"),
            (_INV.on_hand - _INV.reserved).label("available"), _INV.online)
     .join_from(Sku.__table__, Product.__table__, _PRODUCT.id == _SKU.product_id)
-    .outerjoin(stock.INV, (_INV.sku_id == _SKU.id) & (_INV.store_id == bindparam("store_id")))
+    .outerjoin(INV, (_INV.sku_id == _SKU.id) & (_INV.store_id == bindparam("store_id")))
     .where(_SKU.id.in_(bindparam("sku_ids", expanding=True))))
 _COMPONENTS = (select(_PARTS.bundle_sku_id, _PARTS.component_sku_id, _PARTS.qty)
                .where(_PARTS.bundle_sku_id.in_(bindparam("bundles", expanding=True)))
@@ -240,7 +242,7 @@ def _fail_fast(seen: dict[int, Held], holds: list[tuple[int, int]]) -> None:
     for sku_id, qty in sorted(wanted.items()):
         row = seen[sku_id]
         if not row.online or row.available < qty:
-            raise stock.OutOfStock(details={"sku_id": sku_id, "requested": qty})
+            raise OutOfStock(details={"sku_id": sku_id, "requested": qty})
 
 
 def _merge(items: list[dict]) -> list[Line]:

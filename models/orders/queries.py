@@ -10,7 +10,7 @@ from app.crypto import cipher
 from app.errors import NotFound
 from app.extensions import db
 from models.base import keyset_page, utcnow
-from models.orders.lifecycle import expire_if_overdue
+from models.orders.deadlines import expire_if_overdue
 from models.orders.placement import address_aad
 from models.orders.status import Status
 from models.orders.tables import Order

@@ -57,6 +57,11 @@ class Order(db.Model):
     items: Mapped[list["OrderItem"]] = relationship(order_by="OrderItem.id", back_populates="order")
     events: Mapped[list["OrderEvent"]] = relationship(order_by="OrderEvent.id", viewonly=True)
 
+    def stock_lines(self) -> list[tuple[int, int]]:
+        """What the order still holds in stock: each line's units not yet picked up (a
+        bundle's components), as (sku_id, qty)."""
+        return [sl for item in self.items for sl in item.stock_lines()]
+
 
 class OrderItem(db.Model):
     """A line as it was sold: name, spec and price are copied, so later catalog edits

@@ -19,6 +19,7 @@ from models.base import mirror, utcnow
 from models.orders import lifecycle
 from models.orders.status import SYSTEM, Status, transition, transition_locked
 from models.orders.tables import Order
+from models.payments import refunds
 from models.payments.tables import Payment, PaymentCase, Refund
 from models.stores import Store
 
@@ -139,8 +140,6 @@ def _mismatch(tx: dict, order: Order, payment: Payment) -> str | None:
 
 
 def refund_late_payment(order: Order, payment: Payment) -> Refund:
-    from models.payments import refunds
-
     refund = Refund(order_id=order.id, payment_id=payment.id, out_refund_no=f"{order.order_no}R0",
                     amount_fen=payment.paid_fen, reason="订单已取消，自动退款", automatic=True,
                     release_stock=False)

@@ -1,8 +1,11 @@
 """Daily reconciliation against the WeChat Pay trade bill: payments − refunds here must
 equal the bill. Safe repairs are made (a payment the bill shows and a query confirms is
-applied); every other difference goes into a report staff read, and an alert."""
+applied); every other difference goes into a report staff read, and an alert. A day
+without a bill (WeChat Pay makes none for a day without payments) is nothing to
+reconcile: `reconcile_day` says so to the job and the command alike."""
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,13 +17,32 @@ from models import outbox
 from models.payments.apply import apply_transaction
 from models.payments.tables import Payment, ReconciliationReport, Refund
 from wechat.pay.bill import parse_trade_bill
+from wechat.pay.errors import WeChatPayError
 
 CHINA = ZoneInfo("Asia/Shanghai")
+NO_BILL = "NO_STATEMENT_EXIST"  # WeChat Pay's answer for a day without a bill
+log = logging.getLogger(__name__)
 
 
 def default_bill_date() -> date:
     """Yesterday in China: the newest complete bill."""
     return (datetime.now(CHINA) - timedelta(days=1)).date()
+
+
+def reconcile_day(bill_date: str | date | None = None) -> dict:
+    """Reconcile one day (default: yesterday in China): {bill_date, status, report_id} —
+    status "no_bill" (no report) for a day WeChat Pay has no bill for."""
+    day = date.fromisoformat(bill_date) if isinstance(bill_date, str) else bill_date or default_bill_date()
+    try:
+        report = reconcile(day)
+    except WeChatPayError as exc:
+        if exc.code == NO_BILL:
+            return {"bill_date": day.isoformat(), "status": "no_bill"}
+        raise
+    if report.status != "ok":
+        log.warning("reconciliation %s: %s difference(s) (report #%s)", day, len(report.differences), report.id)
+    return {"bill_date": day.isoformat(), "status": report.status, "report_id": report.id,
+            "differences": len(report.differences), "repairs": len(report.repairs)}
 
 
 def reconcile(bill_date: date) -> ReconciliationReport:

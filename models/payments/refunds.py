@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import logging
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from app import wechat
+from app.db import each_in_own_transaction
 from app.errors import AppError, Conflict, NotFound
 from app.extensions import db
-from app.tasks import defer, deferrable
-from models import outbox, stock
+from app.tasks import defer
+from models import outbox
+from models.stock import holds
 from models.base import utcnow
 from models.orders.status import HOLDING, SYSTEM, Actor, Status, transition
 from models.orders.tables import Order
@@ -20,6 +23,7 @@ from wechat.pay.errors import WeChatPayError, WeChatPayUnavailable
 
 log = logging.getLogger(__name__)
 LIVE = ("pending", "processing", "success", "abnormal")  # everything but closed counts
+SUBMIT_TASK = "tihuo.pay.submit_refund"  # app/jobs.py: runs `submit`
 
 
 class RefundTooLarge(AppError):
@@ -93,18 +97,16 @@ def refund_automatically(order: Order, amount_fen: int, reason: str) -> Refund |
 
 
 def submit_soon(refund_id: int) -> None:
-    defer(submit, refund_id)
+    """Submit the refund once this transaction has committed (the task SUBMIT_TASK)."""
+    defer(SUBMIT_TASK, refund_id)
 
 
-@deferrable
 def submit(refund_id: int) -> None:
     """Send a pending refund to WeChat Pay (idempotent there by out_refund_no)."""
     refund = db.session.scalars(select(Refund).where(Refund.id == refund_id).with_for_update()).first()
     if refund is None or refund.status != "pending":
         return
     payment = db.session.get(Payment, refund.payment_id)
-    from flask import current_app
-
     notify = f"{current_app.config['WECHATPAY_NOTIFY_BASE']}/wechat/pay/refund-notify"
     try:
         answer = wechat.pay().refund(out_refund_no=refund.out_refund_no, amount_fen=refund.amount_fen,
@@ -132,8 +134,7 @@ def settle(refund: Refund, answer: dict) -> None:
     refund.succeeded_at = utcnow()
     order = db.session.scalars(select(Order).where(Order.id == refund.order_id).with_for_update()).one()
     if refund.release_stock:
-        stock.release(order.store_id, [sl for item in order.items for sl in item.stock_lines()],
-                      order_id=order.id, reason="refund")
+        holds.release(order.store_id, order.stock_lines(), order_id=order.id, reason="refund")
     if order.status in (Status.refunding.value, Status.pickup_expired.value):
         transition(order, "finish_refund", SYSTEM, reason="refund_succeeded")
     outbox.enqueue("subscribe_message", {"event": "refund_succeeded", "order_id": order.id,
@@ -145,21 +146,17 @@ def query_unsettled(older_than_s: int = 60, batch: int = 100) -> int:
     cutoff = utcnow().timestamp() - older_than_s
     ids = db.session.scalars(select(Refund.id).where(Refund.status.in_(["pending", "processing"]))
                              .order_by(Refund.id).limit(batch)).all()
-    done = 0
-    for refund_id in ids:
-        refund = db.session.get(Refund, refund_id)
-        if refund.created_at.timestamp() > cutoff:
-            continue
-        try:
-            if refund.status == "pending":
-                submit(refund_id)
-            else:
-                answer = wechat.pay().query_refund(refund.out_refund_no)
-                if answer:
-                    settle(refund, answer)
-            db.session.commit()
-            done += 1
-        except Exception:
-            db.session.rollback()
-            log.exception("refund %s: query failed", refund_id)
-    return done
+    return each_in_own_transaction(ids, lambda refund_id: _look_again(refund_id, cutoff), what="refund query")
+
+
+def _look_again(refund_id: int, cutoff: float) -> bool:
+    refund = db.session.get(Refund, refund_id)
+    if refund.created_at.timestamp() > cutoff:
+        return False
+    if refund.status == "pending":
+        submit(refund_id)
+    else:
+        answer = wechat.pay().query_refund(refund.out_refund_no)
+        if answer:
+            settle(refund, answer)
+    return True

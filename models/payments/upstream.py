@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app import wechat
+from app.db import each_in_own_transaction
 from app.extensions import db
 from models.base import utcnow
 from models.orders.status import Status
@@ -58,14 +59,11 @@ def query_pending(batch: int = 100) -> dict:
                Order.status == Status.pending_payment.value)
         .order_by(Payment.id).limit(batch)).all()
     outcome = {"asked": 0, "applied": 0}
-    for _payment_id, order_no in rows:
-        try:
-            tx = wechat.pay().query(out_trade_no=order_no)
-            outcome["asked"] += 1
-            if tx and apply_transaction(tx, source="query") == "applied":
-                outcome["applied"] += 1
-            db.session.commit()
-        except (WeChatPayError, WeChatPayUnavailable) as exc:
-            db.session.rollback()
-            log.warning("payment query for %s failed: %s", order_no, exc)
+
+    def ask(order_no: str) -> bool:
+        tx = wechat.pay().query(out_trade_no=order_no)
+        outcome["asked"] += 1
+        return bool(tx) and apply_transaction(tx, source="query") == "applied"
+
+    outcome["applied"] = each_in_own_transaction([order_no for _, order_no in rows], ask, what="payment query")
     return outcome

@@ -1,8 +1,8 @@
 """Issuing pickup codes, and what the owner is shown.
 
 A code is issued when an order becomes ready_for_pickup (lifecycle.mark_ready), at the
-highest level among its store and its products; a manager's reissue retires the old one
-(its digits, signed QR and mini-program code all stop working at once).
+highest level among its store and its products; a manager's reissue (lockout.py)
+retires the old one (its digits, signed QR and mini-program code all stop working at once).
 """
 from __future__ import annotations
 
@@ -15,12 +15,11 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.sqlbatch import Batch
-from models import audit, outbox
 from models.base import mirror, utcnow
 from models.catalog import Product
 from models.orders.status import Status
 from models.orders.tables import Order
-from models.pickup import payloads
+from models.pickup import ledger, payloads
 from models.pickup.errors import (AlreadyPickedUp, LocationRequired, OutsidePickupRadius,
                                   PickupExpired, PickupLocked, PickupNotReady)
 from models.pickup.tables import PickupCode
@@ -103,30 +102,6 @@ def end_live(order_id: int, status: str) -> None:
         .execution_options(synchronize_session=False))
 
 
-def reissue(staff, order: Order, note: str | None = None) -> PickupCode:
-    """A manager's new code after checking the customer: the old one stops working,
-    any lock with it; the deadline stays."""
-    from models.pickup.expiry import check_deadline
-
-    old = live_code(order.id, lock=True)  # the code first, then the order: see lock_order
-    order = lock_order(order.id)
-    check_deadline(order)
-    if order.status != Status.ready_for_pickup.value:
-        raise_for_status(order)
-    if old is not None:
-        end(old, "replaced")
-    version = 1 + (db.session.scalar(select(func.max(PickupCode.version))
-                                     .where(PickupCode.order_id == order.id)) or 0)
-    code = issue(order, db.session.get(Store, order.store_id), version=version)
-    audit.record("pickup.reissue", order, actor=staff, changes={
-        "version": [old.version if old else None, version],
-        "was_locked": bool(old and old.locked_at), "failed_attempts": old.failed_attempts if old else 0,
-        "note": note})
-    outbox.enqueue("subscribe_message", {"event": "pickup_code_reissued", "order_id": order.id},
-                   dedupe_key=f"pickup_code_reissued:{order.id}:{version}")
-    return code
-
-
 def lock_order(order_id: int, *, with_items: bool = False) -> Order:
     """The order row, locked and re-read as committed now (READ COMMITTED); with its items
     in the same statement when asked.
@@ -143,8 +118,6 @@ def lock_order(order_id: int, *, with_items: bool = False) -> Order:
 
 def raise_for_status(order: Order):
     """The refusal for an order that is not waiting for pickup."""
-    from models.pickup import ledger
-
     if order.status in FINISHED:
         raise AlreadyPickedUp(details=ledger.last_handover(order))
     if order.status == Status.pickup_expired.value:

@@ -22,12 +22,15 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
+from app.db import each_in_own_transaction
 from app.extensions import db
-from models import audit, outbox, stock
+from models import audit, outbox
+from models.stock import holds
 from models.base import utcnow
-from models.orders.lifecycle import each_order
+from models.cards.redemption import return_units
 from models.orders.status import SYSTEM, Status, transition
 from models.orders.tables import Order, OrderItem
+from models.payments.refunds import refund_automatically
 from models.pickup import codes
 from models.pickup.errors import DeadlineInvalid, PickupExpired
 
@@ -69,7 +72,7 @@ def expire(order: Order) -> None:
         return
     items = list(db.session.scalars(select(OrderItem).where(OrderItem.order_id == order.id)
                                     .order_by(OrderItem.id).execution_options(populate_existing=True)))
-    stock.release(order.store_id, [sl for item in items for sl in item.stock_lines()],
+    holds.release(order.store_id, [sl for item in items for sl in item.stock_lines()],
                   order_id=order.id, reason="pickup_expired")
     codes.end_live(order.id, "expired")
     outbox.enqueue("subscribe_message", {"event": "pickup_expired_refunded", "order_id": order.id},
@@ -84,16 +87,12 @@ def expired_without_payment(order: Order) -> None:
     """An expired order with nothing to refund (payable 0: made from a pickup card). Its
     stock is already back on the shelf; the units it took go back to the card, once. The
     order stays pickup_expired."""
-    from models.cards.redemption import return_units
-
     if not return_units(order):
         log.info("pickup expired for order %s with nothing to refund or return (source %s)",
                  order.order_no, order.source)
 
 
 def _refund(order: Order, items: list[OrderItem]) -> None:
-    from models.payments.refunds import refund_automatically
-
     total = sum(i.qty * i.price_fen for i in items)
     left = sum(i.remaining_qty * i.price_fen for i in items)
     amount = order.payable_fen if left == total or not total else order.payable_fen * left // total
@@ -147,16 +146,20 @@ def sweep(batch: int = 200) -> dict:
     """Expire overdue pickups (refunds are submitted after each commit) and queue the
     reminders due. Each order is its own transaction, so one failure holds up nothing."""
     now = utcnow()
-    expired = each_order(select(Order.id).where(Order.status == READY, Order.pickup_deadline <= now)
-                    .order_by(Order.pickup_deadline).limit(batch),
-                    lambda order: expire_if_overdue(order, now))
+    expired = _each_order(select(Order.id).where(Order.status == READY, Order.pickup_deadline <= now)
+                          .order_by(Order.pickup_deadline).limit(batch),
+                          lambda order: expire_if_overdue(order, now))
     reminded = 0
     hours = current_app.config["PICKUP_REMINDER_HOURS"]
     if hours:
-        reminded = each_order(select(Order.id).where(Order.status == READY, Order.pickup_deadline > now,
-                                                Order.pickup_deadline <= now + timedelta(hours=hours),
-                                                Order.pickup_reminded_at.is_(None))
-                         .order_by(Order.pickup_deadline).limit(batch),
-                         lambda order: remind(order, now))
+        reminded = _each_order(select(Order.id).where(Order.status == READY, Order.pickup_deadline > now,
+                                                      Order.pickup_deadline <= now + timedelta(hours=hours),
+                                                      Order.pickup_reminded_at.is_(None))
+                               .order_by(Order.pickup_deadline).limit(batch),
+                               lambda order: remind(order, now))
     return {"expired": expired, "reminded": reminded}
+
+
+def _each_order(ids_query, step) -> int:
+    return each_in_own_transaction(db.session.scalars(ids_query).all(), step, what="pickup sweep", load=Order)
 

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.sqlbatch import Batch, joining
 from models.orders.tables import Order
 from models.pickup.tables import PickupLedgerHead, PickupVerification
+from models.staff import Staff
 
 GENESIS = "0" * 64
 HEAD, ROWS = PickupLedgerHead.__table__, PickupVerification.__table__
@@ -72,8 +73,6 @@ _MOVE_HEAD = HEAD.update().where(HEAD.c.store_id == bindparam("store")).values(
 
 def last_handover(order: Order) -> dict:
     """When and by whom an order was (last) handed over: the details of already_picked_up."""
-    from models.staff import Staff
-
     row = db.session.execute(
         select(PickupVerification.verified_at, PickupVerification.staff_id, Staff.display_name,
                Staff.username)

@@ -13,16 +13,19 @@ refused until a manager unlocks it or reissues a new one.
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.ratelimit import FailureLimit, check_all
 from models import audit, outbox
 from models.base import utcnow
+from models.cards.lockout import locked_cards
 from models.orders.status import Status
 from models.orders.tables import Order
+from models.pickup import codes, expiry
 from models.pickup.codes import live_code
 from models.pickup.tables import PickupCode
+from models.stores import Store
 
 
 def _limits() -> tuple[FailureLimit, FailureLimit]:
@@ -60,7 +63,7 @@ def count_wrong_code(order: Order) -> PickupCode | None:
     return code
 
 
-# --- reviews and unlocking ----------------------------------------------------------------
+# --- reviews: unlock or reissue -------------------------------------------------------------
 
 def reviews(staff, *, store_id: int | None, cursor: int | None, limit: int) -> list[dict]:
     """Locked codes of orders still waiting for pickup, newest first, in the stores this
@@ -86,8 +89,6 @@ def reviews(staff, *, store_id: int | None, cursor: int | None, limit: int) -> l
 def locked_cards_for(staff, store_id: int | None) -> list[dict]:
     """Pickup cards locked by wrong passwords, in the same review queue (few, so not
     paginated: the first page of the queue carries all of them, ahead of the codes)."""
-    from models.cards.lockout import locked_cards
-
     if store_id is not None:
         staff.require_store(store_id)
         return locked_cards([store_id])
@@ -104,3 +105,25 @@ def unlock(staff, order: Order, note: str | None = None) -> tuple[PickupCode | N
         "note": note})
     code.failed_attempts, code.locked_at = 0, None
     return code, True
+
+
+def reissue(staff, order: Order, note: str | None = None) -> PickupCode:
+    """A manager's new code after checking the customer: the old one stops working,
+    any lock with it; the deadline stays."""
+    old = live_code(order.id, lock=True)  # the code first, then the order: see codes.lock_order
+    order = codes.lock_order(order.id)
+    expiry.check_deadline(order)
+    if order.status != Status.ready_for_pickup.value:
+        codes.raise_for_status(order)
+    if old is not None:
+        codes.end(old, "replaced")
+    version = 1 + (db.session.scalar(select(func.max(PickupCode.version))
+                                     .where(PickupCode.order_id == order.id)) or 0)
+    code = codes.issue(order, db.session.get(Store, order.store_id), version=version)
+    audit.record("pickup.reissue", order, actor=staff, changes={
+        "version": [old.version if old else None, version],
+        "was_locked": bool(old and old.locked_at), "failed_attempts": old.failed_attempts if old else 0,
+        "note": note})
+    outbox.enqueue("subscribe_message", {"event": "pickup_code_reissued", "order_id": order.id},
+                   dedupe_key=f"pickup_code_reissued:{order.id}:{version}")
+    return code

@@ -24,7 +24,8 @@ from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.sqlbatch import Batch
-from models import audit, outbox, stock
+from models import audit, outbox
+from models.stock import holds
 from models.base import mirror, utcnow
 from models.orders.status import Actor, Status, transition_locked
 from models.orders.tables import Order, OrderItem
@@ -33,6 +34,7 @@ from models.pickup.errors import (AttemptRefused, PickupCodeInvalid, PickupItems
                                   PickupQrStale, PickupQtyExceeded, PickupScanRequired)
 from models.pickup.payloads import Presented
 from models.pickup.tables import PickupCode
+from models.users import User
 
 ITEMS = OrderItem.__table__
 _PICK = (ITEMS.update().where(ITEMS.c.id == bindparam("item"), ITEMS.c.picked_up_qty + bindparam("n") <= ITEMS.c.qty)
@@ -190,8 +192,6 @@ def preview(staff, device: str, *, code: str | None = None, qr_payload: str | No
 
 
 def _buyer_masked(order: Order) -> str | None:
-    from models.users import User
-
     user = db.session.get(User, order.user_id)
     return user.phone_masked if user is not None else None
 
@@ -249,12 +249,12 @@ def _hand_over(attempt: Attempt, order: Order, code: PickupCode, order_items: li
     for item, qty in lines:  # the order lock makes a refusal unreachable; the guard is the last line
         writes.add(_PICK, {"item": item.id, "n": qty}, one_row=f"order item {item.id}: picked_up_qty would exceed qty")
         mirror(item, {"picked_up_qty": item.picked_up_qty + qty})
-    stock.deduct(order.store_id, [sl for item, qty in lines for sl in item.stock_lines(qty)],
+    holds.deduct(order.store_id, [sl for item, qty in lines for sl in item.stock_lines(qty)],
                  order_id=order.id, reason="pick_up", writes=writes)
     remaining = [i for i in order_items if i.remaining_qty]
     partial = bool(remaining)
     actor = Actor.of(attempt.staff)
-    if not partial:  # completed later, after the after-sales window (lifecycle.sweep)
+    if not partial:  # completed later, after the after-sales window (orders.deadlines.sweep)
         mirror(order, transition_locked(order, "pick_up", actor, writes, reason="picked_up", at=at))
         codes.end(code, "used", writes=writes)
     merged: dict[int, int] = {}

@@ -24,12 +24,14 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from app.extensions import db
+from app.db import own_transaction
+from app.extensions import db, rds
 from app.metrics import OUTBOX_DELIVERIES
-from app.tasks import deferrable
 from models.base import utcnow
-from models.notifications.delivery import Claim, Delivery, Outcome, Result
-from models.outbox import OutboxMessage
+from models.outbox.delivery import Claim, Result, Verdict
+from models.outbox.enqueue import KICK_FLAG
+from models.outbox.registry import DELIVERIES
+from models.outbox.tables import OutboxMessage
 from wechat.errors import WeChatAPIError, WeChatError, WeChatUnavailable
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ def classify(exc: BaseException) -> Result:
     """What a failed send means. 40001 reaching here was already retried once by the
     client with a fresh token (wechat/miniprogram.py): retry later like -1, 5xx or no
     network. Unknown errcodes retry too, up to the cap, then fail for staff."""
-    if isinstance(exc, Outcome):
+    if isinstance(exc, Verdict):
         return exc.result
     if isinstance(exc, WeChatAPIError):
         reason = f"errcode {exc.errcode}: {exc.errmsg}"[:255]
@@ -66,26 +68,16 @@ def classify(exc: BaseException) -> Result:
     return Result("retry", f"{type(exc).__name__}: {exc}"[:255])
 
 
-def _deliveries() -> dict[str, Delivery]:
-    from models.notifications.registry import DELIVERIES
-
-    return DELIVERIES
-
-
-@deferrable
 def dispatch_due(limit: int = 100, now: datetime | None = None) -> dict:
     """Deliver up to `limit` due rows, one at a time (the kick after commit and the
-    periodic sweep both run this). Returns counts per outcome."""
-    from app.extensions import rds
-    from models.outbox import KICK_FLAG
-
+    periodic sweep both run this: the task tihuo.outbox.dispatch). Returns counts per
+    outcome."""
     rds().delete(KICK_FLAG)  # before looking for rows: a later commit must kick again
     counts: dict[str, int] = {}
     for _ in range(limit):
         try:
             result = dispatch_one(now)
         except Exception:
-            db.session.rollback()
             log.exception("outbox dispatch stopped")  # the database, most likely: next pass
             break
         if result is None:
@@ -95,29 +87,29 @@ def dispatch_due(limit: int = 100, now: datetime | None = None) -> dict:
 
 
 def dispatch_one(now: datetime | None = None) -> Result | None:
-    """Claim, send and record one due row; None when nothing is due."""
+    """Claim, send and record one due row, each step its own transaction but the send;
+    None when nothing is due."""
     claimed_at = now or utcnow()
-    claim = claim_next(claimed_at)
-    if claim is None:
-        db.session.rollback()
-        return None
-    delivery = _deliveries()[claim.kind]
-    try:
-        with db.session.begin_nested():  # a crash here undoes its writes, not the claim
-            prepared = delivery.prepare(claim)
-    except Exception as exc:
-        if not isinstance(exc, Outcome):
-            log.exception("outbox %s (%s): preparing failed", claim.id, claim.kind)
-        return record(claim, None, classify(exc), claimed_at)
-    db.session.commit()
+    with own_transaction():
+        claim = claim_next(claimed_at)
+        if claim is None:
+            return None
+        try:
+            with db.session.begin_nested():  # a crash here undoes its writes, not the claim
+                prepared = DELIVERIES[claim.kind].prepare(claim)
+        except Exception as exc:
+            if not isinstance(exc, Verdict):
+                log.exception("outbox %s (%s): preparing failed", claim.id, claim.kind)
+            return record(claim, None, classify(exc), claimed_at)
     result = send(claim, prepared)
-    return record(claim, prepared, result, now or utcnow())
+    with own_transaction():
+        return record(claim, prepared, result, now or utcnow())
 
 
 def claim_next(now: datetime) -> Claim | None:
     """Take the oldest due row of a kind we can deliver (or a claim whose lease ran out)."""
     lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_S"])
-    kinds = sorted(_deliveries())
+    kinds = sorted(DELIVERIES)
     for status in ("pending", "sending"):  # separate index ranges: LIMIT stops early
         for _ in range(3):
             row = db.session.execute(
@@ -146,7 +138,7 @@ def claim_next(now: datetime) -> Claim | None:
 
 def send(claim: Claim, prepared) -> Result:
     try:
-        value = _deliveries()[claim.kind].send(prepared)
+        value = DELIVERIES[claim.kind].send(prepared)
     except Exception as exc:
         result = classify(exc)
         log.warning("outbox %s (%s) try %s: %s (%s)", claim.id, claim.kind, claim.attempt,
@@ -156,7 +148,8 @@ def send(claim: Claim, prepared) -> Result:
 
 
 def record(claim: Claim, prepared, result: Result, now: datetime) -> Result:
-    """Write the outcome, if the claim is still ours, with the delivery's bookkeeping."""
+    """Write the outcome, if the claim is still ours, with the delivery's bookkeeping (in
+    the caller's transaction: the claim's own, or the one after the send)."""
     cfg = current_app.config
     if result.status == "retry" and claim.attempt >= cfg["OUTBOX_MAX_ATTEMPTS"]:
         result = Result("failed", f"gave up after {claim.attempt} tries: {result.reason}"[:255],
@@ -174,11 +167,9 @@ def record(claim: Claim, prepared, result: Result, now: datetime) -> Result:
         .where(OutboxMessage.id == claim.id, OutboxMessage.status == "sending",
                OutboxMessage.claim_token == claim.token)
         .values(**values).execution_options(synchronize_session=False)).rowcount
-    if ours != 1:
-        db.session.rollback()
+    if ours != 1:  # the update matched nothing: there is nothing to undo
         log.warning("outbox %s: claim lost before recording %s (lease ran out)", claim.id, result.status)
         return result
-    _deliveries()[claim.kind].finish(claim, prepared, result)
-    db.session.commit()
+    DELIVERIES[claim.kind].finish(claim, prepared, result)
     OUTBOX_DELIVERIES.labels(claim.kind, result.status).inc()
     return result

@@ -6,7 +6,8 @@ from sqlalchemy import select
 from app.errors import Conflict
 from models import audit
 from models.base import get_or_404, keyset_page, utcnow
-from models.outbox import OutboxMessage, kick_after_commit
+from models.outbox.enqueue import kick_after_commit
+from models.outbox.tables import OutboxMessage
 
 RETRYABLE = ("failed", "skipped")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
-from models.inventory import Inventory, StockMovement
+from models.stock.tables import Inventory, StockMovement
 
 
 def _ledger_sums():

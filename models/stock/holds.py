@@ -12,12 +12,12 @@ from typing import Iterable, NamedTuple
 
 from sqlalchemy import bindparam, select, update
 
-from app.errors import AppError
 from app.extensions import db
-from app.db import after_commit
+from app.tasks import after_commit
 from app.sqlbatch import Batch, joining
-from models import flash_sale, stock_levels
-from models.inventory import Inventory, StockMovement
+from models.stock import flash_sale, levels
+from models.stock.errors import OutOfStock
+from models.stock.tables import Inventory, StockMovement
 
 # Core tables: these run inside every order, so they skip the ORM's per-statement work
 # (nothing here needs identity-mapped objects).
@@ -33,8 +33,8 @@ _HOLD = (update(INV)
                 INV.c.online.is_(True), INV.c.on_hand - INV.c.reserved >= bindparam("q"))
          .values(reserved=INV.c.reserved + bindparam("q")))
 # The same hold, taken only if the row keeps its alert level: the common case, which then
-# needs no level evaluation (see stock_levels.keeps_level).
-_HOLD_SAME_LEVEL = _HOLD.where(stock_levels.keeps_level(INV, INV.c.on_hand - INV.c.reserved - bindparam("q")))
+# needs no level evaluation (see levels.keeps_level).
+_HOLD_SAME_LEVEL = _HOLD.where(levels.keeps_level(INV, INV.c.on_hand - INV.c.reserved - bindparam("q")))
 _LEDGER = MOVES.insert()
 # Giving back or handing over held units: guarded by the hold being there.
 _RELEASE = (update(INV).where(INV.c.store_id == bindparam("s"), INV.c.sku_id == bindparam("k"),
@@ -45,10 +45,6 @@ _DEDUCT = _RELEASE.values(on_hand=INV.c.on_hand - bindparam("q"))
 
 def _conn():
     return db.session.connection()
-
-
-class OutOfStock(AppError):
-    status, code, message = 409, "out_of_stock", "Not enough stock for this order."
 
 
 Lines = Iterable[tuple[int, int]]  # (sku_id, qty), SKUs that hold stock (not bundles)
@@ -105,7 +101,7 @@ def reserve(store_id: int, lines: Lines, *, order_id: int | None, reason: str = 
             raise OutOfStock(details={"sku_id": sku_id, "requested": qty})
         crossed.append(sku_id)
     if crossed:
-        stock_levels.after_change(store_id, crossed)
+        levels.after_change(store_id, crossed)
 
 
 def release(store_id: int, lines: Lines, *, order_id: int | None, reason: str) -> None:
@@ -114,7 +110,7 @@ def release(store_id: int, lines: Lines, *, order_id: int | None, reason: str) -
     with joining(None) as batch:  # the counters and their ledger rows: one round trip
         _unhold(store_id, merged, _RELEASE, batch)
         _ledger(store_id, merged, order_id, reason, on_hand=0, reserved=-1, writes=batch)
-    stock_levels.after_change(store_id, [sku_id for sku_id, _ in merged])
+    levels.after_change(store_id, [sku_id for sku_id, _ in merged])
     # Units back in the database go back to a flash-sale gate too (a no-op when it's off).
     gate = flash_sale.gate()
     after_commit(lambda: gate.release(store_id, merged))

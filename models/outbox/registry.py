@@ -6,7 +6,7 @@ a delivery is registered, then the sweep sends them.
 from __future__ import annotations
 
 from models.notifications import shipping, subscribe
-from models.notifications.delivery import Claim, Delivery
+from models.outbox.delivery import Claim, Delivery
 from models.official.alerts import deliver_staff_alert
 
 

@@ -27,6 +27,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
+from flask import current_app
+from sqlalchemy import select
+
+from app.tasks import after_commit
+from app.errors import NotFound
+from app.extensions import db, rds
+from models import audit
+from models.stock.tables import Inventory
+
 # KEYS = tokens1, pending1, tokens2, pending2, ...; ARGV = ticket, qty1, qty2, ...
 # Returns 0 when refused, else 1 + the number of lines that were gated.
 _TAKE = """
@@ -209,10 +218,6 @@ class FlashGate:
 
 def gate() -> FlashGate:
     """This app's gate, on its Redis (scripts registered once per process)."""
-    from flask import current_app
-
-    from app.extensions import rds
-
     found = current_app.extensions.get("flash_gate")
     if found is None:
         found = current_app.extensions["flash_gate"] = FlashGate(rds())
@@ -222,14 +227,6 @@ def gate() -> FlashGate:
 def set_mode(actor, store_id: int, sku_id: int, enabled: bool):
     """Switch flash-sale mode for (store, SKU). The gate is loaded after commit from the
     available count read under the row lock; `resync` corrects any drift later."""
-    from sqlalchemy import select
-
-    from app.db import after_commit
-    from app.errors import NotFound
-    from app.extensions import db
-    from models import audit
-    from models.inventory import Inventory
-
     inv = db.session.scalars(select(Inventory).where(
         Inventory.store_id == store_id, Inventory.sku_id == sku_id).with_for_update()).first()
     if inv is None:
@@ -249,11 +246,6 @@ def set_mode(actor, store_id: int, sku_id: int, enabled: bool):
 
 def resync_all(stale_after_s: int = 30) -> int:
     """Recount every gate from the database (the periodic job; `flask flash resync`)."""
-    from sqlalchemy import select
-
-    from app.extensions import db
-    from models.inventory import Inventory
-
     rows = db.session.execute(select(Inventory.store_id, Inventory.sku_id,
                                      Inventory.on_hand - Inventory.reserved)
                               .where(Inventory.flash_sale.is_(True))).all()

@@ -20,10 +20,18 @@ only once it is back above 10 %, so it does not flap open/closed around 5 %.
 """
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import case, select, true, update
 
 from app.extensions import db
+from models import outbox
 from models.base import utcnow
+from models.stock.tables import (Inventory, ReplenishmentRequest, StockLevelEvent,
+                                 TransferProposal)
+from models.stores import Store, haversine_m
+
+log = logging.getLogger(__name__)
 
 LEVELS = ("normal", "tight", "red", "closed", "critical")  # best to worst
 _BAD = {"red", "closed", "critical"}      # a replenishment request is open
@@ -76,8 +84,6 @@ def safe_floor(baseline: int) -> int:
 
 def after_change(store_id: int, sku_ids: list[int]) -> None:
     """Re-evaluate the alert level of these (store, SKU) rows after their stock changed."""
-    from models.inventory import Inventory
-
     if not sku_ids:
         return
     # Columns, not entities: identity-mapped Inventory objects may be stale after the
@@ -95,8 +101,6 @@ def after_change(store_id: int, sku_ids: list[int]) -> None:
 
 
 def _level_changed(store_id: int, row, old: str, new: str, available: int) -> None:
-    from models.inventory import Inventory, ReplenishmentRequest, StockLevelEvent
-
     values = {"level": new}
     if new in _OFFLINE:
         values["online"] = False
@@ -126,8 +130,6 @@ def _level_changed(store_id: int, row, old: str, new: str, available: int) -> No
         _propose_transfer(store_id, row.sku_id, safe_floor(row.baseline) - available)
     db.session.flush()
     if new in _BAD and LEVELS.index(new) > LEVELS.index(old):
-        from models import outbox
-
         outbox.enqueue("staff_alert", {"event": "stock_level", "store_id": store_id,
                                        "sku_id": row.sku_id, "level": new, "available": available,
                                        "baseline": row.baseline, "level_event_id": level_event.id},
@@ -137,9 +139,6 @@ def _level_changed(store_id: int, row, old: str, new: str, available: int) -> No
 def _propose_transfer(to_store_id: int, sku_id: int, needed: int) -> None:
     """A proposal from the nearest other active store that can give without dropping
     below 30 % of its own baseline; nothing if none can (or one is already proposed)."""
-    from models.inventory import Inventory, TransferProposal
-    from models.stores import Store, haversine_m
-
     if needed <= 0:
         return
     pending = db.session.scalar(select(TransferProposal.id).where(
@@ -176,10 +175,6 @@ def reevaluate_all(batch: int = 500) -> int:
     """The periodic safety net: every row whose stored level disagrees with its counters
     (only a change made outside `models/` could cause that) is re-evaluated under its
     row lock, exactly as a stock change would. Returns how many were repaired."""
-    import logging
-
-    from models.inventory import Inventory
-
     repaired, after_id = 0, 0
     while True:
         rows = db.session.execute(
@@ -198,5 +193,5 @@ def reevaluate_all(batch: int = 500) -> int:
             db.session.commit()
             repaired += 1
     if repaired:
-        logging.getLogger(__name__).warning("stock levels: %s row(s) had drifted and were re-evaluated", repaired)
+        log.warning("stock levels: %s row(s) had drifted and were re-evaluated", repaired)
     return repaired

@@ -2,7 +2,7 @@
 
 A delivery has up to three steps; only `send` is required:
 - `prepare(claim)` runs in the claiming transaction (read what to send, take a grant);
-  it may raise `Skip` or `Permanent` to finish the row without sending;
+  it may raise a `Verdict` — `Skip` or `Permanent` — to finish the row without sending;
 - `send(prepared)` talks to WeChat, holding no lock; it raises `wechat.errors` on failure
   (or `Skip` / `Permanent`), and may return a value (a msgid);
 - `finish(claim, prepared, result)` runs in the recording transaction (bookkeeping such as
@@ -37,7 +37,10 @@ class Result:
     info: dict = field(default_factory=dict)  # from Skip/Permanent, for finish's records
 
 
-class Outcome(Exception):
+class Verdict(Exception):
+    """A delivery's own word on how the row ends (not WeChat's error, which dispatch
+    classifies): raised by prepare or send."""
+
     status = "failed"
 
     def __init__(self, reason: str, **info):
@@ -49,13 +52,13 @@ class Outcome(Exception):
         return Result(self.status, self.reason[:255], info=self.info)
 
 
-class Skip(Outcome):
+class Skip(Verdict):
     """Nothing to send, by design (no grant, no template configured): recorded as skipped."""
 
     status = "skipped"
 
 
-class Permanent(Outcome):
+class Permanent(Verdict):
     """This can never be sent as it stands (the order is gone, a value cannot be made
     valid): failed at once, kept for staff."""
 

@@ -1,38 +1,30 @@
-"""Staff stock operations: restock, adjust, transfer between stores, transfer proposals,
-and the staff views of replenishment requests and level events.
+"""Staff stock operations: a count, restock, adjust, transfer between stores, transfer
+proposals.
 
 Each change locks the Inventory rows it touches (in (store_id, sku_id) order, the same
-order models.stock uses, so no two stock operations can deadlock), checks against the
-locked counters, writes one ledger row per counter change (reason, staff, note, ref),
+order models.stock.holds uses, so no two stock operations can deadlock), checks against
+the locked counters, writes one ledger row per counter change (reason, staff, note, ref),
 audits, and re-evaluates the alert levels. Nothing here commits.
 """
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import AppError, Forbidden, InvalidRequest, NotFound
 from app.extensions import db
-from models import audit, stock_levels
-from models.base import get_or_404, keyset_page, utcnow
+from models import audit
+from models.base import get_or_404, utcnow
 from models.catalog import Sku
-from models.inventory import (Inventory, ReplenishmentRequest, StockLevelEvent, StockMovement,
-                              StockTransfer, TransferProposal)
-from models.stock import OutOfStock
+from models.stock import levels
+from models.stock.errors import BundleHasNoStock, OutOfStock, StockBelowReserved
+from models.stock.tables import Inventory, StockMovement, StockTransfer, TransferProposal
 from models.stores import Store
 
 MAX_QTY = 10_000_000            # one operation; a typo guard
 MAX_ON_HAND = 1_000_000_000     # keeps counters well inside a 32-bit INT column
 MAX_ID = 2**31 - 1
 ADJUST_REASONS = ("damaged", "lost", "found", "count_correction", "other")
-
-
-class BundleHasNoStock(AppError):
-    status, code, message = 400, "bundle_has_no_stock", "A bundle has no stock of its own; stock its components."
-
-
-class StockBelowReserved(AppError):
-    status, code, message = 409, "stock_below_reserved", "On-hand stock cannot go below what open orders have reserved."
 
 
 class ProposalDecided(AppError):
@@ -64,11 +56,6 @@ def _require(actor, *store_ids: int) -> None:
             actor.require_store(store_id)
 
 
-def visible_store_ids(staff) -> list[int] | None:
-    """Stores whose stock alerts this staff member may read; None means all of them."""
-    return None if staff.role.value in ("admin", "analyst") else staff.store_ids
-
-
 def _lock(store_id: int, sku_id: int, *, create: bool) -> Inventory | None:
     query = (select(Inventory).where(Inventory.store_id == store_id, Inventory.sku_id == sku_id)
              .with_for_update().execution_options(populate_existing=True))
@@ -98,7 +85,42 @@ def _move(inv: Inventory, delta: int, reason: str, actor, note, ref=None) -> Non
                                  note=note, ref=ref))
 
 
-# --- restock and adjust -----------------------------------------------------------------
+# --- count, restock and adjust ----------------------------------------------------------
+
+def set_stock(actor, store: Store, sku: Sku, *, on_hand: int | None, baseline: int | None,
+              note: str | None = None) -> Inventory:
+    """Set counted stock and/or baseline for (store, sku); the ledger gets the difference."""
+    inv = db.session.scalars(
+        select(Inventory).where(Inventory.store_id == store.id, Inventory.sku_id == sku.id)
+        .with_for_update()
+    ).first()
+    if inv is None:
+        inv = Inventory(store_id=store.id, sku_id=sku.id, on_hand=0, reserved=0, baseline=0)
+        db.session.add(inv)
+        db.session.flush()
+    changes = {}
+    if on_hand is not None and on_hand != inv.on_hand:
+        if on_hand < inv.reserved:
+            raise InvalidRequest(
+                "on_hand cannot go below what open orders have reserved.",
+                details={"reserved": inv.reserved},
+            )
+        db.session.add(StockMovement(
+            store_id=store.id, sku_id=sku.id, delta_on_hand=on_hand - inv.on_hand,
+            reason="count", staff_id=getattr(actor, "id", None), note=note,
+        ))
+        changes["on_hand"] = [inv.on_hand, on_hand]
+        inv.on_hand = on_hand
+    if baseline is not None and baseline != inv.baseline:
+        changes["baseline"] = [inv.baseline, baseline]
+        inv.baseline = baseline
+    if changes:
+        audit.record("inventory.set", inv, actor=actor,
+                     changes={"store_id": store.id, "sku_id": sku.id, **changes})
+        db.session.flush()
+        levels.after_change(store.id, [sku.id])
+    return inv
+
 
 def restock(actor, store_id: int, sku_id: int, qty: int, note: str | None = None) -> Inventory:
     """Goods arrived: on_hand += qty (the row is created on the first delivery)."""
@@ -115,7 +137,7 @@ def restock(actor, store_id: int, sku_id: int, qty: int, note: str | None = None
         "store_id": store.id, "sku_id": sku.id, "qty": qty, "on_hand": [old, inv.on_hand],
         "note": note})
     db.session.flush()
-    stock_levels.after_change(store.id, [sku.id])
+    levels.after_change(store.id, [sku.id])
     return inv
 
 
@@ -139,7 +161,7 @@ def adjust(actor, store_id: int, sku_id: int, delta: int, reason: str,
         "store_id": store.id, "sku_id": sku.id, "delta": delta, "reason": reason,
         "on_hand": [old, inv.on_hand], "note": note})
     db.session.flush()
-    stock_levels.after_change(store.id, [sku.id])
+    levels.after_change(store.id, [sku.id])
     return inv
 
 
@@ -177,7 +199,7 @@ def transfer(actor, from_store_id: int, to_store_id: int, sku_id: int, qty: int,
         "note": note})
     db.session.flush()
     for store_id in sorted((source.id, dest.id)):
-        stock_levels.after_change(store_id, [sku.id])
+        levels.after_change(store_id, [sku.id])
     return moved
 
 
@@ -224,38 +246,3 @@ def _decide(actor, proposal: TransferProposal, status: str) -> None:
     db.session.refresh(proposal)
     if result.rowcount != 1:
         raise ProposalDecided(details={"status": proposal.status})
-
-
-# --- staff views ------------------------------------------------------------------------
-
-def _scoped(query, column, staff, store_id: int | None):
-    visible = visible_store_ids(staff)
-    if store_id is not None:
-        if visible is not None and store_id not in visible:
-            raise Forbidden("You are not bound to this store.", details={"store_id": store_id})
-        return query.where(column == store_id)
-    return query if visible is None else query.where(column.in_(visible))
-
-
-def list_proposals(staff, *, status: str | None, cursor: int | None, limit: int):
-    query = select(TransferProposal)
-    if status:
-        query = query.where(TransferProposal.status == status)
-    visible = visible_store_ids(staff)
-    if visible is not None:
-        query = query.where(or_(TransferProposal.from_store_id.in_(visible),
-                                TransferProposal.to_store_id.in_(visible)))
-    return keyset_page(query, TransferProposal.id, cursor=cursor, limit=limit, newest_first=True)
-
-
-def list_replenishment(staff, *, status: str | None, store_id: int | None, cursor: int | None,
-                       limit: int):
-    query = _scoped(select(ReplenishmentRequest), ReplenishmentRequest.store_id, staff, store_id)
-    if status:
-        query = query.where(ReplenishmentRequest.status == status)
-    return keyset_page(query, ReplenishmentRequest.id, cursor=cursor, limit=limit, newest_first=True)
-
-
-def list_level_events(staff, *, store_id: int | None, cursor: int | None, limit: int):
-    query = _scoped(select(StockLevelEvent), StockLevelEvent.store_id, staff, store_id)
-    return keyset_page(query, StockLevelEvent.id, cursor=cursor, limit=limit, newest_first=True)

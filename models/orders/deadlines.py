@@ -1,0 +1,56 @@
+"""An order's deadlines: the pay deadline of an unpaid order, the pickup deadline of a
+ready one, the days after which a delivery or a pickup is complete.
+
+Checked lazily whenever an order is read or acted on (`expire_if_overdue`), so
+correctness never waits for a timer; `sweep` (the task queue every minute, `flask orders
+sweep` by hand) catches the orders nobody looks at."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.db import each_in_own_transaction
+from app.extensions import db
+from models.base import utcnow
+from models.orders import unpaid
+from models.orders.status import SYSTEM, Status, transition
+from models.orders.tables import Order
+from models.pickup import expiry
+
+
+def expire_if_overdue(order: Order, now=None) -> bool:
+    """The lazy check on every read: an unpaid order past its pay deadline is cancelled
+    (after asking WeChat Pay), a ready one past its pickup deadline expires. True if it
+    expired now."""
+    now = now or utcnow()
+    if order.status == Status.ready_for_pickup.value:
+        return expiry.expire_if_overdue(order, now)
+    return unpaid.expire(order, now)
+
+
+def sweep(batch: int = 200) -> dict:
+    """Periodic pass (the task queue runs it; `flask orders sweep` by hand): time out
+    unpaid orders past their deadline, auto-confirm deliveries after N days, complete
+    pickups after their after-sales window. Each order is its own small transaction, so
+    one failure doesn't hold up the rest."""
+    now = utcnow()
+    expired = each_order(select(Order.id).where(Order.status == Status.pending_payment.value,
+                                           Order.pay_deadline <= now).limit(batch),
+                    lambda o: expire_if_overdue(o, now))
+    cutoff = now - timedelta(days=current_app.config["DELIVERY_AUTO_CONFIRM_DAYS"])
+    confirmed = each_order(select(Order.id).where(Order.status.in_([Status.shipped.value, Status.delivered.value]),
+                                             Order.shipped_at <= cutoff).limit(batch),
+                      lambda o: transition(o, "complete", SYSTEM, reason="auto_confirmed").applied)
+    # Picked up at the counter: complete once the after-sales window has passed.
+    handed = now - timedelta(days=current_app.config["PICKUP_COMPLETE_AFTER_DAYS"])
+    completed = each_order(select(Order.id).where(Order.status == Status.picked_up.value,
+                                             Order.picked_up_at <= handed).limit(batch),
+                      lambda o: transition(o, "complete", SYSTEM, reason="auto_completed").applied)
+    return {"expired": expired, "auto_confirmed": confirmed, "auto_completed": completed}
+
+
+def each_order(ids_query, step) -> int:
+    """`step(order)` for each order the query finds, each in its own transaction."""
+    return each_in_own_transaction(db.session.scalars(ids_query).all(), step, what="order sweep", load=Order)

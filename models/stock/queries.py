@@ -1,0 +1,106 @@
+"""Reading stock: a store's counters, what shoppers can buy where (bundles as often as
+their scarcest component allows), and the staff views of alerts and proposals."""
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+
+from app.errors import Forbidden
+from app.extensions import db
+from models.base import keyset_page
+from models.catalog import BundleComponent, Product, Sku
+from models.stock.tables import Inventory, ReplenishmentRequest, StockLevelEvent, TransferProposal
+
+
+def store_inventory(store_id: int) -> list[Inventory]:
+    return list(db.session.scalars(
+        select(Inventory).where(Inventory.store_id == store_id).order_by(Inventory.sku_id)
+    ))
+
+
+def store_catalog(store_id: int, *, cursor: int | None, limit: int):
+    """Products on shelf that can be bought at this store, each with its on-shelf SKUs and
+    their availability there: [(product, [(sku, available)])]. A bundle is available as
+    many times as its scarcest component allows. Three or four queries, however many rows."""
+    carried = (select(Sku.product_id).join(Inventory, Inventory.sku_id == Sku.id)
+               .where(Inventory.store_id == store_id, Sku.on_shelf.is_(True)))
+    bundles = select(Sku.product_id).where(Sku.is_bundle.is_(True), Sku.on_shelf.is_(True))
+    query = (select(Product).where(Product.on_shelf.is_(True),
+                                   Product.id.in_(carried.union(bundles)))
+             .order_by(Product.id).limit(limit))
+    if cursor:
+        query = query.where(Product.id > cursor)
+    products = list(db.session.scalars(query))
+    if not products:
+        return []
+    skus = list(db.session.scalars(select(Sku).where(
+        Sku.product_id.in_([p.id for p in products]), Sku.on_shelf.is_(True)).order_by(Sku.id)))
+    parts = _bundle_parts([s.id for s in skus if s.is_bundle])
+    wanted = {s.id for s in skus} | {c for comps in parts.values() for c, _ in comps}
+    available = {sku_id: (avail if online else 0) for sku_id, avail, online in db.session.execute(
+        select(Inventory.sku_id, Inventory.on_hand - Inventory.reserved, Inventory.online)
+        .where(Inventory.store_id == store_id, Inventory.sku_id.in_(wanted)))}
+    by_product: dict[int, list] = {}
+    for sku in skus:
+        avail = bundle_available(parts.get(sku.id, []), available) if sku.is_bundle \
+            else available.get(sku.id)
+        if avail is not None:  # None: not sold at this store
+            by_product.setdefault(sku.product_id, []).append((sku, max(avail, 0)))
+    return [(p, by_product[p.id]) for p in products if p.id in by_product]
+
+
+def _bundle_parts(bundle_ids: list[int]) -> dict[int, list[tuple[int, int]]]:
+    if not bundle_ids:
+        return {}
+    parts: dict[int, list[tuple[int, int]]] = {}
+    for bundle_id, sku_id, qty in db.session.execute(
+            select(BundleComponent.bundle_sku_id, BundleComponent.component_sku_id, BundleComponent.qty)
+            .where(BundleComponent.bundle_sku_id.in_(bundle_ids))):
+        parts.setdefault(bundle_id, []).append((sku_id, qty))
+    return parts
+
+
+def bundle_available(components: list[tuple[int, int]], available: dict[int, int]) -> int | None:
+    """How many bundles the components allow; None if a component isn't sold here."""
+    if not components or any(sku_id not in available for sku_id, _ in components):
+        return None
+    return min(available[sku_id] // qty for sku_id, qty in components)
+
+
+# --- staff views ------------------------------------------------------------------------
+
+def visible_store_ids(staff) -> list[int] | None:
+    """Stores whose stock alerts this staff member may read; None means all of them."""
+    return None if staff.role.value in ("admin", "analyst") else staff.store_ids
+
+
+def _scoped(query, column, staff, store_id: int | None):
+    visible = visible_store_ids(staff)
+    if store_id is not None:
+        if visible is not None and store_id not in visible:
+            raise Forbidden("You are not bound to this store.", details={"store_id": store_id})
+        return query.where(column == store_id)
+    return query if visible is None else query.where(column.in_(visible))
+
+
+def list_proposals(staff, *, status: str | None, cursor: int | None, limit: int):
+    query = select(TransferProposal)
+    if status:
+        query = query.where(TransferProposal.status == status)
+    visible = visible_store_ids(staff)
+    if visible is not None:
+        query = query.where(or_(TransferProposal.from_store_id.in_(visible),
+                                TransferProposal.to_store_id.in_(visible)))
+    return keyset_page(query, TransferProposal.id, cursor=cursor, limit=limit, newest_first=True)
+
+
+def list_replenishment(staff, *, status: str | None, store_id: int | None, cursor: int | None,
+                       limit: int):
+    query = _scoped(select(ReplenishmentRequest), ReplenishmentRequest.store_id, staff, store_id)
+    if status:
+        query = query.where(ReplenishmentRequest.status == status)
+    return keyset_page(query, ReplenishmentRequest.id, cursor=cursor, limit=limit, newest_first=True)
+
+
+def list_level_events(staff, *, store_id: int | None, cursor: int | None, limit: int):
+    query = _scoped(select(StockLevelEvent), StockLevelEvent.store_id, staff, store_id)
+    return keyset_page(query, StockLevelEvent.id, cursor=cursor, limit=limit, newest_first=True)

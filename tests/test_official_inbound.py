@@ -134,7 +134,7 @@ def test_unreadable_or_unknown_pushes_get_success(client, body):
 
 
 def test_undecryptable_but_signed_ciphertext_gets_success(client):
-    from wechat.sandbox.official_crypto import sha1_signature
+    from wechat.sandbox.official.crypto import sha1_signature
 
     args = signed_args()
     garbage = "bm90IGEgY2lwaGVydGV4dA=="

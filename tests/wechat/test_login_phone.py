@@ -10,7 +10,7 @@ import requests
 
 from tests.wechat.conftest import APPID, OTHER_APPID, OTHER_SECRET, SECRET
 from wechat.errors import WeChatAPIError
-from wechat.sandbox.state import openid_for
+from wechat.sandbox import openid_for
 
 
 def test_login_code_gives_openid_and_fresh_session_key(mp, wx):

@@ -12,7 +12,8 @@ from tests.wechat.conftest import APPID, SECRET
 from wechat.errors import WeChatAPIError
 from wechat.official import MessageCrypto, OfficialAccountClient, SignatureInvalid, UnreadableMessage
 from wechat.sandbox import OfficialAccount, OfficialSandbox, SandboxState, openid_for, unionid_for
-from wechat.sandbox import official_crypto, official_push
+from wechat.sandbox.official import crypto as official_crypto
+from wechat.sandbox.official import push as official_push
 from wechat.sandbox.server import start_sandbox_server
 
 OA, OA_SECRET = "wx3333333333333333", "oa-secret"

@@ -12,7 +12,7 @@ import requests
 
 from tests.wechat.conftest import APPID
 from tests.wechat.pay_support import MCHID, OTHER_MCHID, make_wxpay, raw_call
-from wechat.sandbox.pay_bill import ALL_COLUMNS, REFUND_COLUMNS, SUCCESS_COLUMNS
+from wechat.sandbox.pay.bill import ALL_COLUMNS, REFUND_COLUMNS, SUCCESS_COLUMNS
 
 PAYER = {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}
 SHANGHAI = timezone(timedelta(hours=8))

@@ -9,10 +9,10 @@ import logging
 
 from werkzeug.serving import make_server
 
-from wechat.sandbox import DEMO_APPID, DEMO_SECRET, create_app
-from wechat.sandbox.official_state import MODES, OfficialAccount, OfficialSandbox
-from wechat.sandbox.pay_models import Merchant
-from wechat.sandbox.pay_state import VERIFY_MODES, PaySandbox
+from wechat.sandbox.app import DEMO_APPID, DEMO_SECRET, create_app
+from wechat.sandbox.official.state import MODES, OfficialAccount, OfficialSandbox
+from wechat.sandbox.pay.models import Merchant
+from wechat.sandbox.pay.state import VERIFY_MODES, PaySandbox
 from wechat.sandbox.server import QuietRequestHandler
 from wechat.sandbox.state import SandboxState
 

@@ -9,7 +9,8 @@ from typing import Callable
 
 from flask import Blueprint, Response, request
 
-from wechat.sandbox.state import SandboxError, SandboxState
+from wechat.sandbox.errors import SandboxError
+from wechat.sandbox.state import SandboxState
 
 # What real captures show (sic: "encoding", not "charset").
 JSON_CONTENT_TYPE = "application/json; encoding=utf-8"

@@ -6,7 +6,7 @@ import threading
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from wechat.sandbox import DEMO_APPID, DEMO_SECRET, create_app
+from wechat.sandbox.app import DEMO_APPID, DEMO_SECRET, create_app
 from wechat.sandbox.state import SandboxState
 
 log = logging.getLogger(__name__)

@@ -2,23 +2,24 @@
 everything the backend sent. One lock guards it all; the server is threaded.
 
 Time comes from `now()`, which tests can move forward with `advance()` to expire
-tokens and codes without sleeping (and without touching the client's Redis TTLs)."""
+tokens and codes without sleeping (and without touching the client's Redis TTLs).
+
+It holds the WeChat Pay side (`pay/state.py`) as `.pay` and the official accounts
+(`official/state.py`) as `.official`, both on this clock; neither imports this module."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import secrets
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from wechat.sandbox.errors import SandboxError
 from wechat.sandbox.failures import InjectedFailures
-from wechat.sandbox.pay_state import PaySandbox
-
-if TYPE_CHECKING:
-    from wechat.sandbox.official_state import OfficialSandbox
+from wechat.sandbox.identity import openid_for
+from wechat.sandbox.official.state import OfficialSandbox
+from wechat.sandbox.pay.state import PaySandbox
 
 DEFAULT_TEMPLATES = {
     "TPL_ORDER_PAID": ["character_string1", "amount2", "thing3", "time4"],
@@ -39,15 +40,6 @@ _BAD_SECRET_MSG = {
 }
 
 
-class SandboxError(Exception):
-    """A WeChat business error: answered HTTP 200 with the errcode/errmsg envelope."""
-
-    def __init__(self, errcode: int, errmsg: str):
-        super().__init__(errcode, errmsg)
-        self.errcode = errcode
-        self.errmsg = errmsg
-
-
 @dataclass
 class _Token:
     appid: str
@@ -66,12 +58,6 @@ class _Code:
     phone: str | None = None
     country_code: str | None = None
     used: bool = False
-
-
-def openid_for(appid: str, user: str) -> str:
-    """Stable, app-specific openid: "o" + 27 base64url chars, 28 like the real ones."""
-    digest = hmac.new(appid.encode(), user.encode(), hashlib.sha256).digest()
-    return "o" + base64.urlsafe_b64encode(digest).decode()[:27]
 
 
 def mask_phone(phone: str) -> str:
@@ -100,11 +86,7 @@ class SandboxState(InjectedFailures):
         self.pay = pay if pay is not None else PaySandbox()
         self.pay.now = self.now
         # The official accounts (server URL, followers, QR codes) on this clock too.
-        if official is None:
-            from wechat.sandbox.official_state import OfficialSandbox
-
-            official = OfficialSandbox()
-        self.official = official
+        self.official = official if official is not None else OfficialSandbox()
         self.official.now = self.now
         self.reset()
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from Crypto.PublicKey import RSA
 
-from wechat.sandbox.pay_crypto import load_public_key
+from wechat.sandbox.pay.crypto import load_public_key
 
 SHANGHAI = timezone(timedelta(hours=8))  # no DST since 1991: a fixed offset is exact
 TRADE_STATE_DESC = {"NOTPAY": "订单未支付", "SUCCESS": "支付成功", "CLOSED": "订单已关闭",

@@ -20,9 +20,10 @@ from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, Response, request
 
-from wechat.sandbox import pay_bill, pay_validate
-from wechat.sandbox.pay_crypto import aes_gcm_encrypt, parse_authorization, rsa_verify
-from wechat.sandbox.pay_models import SHANGHAI, Merchant, PayError, rfc3339
+from wechat.sandbox.pay import bill as trade_bill
+from wechat.sandbox.pay import validate
+from wechat.sandbox.pay.crypto import aes_gcm_encrypt, parse_authorization, rsa_verify
+from wechat.sandbox.pay.models import SHANGHAI, Merchant, PayError, rfc3339
 
 PAY_JSON = "application/json; charset=utf-8"
 _NO_CERTIFICATES = {
@@ -114,7 +115,7 @@ def json_object() -> dict:
 
 def same_mchid(merchant: Merchant, mchid, location: str) -> None:
     if mchid is None:
-        raise pay_validate.param_error("mchid", None, "缺少必填参数", location)
+        raise validate.param_error("mchid", None, "缺少必填参数", location)
     if mchid != merchant.mchid:
         raise PayError(403, "NO_AUTH", "商户号与请求签名的商户号不一致")
 
@@ -154,7 +155,7 @@ def register(bp: Blueprint, state) -> None:
 
     def jsapi(merchant):
         body = json_object()
-        pay_validate.prepay(body, pay().allow_http_loopback_notify)
+        validate.prepay(body, pay().allow_http_loopback_notify)
         same_mchid(merchant, body["mchid"], "body")
         prepay_id, _ = pay().prepay(merchant, body)
         return {"prepay_id": prepay_id}
@@ -174,7 +175,7 @@ def register(bp: Blueprint, state) -> None:
 
     def refund(merchant):
         body = json_object()
-        pay_validate.refund(body, pay().allow_http_loopback_notify)
+        validate.refund(body, pay().allow_http_loopback_notify)
         return pay().create_refund(merchant, body).to_json()
 
     def query_refund(merchant, out_refund_no):
@@ -194,14 +195,14 @@ def register(bp: Blueprint, state) -> None:
 
     def tradebill(merchant):
         p = pay()
-        day, bill_type, tar_type = pay_validate.bill_query(request.args)
+        day, bill_type, tar_type = validate.bill_query(request.args)
         today = datetime.fromtimestamp(p.now(), SHANGHAI).date()
         if day < today - timedelta(days=92):
             raise PayError(400, "INVALID_REQUEST", "只能下载三个月以内的账单")
-        rows = pay_bill.rows_for(p, merchant.mchid, day, bill_type) if day <= today else []
+        rows = trade_bill.rows_for(p, merchant.mchid, day, bill_type) if day <= today else []
         if not rows:
             raise PayError(400, "NO_STATEMENT_EXIST", "账单文件不存在")
-        content = pay_bill.render(rows, bill_type).encode()
+        content = trade_bill.render(rows, bill_type).encode()
         token = p.store_bill(merchant.mchid, gzip.compress(content) if tar_type else content,
                              bool(tar_type))
         base = request.host_url.rstrip("/") + request_target()[0]

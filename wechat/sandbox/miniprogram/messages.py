@@ -1,10 +1,11 @@
-"""Mini-program subscribe messages (official-account template messages: views_official)."""
+"""Mini-program subscribe messages (official-account template messages: official/views.py)."""
 from __future__ import annotations
 
 from flask import Blueprint
 
 from wechat.sandbox.common import add_wechat_route, json_body, token_appid
-from wechat.sandbox.state import SandboxError, SandboxState
+from wechat.sandbox.errors import SandboxError
+from wechat.sandbox.state import SandboxState
 from wechat.subscribe_rules import keyword_type, validate_value
 
 MINIPROGRAM_STATES = ("developer", "trial", "formal")

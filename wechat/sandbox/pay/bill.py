@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from wechat.sandbox.pay_models import SHANGHAI, local_time
+from wechat.sandbox.pay.models import SHANGHAI, local_time
 
 ALL_COLUMNS = ("交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,"
                "交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,"

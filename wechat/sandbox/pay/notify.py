@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from wechat.sandbox.pay_crypto import SIGNTEST_PREFIX, aes_gcm_encrypt
-from wechat.sandbox.pay_models import SHANGHAI, rfc3339
+from wechat.sandbox.pay.crypto import SIGNTEST_PREFIX, aes_gcm_encrypt
+from wechat.sandbox.pay.models import SHANGHAI, rfc3339
 
 # Retries after the first send: 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h.
 RETRY_SCHEDULE = (15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600,

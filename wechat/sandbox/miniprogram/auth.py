@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from wechat.sandbox.common import add_wechat_route, json_body, token_appid
-from wechat.sandbox.state import SandboxError, SandboxState
+from wechat.sandbox.errors import SandboxError
+from wechat.sandbox.state import SandboxState
 
 
 def register(bp: Blueprint, state: SandboxState) -> None:

@@ -11,7 +11,8 @@ from flask import Blueprint, Response
 from qrcode.image.pure import PyPNGImage
 
 from wechat.sandbox.common import add_wechat_route, json_body, token_appid
-from wechat.sandbox.state import SandboxError, SandboxState
+from wechat.sandbox.errors import SandboxError
+from wechat.sandbox.state import SandboxState
 
 SCENE_RE = re.compile(r"^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}$")
 ENV_VERSIONS = ("release", "trial", "develop")

@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
-from wechat.sandbox.pay_models import PayError
+from wechat.sandbox.pay.models import PayError
 
 OUT_TRADE_NO_RE = re.compile(r"[0-9A-Za-z_\-|*]{6,32}")
 OUT_REFUND_NO_RE = re.compile(r"[0-9A-Za-z_\-|*@]{1,64}")

@@ -11,10 +11,11 @@ import qrcode
 from flask import Blueprint, Response, jsonify, request
 from qrcode.image.pure import PyPNGImage
 
-from wechat.sandbox import official_push
 from wechat.sandbox.common import add_wechat_route, json_body, token_appid
-from wechat.sandbox.official_state import OfficialAccount
-from wechat.sandbox.state import SandboxError, SandboxState
+from wechat.sandbox.errors import SandboxError
+from wechat.sandbox.official import push as official_push  # register() has a view named push
+from wechat.sandbox.official.state import OfficialAccount
+from wechat.sandbox.state import SandboxState
 from wechat.subscribe_rules import KINDS, keyword_type, validate_value
 
 

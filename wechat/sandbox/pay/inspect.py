@@ -7,9 +7,9 @@ import re
 
 from flask import Blueprint, jsonify, request
 
-from wechat.sandbox.pay_bill import ALL_COLUMNS, REFUND_COLUMNS
-from wechat.sandbox.pay_crypto import rsa_verify
-from wechat.sandbox.pay_models import PayError, rfc3339
+from wechat.sandbox.pay.bill import ALL_COLUMNS, REFUND_COLUMNS
+from wechat.sandbox.pay.crypto import rsa_verify
+from wechat.sandbox.pay.models import PayError, rfc3339
 
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 PREPAY_TTL = 7200

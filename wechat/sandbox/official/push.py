@@ -16,8 +16,8 @@ import xml.etree.ElementTree as ET
 
 import requests
 
-from wechat.sandbox import official_crypto
-from wechat.sandbox.official_state import OfficialAccount
+from wechat.sandbox.official import crypto
+from wechat.sandbox.official.state import OfficialAccount
 
 
 def cdata(value) -> str:
@@ -58,17 +58,17 @@ def signed_request(account: OfficialAccount, plain_xml: str, openid: str, *, now
     """(query parameters, body) of one push. `encrypt` None follows the account's mode."""
     timestamp = str(int(now) if timestamp is None else timestamp)
     nonce = nonce or str(secrets.randbelow(10 ** 10))
-    signature = official_crypto.sha1_signature(account.token, timestamp, nonce)
+    signature = crypto.sha1_signature(account.token, timestamp, nonce)
     if bad_signature:
-        signature = official_crypto.sha1_signature("not-the-token", timestamp, nonce)
+        signature = crypto.sha1_signature("not-the-token", timestamp, nonce)
     params = {"signature": signature, "timestamp": timestamp, "nonce": nonce, "openid": openid}
     mode = account.mode if encrypt is None else ("safe" if encrypt else "plain")
     if mode == "plain":
         return params, plain_xml
-    encrypted = official_crypto.encrypt(account.aes_key, account.appid, plain_xml)
-    msg_signature = official_crypto.sha1_signature(account.token, timestamp, nonce, encrypted)
+    encrypted = crypto.encrypt(account.aes_key, account.appid, plain_xml)
+    msg_signature = crypto.sha1_signature(account.token, timestamp, nonce, encrypted)
     if bad_msg_signature:
-        msg_signature = official_crypto.sha1_signature(account.token, timestamp, nonce, "x")
+        msg_signature = crypto.sha1_signature(account.token, timestamp, nonce, "x")
     params.update(encrypt_type="aes", msg_signature=msg_signature)
     if mode == "safe":
         body = build_xml({"ToUserName": account.original_id, "Encrypt": encrypted})
@@ -89,12 +89,12 @@ def read_reply(account: OfficialAccount, text: str) -> tuple[dict | None, bool, 
     fields = {child.tag: child.text or "" for child in root}
     if "Encrypt" not in fields:
         return fields, False, None
-    expected = official_crypto.sha1_signature(account.token, fields.get("TimeStamp", ""),
-                                              fields.get("Nonce", ""), fields["Encrypt"])
+    expected = crypto.sha1_signature(account.token, fields.get("TimeStamp", ""),
+                                     fields.get("Nonce", ""), fields["Encrypt"])
     if fields.get("MsgSignature") != expected:
         return None, True, "reply MsgSignature does not verify"
     try:
-        inner, appid = official_crypto.decrypt(account.aes_key, fields["Encrypt"])
+        inner, appid = crypto.decrypt(account.aes_key, fields["Encrypt"])
         inner_fields = {child.tag: child.text or "" for child in ET.fromstring(inner)}
     except (ValueError, ET.ParseError, UnicodeDecodeError):
         return None, True, "reply does not decrypt"

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 
 from Crypto.PublicKey import RSA
 
-from wechat.sandbox.pay_crypto import (nonce_hex, random_serial, rsa_sign,
+from wechat.sandbox.pay.crypto import (nonce_hex, random_serial, rsa_sign,
                                        self_signed_certificate)
-from wechat.sandbox.pay_models import digits
+from wechat.sandbox.pay.models import digits
 
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
 

@@ -5,27 +5,19 @@ with their scenes, and a record of every message pushed to the server URL.
 The sandbox state's clock drives QR expiry; `SandboxState` attaches `now`."""
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 
-from wechat.sandbox.state import SandboxError, openid_for
+from wechat.sandbox.errors import SandboxError
+from wechat.sandbox.identity import openid_for, unionid_for
 
 MODES = ("plain", "compat", "safe")  # 明文, 兼容, 安全 in the MP console
 MAX_EXPIRE_S = 2_592_000             # temporary QR codes: at most 30 days
 DEFAULT_EXPIRE_S = 30                # WeChat's default when expire_seconds is absent
 _SCENE_ACTIONS = {"QR_SCENE", "QR_STR_SCENE", "QR_LIMIT_SCENE", "QR_LIMIT_STR_SCENE"}
-
-
-def unionid_for(user: str) -> str:
-    """One unionid per WeChat user across every app bound to the Open Platform account
-    (the sandbox has one): "o" + 27 base64url characters, like real ones."""
-    digest = hmac.new(b"open-platform", user.encode(), hashlib.sha256).digest()
-    return "o" + base64.urlsafe_b64encode(digest).decode()[:27]
 
 
 @dataclass

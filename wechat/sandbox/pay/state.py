@@ -2,7 +2,7 @@
 transactions, refunds, bill download tokens and the notification sender.
 
 The platform key (public-key mode, `public_key_id`) and the first platform certificate
-(certificate mode) are made on first use (pay_platform); `rotate_certificate()` adds a
+(certificate mode) are made on first use (platform.py); `rotate_certificate()` adds a
 newer certificate, and both stay valid. Responses and notifications are signed with the
 public key in "public_key" mode and with the newest certificate in "certificate" mode.
 
@@ -16,11 +16,11 @@ import threading
 import time
 
 from wechat.sandbox.failures import InjectedFailures
-from wechat.sandbox.pay_models import (REFUND_SUMMARY, Merchant, PayError, Refund,
+from wechat.sandbox.pay.models import (REFUND_SUMMARY, Merchant, PayError, Refund,
                                        Transaction, new_prepay_id, new_refund_id,
                                        new_transaction_id)
-from wechat.sandbox.pay_notify import Notifier, envelope
-from wechat.sandbox.pay_platform import PlatformCertificate, PlatformKeys
+from wechat.sandbox.pay.notify import Notifier, envelope
+from wechat.sandbox.pay.platform import PlatformCertificate, PlatformKeys
 
 VERIFY_MODES = ("public_key", "certificate")
 REFUND_STATES = ("SUCCESS", "CLOSED", "ABNORMAL")
@@ -87,7 +87,7 @@ class PaySandbox(InjectedFailures):
             self.merchants[merchant.mchid] = merchant
         return merchant
 
-    # -- platform keys (see pay_platform) ---------------------------------------------
+    # -- platform keys (see platform.py) ----------------------------------------------
 
     @property
     def public_key_id(self) -> str:

@@ -229,8 +229,8 @@ class Settings(BaseSettings):
                 # The embedded demo pays through the sandbox with a merchant key made on
                 # first start (kept in instance/, never committed).
                 self.WECHATPAY_MCHID = SANDBOX_MCHID
-                self.WECHATPAY_CERT_SERIAL, self.WECHATPAY_PRIVATE_KEY_PATH, self.WECHATPAY_APIV3_KEY = \
-                    _instance_merchant()
+                (self.WECHATPAY_CERT_SERIAL, self.WECHATPAY_PRIVATE_KEY_PATH,
+                 self.WECHATPAY_APIV3_KEY) = _instance_merchant()
             if self.WECHATPAY_API_BASE == "https://api.mch.weixin.qq.com":
                 self.WECHATPAY_API_BASE = f"{self.PUBLIC_BASE_URL}/sandbox"
             if not self.WECHAT_OA_APPID:

@@ -108,8 +108,8 @@ def _is_pymysql(dbapi_conn) -> bool:
 def _mysql_reset(dbapi_conn, _record, state) -> None:
     from pymysql.constants.SERVER_STATUS import SERVER_STATUS_IN_TRANS
 
-    if _is_pymysql(dbapi_conn) and not state.transaction_was_reset \
-            and (dbapi_conn.server_status or 0) & SERVER_STATUS_IN_TRANS:
+    if (_is_pymysql(dbapi_conn) and not state.transaction_was_reset
+            and (dbapi_conn.server_status or 0) & SERVER_STATUS_IN_TRANS):
         dbapi_conn.rollback()
 
 

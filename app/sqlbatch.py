@@ -243,8 +243,8 @@ def _compile(dialect, stmt, column_keys: list[str]) -> _Compiled:
     # that name, so the other binds' values (literals in the statement) are fixed.
     names = {bind.key: name for bind, name in compiled.bind_names.items()}
     fixed = None
-    if not (compiled.post_compile_params or compiled.escaped_bind_names) \
-            and all(names.get(k) == k for k in (*column_keys, *defaults)):
+    if (not (compiled.post_compile_params or compiled.escaped_bind_names)
+            and all(names.get(k) == k for k in (*column_keys, *defaults))):
         fixed = {k: v for k, v in compiled.construct_params({}, _check=False).items()
                  if k not in column_keys and k not in defaults}
     rows = None

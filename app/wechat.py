@@ -1,5 +1,7 @@
 """Wiring between the app and wechat/: builds the clients from config and turns
-WeChat's answers into the app's typed errors (one mapping for every caller)."""
+WeChat's and WeChat Pay's failures into the app's typed errors — one mapping each, for
+every caller (`call` and `call_pay`; `pay_failure` for a caller that looked at WeChat
+Pay's error first)."""
 from __future__ import annotations
 
 import logging
@@ -12,6 +14,8 @@ from app.metrics import WECHAT_CALLS
 from wechat.errors import WeChatAPIError, WeChatUnavailable
 from wechat.miniprogram import MiniProgramClient
 from wechat.official import MessageCrypto, OfficialAccountClient
+from wechat.pay import WeChatPayClient
+from wechat.pay.errors import WeChatPayError, WeChatPayUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -88,8 +92,6 @@ def init_pay(app: Flask) -> None:
 
     from pathlib import Path
 
-    from wechat.pay import WeChatPayClient
-
     public_key = None
     if cfg.get("WECHATPAY_PUBLIC_KEY_PATH"):
         public_key = Path(cfg["WECHATPAY_PUBLIC_KEY_PATH"]).read_text()
@@ -129,17 +131,21 @@ def pay():
 def call_pay(api: str, fn: Callable[..., T], *args, **kwargs) -> T:
     """Call WeChat Pay for a request that is waiting on the answer; its failures become
     503 wechat_unavailable (with WeChat's code in the details), never a 500."""
-    from wechat.pay.errors import WeChatPayError, WeChatPayUnavailable
-
     try:
         result = fn(*args, **kwargs)
-    except WeChatPayError as exc:
-        WECHAT_CALLS.labels(f"pay:{api}", exc.code or str(exc.status)).inc()
-        log.warning("wechat pay %s failed: %s %s", api, exc.status, exc.code)
-        raise errors.WeChatUnavailable(details={"code": exc.code}) from None
-    except WeChatPayUnavailable as exc:
-        WECHAT_CALLS.labels(f"pay:{api}", "unavailable").inc()
-        log.warning("wechat pay %s unavailable: %s", api, exc.reason)
-        raise errors.WeChatUnavailable() from None
+    except (WeChatPayError, WeChatPayUnavailable) as exc:
+        raise pay_failure(api, exc) from None
     WECHAT_CALLS.labels(f"pay:{api}", "ok").inc()
     return result
+
+
+def pay_failure(api: str, exc: WeChatPayError | WeChatPayUnavailable,
+                message: str | None = None) -> errors.AppError:
+    """The error a waiting client gets for a WeChat Pay failure (counted and logged)."""
+    if isinstance(exc, WeChatPayError):
+        WECHAT_CALLS.labels(f"pay:{api}", exc.code or str(exc.status)).inc()
+        log.warning("wechat pay %s failed: %s %s", api, exc.status, exc.code)
+        return errors.WeChatUnavailable(message, details={"code": exc.code})
+    WECHAT_CALLS.labels(f"pay:{api}", "unavailable").inc()
+    log.warning("wechat pay %s unavailable: %s", api, exc.reason)
+    return errors.WeChatUnavailable(message)

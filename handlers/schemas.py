@@ -57,8 +57,8 @@ class Schema(_Schema):
         plan = []
         for name, field in self.dump_fields.items():
             source = field.attribute if field.attribute is not None else name
-            if own_accessor or "." in source or type(field).get_value is not Field.get_value \
-                    or type(field).serialize is not Field.serialize:
+            if (own_accessor or "." in source or type(field).get_value is not Field.get_value
+                    or type(field).serialize is not Field.serialize):
                 source = None
             elif not field._CHECK_ATTRIBUTE:
                 source = False

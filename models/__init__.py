@@ -1,15 +1,17 @@
-"""The model layer: tables and the rules that change them, one module per domain."""
+"""The model layer: tables and the rules that change them, one module or package per
+domain."""
 
 
 def load_all() -> None:
-    """Register every table on the metadata (create_app and Alembic need all of them)."""
-    from models import audit, catalog, staff, stores, users  # noqa: F401
-    from models.stock import tables as stock_tables  # noqa: F401
-    from models import state_machine  # noqa: F401  (state_changes)
-    from models.outbox import tables as outbox_tables  # noqa: F401
-    from models.notifications import tables as notification_tables  # noqa: F401
-    from models.orders import tables  # noqa: F401
-    from models.payments import tables as payment_tables  # noqa: F401
-    from models.cards import tables as card_tables  # noqa: F401
-    from models.official import tables as official_tables  # noqa: F401
-    from models.pickup import tables as pickup_tables  # noqa: F401
+    """Register every table on the metadata (create_app and Alembic need all of them), and
+    every table's state machine (models.state_machine.Machine.registry)."""
+    from models import audit, catalog, state_machine, stores, users  # noqa: F401
+    from models.cards import status as card_status, tables as card_tables  # noqa: F401
+    from models.notifications import status as message_status, tables as notification_tables  # noqa: F401
+    from models.official import status as official_status, tables as official_tables  # noqa: F401
+    from models.orders import status as order_status, tables  # noqa: F401
+    from models.outbox import status as outbox_status, tables as outbox_tables  # noqa: F401
+    from models.payments import status as payment_status, tables as payment_tables  # noqa: F401
+    from models.pickup import status as pickup_status, tables as pickup_tables  # noqa: F401
+    from models import staff  # noqa: F401
+    from models.stock import status as stock_status, tables as stock_tables  # noqa: F401

@@ -27,8 +27,6 @@ from datetime import datetime
 
 from sqlalchemy import BigInteger, Index, String, bindparam, select, update
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.orm.attributes import instance_state
-from sqlalchemy.orm.exc import UnmappedInstanceError
 
 from app.errors import AppError
 from app.extensions import db
@@ -103,8 +101,8 @@ def shared_history(machine: str) -> History:
 
 
 @dataclass(frozen=True)
-class _Row:
-    """A row known by id and status only (re-read after losing a race)."""
+class Row:
+    """A row known by its id and status only (read with Core, or re-read after a race)."""
     id: int
     status: str
 
@@ -157,6 +155,8 @@ class Machine:
              at: datetime | None = None, guard=(), **fields) -> Outcome:
         """Move `row` by `action`, setting `fields` too; `guard`: more conditions the row
         must meet. Applies once; a repeat is ignored; anything else raises."""
+        if _is_mapped(row) and row.id is None:
+            db.session.flush()  # a row added in this transaction: written first, then moved
         for _ in range(3):
             current, values, now = self.plan(row.status, action, at, fields)
             if values is None:
@@ -169,8 +169,7 @@ class Machine:
                     mirror(row, values)  # what was written, as committed values: no re-read
                 if self.history is not None:
                     db.session.connection().execute(
-                        self.history.table.insert().execution_options(**{MARK: self.table.name}),
-                        self._event(row.id, current, values["status"], actor, reason, now))
+                        self._history_insert(), self._event(row.id, current, values["status"], actor, reason, now))
                 return self._outcome(True, values["status"])
             row = self._reread(row)  # someone else moved it first (or a guard failed)
             if row is None or (row.status == current and not guard):
@@ -237,7 +236,7 @@ class Machine:
             db.session.refresh(row)
             return row
         status = db.session.scalar(select(self.table.c.status).where(self.table.c.id == row.id))
-        return None if status is None else _Row(row.id, status)
+        return None if status is None else Row(row.id, status)
 
 
 def _value(state) -> str:
@@ -245,8 +244,4 @@ def _value(state) -> str:
 
 
 def _is_mapped(row) -> bool:
-    try:
-        instance_state(row)
-    except UnmappedInstanceError:
-        return False
-    return True
+    return hasattr(row, "_sa_instance_state")  # an ORM object (not a Core row)

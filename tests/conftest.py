@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 
 from app.tasks import pending
 from app import create_app
+from tests import state_guard
 from app.config import SANDBOX_OA_ALERT_TEMPLATES, Settings, new_field_key
 from app.extensions import db, rds
 from wechat.pay import generate_rsa_keypair
@@ -166,7 +167,12 @@ def live(app, live_port):
 
 @pytest.fixture(autouse=True)
 def _clean_state(request, app, sandbox):
+    state_guard.install()  # once: status writes only through their machines (models are loaded)
+    state_guard.violations.clear()
     yield
+    if state_guard.violations:  # models.state_machine is the only writer of a status
+        found, state_guard.violations[:] = list(state_guard.violations), []
+        pytest.fail("status written outside its machine:\n" + "\n".join(found))
     sandbox.state.reset()  # first: no notification may land while tables are emptied
     pending(app).clear()  # work a test deferred but never ran
     with app.app_context():

@@ -2,7 +2,7 @@
 differences reported for staff."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -51,3 +51,13 @@ def test_a_payment_only_the_bill_knows_is_repaired(app, client, sandbox, shop):
     result = reconcile(app)
     assert result.exit_code == 0 and "1 repair(s)" in result.output, result.output
     assert order_row(app, order_no).status == "paid"
+
+
+def test_a_day_without_a_bill_is_nothing_to_reconcile_for_the_command_too(app):
+    """The command and the scheduled job share the rule (models.payments.reconcile)."""
+    yesterday = (datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(days=1)).date().isoformat()
+    result = app.test_cli_runner().invoke(args=["pay", "reconcile", "--date", yesterday])
+    assert result.exit_code == 0, result.output
+    assert f"reconciliation {yesterday}: no bill" in result.output
+    with app.app_context():
+        assert db.session.scalars(select(ReconciliationReport)).first() is None  # no report for no bill

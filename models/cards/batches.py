@@ -16,15 +16,16 @@ from app.errors import InvalidRequest, NotFound
 from app.extensions import db
 from models import audit
 from models.base import keyset_page, utcnow
+from models.state_machine import InvalidTransition
 from models.cards import passwords
 from models.cards.errors import BatchExported, BatchNotExported, BatchVoid, CardUsedUp
+from models.cards.status import CARDS
 from models.cards.tables import Card, CardBatch, CardStatus, Channels
 from models.catalog import Sku
 from models.stores import Store
 
-CARDS = Card.__table__
+CARD_ROWS = Card.__table__
 S = CardStatus
-VOIDABLE = (S.new.value, S.issued.value, S.active.value)
 CHINA = ZoneInfo("Asia/Shanghai")
 
 
@@ -45,9 +46,9 @@ def create_batch(actor, fields: dict) -> CardBatch:
     db.session.add(batch)
     db.session.flush()
     units = batch.units_per_card
-    db.session.connection().execute(CARDS.insert(), [
+    db.session.connection().execute(CARD_ROWS.insert(), [
         {"batch_id": batch.id, "seq": seq, "serial": new_serial(batch.id, seq),
-         "status": S.new.value, "units_total": units, "units_left": units, "failed_attempts": 0,
+         "status": CARDS.initial_status(S.new), "units_total": units, "units_left": units, "failed_attempts": 0,
          "created_at": batch.created_at}
         for seq in range(1, batch.card_count + 1)])
     audit.record("card_batch.create", batch, actor=actor, changes=_plain(fields))
@@ -103,9 +104,10 @@ def export_batch(actor, batch_id: int) -> str:
     plain = [passwords.new_password() for _ in cards]
     hashes = passwords.hash_many(plain)
     db.session.connection().execute(
-        update(CARDS).where(CARDS.c.id == bindparam("card_id"), CARDS.c.status == S.new.value)
-        .values(password_hash=bindparam("h"), status=S.issued.value),
+        update(CARD_ROWS).where(CARD_ROWS.c.id == bindparam("card_id"), CARD_ROWS.c.status == S.new.value)
+        .values(password_hash=bindparam("h")),
         [{"card_id": c.id, "h": h} for c, h in zip(cards, hashes)])
+    CARDS.move_all("issue", Card.batch_id == batch.id, Card.password_hash.is_not(None))
     audit.record("card_batch.export", batch, actor=actor, changes={"cards": len(cards)})
     return _csv(batch, [(c.serial, p) for c, p in zip(cards, plain)])
 
@@ -132,12 +134,8 @@ def activate(actor, batch_id: int, from_serial: str | None = None,
     if batch.exported_at is None:
         raise BatchNotExported()
     first, last = _range(batch, from_serial, to_serial)
-    result = db.session.execute(
-        update(Card).where(Card.batch_id == batch.id, Card.status == S.issued.value,
-                           Card.seq.between(first, last))
-        .values(status=S.active.value, activated_at=utcnow())
-        .execution_options(synchronize_session=False))
-    outcome = {"activated": result.rowcount, "skipped": last - first + 1 - result.rowcount}
+    activated = CARDS.move_all("activate", Card.batch_id == batch.id, Card.seq.between(first, last))
+    outcome = {"activated": activated, "skipped": last - first + 1 - activated}
     audit.record("card_batch.activate", batch, actor=actor,
                  changes={"from_serial": from_serial, "to_serial": to_serial, **outcome})
     return outcome
@@ -167,14 +165,11 @@ def void_card(actor, serial: str, reason: str | None) -> tuple[Card, bool]:
     """Withdraw one card (lost, refunded, sold by mistake); its remaining units are gone.
     Returns (card, changed): voiding a void card again changes nothing."""
     card = get_card(serial)
-    result = db.session.execute(
-        update(Card).where(Card.id == card.id, Card.status.in_(VOIDABLE))
-        .values(status=S.void.value, voided_at=utcnow(), void_reason=reason)
-        .execution_options(synchronize_session=False))
-    db.session.refresh(card)
-    if result.rowcount != 1:
-        if card.status == S.used_up.value:
-            raise CardUsedUp("A used-up card has nothing left to void.")
+    try:
+        voided = CARDS.move(card, "void", void_reason=reason).applied
+    except InvalidTransition:  # used up (voiding a void card again is a repeat)
+        raise CardUsedUp("A used-up card has nothing left to void.") from None
+    if not voided:
         return card, False
     audit.record("card.void", card, actor=actor, changes={"serial": card.serial, "reason": reason,
                                                           "units_left": card.units_left})
@@ -189,13 +184,9 @@ def void_batch(actor, batch_id: int, reason: str | None) -> dict:
         return {"voided": 0}
     now = utcnow()
     batch.voided_at = now
-    result = db.session.execute(
-        update(Card).where(Card.batch_id == batch.id, Card.status.in_(VOIDABLE))
-        .values(status=S.void.value, voided_at=now, void_reason=reason)
-        .execution_options(synchronize_session=False))
-    audit.record("card_batch.void", batch, actor=actor,
-                 changes={"reason": reason, "voided": result.rowcount})
-    return {"voided": result.rowcount}
+    voided = CARDS.move_all("void", Card.batch_id == batch.id, at=now, void_reason=reason)
+    audit.record("card_batch.void", batch, actor=actor, changes={"reason": reason, "voided": voided})
+    return {"voided": voided}
 
 
 # --- reading ----------------------------------------------------------------------------

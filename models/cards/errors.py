@@ -12,8 +12,8 @@ class CardInvalid(AppError):
 
 
 class CardLocked(AppError):
-    status, code, message = 423, "card_locked", \
-        "This card is locked after wrong passwords; a store manager can unlock it."
+    status, code, message = (423, "card_locked",
+                             "This card is locked after wrong passwords; a store manager can unlock it.")
 
 
 class CardVoid(AppError):
@@ -49,13 +49,13 @@ class StoreRequired(AppError):
 
 
 class BatchExported(AppError):
-    status, code, message = 409, "card_batch_exported", \
-        "This batch was exported already; its passwords are shown only once."
+    status, code, message = (409, "card_batch_exported",
+                             "This batch was exported already; its passwords are shown only once.")
 
 
 class BatchNotExported(AppError):
-    status, code, message = 409, "card_batch_not_exported", \
-        "Export the batch (it makes the passwords) before activating its cards."
+    status, code, message = (409, "card_batch_not_exported",
+                             "Export the batch (it makes the passwords) before activating its cards.")
 
 
 class BatchVoid(AppError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -23,6 +23,7 @@ from models.cards import lockout, passwords
 from models.cards.batches import normalize_serial
 from models.cards.errors import (CardExpired, CardInvalid, CardLocked, CardNotActive, CardUnitsShort,
                                  CardUsedUp, CardVoid, ChannelNotAllowed, StoreNotAllowed, StoreRequired)
+from models.cards.status import CARDS
 from models.cards.tables import Card, CardBatch, CardRedemption, CardStatus, Channels
 from models.orders import lifecycle, placement
 from models.orders.status import Actor, transition
@@ -152,23 +153,20 @@ def _store_for(batch: CardBatch, store_id: int | None) -> int:
 
 
 def _consume(card: Card, qty: int) -> None:
-    """Take `qty` units: a guarded update on the units left and the status, so two
-    redemptions of one card at once can't both take the last unit. The loser is told
-    what the card is now."""
+    """Take `qty` units: a guarded update on the units left, so two redemptions of one
+    card at once can't both take the last unit (the loser is told what the card is now).
+    The last unit uses the card up, under the row lock that update took."""
     now = utcnow()
-    last = Card.units_left == qty
-    # MySQL assigns left to right and later terms see earlier results: units_left last.
     result = db.session.execute(
         update(Card).where(Card.id == card.id, Card.status == S.active.value,
                            Card.locked_at.is_(None), Card.units_left >= qty)
-        .ordered_values((Card.status, case((last, S.used_up.value), else_=Card.status)),
-                        (Card.used_up_at, case((last, now), else_=Card.used_up_at)),
-                        (Card.units_left, Card.units_left - qty))
-        .execution_options(synchronize_session=False))
+        .values(units_left=Card.units_left - qty).execution_options(synchronize_session=False))
     db.session.refresh(card)
     if result.rowcount != 1:
         check_state(card, now)
         raise CardUnitsShort(details={"units_left": card.units_left, "requested": qty})
+    if card.units_left == 0:
+        CARDS.move(card, "use_up", at=now)
 
 
 def return_units(order) -> bool:
@@ -190,15 +188,12 @@ def return_units(order) -> bool:
         .values(returned_at=utcnow(), returned_units=units).execution_options(synchronize_session=False))
     if result.rowcount != 1:  # returned meanwhile by someone else
         return False
-    was_used_up = Card.status == S.used_up.value
-    db.session.execute(
-        update(Card).where(Card.id == redemption.card_id)
-        .ordered_values((Card.used_up_at, case((was_used_up, None), else_=Card.used_up_at)),
-                        (Card.status, case((was_used_up, S.active.value), else_=Card.status)),
-                        (Card.units_left, Card.units_left + units))
-        .execution_options(synchronize_session=False))
+    db.session.execute(update(Card).where(Card.id == redemption.card_id)
+                       .values(units_left=Card.units_left + units).execution_options(synchronize_session=False))
     card = db.session.get(Card, redemption.card_id)
-    db.session.refresh(card)
+    db.session.refresh(card)  # as it is now, under the lock that update took
+    if card.status == S.used_up.value:  # used up by this order's units: usable again
+        CARDS.move(card, "reactivate", used_up_at=None)
     audit.record("card.units_returned", card, changes={
         "serial": card.serial, "order_no": order.order_no, "units": units})
     return True

@@ -19,6 +19,7 @@ from app.extensions import db
 from models.base import utcnow
 from models.notifications import templates as tpl
 from models.outbox.delivery import Claim, Delivery, Permanent, Result, Skip
+from models.notifications.status import FINISH, MESSAGE_LOG
 from models.notifications.tables import MessageLog, SubscribeGrant
 from models.orders.tables import Order
 from models.users import User
@@ -133,9 +134,10 @@ def prepare(claim: Claim) -> Prepared:
     if entry is None or not entry.grant_held:  # a retry keeps the grant it took
         if not take_grant(user.id, template.template_id):
             raise Skip("no_grant", **info)
-        entry = entry or _new_entry(claim, info)
+        entry = entry or _new_entry(claim, info, "sending")
         entry.grant_held = True
-    entry.status, entry.attempts = "sending", claim.attempt
+    entry.attempts = claim.attempt
+    MESSAGE_LOG.move(entry, "send")  # a repeat for a new entry, or a claim taken over
     db.session.flush()
     return Prepared(user.id, user.openid, template.template_id, data, page)
 
@@ -150,9 +152,10 @@ def finish(claim: Claim, prepared: Prepared | None, result: Result) -> None:
     """Log the outcome and settle the grant: used (sent), none left (43101: zero),
     returned (failed for good), or kept for the next try (retry)."""
     entry = _entry(claim.id)
-    if entry is None:
-        entry = _new_entry(claim, result.info)
-    entry.status = "retrying" if result.status == "retry" else result.status
+    if entry is None:  # it ended before it took a grant
+        entry = _new_entry(claim, result.info, "retrying" if result.status == "retry" else result.status)
+    else:
+        MESSAGE_LOG.move(entry, FINISH[result.status])
     entry.attempts, entry.errcode = claim.attempt, result.errcode
     entry.reason = str(result.errcode) if result.errcode else (result.reason or "")[:64] or None
     if result.status == "sent":
@@ -169,11 +172,11 @@ def _entry(outbox_id: int) -> MessageLog | None:
     return db.session.scalars(select(MessageLog).where(MessageLog.outbox_id == outbox_id)).first()
 
 
-def _new_entry(claim: Claim, info: dict) -> MessageLog:
+def _new_entry(claim: Claim, info: dict, status: str) -> MessageLog:
     entry = MessageLog(outbox_id=claim.id, event=str(info.get("event") or claim.payload.get("event"))[:32],
                        order_id=info.get("order_id"), user_id=info.get("user_id"),
                        openid=info.get("openid"), template_id=info.get("template_id"),
-                       status="sending", grant_held=False, attempts=claim.attempt)
+                       status=MESSAGE_LOG.initial_status(status), grant_held=False, attempts=claim.attempt)
     db.session.add(entry)
     return entry
 

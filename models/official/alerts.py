@@ -34,6 +34,7 @@ from app.extensions import db
 from app.metrics import WECHAT_CALLS
 from models.base import utcnow
 from models.official.alert_render import ROUTES, Alert, render
+from models.official.status import ALERT_DELIVERIES
 from models.official.tables import OfficialBinding, StaffAlertDelivery
 from models.staff import Role, Staff, staff_stores
 from models.stock.tables import StockLevelEvent
@@ -154,7 +155,7 @@ def _client_msg_id(key: str, staff_id: int) -> str:
 def _record(key: str, staff_id: int, openid: str, event: str, status: str, *,
             msgid=None, error: str | None = None) -> None:
     row = {"alert_key": key, "staff_id": staff_id, "openid": openid, "event": event,
-           "status": status, "error": error, "at": utcnow(),
+           "status": ALERT_DELIVERIES.initial_status(status), "error": error, "at": utcnow(),
            "msgid": msgid if isinstance(msgid, int) and 0 <= msgid <= _MAX_MSGID else None}
     try:
         db.session.execute(StaffAlertDelivery.__table__.insert(), row)

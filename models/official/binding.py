@@ -15,7 +15,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from app import wechat
@@ -23,7 +23,9 @@ from app.errors import Conflict, NotFound
 from app.extensions import db
 from models import audit
 from models.base import utcnow
+from models.official.status import BINDING_TOKENS
 from models.official.tables import BindingToken, OfficialBinding
+from models.state_machine import InvalidTransition
 from models.staff import Staff
 
 log = logging.getLogger(__name__)
@@ -52,10 +54,7 @@ def create_binding_qr(actor, staff: Staff) -> dict:
     # WeChat first, before this transaction writes (and locks) anything.
     qr = wechat.call("qrcode_create", client.create_temporary_qrcode, SCENE_PREFIX + token, ttl)
     expires_at = utcnow() + timedelta(seconds=min(ttl, qr["expire_seconds"]))
-    db.session.execute(
-        update(BindingToken)
-        .where(BindingToken.staff_id == staff.id, BindingToken.status == "pending")
-        .values(status="revoked").execution_options(synchronize_session=False))
+    BINDING_TOKENS.move_all("revoke", BindingToken.staff_id == staff.id)
     db.session.add(BindingToken(staff_id=staff.id, token_hash=_hash(token), expires_at=expires_at,
                                 created_by=getattr(actor, "id", None)))
     audit.record("staff.official_binding_qr", staff, actor=actor,
@@ -82,12 +81,11 @@ def bind_by_scene(openid: str, scene: str) -> str:
     if row.status != "pending" or row.expires_at <= utcnow() or staff is None or not staff.active:
         return INVALID
     # Guarded: of two scans racing for one token, exactly one gets it.
-    used = db.session.execute(
-        update(BindingToken)
-        .where(BindingToken.id == row.id, BindingToken.status == "pending")
-        .values(status="used", used_at=utcnow(), used_by_openid=openid)
-        .execution_options(synchronize_session=False)).rowcount
-    if used != 1:
+    try:
+        used = BINDING_TOKENS.move(row, "use", used_by_openid=openid).applied
+    except InvalidTransition:  # revoked meanwhile
+        used = False
+    if not used:
         return INVALID
     try:
         with db.session.begin_nested():

@@ -44,8 +44,8 @@ class PurchaseLimit(AppError):
 
 
 class IdempotencyKeyReused(AppError):
-    status, code, message = 422, "idempotency_key_reused", \
-        "This Idempotency-Key was used with a different request."
+    status, code, message = (422, "idempotency_key_reused",
+                             "This Idempotency-Key was used with a different request.")
 
 
 @dataclass(frozen=True)
@@ -296,8 +296,8 @@ def load_skus(store_id: int, sku_ids: list[int], *,
     Raises for an unknown or closed store, unknown SKUs, SKUs off the shelf (unless
     `on_shelf_only` is off: goods already sold, e.g. on a pickup card)."""
     rows = fetch_all(_SKU_FACTS, {"sku_ids": sku_ids, "store_id": store_id})
-    store_active = rows[0].store_active if rows else \
-        _conn().execute(_STORE_ACTIVE, {"store_id": store_id}).scalar()
+    store_active = (rows[0].store_active if rows
+                    else _conn().execute(_STORE_ACTIVE, {"store_id": store_id}).scalar())
     if store_active is None:
         raise NotFound("No such store.", details={"store_id": store_id})
     if not store_active:

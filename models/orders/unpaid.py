@@ -4,7 +4,7 @@ it says is unpaid is closed there before we cancel, so no payment can follow; no
 leaves the order as it is. The stock hold is released once."""
 from __future__ import annotations
 
-from app.errors import WeChatUnavailable
+from app import wechat
 from models import outbox
 from models.orders.status import SYSTEM, Actor, InvalidTransition, Outcome, Status, transition
 from models.orders.tables import Order
@@ -23,8 +23,9 @@ def cancel(order: Order, actor: Actor, reason: str | None = None) -> Outcome:
     if order.status == Status.pending_payment.value:
         try:
             paid = settle_before_cancel(order)
-        except Unsure:
-            raise WeChatUnavailable("WeChat Pay could not confirm the order is unpaid; try again.") from None
+        except Unsure as exc:
+            raise wechat.pay_failure("close", exc.cause,
+                                     "WeChat Pay could not confirm the order is unpaid; try again.") from None
         if paid:  # the money arrived first: the order stays, and the payment is kept
             raise PaidMeanwhile(details={"status": Status.paid.value})
     outcome = transition(order, "cancel", actor, reason=reason or "cancelled", cancel_reason=reason)

@@ -22,7 +22,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.db import own_transaction
 from app.extensions import db, rds
@@ -31,7 +31,9 @@ from models.base import utcnow
 from models.outbox.delivery import Claim, Result, Verdict
 from models.outbox.enqueue import KICK_FLAG
 from models.outbox.registry import DELIVERIES
+from models.outbox.status import OUTBOX, RECORD
 from models.outbox.tables import OutboxMessage
+from models.state_machine import InvalidTransition, Row
 from wechat.errors import WeChatAPIError, WeChatError, WeChatUnavailable
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ def backoff_s(attempt: int, base: int, cap: int) -> int:
 
 def classify(exc: BaseException) -> Result:
     """What a failed send means. 40001 reaching here was already retried once by the
-    client with a fresh token (wechat/miniprogram.py): retry later like -1, 5xx or no
+    client with a fresh token (wechat/client.py): retry later like -1, 5xx or no
     network. Unknown errcodes retry too, up to the cap, then fail for staff."""
     if isinstance(exc, Verdict):
         return exc.result
@@ -122,14 +124,13 @@ def claim_next(now: datetime) -> Claim | None:
             if row is None:
                 break
             token = secrets.token_hex(16)
-            taken = db.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id, OutboxMessage.status == status,
-                       OutboxMessage.next_attempt_at <= now)
-                .values(status="sending", claim_token=token, attempts=row.attempts + 1,
-                        next_attempt_at=now + lease)
-                .execution_options(synchronize_session=False)).rowcount
-            if taken == 1:
+            try:  # locked above, so this holds; the guards are the last line
+                taken = OUTBOX.move(Row(row.id, status), "claim", guard=(OutboxMessage.next_attempt_at <= now,),
+                                    claim_token=token, attempts=row.attempts + 1,
+                                    next_attempt_at=now + lease).applied
+            except InvalidTransition:
+                taken = False
+            if taken:
                 if status == "sending":
                     log.warning("outbox %s: the previous claim's lease ran out; claimed again", row.id)
                 return Claim(row.id, row.kind, row.payload, row.attempts + 1, token, row.created_at)
@@ -157,17 +158,17 @@ def record(claim: Claim, prepared, result: Result, now: datetime) -> Result:
     values: dict = {"claim_token": None, "last_error": result.reason}
     if result.status == "retry":
         delay = backoff_s(claim.attempt, cfg["OUTBOX_BACKOFF_BASE_S"], cfg["OUTBOX_BACKOFF_CAP_S"])
-        values.update(status="pending", next_attempt_at=now + timedelta(seconds=delay))
+        values.update(next_attempt_at=now + timedelta(seconds=delay))
     else:
-        values.update(status=result.status, next_attempt_at=now)  # finished: no lease, no next try
+        values.update(next_attempt_at=now)  # finished: no lease, no next try
         if result.status == "sent":
-            values.update(sent_at=now, last_error=None)
-    ours = db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == claim.id, OutboxMessage.status == "sending",
-               OutboxMessage.claim_token == claim.token)
-        .values(**values).execution_options(synchronize_session=False)).rowcount
-    if ours != 1:  # the update matched nothing: there is nothing to undo
+            values.update(last_error=None)
+    try:  # only the holder of the claim records: a lost claim changes nothing
+        ours = OUTBOX.move(Row(claim.id, "sending"), RECORD[result.status], at=now,
+                           guard=(OutboxMessage.claim_token == claim.token,), **values).applied
+    except InvalidTransition:
+        ours = False
+    if not ours:  # the update matched nothing: there is nothing to undo
         log.warning("outbox %s: claim lost before recording %s (lease ran out)", claim.id, result.status)
         return result
     DELIVERIES[claim.kind].finish(claim, prepared, result)

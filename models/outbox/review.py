@@ -7,9 +7,8 @@ from app.errors import Conflict
 from models import audit
 from models.base import get_or_404, keyset_page, utcnow
 from models.outbox.enqueue import kick_after_commit
+from models.outbox.status import OUTBOX
 from models.outbox.tables import OutboxMessage
-
-RETRYABLE = ("failed", "skipped")
 
 
 def rows(*, status: str | None, kind: str | None, cursor: int | None, limit: int) -> list[OutboxMessage]:
@@ -25,11 +24,11 @@ def retry(staff, outbox_id: int) -> OutboxMessage:
     """A failed (or skipped) row goes back to pending with a fresh set of tries; sent
     after this commits. Rows still pending or being sent are left alone (409)."""
     row = get_or_404(OutboxMessage, outbox_id, "outbox message")
-    if row.status not in RETRYABLE:
+    if not OUTBOX.allows(row.status, "retry"):
         raise Conflict("Only failed or skipped messages can be retried.", details={"status": row.status})
     audit.record("outbox.retry", row, actor=staff,
                  changes={"status": [row.status, "pending"], "attempts": [row.attempts, 0],
                           "kind": row.kind, "last_error": row.last_error})
-    row.status, row.attempts, row.next_attempt_at, row.claim_token = "pending", 0, utcnow(), None
+    OUTBOX.move(row, "retry", attempts=0, next_attempt_at=utcnow(), claim_token=None)
     kick_after_commit()
     return row

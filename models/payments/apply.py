@@ -20,7 +20,9 @@ from models.orders import lifecycle
 from models.orders.status import SYSTEM, Status, transition, transition_locked
 from models.orders.tables import Order
 from models.payments import refunds
+from models.payments.status import PAYMENTS
 from models.payments.tables import Payment, PaymentCase, Refund
+from models.state_machine import Row
 from models.stores import Store
 
 log = logging.getLogger(__name__)
@@ -39,16 +41,16 @@ def apply_transaction(tx: dict, *, source: str) -> str:
         return "duplicate"
     if facts is None or facts.status != Status.pending_payment.value or _mismatch(tx, facts, facts):
         return _apply_otherwise(tx, source, facts)
-    writes, paid = Batch(), _paid_values(tx, source)
-    moved = transition_locked(facts, "pay", SYSTEM, writes, reason=f"wechat_pay:{source}",
-                              at=paid["paid_at"])
+    writes, paid, reason = Batch(), _paid_values(tx, source), f"wechat_pay:{source}"
+    moved = transition_locked(facts, "pay", SYSTEM, writes, reason=reason, at=paid["paid_at"])
     _paid_messages(facts, writes)
     if facts.payment_id is None:  # paid without our prepay record (e.g. found in the bill)
+        paid["status"] = PAYMENTS.initial_status("paid")
         writes.add(_INSERT_PAYMENT, {"order_id": facts.id, "out_trade_no": facts.order_no,
                                      "amount_fen": facts.payable_fen, **paid})
     else:
-        writes.add(_RECORD_PAYMENT, {"payment": facts.payment_id, **paid},
-                   one_row=f"payment {facts.payment_id} changed while locked")
+        paid = PAYMENTS.move_locked(Row(facts.payment_id, facts.payment_status), "pay", writes, reason=reason,
+                                    at=paid["paid_at"], guard=_NO_TRANSACTION_YET, **paid)
     writes.run()
     _mirror(Payment, facts.payment_id, paid)  # objects a caller holds see what was written
     _mirror(Order, facts.id, moved)
@@ -70,8 +72,8 @@ def _apply_otherwise(tx: dict, source: str, facts) -> str:
     if problem:
         open_case(problem, order, tx, "the payment does not match the order; it was not applied")
         return "mismatch"
-    for name, value in _paid_values(tx, source).items():
-        setattr(payment, name, value)
+    paid = _paid_values(tx, source)
+    PAYMENTS.move(payment, "pay", reason=f"wechat_pay:{source}", at=paid["paid_at"], **paid)
     if order.status == Status.pending_payment.value:
         transition(order, "pay", SYSTEM, reason=f"wechat_pay:{source}", at=payment.paid_at)
         _paid_messages(order)
@@ -86,7 +88,7 @@ def _apply_otherwise(tx: dict, source: str, facts) -> str:
 
 def _paid_values(tx: dict, source: str) -> dict:
     return {"transaction_id": tx["transaction_id"], "paid_fen": tx["amount"]["total"],
-            "paid_at": _parse_time(tx.get("success_time")), "status": "paid", "confirmed_by": source,
+            "paid_at": _parse_time(tx.get("success_time")), "confirmed_by": source,
             "bank_type": tx.get("bank_type")}
 
 
@@ -104,18 +106,19 @@ def _mirror(model, ident: int | None, values: dict) -> None:
         mirror(obj, values)
 
 
-ORDERS, PAYMENTS, STORES = Order.__table__, Payment.__table__, Store.__table__
+ORDERS, PAYMENTS_T, STORES = Order.__table__, Payment.__table__, Store.__table__
 # Both rows locked by one read (the store's auto_ready comes from a subquery: not locked).
 _LOCK_FACTS = (
     select(ORDERS.c.id, ORDERS.c.order_no, ORDERS.c.store_id, ORDERS.c.fulfillment, ORDERS.c.status,
-           ORDERS.c.payable_fen, PAYMENTS.c.id.label("payment_id"), PAYMENTS.c.transaction_id,
+           ORDERS.c.payable_fen, PAYMENTS_T.c.id.label("payment_id"), PAYMENTS_T.c.status.label("payment_status"),
+           PAYMENTS_T.c.transaction_id,
            select(STORES.c.auto_ready).where(STORES.c.id == ORDERS.c.store_id).scalar_subquery()
            .label("auto_ready"))
-    .outerjoin(PAYMENTS, PAYMENTS.c.order_id == ORDERS.c.id)
+    .outerjoin(PAYMENTS_T, PAYMENTS_T.c.order_id == ORDERS.c.id)
     .where(ORDERS.c.order_no == bindparam("order_no")).with_for_update())
-_INSERT_PAYMENT = PAYMENTS.insert()
-_RECORD_PAYMENT = PAYMENTS.update().where(PAYMENTS.c.id == bindparam("payment"),
-                                          PAYMENTS.c.transaction_id.is_(None))
+_INSERT_PAYMENT = PAYMENTS_T.insert()
+# The payment's move is guarded by its transaction id too: one WeChat transaction, once.
+_NO_TRANSACTION_YET = PAYMENTS_T.c.transaction_id.is_(None)
 # What the other cases read of the order, as objects (a third of its columns); anything
 # else is loaded on first use. Built once: a statement object keeps its cache key.
 _ORDER_FACTS = load_only(Order.id, Order.order_no, Order.user_id, Order.store_id, Order.fulfillment,

@@ -52,13 +52,9 @@ def _prepay(order: Order) -> str:
         if exc.code == "ORDER_CLOSED":
             raise InvalidTransition("This order was closed at WeChat Pay.",
                                     details={"status": order.status}) from None
-        return wechat.call_pay("prepay", _raise, exc)
+        raise wechat.pay_failure("prepay", exc) from None
     except WeChatPayUnavailable as exc:
-        return wechat.call_pay("prepay", _raise, exc)
-
-
-def _raise(exc):  # let call_pay map (and count) the failure like any other
-    raise exc
+        raise wechat.pay_failure("prepay", exc) from None
 
 
 def _payment_for(order: Order) -> Payment:

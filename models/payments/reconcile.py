@@ -15,6 +15,7 @@ from app import wechat
 from app.extensions import db
 from models import outbox
 from models.payments.apply import apply_transaction
+from models.payments.status import REPORTS
 from models.payments.tables import Payment, ReconciliationReport, Refund
 from wechat.pay.bill import parse_trade_bill
 from wechat.pay.errors import WeChatPayError
@@ -88,7 +89,7 @@ def reconcile(bill_date: date) -> ReconciliationReport:
                                 "ours_fen": mine.amount_fen})
 
     report = ReconciliationReport(
-        bill_date=bill_date, status="differences" if differences else "ok",
+        bill_date=bill_date, status=REPORTS.initial_status("differences" if differences else "ok"),
         summary={"bill_rows": len(rows), "bill_summary": summary, "paid_here": len(ours_paid),
                  "refunds_here": len(ours_refunds)},
         differences=differences, repairs=repairs)

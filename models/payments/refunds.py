@@ -18,6 +18,7 @@ from models.stock import holds
 from models.base import utcnow
 from models.orders.status import HOLDING, SYSTEM, Actor, Status, transition
 from models.orders.tables import Order
+from models.payments.status import REFUND_MOVES, REFUNDS
 from models.payments.tables import Payment, Refund
 from wechat.pay.errors import WeChatPayError, WeChatPayUnavailable
 
@@ -31,8 +32,8 @@ class RefundTooLarge(AppError):
 
 
 class RefundKeyReused(AppError):
-    status, code, message = 422, "idempotency_key_reused", \
-        "This Idempotency-Key was used with a different refund."
+    status, code, message = (422, "idempotency_key_reused",
+                             "This Idempotency-Key was used with a different refund.")
 
 
 def refundable_fen(payment: Payment) -> int:
@@ -116,22 +117,24 @@ def submit(refund_id: int) -> None:
         refund.last_error = f"unavailable: {exc.reason}"[:255]
         return  # stays pending; the periodic job retries with the same out_refund_no
     except WeChatPayError as exc:  # refused outright (4xx): nothing was refunded
-        refund.last_error = f"{exc.code}: {exc.message}"[:255]
-        refund.status = "closed"
+        REFUNDS.move(refund, "close", reason=exc.code, last_error=f"{exc.code}: {exc.message}"[:255])
         return
     settle(refund, answer)
 
 
 def settle(refund: Refund, answer: dict) -> None:
-    """Apply WeChat's word on a refund (response, notify or query); success applies once."""
+    """Apply WeChat's word on a refund (response, notify or query); success applies once.
+    A finished refund (success, closed) stays as it is, whatever WeChat says later."""
     status = (answer.get("status") or answer.get("refund_status") or "").lower()
-    if status not in ("processing", "success", "closed", "abnormal") or refund.status in ("success", "closed"):
+    action = REFUND_MOVES.get(status)
+    if action is None or not REFUNDS.allows(refund.status, action):  # unknown, a repeat, or final
+        if action is not None and refund.refund_id is None and answer.get("refund_id"):
+            refund.refund_id = answer["refund_id"]
         return
-    refund.refund_id = answer.get("refund_id") or refund.refund_id
-    refund.status = status
+    REFUNDS.move(refund, action, reason=f"wechat_pay:{status}",
+                 refund_id=answer.get("refund_id") or refund.refund_id)
     if status != "success":
         return
-    refund.succeeded_at = utcnow()
     order = db.session.scalars(select(Order).where(Order.id == refund.order_id).with_for_update()).one()
     if refund.release_stock:
         holds.release(order.store_id, order.stock_lines(), order_id=order.id, reason="refund")

@@ -4,8 +4,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from models import audit
-from models.base import get_or_404, keyset_page, utcnow
+from models.base import get_or_404, keyset_page
+from models.payments.status import CASES
 from models.payments.tables import PaymentCase, ReconciliationReport
+from models.state_machine import Actor
 
 
 def cases(*, status: str, cursor: int | None, limit: int) -> list[PaymentCase]:
@@ -15,8 +17,7 @@ def cases(*, status: str, cursor: int | None, limit: int) -> list[PaymentCase]:
 
 def resolve(staff, case_id: int) -> PaymentCase:
     case = get_or_404(PaymentCase, case_id, "payment case")
-    if case.status != "resolved":
-        case.status, case.resolved_at, case.resolved_by = "resolved", utcnow(), staff.id
+    if CASES.move(case, "resolve", Actor.of(staff), resolved_by=staff.id).applied:
         audit.record("payment_case.resolve", case, actor=staff, changes={"kind": case.kind})
     return case
 

@@ -15,6 +15,7 @@ from models.base import utcnow
 from models.orders.status import Status
 from models.orders.tables import Order
 from models.payments.apply import apply_transaction
+from models.payments.status import PAYMENTS
 from models.payments.tables import Payment
 from wechat.pay.errors import WeChatPayError, WeChatPayUnavailable
 
@@ -23,6 +24,10 @@ log = logging.getLogger(__name__)
 
 class Unsure(Exception):
     """WeChat Pay couldn't tell us: don't cancel now, ask again later."""
+
+    def __init__(self, cause: WeChatPayError | WeChatPayUnavailable):
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 def settle_before_cancel(order: Order) -> bool:
@@ -40,12 +45,12 @@ def settle_before_cancel(order: Order) -> bool:
         wechat.pay().close(order.order_no)
     except WeChatPayError as exc:
         if exc.code != "ORDERPAID":
-            raise Unsure(exc.code) from None
+            raise Unsure(exc) from None
         tx = wechat.pay().query(out_trade_no=order.order_no)  # paid between query and close
         return bool(tx) and apply_transaction(tx, source="query") in ("applied", "duplicate")
     except WeChatPayUnavailable as exc:
-        raise Unsure(exc.reason) from None
-    payment.status = "closed"
+        raise Unsure(exc) from None
+    PAYMENTS.move(payment, "close", reason="closed_before_cancel")
     return False
 
 

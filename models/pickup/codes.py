@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -20,6 +20,7 @@ from models.catalog import Product
 from models.orders.status import Status
 from models.orders.tables import Order
 from models.pickup import ledger, payloads
+from models.pickup.status import CODES, ENDED
 from models.pickup.errors import (AlreadyPickedUp, LocationRequired, OutsidePickupRadius,
                                   PickupExpired, PickupLocked, PickupNotReady)
 from models.pickup.tables import PickupCode
@@ -31,8 +32,8 @@ FINISHED = (Status.picked_up.value, Status.completed.value)
 def order_level(order: Order, store: Store) -> int:
     """The highest level asked for by the store or any product on the order."""
     product_ids = {item.product_id for item in order.items}
-    products = db.session.scalar(select(func.max(Product.pickup_level)).where(Product.id.in_(product_ids))) \
-        if product_ids else None
+    products = (db.session.scalar(select(func.max(Product.pickup_level)).where(Product.id.in_(product_ids)))
+                if product_ids else None)
     return max(store.pickup_level or 1, products or 1)
 
 
@@ -77,29 +78,19 @@ def issue(order: Order, store: Store, *, version: int = 1) -> PickupCode:
     raise RuntimeError(f"could not draw a unique pickup code for order {order.id}")
 
 
-def end(code: PickupCode, status: str, *, writes: Batch | None = None) -> bool:
-    """Retire a live code (used, replaced, expired): its hash leaves the live set. With
-    `writes` (the caller holds the code's lock and saw it live), added to that batch."""
-    values = {"status": status, "live_hash": None, "wxa_hash": None, "ended_at": utcnow()}
-    if writes is not None:
-        writes.add(_END, {"code": code.id, **values}, one_row=f"pickup code {code.id} ended while locked")
-        writes.then(lambda done: mirror(code, values))
-        return True
-    if db.session.connection().execute(_END, {"code": code.id, **values}).rowcount != 1:
-        return False
-    mirror(code, values)
-    return True
+def end(code: PickupCode, action: str, *, writes: Batch | None = None) -> None:
+    """Retire a live code the caller holds locked (`use`, `replace`): its hashes leave the
+    live set. With `writes`, added to that batch for the caller to run."""
+    if writes is None:
+        CODES.move(code, action, **ENDED)
+        return
+    values = CODES.move_locked(code, action, writes, **ENDED)
+    writes.then(lambda done: mirror(code, values))
 
 
-_END = PickupCode.__table__.update().where(PickupCode.__table__.c.id == bindparam("code"),
-                                           PickupCode.__table__.c.status == "live")
-
-
-def end_live(order_id: int, status: str) -> None:
-    db.session.execute(
-        update(PickupCode).where(PickupCode.order_id == order_id, PickupCode.status == "live")
-        .values(status=status, live_hash=None, wxa_hash=None, ended_at=utcnow())
-        .execution_options(synchronize_session=False))
+def end_live(order_id: int, action: str) -> None:
+    """Retire the live code of an order, if it has one (`expire`)."""
+    CODES.move_all(action, PickupCode.order_id == order_id, **ENDED)
 
 
 def lock_order(order_id: int, *, with_items: bool = False) -> Order:
@@ -109,8 +100,8 @@ def lock_order(order_id: int, *, with_items: bool = False) -> Order:
     Lock order: whatever locks both an order's live code and the order takes the code
     first (verify finds the code by its hash, locking it, before it knows the order), so
     a verification, an expiry and a reissue of one order can never deadlock."""
-    query = select(Order).where(Order.id == order_id).with_for_update() \
-        .execution_options(populate_existing=True)
+    query = (select(Order).where(Order.id == order_id).with_for_update()
+             .execution_options(populate_existing=True))
     if with_items:
         return db.session.scalars(query.options(joinedload(Order.items))).unique().one()
     return db.session.scalars(query).one()

@@ -19,8 +19,8 @@ class PickupCodeInvalid(AttemptRefused):
 
 
 class PickupLocked(AttemptRefused):
-    status, code, message = 423, "pickup_locked", \
-        "This pickup code is locked after wrong attempts; a manager must check the customer."
+    status, code, message = (423, "pickup_locked",
+                             "This pickup code is locked after wrong attempts; a manager must check the customer.")
 
 
 class PickupExpired(AttemptRefused):
@@ -32,13 +32,13 @@ class AlreadyPickedUp(AttemptRefused):
 
 
 class PickupQrStale(AttemptRefused):
-    status, code, message = 400, "pickup_qr_stale", \
-        "This QR code is out of date (a screenshot?); ask the customer to show the live one."
+    status, code, message = (400, "pickup_qr_stale",
+                             "This QR code is out of date (a screenshot?); ask the customer to show the live one.")
 
 
 class PickupScanRequired(AttemptRefused):
-    status, code, message = 400, "pickup_scan_required", \
-        "This order needs its QR code scanned from the customer's phone."
+    status, code, message = (400, "pickup_scan_required",
+                             "This order needs its QR code scanned from the customer's phone.")
 
 
 class PickupNotReady(AttemptRefused):
@@ -54,18 +54,18 @@ class PickupQtyExceeded(AttemptRefused):
 
 
 class OutsidePickupRadius(AppError):
-    status, code, message = 403, "outside_pickup_radius", \
-        "Come closer to the store to show this pickup code."
+    status, code, message = (403, "outside_pickup_radius",
+                             "Come closer to the store to show this pickup code.")
 
 
 class LocationRequired(AppError):
-    status, code, message = 400, "location_required", \
-        "This store shows pickup codes only near the store: send lat and lng."
+    status, code, message = (400, "location_required",
+                             "This store shows pickup codes only near the store: send lat and lng.")
 
 
 class DynamicQrOnly(AppError):
-    status, code, message = 409, "pickup_dynamic_qr_only", \
-        "This order's code changes every 30 seconds; a printed mini-program code would defeat that."
+    status, code, message = (409, "pickup_dynamic_qr_only",
+                             "This order's code changes every 30 seconds; a printed mini-program code would defeat that.")
 
 
 class NotLocked(AppError):

@@ -74,7 +74,7 @@ def expire(order: Order) -> None:
                                     .order_by(OrderItem.id).execution_options(populate_existing=True)))
     holds.release(order.store_id, [sl for item in items for sl in item.stock_lines()],
                   order_id=order.id, reason="pickup_expired")
-    codes.end_live(order.id, "expired")
+    codes.end_live(order.id, "expire")
     outbox.enqueue("subscribe_message", {"event": "pickup_expired_refunded", "order_id": order.id},
                    dedupe_key=f"pickup_expired:{order.id}")
     if order.payable_fen == 0:

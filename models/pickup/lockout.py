@@ -116,7 +116,7 @@ def reissue(staff, order: Order, note: str | None = None) -> PickupCode:
     if order.status != Status.ready_for_pickup.value:
         codes.raise_for_status(order)
     if old is not None:
-        codes.end(old, "replaced")
+        codes.end(old, "replace")
     version = 1 + (db.session.scalar(select(func.max(PickupCode.version))
                                      .where(PickupCode.order_id == order.id)) or 0)
     code = codes.issue(order, db.session.get(Store, order.store_id), version=version)

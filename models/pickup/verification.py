@@ -256,7 +256,7 @@ def _hand_over(attempt: Attempt, order: Order, code: PickupCode, order_items: li
     actor = Actor.of(attempt.staff)
     if not partial:  # completed later, after the after-sales window (orders.deadlines.sweep)
         mirror(order, transition_locked(order, "pick_up", actor, writes, reason="picked_up", at=at))
-        codes.end(code, "used", writes=writes)
+        codes.end(code, "use", writes=writes)
     merged: dict[int, int] = {}
     for item, qty in lines:
         merged[item.sku_id] = merged.get(item.sku_id, 0) + qty

@@ -8,16 +8,17 @@ audits, and re-evaluates the alert levels. Nothing here commits.
 """
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import AppError, Forbidden, InvalidRequest, NotFound
+from app.errors import Forbidden, InvalidRequest, NotFound
 from app.extensions import db
 from models import audit
-from models.base import get_or_404, utcnow
+from models.base import get_or_404
 from models.catalog import Sku
 from models.stock import levels
 from models.stock.errors import BundleHasNoStock, OutOfStock, StockBelowReserved
+from models.stock.status import PROPOSALS, ProposalDecided
 from models.stock.tables import Inventory, StockMovement, StockTransfer, TransferProposal
 from models.stores import Store
 
@@ -25,10 +26,6 @@ MAX_QTY = 10_000_000            # one operation; a typo guard
 MAX_ON_HAND = 1_000_000_000     # keeps counters well inside a 32-bit INT column
 MAX_ID = 2**31 - 1
 ADJUST_REASONS = ("damaged", "lost", "found", "count_correction", "other")
-
-
-class ProposalDecided(AppError):
-    status, code, message = 409, "invalid_transition", "This transfer proposal was already decided."
 
 
 # --- lookups and permissions ------------------------------------------------------------
@@ -207,7 +204,7 @@ def accept_proposal(actor, proposal_id: int) -> TransferProposal:
     """Carry out a proposed transfer (the same operation as a manual one)."""
     proposal = _proposal(proposal_id)
     _require(actor, proposal.from_store_id, proposal.to_store_id)
-    _decide(actor, proposal, "accepted")
+    _decide(actor, proposal, "accept")
     moved = transfer(actor, proposal.from_store_id, proposal.to_store_id, proposal.sku_id,
                      proposal.qty, note=f"proposal:{proposal.id}")
     proposal.transfer_id = moved.id
@@ -223,7 +220,7 @@ def reject_proposal(actor, proposal_id: int) -> TransferProposal:
     if actor is not None and not (actor.can_act_for(proposal.from_store_id)
                                   or actor.can_act_for(proposal.to_store_id)):
         raise Forbidden("You are not bound to either store.", details={"proposal_id": proposal.id})
-    _decide(actor, proposal, "rejected")
+    _decide(actor, proposal, "reject")
     audit.record("transfer_proposal.reject", proposal, actor=actor,
                  changes={"status": ["proposed", "rejected"]})
     db.session.flush()
@@ -236,13 +233,8 @@ def _proposal(proposal_id: int) -> TransferProposal:
     return get_or_404(TransferProposal, proposal_id, "transfer proposal")
 
 
-def _decide(actor, proposal: TransferProposal, status: str) -> None:
-    # Guarded: of two concurrent decisions exactly one matches status='proposed'.
-    result = db.session.execute(
-        update(TransferProposal)
-        .where(TransferProposal.id == proposal.id, TransferProposal.status == "proposed")
-        .values(status=status, decided_at=utcnow(), decided_by=getattr(actor, "id", None))
-        .execution_options(synchronize_session=False))
-    db.session.refresh(proposal)
-    if result.rowcount != 1:
-        raise ProposalDecided(details={"status": proposal.status})
+def _decide(actor, proposal: TransferProposal, action: str) -> None:
+    # Guarded: of two concurrent decisions exactly one applies; deciding again (even the
+    # same way) is refused, since accepting twice would move the stock twice.
+    if not PROPOSALS.move(proposal, action, decided_by=getattr(actor, "id", None)).applied:
+        raise ProposalDecided(details={"status": proposal.status, "action": action})

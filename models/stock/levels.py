@@ -26,7 +26,7 @@ from sqlalchemy import case, select, true, update
 
 from app.extensions import db
 from models import outbox
-from models.base import utcnow
+from models.stock.status import PROPOSALS, REPLENISHMENT
 from models.stock.tables import (Inventory, ReplenishmentRequest, StockLevelEvent,
                                  TransferProposal)
 from models.stores import Store, haversine_m
@@ -112,20 +112,16 @@ def _level_changed(store_id: int, row, old: str, new: str, available: int) -> No
     level_event = StockLevelEvent(store_id=store_id, sku_id=row.sku_id, from_level=old,
                                   to_level=new, available=available, baseline=row.baseline)
     db.session.add(level_event)
-    open_requests = (ReplenishmentRequest.store_id == store_id,
-                     ReplenishmentRequest.sku_id == row.sku_id,
-                     ReplenishmentRequest.status == "open")
+    this_row = (ReplenishmentRequest.store_id == store_id, ReplenishmentRequest.sku_id == row.sku_id)
     if new in _BAD and old not in _BAD:
-        already = db.session.scalar(select(ReplenishmentRequest.id).where(*open_requests).limit(1))
+        already = db.session.scalar(select(ReplenishmentRequest.id).where(
+            *this_row, ReplenishmentRequest.status == "open").limit(1))
         if already is None:
             db.session.add(ReplenishmentRequest(
-                store_id=store_id, sku_id=row.sku_id, status="open",
+                store_id=store_id, sku_id=row.sku_id, status=REPLENISHMENT.initial_status("open"),
                 qty_suggested=row.baseline - available))
     elif new in _ONLINE and old in _BAD:
-        db.session.execute(
-            update(ReplenishmentRequest).where(*open_requests)
-            .values(status="fulfilled", closed_at=utcnow())
-            .execution_options(synchronize_session=False))
+        REPLENISHMENT.move_all("fulfil", *this_row)
     if new == "critical":
         _propose_transfer(store_id, row.sku_id, safe_floor(row.baseline) - available)
     db.session.flush()
@@ -168,7 +164,7 @@ def _propose_transfer(to_store_id: int, sku_id: int, needed: int) -> None:
     distance, from_store_id, surplus = best
     db.session.add(TransferProposal(
         from_store_id=from_store_id, to_store_id=to_store_id, sku_id=sku_id,
-        qty=min(needed, surplus), distance_m=distance, status="proposed"))
+        qty=min(needed, surplus), distance_m=distance, status=PROPOSALS.initial_status("proposed")))
 
 
 def reevaluate_all(batch: int = 500) -> int:

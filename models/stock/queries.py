@@ -41,8 +41,8 @@ def store_catalog(store_id: int, *, cursor: int | None, limit: int):
         .where(Inventory.store_id == store_id, Inventory.sku_id.in_(wanted)))}
     by_product: dict[int, list] = {}
     for sku in skus:
-        avail = bundle_available(parts.get(sku.id, []), available) if sku.is_bundle \
-            else available.get(sku.id)
+        avail = (bundle_available(parts.get(sku.id, []), available) if sku.is_bundle
+                 else available.get(sku.id))
         if avail is not None:  # None: not sold at this store
             by_product.setdefault(sku.product_id, []).append((sku, max(avail, 0)))
     return [(p, by_product[p.id]) for p in products if p.id in by_product]

@@ -155,17 +155,17 @@ class Refund:
 
 def new_prepay_id(now: float) -> str:
     """wx + local yyyymmddHHMMSS + 22 hex, 36 characters like wx2014102720093955226..."""
-    return "wx" + datetime.fromtimestamp(now, SHANGHAI).strftime("%Y%m%d%H%M%S") \
-        + secrets.token_hex(11)
+    return ("wx" + datetime.fromtimestamp(now, SHANGHAI).strftime("%Y%m%d%H%M%S")
+            + secrets.token_hex(11))
 
 
 def new_transaction_id(now: float) -> str:
     """28 digits: 4200001234202611221234567890 (4200000 + 3, local date, 10)."""
-    return "4200000" + digits(3) + datetime.fromtimestamp(now, SHANGHAI).strftime("%Y%m%d") \
-        + digits(10)
+    return ("4200000" + digits(3) + datetime.fromtimestamp(now, SHANGHAI).strftime("%Y%m%d")
+            + digits(10))
 
 
 def new_refund_id(now: float) -> str:
     """29 digits like 50000000382019052709732678859."""
-    return "5030" + digits(6) + datetime.fromtimestamp(now, SHANGHAI).strftime("%Y%m%d") \
-        + digits(11)
+    return ("5030" + digits(6) + datetime.fromtimestamp(now, SHANGHAI).strftime("%Y%m%d")
+            + digits(11))

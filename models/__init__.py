@@ -3,7 +3,8 @@
 
 def load_all() -> None:
     """Register every table on the metadata (create_app and Alembic need all of them)."""
-    from models import audit, catalog, staff, stores, users  # noqa: F401
+    from models import audit, catalog, stores, users  # noqa: F401
+    from models.staff import tables as staff_tables  # noqa: F401
     from models.stock import tables as stock_tables  # noqa: F401
     from models import state_machine  # noqa: F401  (state_changes)
     from models.outbox import tables as outbox_tables  # noqa: F401

@@ -1,12 +1,18 @@
-"""Who may do what: every staff route's roles, pinned and probed over HTTP."""
+"""Who may do what (models/staff/abilities.py): every staff route's roles, pinned and
+probed over HTTP; every route declares an ability and every ability is used; the grid in
+docs/architecture.md is printed from the table; refusals and store scoping over HTTP."""
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 from app.sessions import issue_token
 from handlers.access import staff_auth
-from models.staff import StaffPrincipal
-from tests.factories import bearer, make_staff, make_store
+from models.staff.abilities import ABILITIES, SCOPES, Role, acting_store_ids, readable_store_ids
+from models.staff.principal import StaffPrincipal
+from tests.factories import bearer, make_product, make_staff, make_store, staff_token, stock
+from tests.test_errors import assert_error
 
 A, M, C, N = "admin", "manager", "clerk", "analyst"
 ROLES = (A, M, C, N)
@@ -117,3 +123,113 @@ def test_each_role_is_let_through_exactly_where_expected(app, client, ctx):
                 allowed[(method, rule)].add(role)
     assert allowed == EXPECTED
 
+
+
+# --- the table -------------------------------------------------------------------------------
+
+def test_the_table_gives_each_route_exactly_its_roles(app):
+    declared = {(method, rule): set(ABILITIES[view.ability].role_names)
+                for method, rule, view in staff_routes(app)}
+    assert declared == EXPECTED
+
+
+def test_every_staff_route_declares_an_ability_and_every_ability_is_used(app):
+    routes = list(staff_routes(app))
+    undeclared = sorted((m, r) for m, r, view in routes if getattr(view, "ability", None) is None)
+    assert not undeclared, f"staff routes without @can(...): {undeclared}"
+    unused = set(ABILITIES) - {view.ability for _, _, view in routes}
+    assert not unused, f"abilities no route uses: {sorted(unused)}"
+
+
+def test_store_scopes_by_role():
+    def member(role):
+        return StaffPrincipal(1, Role(role), [7])
+    assert {r: acting_store_ids(member(r)) for r in ROLES} == {A: None, M: [7], C: [7], N: [7]}
+    assert {r: readable_store_ids(member(r)) for r in ROLES} == {A: None, M: [7], C: [7], N: None}
+    assert readable_store_ids(member(N), 8) == [8] and readable_store_ids(member(C), 7) == [7]
+
+
+# --- the grid in the docs ------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
+BEGIN, END = "<!-- abilities:begin -->", "<!-- abilities:end -->"
+
+
+def render_grid() -> str:
+    """The role × ability grid and the store scopes, as Markdown."""
+    roles = [role.value for role in Role]
+    lines = ["| ability | allows | " + " | ".join(roles) + " |",
+             "| --- | --- | " + " | ".join(":-:" for _ in roles) + " |"]
+    for ability in ABILITIES.values():
+        marks = " | ".join("✓" if role in ability.role_names else "" for role in roles)
+        lines.append(f"| `{ability.name}` | {ability.allows} | {marks} |")
+    lines += ["", "| store scope | every store | only the stores they are bound to | covers |",
+              "| --- | --- | --- | --- |"]
+    for scope in SCOPES:
+        every = [r.value for r in Role if r in scope.every_store]
+        bound = [r.value for r in Role if r not in scope.every_store]
+        lines.append(f"| {scope.name} | {', '.join(every)} | {', '.join(bound)} | {scope.covers} |")
+    return "\n".join(lines)
+
+
+def test_the_docs_show_the_table():
+    text = DOCS.read_text(encoding="utf-8")
+    head, _, rest = text.partition(BEGIN)
+    shown, _, tail = rest.partition(END)
+    assert rest and tail, f"docs/architecture.md needs a {BEGIN} ... {END} block"
+    block = "\n" + render_grid() + "\n"
+    if os.environ.get("UPDATE_DOCS"):
+        DOCS.write_text(head + BEGIN + block + END + tail, encoding="utf-8")
+        return
+    assert shown == block, ("The grid in docs/architecture.md differs from models/staff/abilities.py: "
+                            "run UPDATE_DOCS=1 pytest tests/test_abilities.py")
+
+
+# --- refusals over HTTP ----------------------------------------------------------------------
+
+def test_a_role_without_the_ability_is_refused_with_it(client, ctx):
+    store = make_store()
+    clerk = bearer(staff_token(client, make_staff("clerk", [store])))
+    analyst = bearer(staff_token(client, make_staff("analyst")))
+    err = assert_error(client.post("/api/staff/orders/TH000/refunds", headers=clerk,
+                                   json={"amount_fen": 1}), 403, "forbidden")
+    assert err["message"] == ROLE_REFUSAL
+    assert err["details"] == {"allowed_roles": [A, M], "ability": "refunds.create"}
+    err = assert_error(client.get("/api/staff/cards/locked", headers=clerk), 403, "forbidden")
+    assert err["details"] == {"allowed_roles": [A, M], "ability": "cards.review"}
+    # An analyst lists every store's orders but opens none of them (as before the table).
+    assert client.get("/api/staff/orders", headers=analyst).status_code == 200
+    err = assert_error(client.get("/api/staff/orders/TH000", headers=analyst), 403, "forbidden")
+    assert err["details"] == {"allowed_roles": [A, M, C], "ability": "orders.fulfil"}
+    err = assert_error(client.post("/api/admin/outbox/1/retry", headers=analyst), 403, "forbidden")
+    assert err["details"] == {"allowed_roles": [A], "ability": "outbox.retry"}
+
+
+def test_store_scoping_still_refuses_another_store(client, ctx):
+    mine, other = make_store(), make_store()
+    sku = make_product().skus[0]
+    stock(other, sku, 10)
+    manager = bearer(staff_token(client, make_staff("manager", [mine])))
+    analyst = bearer(staff_token(client, make_staff("analyst")))
+    admin = bearer(staff_token(client, make_staff("admin")))
+
+    def refused(resp):
+        err = assert_error(resp, 403, "forbidden")
+        assert err["message"] == "You are not bound to this store."
+        assert err["details"] == {"store_id": other.id}
+
+    # Acting for a store: only admins act for every store.
+    refused(client.put(f"/api/admin/stores/{other.id}/inventory/{sku.id}", headers=manager,
+                       json={"on_hand": 5}))
+    refused(client.put(f"/api/admin/stores/{other.id}/inventory/{sku.id}/flash-sale", headers=manager,
+                       json={"enabled": True}))
+    refused(client.get(f"/api/staff/pickups/reviews?store_id={other.id}", headers=manager))
+    assert client.put(f"/api/admin/stores/{other.id}/inventory/{sku.id}", headers=admin,
+                      json={"on_hand": 5}).json["on_hand"] == 5
+    # Reading a store's lists: admins and analysts read every store, managers their own.
+    for url in (f"/api/staff/orders?store_id={other.id}", f"/api/admin/stores/{other.id}/inventory",
+                f"/api/admin/replenishment-requests?store_id={other.id}"):
+        refused(client.get(url, headers=manager))
+        assert client.get(url, headers=analyst).status_code == 200
+        assert client.get(url, headers=admin).status_code == 200
+    assert client.get(f"/api/admin/stores/{mine.id}/inventory", headers=manager).json["items"] == []

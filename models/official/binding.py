@@ -24,7 +24,7 @@ from app.extensions import db
 from models import audit
 from models.base import utcnow
 from models.official.tables import BindingToken, OfficialBinding
-from models.staff import Staff
+from models.staff.tables import Staff
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ stock_cli = AppGroup("stock", help="Stock ledger checks.")
 def create_staff_command(username, role, store_ids, display_name, password):
     """Create a staff account (the first admin comes from here)."""
     from app.errors import AppError
-    from models.staff import create_staff
+    from models.staff.accounts import create_staff
 
     try:
         staff = create_staff(None, username=username, password=password, role=role,

@@ -10,7 +10,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from models import catalog, staff, stores
+from models import catalog, stores
+from models.staff.accounts import create_staff
+from models.staff.tables import Staff
 from models.stock import admin as stock_admin
 
 DEMO_STAFF = [
@@ -64,10 +66,10 @@ def seed() -> dict:
                 stock_admin.set_stock(None, store, sku, on_hand=count, baseline=max(count, 20),
                                     note="demo data")
     for fields in DEMO_STAFF:
-        if db.session.scalars(select(staff.Staff).where(staff.Staff.username == fields["username"])).first():
+        if db.session.scalars(select(Staff).where(Staff.username == fields["username"])).first():
             continue
         store_ids = [] if fields["role"] == "admin" else [store_rows[0].id]
-        staff.create_staff(None, store_ids=store_ids, **fields)
+        create_staff(None, store_ids=store_ids, **fields)
         created["staff"] += 1
     card = _seed_cards()
     if card is not None:

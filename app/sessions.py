@@ -2,8 +2,8 @@
 
 A token is 256 random bits; Redis keeps only its SHA-256, so a Redis dump cannot be
 replayed as a login. The session's value is `kind:id`, for staff followed by the claims
-that authorize them (`models.staff.StaffPrincipal`), so a staff request needs no query
-to know who may do what. Which routes need which session: handlers/access.py.
+that authorize them (`models.staff.principal.StaffPrincipal`), so a staff request needs no
+query to know who may do what. Which routes need which session: handlers/access.py.
 """
 from __future__ import annotations
 

@@ -1,14 +1,16 @@
 """Who may call a route: the two token audiences — shoppers (`shopper_auth`) and staff
-(`staff_auth`) — and, for staff, `roles(...)`."""
+(`staff_auth`) — and, for staff, the ability the route needs (`can`), which the ability
+table (models/staff/abilities.py) grants to roles."""
 from __future__ import annotations
 
 import functools
 
 from apiflask import HTTPTokenAuth
 
-from app.errors import Forbidden, Unauthorized
+from app.errors import Unauthorized
 from app.sessions import INVALID, resolve_token
-from models.staff import StaffPrincipal
+from models.staff.abilities import ABILITIES, require as require_ability
+from models.staff.principal import StaffPrincipal
 from models.users import Shopper
 
 shopper_auth = HTTPTokenAuth(scheme="Bearer", security_scheme_name="ShopperToken",
@@ -44,14 +46,18 @@ def current_staff() -> StaffPrincipal:
     return staff_auth.current_user
 
 
-def roles(*allowed: str):
-    """Allow only these staff roles (use under `@app.auth_required(staff_auth)`)."""
+def can(ability: str):
+    """Let through the staff whose role has `ability` (use under
+    `@bp.auth_required(staff_auth)`); others get 403 `forbidden`. The view is marked with
+    its ability (`view.ability`), so every staff route can be checked to declare one."""
+    if ability not in ABILITIES:  # a typo fails when the module loads, not on a request
+        raise KeyError(f"No ability {ability!r} in models/staff/abilities.py")
+
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            staff = staff_auth.current_user
-            if staff is None or staff.role.value not in allowed:
-                raise Forbidden("Your role may not do this.", details={"allowed_roles": list(allowed)})
+            require_ability(staff_auth.current_user, ability)
             return view(*args, **kwargs)
+        wrapper.ability = ability
         return wrapper
     return decorator

@@ -5,14 +5,13 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields, validators
 from flask import Response
 
-from handlers.access import current_staff, roles, staff_auth
+from handlers.access import can, current_staff, staff_auth
 from handlers.schemas import Schema, StrictSchema, cursor_int, page, page_of
 from models.base import utcnow
 from models.cards import batches
 from models.cards.tables import CardStatus, Channels
 
 bp = APIBlueprint("admin_cards", __name__, url_prefix="/api/admin", tag="Admin: pickup cards")
-READERS = ("admin", "manager", "analyst")
 
 
 class BatchIn(StrictSchema):
@@ -111,7 +110,7 @@ CardPage = page_of(CardOut, "CardPage")
 
 @bp.get("/card-batches")
 @bp.auth_required(staff_auth)
-@roles(*READERS)
+@can("cards.read")
 @bp.input(BatchesQuery, location="query", arg_name="query")
 @bp.output(BatchPage)
 @bp.doc(summary="Card batches, newest first, with their cards counted by status")
@@ -122,7 +121,7 @@ def list_batches(query):
 
 @bp.post("/card-batches")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("cards.write")
 @bp.input(BatchIn, arg_name="body")
 @bp.output(BatchOut, status_code=201)
 @bp.doc(summary="Create a batch and its cards (serials now; passwords at the export)")
@@ -132,7 +131,7 @@ def create_batch(body):
 
 @bp.get("/card-batches/<int:batch_id>")
 @bp.auth_required(staff_auth)
-@roles(*READERS)
+@can("cards.read")
 @bp.output(BatchOut)
 def get_batch(batch_id):
     return batches.with_counts([batches.get_batch(batch_id)])[0]
@@ -140,7 +139,7 @@ def get_batch(batch_id):
 
 @bp.post("/card-batches/<int:batch_id>/export")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("cards.export")
 @bp.doc(summary="The printer's CSV (serial, password): made and shown exactly once",
         responses={200: {"description": "text/csv", "content": {"text/csv": {}}},
                    409: "card_batch_exported, card_batch_void"})
@@ -153,7 +152,7 @@ def export_batch(batch_id):
 
 @bp.post("/card-batches/<int:batch_id>/activate")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("cards.write")
 @bp.input(RangeIn, arg_name="body")
 @bp.output(ActivationOut)
 @bp.doc(summary="Cards sold: activate the batch, or the serials from_serial..to_serial",
@@ -164,7 +163,7 @@ def activate_batch(batch_id, body):
 
 @bp.post("/card-batches/<int:batch_id>/void")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("cards.write")
 @bp.input(VoidIn, arg_name="body")
 @bp.output(VoidedOut)
 @bp.doc(summary="Void a batch: every card not used up is void")
@@ -174,7 +173,7 @@ def void_batch(batch_id, body):
 
 @bp.get("/cards")
 @bp.auth_required(staff_auth)
-@roles(*READERS)
+@can("cards.read")
 @bp.input(CardsQuery, location="query", arg_name="query")
 @bp.output(CardPage)
 def list_cards(query):
@@ -185,7 +184,7 @@ def list_cards(query):
 
 @bp.get("/cards/<serial>")
 @bp.auth_required(staff_auth)
-@roles(*READERS)
+@can("cards.read")
 @bp.output(CardDetail)
 @bp.doc(summary="One card with its redemptions")
 def get_card(serial):
@@ -194,7 +193,7 @@ def get_card(serial):
 
 @bp.post("/cards/<serial>/activate")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("cards.write")
 @bp.output(ActivationOut)
 def activate_card(serial):
     return batches.activate_card(current_staff(), serial)
@@ -202,7 +201,7 @@ def activate_card(serial):
 
 @bp.post("/cards/<serial>/void")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("cards.write")
 @bp.input(VoidIn, arg_name="body")
 @bp.output(CardDetail)
 @bp.doc(summary="Void one card (lost, refunded)", responses={409: "card_used_up"})

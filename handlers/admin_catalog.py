@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, fields, validators
 
-from handlers.access import current_staff, roles, staff_auth
+from handlers.access import can, current_staff, staff_auth
 from handlers.catalog import StoreOut
 from handlers.schemas import PageQuery, Schema, StrictSchema, cursor_int, page, page_of
 from models import catalog, stores
@@ -11,7 +11,6 @@ from models.base import get_or_404
 from models.catalog import MAX_PRICE_FEN
 
 bp = APIBlueprint("admin_catalog", __name__, url_prefix="/api/admin", tag="Admin: catalog")
-READERS = ("admin", "manager", "clerk", "analyst")
 
 
 class StoreIn(StrictSchema):
@@ -126,7 +125,7 @@ AdminProductList = page_of(AdminProduct, "AdminProductList")
 
 @bp.get("/stores")
 @bp.auth_required(staff_auth)
-@roles(*READERS)
+@can("catalog.read")
 @bp.output(AdminStoreList)
 @bp.doc(summary="All stores (inactive ones too)")
 def list_stores():
@@ -135,7 +134,7 @@ def list_stores():
 
 @bp.post("/stores")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("stores.write")
 @bp.input(StoreIn, arg_name="body")
 @bp.output(AdminStore, status_code=201)
 @bp.doc(summary="Open a store")
@@ -145,7 +144,7 @@ def create_store(body):
 
 @bp.get("/stores/<int:store_id>")
 @bp.auth_required(staff_auth)
-@roles(*READERS)
+@can("catalog.read")
 @bp.output(AdminStore)
 def get_store(store_id):
     return get_or_404(stores.Store, store_id, "store")
@@ -153,7 +152,7 @@ def get_store(store_id):
 
 @bp.patch("/stores/<int:store_id>")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("stores.write")
 @bp.input(StoreIn(partial=True), arg_name="body")
 @bp.output(AdminStore)
 @bp.doc(summary="Change a store (hours, location, radius, active)")
@@ -165,7 +164,7 @@ def update_store(store_id, body):
 
 @bp.get("/products")
 @bp.auth_required(staff_auth)
-@roles(*READERS)
+@can("catalog.read")
 @bp.input(PageQuery, location="query", arg_name="query")
 @bp.output(AdminProductList)
 def list_products(query):
@@ -175,7 +174,7 @@ def list_products(query):
 
 @bp.post("/products")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("catalog.write")
 @bp.input(ProductIn, arg_name="body")
 @bp.output(AdminProduct, status_code=201)
 @bp.doc(summary="Create a product, optionally with its SKUs")
@@ -186,7 +185,7 @@ def create_product(body):
 
 @bp.get("/products/<int:product_id>")
 @bp.auth_required(staff_auth)
-@roles(*READERS)
+@can("catalog.read")
 @bp.output(AdminProduct)
 def get_product(product_id):
     return get_or_404(catalog.Product, product_id, "product")
@@ -194,7 +193,7 @@ def get_product(product_id):
 
 @bp.patch("/products/<int:product_id>")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("catalog.write")
 @bp.input(ProductPatch, arg_name="body")
 @bp.output(AdminProduct)
 def update_product(product_id, body):
@@ -204,7 +203,7 @@ def update_product(product_id, body):
 
 @bp.post("/products/<int:product_id>/skus")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("catalog.write")
 @bp.input(NewSkuIn, arg_name="body")
 @bp.output(AdminSku, status_code=201)
 def add_sku(product_id, body):
@@ -214,7 +213,7 @@ def add_sku(product_id, body):
 
 @bp.patch("/skus/<int:sku_id>")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("catalog.write")
 @bp.input(SkuIn(partial=True), arg_name="body")
 @bp.output(AdminSku)
 @bp.doc(summary="Change a SKU (price, spec, barcode, on/off shelf)")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, fields
 
-from handlers.access import current_staff, roles, staff_auth
+from handlers.access import can, current_staff, staff_auth
 from handlers.schemas import Schema, StrictSchema
 from models.stock import flash_sale
 
@@ -23,10 +23,9 @@ class FlashSaleOut(Schema):
 
 @bp.put("/stores/<int:store_id>/inventory/<int:sku_id>/flash-sale")
 @bp.auth_required(staff_auth)
-@roles("admin", "manager")
+@can("stock.flash_sale")
 @bp.input(FlashSaleIn, arg_name="body")
 @bp.output(FlashSaleOut)
 @bp.doc(summary="Switch flash-sale mode: a Redis gate in front of the database for a crowd")
 def set_flash_sale(store_id, sku_id, body):
-    current_staff().require_store(store_id)
     return flash_sale.set_mode(current_staff(), store_id, sku_id, body["enabled"])

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, fields, validators
 
-from handlers.access import current_staff, roles, staff_auth
+from handlers.access import can, current_staff, staff_auth
 from handlers.schemas import PageQuery, Schema, StrictSchema, cursor_int, page, page_of
 from models.stock import admin as stock_admin, queries as stock_queries
 from models.stock.admin import ADJUST_REASONS, MAX_ID, MAX_QTY
 
 bp = APIBlueprint("admin_inventory", __name__, url_prefix="/api/admin", tag="Admin: inventory")
-READERS = ("admin", "analyst", "manager", "clerk")
-STOCKERS = ("admin", "manager")
 
 _Id = lambda **kw: fields.Integer(strict=True, validate=validators.Range(1, MAX_ID), **kw)  # noqa: E731
 _Note = lambda: fields.String(load_default=None, validate=validators.Length(max=255))  # noqa: E731
@@ -133,34 +131,27 @@ class ReplenishmentQuery(StoreScopedQuery):
 
 @bp.get("/stores/<int:store_id>/inventory")
 @bp.auth_required(staff_auth)
-@roles(*READERS)
+@can("stock.read")
 @bp.output(InventoryList)
 @bp.doc(summary="Stock of every SKU at a store")
 def list_inventory(store_id):
-    store = stock_admin.get_store(store_id)
-    staff = current_staff()
-    if staff.role.value != "analyst":
-        staff.require_store(store.id)
-    return {"items": stock_queries.store_inventory(store.id), "next_cursor": None}
+    return {"items": stock_admin.inventory(current_staff(), store_id), "next_cursor": None}
 
 
 @bp.put("/stores/<int:store_id>/inventory/<int:sku_id>")
 @bp.auth_required(staff_auth)
-@roles(*STOCKERS)
+@can("stock.write")
 @bp.input(StockIn, arg_name="body")
 @bp.output(InventoryOut)
 @bp.doc(summary="Set counted stock and/or baseline of a SKU at a store")
 def set_stock(store_id, sku_id, body):
-    store = stock_admin.get_store(store_id)
-    current_staff().require_store(store.id)
-    sku = stock_admin.stock_sku(sku_id)
-    return stock_admin.set_stock(current_staff(), store, sku, on_hand=body.get("on_hand"),
-                               baseline=body.get("baseline"), note=body["note"])
+    return stock_admin.count(current_staff(), store_id, sku_id, on_hand=body.get("on_hand"),
+                             baseline=body.get("baseline"), note=body["note"])
 
 
 @bp.post("/stores/<int:store_id>/inventory/<int:sku_id>/restock")
 @bp.auth_required(staff_auth)
-@roles(*STOCKERS)
+@can("stock.write")
 @bp.input(RestockIn, arg_name="body")
 @bp.output(InventoryOut)
 @bp.doc(summary="Goods received: add qty to on-hand stock")
@@ -170,7 +161,7 @@ def restock(store_id, sku_id, body):
 
 @bp.post("/stores/<int:store_id>/inventory/<int:sku_id>/adjust")
 @bp.auth_required(staff_auth)
-@roles(*STOCKERS)
+@can("stock.write")
 @bp.input(AdjustIn, arg_name="body")
 @bp.output(InventoryOut)
 @bp.doc(summary="Correct on-hand stock (damaged, lost, found, count correction, other)")
@@ -183,7 +174,7 @@ def adjust(store_id, sku_id, body):
 
 @bp.post("/transfers")
 @bp.auth_required(staff_auth)
-@roles(*STOCKERS)
+@can("stock.transfer")
 @bp.input(TransferIn, arg_name="body")
 @bp.output(TransferOut, status_code=201)
 @bp.doc(summary="Move stock of a SKU from one store to another")
@@ -194,7 +185,7 @@ def create_transfer(body):
 
 @bp.get("/transfer-proposals")
 @bp.auth_required(staff_auth)
-@roles(*STOCKERS)
+@can("stock.transfer")
 @bp.input(ProposalQuery, location="query", arg_name="query")
 @bp.output(ProposalList)
 @bp.doc(summary="Transfers proposed for critically low stock (managers: their stores)")
@@ -206,7 +197,7 @@ def list_proposals(query):
 
 @bp.post("/transfer-proposals/<int:proposal_id>/accept")
 @bp.auth_required(staff_auth)
-@roles(*STOCKERS)
+@can("stock.transfer")
 @bp.output(ProposalOut)
 @bp.doc(summary="Accept a proposal: the transfer is carried out now")
 def accept_proposal(proposal_id):
@@ -215,7 +206,7 @@ def accept_proposal(proposal_id):
 
 @bp.post("/transfer-proposals/<int:proposal_id>/reject")
 @bp.auth_required(staff_auth)
-@roles(*STOCKERS)
+@can("stock.transfer")
 @bp.output(ProposalOut)
 @bp.doc(summary="Reject a proposal: nothing moves")
 def reject_proposal(proposal_id):
@@ -226,7 +217,7 @@ def reject_proposal(proposal_id):
 
 @bp.get("/replenishment-requests")
 @bp.auth_required(staff_auth)
-@roles(*READERS)
+@can("stock.read")
 @bp.input(ReplenishmentQuery, location="query", arg_name="query")
 @bp.output(ReplenishmentList)
 @bp.doc(summary="Replenishment requests opened by low stock, newest first")
@@ -239,7 +230,7 @@ def list_replenishment(query):
 
 @bp.get("/stock-level-events")
 @bp.auth_required(staff_auth)
-@roles(*READERS)
+@can("stock.read")
 @bp.input(StoreScopedQuery, location="query", arg_name="query")
 @bp.output(LevelEventList)
 @bp.doc(summary="Alert level changes, newest first")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, fields, validators
 
-from handlers.access import current_staff, roles, staff_auth
+from handlers.access import can, current_staff, staff_auth
 from handlers.schemas import Schema, StrictSchema, cursor_int, page, page_of
 from models.outbox import review
 
@@ -36,7 +36,7 @@ OutboxPage = page_of(OutboxOut, "OutboxPage")
 
 @bp.get("/outbox")
 @bp.auth_required(staff_auth)
-@roles("admin", "analyst")
+@can("outbox.read")
 @bp.input(OutboxQuery, location="query", arg_name="query")
 @bp.output(OutboxPage)
 @bp.doc(summary="Outbox rows, newest first (?status=failed: what needs a person)")
@@ -48,7 +48,7 @@ def list_outbox(query):
 
 @bp.post("/outbox/<int:outbox_id>/retry")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("outbox.retry")
 @bp.output(OutboxOut)
 @bp.doc(summary="Send a failed or skipped row again (audited)", responses={409: "conflict"})
 def retry(outbox_id):

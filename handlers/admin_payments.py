@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, fields, validators
 
-from handlers.access import current_staff, roles, staff_auth
+from handlers.access import can, current_staff, staff_auth
 from handlers.schemas import Schema, StrictSchema, cursor_int, page, page_of
 from models.payments import review
 
@@ -49,7 +49,7 @@ ReportPage = page_of(ReportOut, "ReportPage")
 
 @bp.get("/payment-cases")
 @bp.auth_required(staff_auth)
-@roles("admin", "analyst")
+@can("payments.read")
 @bp.input(CasesQuery, location="query", arg_name="query")
 @bp.output(CasePage)
 @bp.doc(summary="Payments that need a person: mismatches, late payments, unknown orders")
@@ -60,7 +60,7 @@ def list_cases(query):
 
 @bp.post("/payment-cases/<int:case_id>/resolve")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("payments.resolve")
 @bp.output(CaseOut)
 def resolve_case(case_id):
     return review.resolve(current_staff(), case_id)
@@ -68,7 +68,7 @@ def resolve_case(case_id):
 
 @bp.get("/reconciliations")
 @bp.auth_required(staff_auth)
-@roles("admin", "analyst")
+@can("payments.read")
 @bp.input(ReportsQuery, location="query", arg_name="query")
 @bp.output(ReportPage)
 @bp.doc(summary="Reconciliation reports against the WeChat Pay trade bill, newest first")

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, fields, validators
 
-from handlers.access import current_staff, roles, staff_auth
+from handlers.access import can, current_staff, staff_auth
 from handlers.schemas import PageQuery, Schema, StrictSchema, cursor_int, page, page_of
 from handlers.staff_auth import StaffOut
-from models import audit, staff as staff_model
+from models import audit
+from models.staff import accounts
+from models.staff.abilities import Role
+from models.staff.tables import Staff
 from models.base import get_or_404
 
 bp = APIBlueprint("admin_staff", __name__, url_prefix="/api/admin", tag="Admin: staff and audit")
 
-ROLE_NAMES = [r.value for r in staff_model.Role]
+ROLE_NAMES = [r.value for r in Role]
 
 
 class StaffIn(StrictSchema):
@@ -57,37 +60,37 @@ AuditPage = page_of(AuditOut, "AuditPage")
 
 @bp.get("/staff")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("staff.read")
 @bp.input(PageQuery, location="query", arg_name="query")
 @bp.output(AdminStaffList)
 def list_staff(query):
-    rows = staff_model.list_staff(cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
+    rows = accounts.list_staff(cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
     return page(rows, query["limit"])
 
 
 @bp.post("/staff")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("staff.write")
 @bp.input(StaffIn, arg_name="body")
 @bp.output(AdminStaff, status_code=201)
 @bp.doc(summary="Create a staff account bound to stores")
 def create_staff(body):
-    return staff_model.create_staff(current_staff(), **body)
+    return accounts.create_staff(current_staff(), **body)
 
 
 @bp.patch("/staff/<int:staff_id>")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("staff.write")
 @bp.input(StaffPatch, arg_name="body")
 @bp.output(AdminStaff)
 @bp.doc(summary="Change role, stores, password or active (signs them out everywhere), or display name")
 def update_staff(staff_id, body):
-    return staff_model.update_staff(current_staff(), get_or_404(staff_model.Staff, staff_id, "staff"), body)
+    return accounts.update_staff(current_staff(), get_or_404(Staff, staff_id, "staff"), body)
 
 
 @bp.get("/audit")
 @bp.auth_required(staff_auth)
-@roles("admin", "analyst")
+@can("audit.read")
 @bp.input(PageQuery, location="query", arg_name="query")
 @bp.output(AuditPage)
 @bp.doc(summary="Audit log, newest first")

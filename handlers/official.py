@@ -5,11 +5,11 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields
 from flask import Response, request
 
-from handlers.access import current_staff, roles, staff_auth
+from handlers.access import can, current_staff, staff_auth
 from handlers.schemas import Schema
 from models.base import get_or_404
 from models.official import binding, inbound
-from models.staff import Staff
+from models.staff.tables import Staff
 
 bp = APIBlueprint("official", __name__, tag="Official account")
 
@@ -46,7 +46,7 @@ class BindingOut(Schema):
 
 @bp.post("/api/admin/staff/<int:staff_id>/official-binding")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("staff.write")
 @bp.output(BindingQrOut, status_code=201)
 @bp.doc(summary="A one-time QR code that binds the staff member's WeChat to the official account",
         responses={409: "conflict (deactivated)", 503: "wechat_unavailable"})
@@ -56,7 +56,7 @@ def create_binding(staff_id):
 
 @bp.get("/api/admin/staff/<int:staff_id>/official-binding")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("staff.read")
 @bp.output(BindingOut)
 @bp.doc(summary="Whether the staff member receives official-account alerts")
 def get_binding(staff_id):
@@ -65,7 +65,7 @@ def get_binding(staff_id):
 
 @bp.delete("/api/admin/staff/<int:staff_id>/official-binding")
 @bp.auth_required(staff_auth)
-@roles("admin")
+@can("staff.write")
 @bp.output({}, status_code=204)
 @bp.doc(summary="Stop official-account alerts to the staff member")
 def delete_binding(staff_id):

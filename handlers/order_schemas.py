@@ -63,6 +63,21 @@ class StaffOrdersQuery(OrdersQuery):
     store_id = fields.Integer(load_default=None, validate=validators.Range(min=1))
 
 
+class RefundIn(StrictSchema):
+    amount_fen = fields.Integer(required=True, strict=True, validate=validators.Range(min=1))
+    reason = fields.String(load_default=None, validate=validators.Length(max=80))
+
+
+class RefundOut(Schema):
+    out_refund_no = fields.String()
+    amount_fen = fields.Integer()
+    reason = fields.String(allow_none=True)
+    status = fields.String()
+    automatic = fields.Boolean()
+    created_at = fields.DateTime()
+    succeeded_at = fields.DateTime(allow_none=True)
+
+
 class ItemOut(Schema):
     sku_id = fields.Integer()
     name = fields.String()

@@ -1,14 +1,13 @@
-"""Paying: the mini-program's pay call, WeChat Pay's notifications, staff refunds."""
+"""Paying: the mini-program's pay call, WeChat Pay's notifications (staff refunds:
+handlers/staff_orders.py)."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint, fields, validators
+from apiflask import APIBlueprint, fields
 from flask import request
 
-from handlers.access import current_staff, current_user, roles, shopper_auth, staff_auth
-from app.errors import InvalidRequest
-from handlers.schemas import Schema, StrictSchema, idempotency_key
-from models.orders.placement import request_fingerprint
-from models.payments import checkout, notify, refunds
+from handlers.access import current_user, shopper_auth
+from handlers.schemas import Schema
+from models.payments import checkout, notify
 
 bp = APIBlueprint("pay", __name__, tag="Payments")
 
@@ -20,21 +19,6 @@ class PayParams(Schema):
     package = fields.String()
     signType = fields.String()
     paySign = fields.String()
-
-
-class RefundIn(StrictSchema):
-    amount_fen = fields.Integer(required=True, strict=True, validate=validators.Range(min=1))
-    reason = fields.String(load_default=None, validate=validators.Length(max=80))
-
-
-class RefundOut(Schema):
-    out_refund_no = fields.String()
-    amount_fen = fields.Integer()
-    reason = fields.String(allow_none=True)
-    status = fields.String()
-    automatic = fields.Boolean()
-    created_at = fields.DateTime()
-    succeeded_at = fields.DateTime(allow_none=True)
 
 
 @bp.post("/api/orders/<order_no>/pay")
@@ -66,20 +50,3 @@ def _answer(handle):
     except notify.Rejected as exc:
         return {"code": "FAIL", "message": str(exc)[:100]}, 401
     return "", 204
-
-
-@bp.post("/api/staff/orders/<order_no>/refunds")
-@bp.auth_required(staff_auth)
-@roles("admin", "manager")
-@bp.input(RefundIn, arg_name="body")
-@bp.output(RefundOut, status_code=201)
-@bp.doc(summary="Refund all or part of a paid order (Idempotency-Key required)",
-        responses={409: "refund_exceeds_paid", 422: "idempotency_key_reused"})
-def refund(order_no, body):
-    key = idempotency_key()
-    if key is None:
-        raise InvalidRequest("Send an Idempotency-Key with every refund.", details={"header": "Idempotency-Key"})
-    result, _ = refunds.request_refund(current_staff(), order_no, amount_fen=body["amount_fen"],
-                                       reason=body["reason"], idempotency_key=key,
-                                       fingerprint=request_fingerprint(body))
-    return result

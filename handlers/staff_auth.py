@@ -4,12 +4,11 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields, validators
 from flask import request
 
-from handlers.access import current_staff, staff_auth
+from handlers.access import can, current_staff, staff_auth
 from app.sessions import issue_token, revoke_token, session_ttl
-from app.errors import Unauthorized
-from app.ratelimit import FailureLimit, check_all
 from handlers.schemas import Schema, StrictSchema
-from models import staff as staff_model
+from models.staff import login as staff_login
+from models.staff.principal import StaffPrincipal
 
 bp = APIBlueprint("staff_auth", __name__, url_prefix="/api/staff", tag="Staff login")
 
@@ -33,37 +32,20 @@ class StaffLoginOut(Schema):
     staff = fields.Nested(StaffOut)
 
 
-def _limits():
-    from flask import current_app
-
-    cfg = current_app.config
-    per_user = FailureLimit("staff-login-user", cfg["STAFF_LOGIN_MAX_ATTEMPTS"], cfg["STAFF_LOGIN_WINDOW_S"])
-    # One address guessing across many usernames gets a wider, but finite, allowance.
-    per_ip = FailureLimit("staff-login-ip", cfg["STAFF_LOGIN_MAX_ATTEMPTS"] * 4, cfg["STAFF_LOGIN_WINDOW_S"])
-    return per_user, per_ip
-
-
 @bp.post("/login")
 @bp.input(StaffLoginIn, arg_name="body")
 @bp.output(StaffLoginOut)
 @bp.doc(summary="Staff login", responses={401: "Wrong username or password", 429: "Too many failures"})
 def login(body):
-    username, ip = body["username"].strip().lower(), request.remote_addr or "unknown"
-    per_user, per_ip = _limits()
-    check_all((per_user, username), (per_ip, ip))
-    staff = staff_model.authenticate(username, body["password"])
-    if staff is None:
-        per_user.fail(username)
-        per_ip.fail(ip)
-        raise Unauthorized("Wrong username or password.")
-    per_user.clear(username)
+    staff = staff_login.login(body["username"], body["password"], request.remote_addr)
     token, expires_at = issue_token("staff", staff.id, session_ttl("staff"),
-                                    claims=staff_model.StaffPrincipal.claims(staff))
+                                    claims=StaffPrincipal.claims(staff))
     return {"token": token, "expires_at": expires_at, "staff": staff}
 
 
 @bp.get("/me")
 @bp.auth_required(staff_auth)
+@can("session.own")
 @bp.output(StaffOut)
 @bp.doc(summary="The signed-in staff member")
 def me():
@@ -72,6 +54,7 @@ def me():
 
 @bp.post("/logout")
 @bp.auth_required(staff_auth)
+@can("session.own")
 @bp.output({}, status_code=204)
 @bp.doc(summary="Revoke this staff token")
 def logout():

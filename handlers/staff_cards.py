@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, fields
 
-from handlers.access import current_staff, roles, staff_auth
+from handlers.access import can, current_staff, staff_auth
 from handlers.admin_cards import CardDetail
 from handlers.schemas import Schema
 from models.cards import lockout
+from models.pickup import lockout as pickup_lockout
 
 bp = APIBlueprint("staff_cards", __name__, url_prefix="/api/staff/cards", tag="Staff: pickup cards")
-MANAGERS = ("admin", "manager")
 
 
 class LockedOut(Schema):
@@ -28,18 +28,16 @@ class LockedPage(Schema):
 
 @bp.get("/locked")
 @bp.auth_required(staff_auth)
-@roles(*MANAGERS)
+@can("cards.review")
 @bp.output(LockedPage)
 @bp.doc(summary="Cards locked after wrong passwords, for my stores (and cards open to any store)")
 def locked():
-    staff = current_staff()
-    store_ids = None if staff.role.value == "admin" else staff.store_ids
-    return {"items": lockout.locked_cards(store_ids), "next_cursor": None}
+    return {"items": pickup_lockout.locked_cards_for(current_staff(), None), "next_cursor": None}
 
 
 @bp.post("/<serial>/unlock")
 @bp.auth_required(staff_auth)
-@roles(*MANAGERS)
+@can("cards.review")
 @bp.output(CardDetail)
 @bp.doc(summary="Unlock a card after checking its holder (the wrong-password count restarts)",
         responses={404: "not_found (also for a card of another store)"})

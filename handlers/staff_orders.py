@@ -1,40 +1,36 @@
-"""Staff work on their stores' orders: list, read, ready for pickup, ship, cancel."""
+"""Staff work on their stores' orders: list, read, ready for pickup, ship, cancel, refund."""
 from __future__ import annotations
 
 from apiflask import APIBlueprint
 
-from handlers.access import current_staff, roles, staff_auth
-from handlers.order_schemas import (OrderDetail, OrderPage, ReasonIn, ShipIn, StaffOrdersQuery,
-                                    with_outcome)
-from handlers.schemas import cursor_int, page
+from app.errors import InvalidRequest
+from handlers.access import can, current_staff, staff_auth
+from handlers.order_schemas import (OrderDetail, OrderPage, ReasonIn, RefundIn, RefundOut, ShipIn,
+                                    StaffOrdersQuery, with_outcome)
+from handlers.schemas import cursor_int, idempotency_key, page
 from models.orders import lifecycle, queries, unpaid
+from models.orders.placement import request_fingerprint
 from models.orders.status import Actor
+from models.payments import refunds
 
 bp = APIBlueprint("staff_orders", __name__, url_prefix="/api/staff/orders", tag="Staff orders")
-COUNTER = ("admin", "manager", "clerk")
 
 
 @bp.get("")
 @bp.auth_required(staff_auth)
-@roles("admin", "manager", "clerk", "analyst")
+@can("orders.read")
 @bp.input(StaffOrdersQuery, location="query", arg_name="query")
 @bp.output(OrderPage)
 @bp.doc(summary="Orders of my stores (all stores for admins and analysts)")
 def list_orders(query):
-    staff = current_staff()
-    store_ids = None if staff.role.value in ("admin", "analyst") else staff.store_ids
-    if query["store_id"] is not None:
-        if staff.role.value != "analyst":
-            staff.require_store(query["store_id"])
-        store_ids = [query["store_id"]]
-    rows = queries.list_orders(store_ids=store_ids, status=query["status"],
-                               cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
+    rows = queries.staff_orders(current_staff(), store_id=query["store_id"], status=query["status"],
+                                cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
     return page(rows, query["limit"])
 
 
 @bp.get("/<order_no>")
 @bp.auth_required(staff_auth)
-@roles(*COUNTER)
+@can("orders.fulfil")
 @bp.output(OrderDetail)
 def get_order(order_no):
     return queries.staff_order(current_staff(), order_no)
@@ -42,7 +38,7 @@ def get_order(order_no):
 
 @bp.post("/<order_no>/ready")
 @bp.auth_required(staff_auth)
-@roles(*COUNTER)
+@can("orders.fulfil")
 @bp.output(OrderDetail)
 @bp.doc(summary="A paid pickup order is packed and waiting at the counter")
 def mark_ready(order_no):
@@ -52,7 +48,7 @@ def mark_ready(order_no):
 
 @bp.post("/<order_no>/ship")
 @bp.auth_required(staff_auth)
-@roles(*COUNTER)
+@can("orders.fulfil")
 @bp.input(ShipIn, arg_name="body")
 @bp.output(OrderDetail)
 @bp.doc(summary="A paid delivery order left with a carrier")
@@ -63,7 +59,7 @@ def ship(order_no, body):
 
 @bp.post("/<order_no>/delivered")
 @bp.auth_required(staff_auth)
-@roles(*COUNTER)
+@can("orders.fulfil")
 @bp.output(OrderDetail)
 def mark_delivered(order_no):
     order = queries.staff_order(current_staff(), order_no)
@@ -72,10 +68,27 @@ def mark_delivered(order_no):
 
 @bp.post("/<order_no>/cancel")
 @bp.auth_required(staff_auth)
-@roles("admin", "manager")
+@can("orders.cancel")
 @bp.input(ReasonIn, arg_name="body")
 @bp.output(OrderDetail)
 @bp.doc(summary="Cancel an unpaid order of my store")
 def cancel(order_no, body):
     order = queries.staff_order(current_staff(), order_no)
     return with_outcome(order, unpaid.cancel(order, Actor.of(current_staff()), body["reason"]))
+
+
+@bp.post("/<order_no>/refunds")
+@bp.auth_required(staff_auth)
+@can("refunds.create")
+@bp.input(RefundIn, arg_name="body")
+@bp.output(RefundOut, status_code=201)
+@bp.doc(summary="Refund all or part of a paid order (Idempotency-Key required)",
+        responses={409: "refund_exceeds_paid", 422: "idempotency_key_reused"})
+def refund(order_no, body):
+    key = idempotency_key()
+    if key is None:
+        raise InvalidRequest("Send an Idempotency-Key with every refund.", details={"header": "Idempotency-Key"})
+    result, _ = refunds.request_refund(current_staff(), order_no, amount_fen=body["amount_fen"],
+                                       reason=body["reason"], idempotency_key=key,
+                                       fingerprint=request_fingerprint(body))
+    return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint
 from flask import request
 
-from handlers.access import current_staff, roles, staff_auth
+from handlers.access import can, current_staff, staff_auth
 from handlers.pickup_schemas import (ExtendIn, NoteIn, PickupStateOut, PresentedIn, PreviewOut, ReviewPage,
                                      ReviewsQuery, VerifyIn, VerifyOut, device_id)
 from handlers.schemas import cursor_int, page
@@ -13,8 +13,6 @@ from models.orders import queries
 from models.pickup import codes, expiry, lockout, verification
 
 bp = APIBlueprint("staff_pickups", __name__, url_prefix="/api/staff/pickups", tag="Staff pickup")
-COUNTER = ("admin", "manager", "clerk")
-MANAGERS = ("admin", "manager")
 REFUSALS = {400: "pickup_code_invalid, pickup_qr_stale, pickup_scan_required, pickup_items_invalid",
             409: "already_picked_up (when, by whom), pickup_expired, pickup_not_ready, pickup_qty_exceeded",
             423: "pickup_locked", 429: "rate_limited"}
@@ -22,7 +20,7 @@ REFUSALS = {400: "pickup_code_invalid, pickup_qr_stale, pickup_scan_required, pi
 
 @bp.post("/preview")
 @bp.auth_required(staff_auth)
-@roles(*COUNTER)
+@can("pickups.verify")
 @bp.input(PresentedIn, arg_name="body")
 @bp.output(PreviewOut)
 @bp.doc(summary="What a code would hand over (changes nothing); send X-Device-Id", responses=REFUSALS)
@@ -32,7 +30,7 @@ def preview(body):
 
 @bp.post("/verify")
 @bp.auth_required(staff_auth)
-@roles(*COUNTER)
+@can("pickups.verify")
 @bp.input(VerifyIn, arg_name="body")
 @bp.output(VerifyOut)
 @bp.doc(summary="Hand over an order, or some of its items (partial pickup); send X-Device-Id",
@@ -43,7 +41,7 @@ def verify(body):
 
 @bp.get("/reviews")
 @bp.auth_required(staff_auth)
-@roles(*MANAGERS)
+@can("pickups.review")
 @bp.input(ReviewsQuery, location="query", arg_name="query")
 @bp.output(ReviewPage)
 @bp.doc(summary="Locked codes (newest first) and, on the first page, locked pickup cards, "
@@ -59,7 +57,7 @@ def reviews(query):
 
 @bp.post("/orders/<order_no>/unlock")
 @bp.auth_required(staff_auth)
-@roles(*MANAGERS)
+@can("pickups.review")
 @bp.input(NoteIn, arg_name="body")
 @bp.output(PickupStateOut)
 @bp.doc(summary="Unlock a locked code after checking the customer (the count starts over)")
@@ -71,7 +69,7 @@ def unlock(order_no, body):
 
 @bp.post("/orders/<order_no>/reissue")
 @bp.auth_required(staff_auth)
-@roles(*MANAGERS)
+@can("pickups.reissue")
 @bp.input(NoteIn, arg_name="body")
 @bp.output(PickupStateOut)
 @bp.doc(summary="A new code for the order (the old one, its QR and mini-program code stop working)",
@@ -83,7 +81,7 @@ def reissue(order_no, body):
 
 @bp.post("/orders/<order_no>/extend")
 @bp.auth_required(staff_auth)
-@roles(*MANAGERS)
+@can("pickups.extend")
 @bp.input(ExtendIn, arg_name="body")
 @bp.output(PickupStateOut)
 @bp.doc(summary="Give the customer more time, before the pickup deadline passes",

@@ -4,7 +4,9 @@ from __future__ import annotations
 import itertools
 
 from app.extensions import db
-from models import catalog, staff, stores
+from models import catalog, stores
+from models.staff.accounts import create_staff
+from models.staff.tables import Staff
 from models.stock import admin as stock_admin
 
 PASSWORD = "correct-horse-battery"
@@ -33,9 +35,9 @@ def stock(store, sku, on_hand, baseline=None):
     return inv
 
 
-def make_staff(role="clerk", stores_=(), username=None, password=PASSWORD) -> staff.Staff:
-    member = staff.create_staff(None, username=username or f"{role}{next(_seq)}", password=password,
-                                role=role, store_ids=[s.id for s in stores_])
+def make_staff(role="clerk", stores_=(), username=None, password=PASSWORD) -> Staff:
+    member = create_staff(None, username=username or f"{role}{next(_seq)}", password=password,
+                          role=role, store_ids=[s.id for s in stores_])
     db.session.commit()
     return member
 

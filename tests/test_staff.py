@@ -9,7 +9,7 @@ from sqlalchemy import event, select
 
 from app.extensions import db
 from models.audit import AuditLog
-from models.staff import Staff
+from models.staff.tables import Staff
 from tests.factories import PASSWORD, bearer, make_staff, make_store, staff_token
 from tests.test_errors import assert_error
 
@@ -151,7 +151,7 @@ def test_a_change_that_cannot_end_the_sessions_is_not_made(client, ctx, monkeypa
 
     def redis_down(*_):
         raise redis.exceptions.ConnectionError("down")
-    monkeypatch.setattr("models.staff.revoke_all", redis_down)
+    monkeypatch.setattr("models.staff.accounts.revoke_all", redis_down)
     resp = client.patch(f"/api/admin/staff/{clerk.id}", headers=bearer(admin_token), json={"role": "manager"})
     assert_error(resp, 503, "unavailable")
     db.session.expire_all()

@@ -22,7 +22,7 @@ from models.base import utcnow
 from models.catalog import Product, Sku
 from models.orders.tables import Order
 from models.payments.tables import PaymentCase
-from models.staff import Role
+from models.staff.abilities import Role
 from models.stock.tables import StockLevelEvent
 from models.stores import Store
 

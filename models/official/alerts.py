@@ -36,7 +36,8 @@ from models.base import utcnow
 from models.official.alert_render import ROUTES, Alert, render
 from models.official.status import ALERT_DELIVERIES
 from models.official.tables import OfficialBinding, StaffAlertDelivery
-from models.staff import Role, Staff, staff_stores
+from models.staff.abilities import Role
+from models.staff.tables import Staff, staff_stores
 from models.stock.tables import StockLevelEvent
 from wechat.errors import WeChatAPIError, WeChatUnavailable
 from wechat.subscribe_rules import KINDS, clean_text, coerce_value, keyword_type

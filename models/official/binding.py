@@ -25,8 +25,8 @@ from models import audit
 from models.base import utcnow
 from models.official.status import BINDING_TOKENS
 from models.official.tables import BindingToken, OfficialBinding
+from models.staff.tables import Staff
 from models.state_machine import InvalidTransition
-from models.staff import Staff
 
 log = logging.getLogger(__name__)
 

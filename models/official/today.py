@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from models.base import utcnow
 from models.orders.tables import Order
-from models.staff import Role, Staff
+from models.staff.abilities import acting_store_ids
+from models.staff.tables import Staff
 from models.stores import Store
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -31,10 +32,11 @@ def day_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
 
 def stores_of(staff: Staff) -> list[Store]:
     query = select(Store).order_by(Store.id)
-    if staff.role == Role.admin:
+    store_ids = acting_store_ids(staff)  # None: every store, of which the active ones
+    if store_ids is None:
         query = query.where(Store.active.is_(True))
     else:
-        query = query.where(Store.id.in_(staff.store_ids or [-1]))
+        query = query.where(Store.id.in_(store_ids or [-1]))
     return list(db.session.scalars(query))
 
 

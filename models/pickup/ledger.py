@@ -19,7 +19,7 @@ from app.extensions import db
 from app.sqlbatch import Batch, joining
 from models.orders.tables import Order
 from models.pickup.tables import PickupLedgerHead, PickupVerification
-from models.staff import Staff
+from models.staff.tables import Staff
 
 GENESIS = "0" * 64
 HEAD, ROWS = PickupLedgerHead.__table__, PickupVerification.__table__

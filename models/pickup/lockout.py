@@ -25,6 +25,7 @@ from models.orders.tables import Order
 from models.pickup import codes, expiry
 from models.pickup.codes import live_code
 from models.pickup.tables import PickupCode
+from models.staff.abilities import acting_store_ids
 from models.stores import Store
 
 
@@ -77,8 +78,8 @@ def reviews(staff, *, store_id: int | None, cursor: int | None, limit: int) -> l
     if store_id is not None:
         staff.require_store(store_id)
         query = query.where(PickupCode.store_id == store_id)
-    elif staff.role.value != "admin":
-        query = query.where(PickupCode.store_id.in_(staff.store_ids))
+    elif (acting := acting_store_ids(staff)) is not None:
+        query = query.where(PickupCode.store_id.in_(acting))
     if cursor:
         query = query.where(PickupCode.id < cursor)
     rows = db.session.execute(query.order_by(PickupCode.id.desc()).limit(limit)).all()
@@ -92,7 +93,7 @@ def locked_cards_for(staff, store_id: int | None) -> list[dict]:
     if store_id is not None:
         staff.require_store(store_id)
         return locked_cards([store_id])
-    return locked_cards(None if staff.role.value == "admin" else staff.store_ids)
+    return locked_cards(acting_store_ids(staff))
 
 
 def unlock(staff, order: Order, note: str | None = None) -> tuple[PickupCode | None, bool]:

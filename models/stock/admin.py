@@ -16,7 +16,8 @@ from app.extensions import db
 from models import audit
 from models.base import get_or_404
 from models.catalog import Sku
-from models.stock import levels
+from models.staff.abilities import require_readable
+from models.stock import levels, queries
 from models.stock.errors import BundleHasNoStock, OutOfStock, StockBelowReserved
 from models.stock.status import PROPOSALS, ProposalDecided
 from models.stock.tables import Inventory, StockMovement, StockTransfer, TransferProposal
@@ -47,10 +48,18 @@ def stock_sku(sku_id: int) -> Sku:
 
 
 def _require(actor, *store_ids: int) -> None:
-    """Admins act anywhere, others only for their stores (None is the system)."""
+    """The actor must act for every one of these stores (the ACT scope of
+    models.staff.abilities); None is the system."""
     if actor is not None:
         for store_id in sorted(set(store_ids)):
             actor.require_store(store_id)
+
+
+def inventory(staff, store_id: int) -> list[Inventory]:
+    """A store's stock rows, for staff who may read that store's lists (404 before 403)."""
+    store = get_store(store_id)
+    require_readable(staff, store.id)
+    return queries.store_inventory(store.id)
 
 
 def _lock(store_id: int, sku_id: int, *, create: bool) -> Inventory | None:
@@ -83,6 +92,14 @@ def _move(inv: Inventory, delta: int, reason: str, actor, note, ref=None) -> Non
 
 
 # --- count, restock and adjust ----------------------------------------------------------
+
+def count(actor, store_id: int, sku_id: int, *, on_hand: int | None, baseline: int | None,
+          note: str | None = None) -> Inventory:
+    """Staff's count at (store, SKU): `set_stock` for a member who acts for the store."""
+    store = get_store(store_id)
+    _require(actor, store.id)
+    return set_stock(actor, store, stock_sku(sku_id), on_hand=on_hand, baseline=baseline, note=note)
+
 
 def set_stock(actor, store: Store, sku: Sku, *, on_hand: int | None, baseline: int | None,
               note: str | None = None) -> Inventory:

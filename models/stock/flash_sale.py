@@ -227,6 +227,8 @@ def gate() -> FlashGate:
 def set_mode(actor, store_id: int, sku_id: int, enabled: bool):
     """Switch flash-sale mode for (store, SKU). The gate is loaded after commit from the
     available count read under the row lock; `resync` corrects any drift later."""
+    if actor is not None:  # None is the system
+        actor.require_store(store_id)
     inv = db.session.scalars(select(Inventory).where(
         Inventory.store_id == store_id, Inventory.sku_id == sku_id).with_for_update()).first()
     if inv is None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from app.errors import Forbidden
 from app.extensions import db
 from models.base import keyset_page
 from models.catalog import BundleComponent, Product, Sku
+from models.staff.abilities import readable_store_ids, require_readable
 from models.stock.tables import Inventory, ReplenishmentRequest, StockLevelEvent, TransferProposal
 
 
@@ -70,14 +70,13 @@ def bundle_available(components: list[tuple[int, int]], available: dict[int, int
 
 def visible_store_ids(staff) -> list[int] | None:
     """Stores whose stock alerts this staff member may read; None means all of them."""
-    return None if staff.role.value in ("admin", "analyst") else staff.store_ids
+    return readable_store_ids(staff)
 
 
 def _scoped(query, column, staff, store_id: int | None):
     visible = visible_store_ids(staff)
     if store_id is not None:
-        if visible is not None and store_id not in visible:
-            raise Forbidden("You are not bound to this store.", details={"store_id": store_id})
+        require_readable(staff, store_id)
         return query.where(column == store_id)
     return query if visible is None else query.where(column.in_(visible))
 

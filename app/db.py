@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterable
 
 from flask import Flask
-from sqlalchemy import event, exc
+from sqlalchemy import Select, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
@@ -41,14 +41,15 @@ def own_transaction():
     db.session.commit()
 
 
-def each_in_own_transaction(ids: Iterable, step: Callable[[object], object], *, what: str,
+def each_in_own_transaction(ids: Iterable | Select, step: Callable[[object], object], *, what: str,
                             load=None) -> int:
-    """Run `step(id)` for each id — or, with `load` (a model), `step(row)` for the row of
-    that id — each in its own transaction, so one failure (logged, rolled back) holds up
-    none of the rest: every periodic sweep goes through here. Returns how many steps said
-    they acted (returned something true)."""
+    """Run `step(id)` for each id (a list, or a SELECT of ids run first) — or, with `load`
+    (a model), `step(row)` for the row of that id — each in its own transaction, so one
+    failure (logged, rolled back) holds up none of the rest: every periodic sweep goes
+    through here. Returns how many steps said they acted (returned something true)."""
     done = 0
-    for ident in list(ids):
+    ids = db.session.scalars(ids).all() if isinstance(ids, Select) else list(ids)
+    for ident in ids:
         try:
             with own_transaction():
                 target = ident if load is None else db.session.get(load, ident)

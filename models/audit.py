@@ -8,6 +8,7 @@ from flask import g, has_request_context, request
 from sqlalchemy import JSON, Index, String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.db import own_transaction
 from app.extensions import db
 from app.sqlbatch import Batch
 from models.base import MYSQL_TABLE, UTCDateTime, keyset_page, utcnow
@@ -81,10 +82,11 @@ def purge_older_than(days: int, batch: int = 1000) -> int:
     cutoff = utcnow() - timedelta(days=days)
     deleted = 0
     while True:
-        ids = list(db.session.scalars(select(AuditLog.id).where(AuditLog.at < cutoff)
-                                      .order_by(AuditLog.id).limit(batch)))
+        with own_transaction():
+            ids = list(db.session.scalars(select(AuditLog.id).where(AuditLog.at < cutoff)
+                                          .order_by(AuditLog.id).limit(batch)))
+            if ids:
+                db.session.execute(delete(AuditLog).where(AuditLog.id.in_(ids)))
         if not ids:
             return deleted
-        db.session.execute(delete(AuditLog).where(AuditLog.id.in_(ids)))
-        db.session.commit()
         deleted += len(ids)

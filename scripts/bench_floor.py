@@ -11,7 +11,7 @@ POST /floor/orders {"store_id", "fulfillment", "items": [{"sku_id", "qty"}]}: th
 line only, no auth (the first user buys), one PyMySQL connection per thread, a statement
 per round trip as a minimal endpoint writes it: read the SKU, insert the order, its item
 and event, hold the stock (guarded), write the ledger row, commit. Not part of the service;
-tests/test_bench_floor.py keeps its SQL in step with the schema.
+tests/scripts/test_bench_floor.py keeps its SQL in step with the schema.
 """
 from __future__ import annotations
 

@@ -30,6 +30,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import wechat
+from app.db import own_transaction
 from app.extensions import db
 from app.metrics import WECHAT_CALLS
 from models.base import utcnow
@@ -63,12 +64,12 @@ def deliver_staff_alert(payload: dict) -> None:
         log.warning("staff alert %s not sent: nothing to say (unknown event or subject gone)", event)
         return
     key = alert_key(payload)
-    served = set(db.session.scalars(
-        select(StaffAlertDelivery.staff_id).where(StaffAlertDelivery.alert_key == key)))
+    with own_transaction():  # the reads, done before WeChat is called: nothing held meanwhile
+        served = set(db.session.scalars(
+            select(StaffAlertDelivery.staff_id).where(StaffAlertDelivery.alert_key == key)))
+        todo = [(staff_id, openid) for staff_id, openid in recipients(alert) if staff_id not in served]
     data = template_data(template.get("fields") or {}, alert.values)
     miniprogram = _miniprogram(template.get("page"), alert.values)
-    todo = [(staff_id, openid) for staff_id, openid in recipients(alert) if staff_id not in served]
-    db.session.commit()  # the reads are done: hold nothing while WeChat is called
     client = wechat.official()
     for staff_id, openid in todo:
         try:
@@ -159,14 +160,14 @@ def _record(key: str, staff_id: int, openid: str, event: str, status: str, *,
            "status": ALERT_DELIVERIES.initial_status(status), "error": error, "at": utcnow(),
            "msgid": msgid if isinstance(msgid, int) and 0 <= msgid <= _MAX_MSGID else None}
     try:
-        db.session.execute(StaffAlertDelivery.__table__.insert(), row)
-        db.session.commit()  # at once: see the module docstring
+        with own_transaction():  # at once: see the module docstring
+            db.session.execute(StaffAlertDelivery.__table__.insert(), row)
     except IntegrityError:
-        db.session.rollback()  # another worker served (and recorded) this recipient meanwhile
+        pass  # another worker served (and recorded) this recipient meanwhile: rolled back
 
 
 def _mark_level_event_notified(level_event_id: int) -> None:
-    db.session.execute(update(StockLevelEvent).where(
-        StockLevelEvent.id == level_event_id, StockLevelEvent.notified_at.is_(None))
-        .values(notified_at=utcnow()).execution_options(synchronize_session=False))
-    db.session.commit()
+    with own_transaction():
+        db.session.execute(update(StockLevelEvent).where(
+            StockLevelEvent.id == level_event_id, StockLevelEvent.notified_at.is_(None))
+            .values(notified_at=utcnow()).execution_options(synchronize_session=False))

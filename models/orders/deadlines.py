@@ -12,7 +12,6 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.db import each_in_own_transaction
-from app.extensions import db
 from models.base import utcnow
 from models.orders import unpaid
 from models.orders.status import SYSTEM, Status, transition
@@ -36,21 +35,23 @@ def sweep(batch: int = 200) -> dict:
     pickups after their after-sales window. Each order is its own small transaction, so
     one failure doesn't hold up the rest."""
     now = utcnow()
-    expired = each_order(select(Order.id).where(Order.status == Status.pending_payment.value,
-                                           Order.pay_deadline <= now).limit(batch),
-                    lambda o: expire_if_overdue(o, now))
+    unpaid_overdue = select(Order.id).where(Order.status == Status.pending_payment.value,
+                                            Order.pay_deadline <= now).limit(batch)
     cutoff = now - timedelta(days=current_app.config["DELIVERY_AUTO_CONFIRM_DAYS"])
-    confirmed = each_order(select(Order.id).where(Order.status.in_([Status.shipped.value, Status.delivered.value]),
-                                             Order.shipped_at <= cutoff).limit(batch),
-                      lambda o: transition(o, "complete", SYSTEM, reason="auto_confirmed").applied)
+    delivered_long_ago = select(Order.id).where(
+        Order.status.in_([Status.shipped.value, Status.delivered.value]), Order.shipped_at <= cutoff).limit(batch)
     # Picked up at the counter: complete once the after-sales window has passed.
     handed = now - timedelta(days=current_app.config["PICKUP_COMPLETE_AFTER_DAYS"])
-    completed = each_order(select(Order.id).where(Order.status == Status.picked_up.value,
-                                             Order.picked_up_at <= handed).limit(batch),
-                      lambda o: transition(o, "complete", SYSTEM, reason="auto_completed").applied)
-    return {"expired": expired, "auto_confirmed": confirmed, "auto_completed": completed}
+    picked_up_long_ago = select(Order.id).where(Order.status == Status.picked_up.value,
+                                                Order.picked_up_at <= handed).limit(batch)
+    return {
+        "expired": _each_order(unpaid_overdue, lambda o: expire_if_overdue(o, now)),
+        "auto_confirmed": _each_order(delivered_long_ago,
+                                      lambda o: transition(o, "complete", SYSTEM, reason="auto_confirmed").applied),
+        "auto_completed": _each_order(picked_up_long_ago,
+                                      lambda o: transition(o, "complete", SYSTEM, reason="auto_completed").applied),
+    }
 
 
-def each_order(ids_query, step) -> int:
-    """`step(order)` for each order the query finds, each in its own transaction."""
-    return each_in_own_transaction(db.session.scalars(ids_query).all(), step, what="order sweep", load=Order)
+def _each_order(ids_query, step) -> int:
+    return each_in_own_transaction(ids_query, step, what="orders sweep", load=Order)

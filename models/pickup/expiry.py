@@ -161,5 +161,5 @@ def sweep(batch: int = 200) -> dict:
 
 
 def _each_order(ids_query, step) -> int:
-    return each_in_own_transaction(db.session.scalars(ids_query).all(), step, what="pickup sweep", load=Order)
+    return each_in_own_transaction(ids_query, step, what="pickup sweep", load=Order)
 

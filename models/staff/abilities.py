@@ -4,7 +4,7 @@ An ability is named by what it allows (`refunds.create`), never by who has it: a
 declares the ability it needs (`handlers.access.can`) and only this table says which
 roles have it. Beside it, the two store scopes say *where* a role may use its abilities:
 which stores it acts for, and which stores' lists it reads. Every staff permission is
-decided here; tests/test_abilities.py pins each route's roles and prints the grid into
+decided here; tests/models/staff/test_abilities.py pins each route's roles and prints the grid into
 docs/architecture.md ("Who may do what").
 """
 from __future__ import annotations

@@ -24,6 +24,7 @@ import logging
 
 from sqlalchemy import case, select, true, update
 
+from app.db import each_in_own_transaction, own_transaction
 from app.extensions import db
 from models import outbox
 from models.stock.status import PROPOSALS, REPLENISHMENT
@@ -173,21 +174,22 @@ def reevaluate_all(batch: int = 500) -> int:
     row lock, exactly as a stock change would. Returns how many were repaired."""
     repaired, after_id = 0, 0
     while True:
-        rows = db.session.execute(
-            select(Inventory.id, Inventory.store_id, Inventory.sku_id, Inventory.on_hand,
-                   Inventory.reserved, Inventory.baseline, Inventory.level)
-            .where(Inventory.id > after_id).order_by(Inventory.id).limit(batch)).all()
-        db.session.rollback()  # a read: no locks kept while we go on
+        with own_transaction():  # a read: no locks kept while we go on
+            rows = db.session.execute(
+                select(Inventory.id, Inventory.store_id, Inventory.sku_id, Inventory.on_hand,
+                       Inventory.reserved, Inventory.baseline, Inventory.level)
+                .where(Inventory.id > after_id).order_by(Inventory.id).limit(batch)).all()
         if not rows:
             break
         after_id = rows[-1].id
-        for row in rows:
-            if level_for(max(row.on_hand - row.reserved, 0), row.baseline) == row.level:
-                continue
-            db.session.execute(select(Inventory.id).where(Inventory.id == row.id).with_for_update())
-            after_change(row.store_id, [row.sku_id])
-            db.session.commit()
-            repaired += 1
+        drifted = [row for row in rows if level_for(max(row.on_hand - row.reserved, 0), row.baseline) != row.level]
+        repaired += each_in_own_transaction(drifted, _repair, what="stock level repair")
     if repaired:
         log.warning("stock levels: %s row(s) had drifted and were re-evaluated", repaired)
     return repaired
+
+
+def _repair(row) -> bool:
+    db.session.execute(select(Inventory.id).where(Inventory.id == row.id).with_for_update())
+    after_change(row.store_id, [row.sku_id])
+    return True

@@ -1,0 +1,88 @@
+"""Payment races with real threads on real connections (the MariaDB run is the one that
+counts): a storm of duplicate notifies, and a notify racing the deadline sweep."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import requests
+from sqlalchemy import func, select, update
+
+from app.extensions import db
+from models.base import utcnow
+from models.orders.tables import Order, OrderEvent
+from models.payments.tables import Payment, Refund
+from tests.models.payments.test_payments import notifications, order_row, place, sb, shop  # noqa: F401 (fixture)
+
+
+def captured_notification(sandbox, order_no, **options):
+    """The signed, encrypted notification the sandbox would send, without sending it."""
+    got = []
+    sandbox.state.pay.notify_sender = lambda url, headers, body, timeout: got.append((headers, body)) or 503
+    try:
+        sb(sandbox, "POST", f"/_/pay/transactions/{order_no}/pay", json=options)
+        notifications(sandbox, order_no)
+    finally:
+        sandbox.state.pay.notify_sender = None
+    return got[0]
+
+
+def test_twenty_duplicate_notifies_at_once_apply_once(app, client, live, sandbox, shop):
+    order_no = place(client, shop)
+    client.post(f"/api/orders/{order_no}/pay", headers=shop[2])
+    headers, body = captured_notification(sandbox, order_no)
+    barrier = threading.Barrier(20)
+
+    def send(_):
+        barrier.wait(timeout=10)
+        return requests.post(f"{live}/wechat/pay/notify", data=body, headers=headers, timeout=10).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(send, range(20)))
+    assert statuses == [204] * 20
+    assert order_row(app, order_no).status == "paid"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(OrderEvent)
+                                 .where(OrderEvent.to_status == "paid")) == 1
+        assert db.session.scalar(select(func.count()).select_from(Payment)
+                                 .where(Payment.transaction_id.is_not(None))) == 1
+
+
+def test_notify_racing_the_sweep_never_ends_cancelled_and_paid(app, client, live, sandbox, shop):
+    from app.tasks import run_deferred
+    from models.orders.deadlines import sweep
+
+    for _ in range(3):  # a few rounds: the race can fall either way
+        order_no = place(client, shop)
+        client.post(f"/api/orders/{order_no}/pay", headers=shop[2])
+        headers, body = captured_notification(sandbox, order_no)
+        with app.app_context():
+            db.session.execute(update(Order).where(Order.order_no == order_no)
+                               .values(pay_deadline=utcnow() - timedelta(seconds=1)))
+            db.session.commit()
+        barrier = threading.Barrier(2)
+
+        def notify():
+            barrier.wait(timeout=10)
+            return requests.post(f"{live}/wechat/pay/notify", data=body, headers=headers, timeout=10).status_code
+
+        def sweeper():
+            barrier.wait(timeout=10)
+            with app.app_context():
+                result = sweep()
+                run_deferred()
+                return result
+
+        with ThreadPoolExecutor(2) as pool:
+            status = pool.submit(notify)
+            pool.submit(sweeper).result(timeout=30)
+            assert status.result(timeout=30) == 204
+        order = order_row(app, order_no)
+        with app.app_context():
+            refunds = db.session.scalars(select(Refund).where(Refund.order_id == order.id)).all()
+        # Paid and kept, or cancelled with the money on its way back — never cancelled
+        # while holding the shopper's money.
+        assert (order.status == "paid" and not refunds) or \
+               (order.status == "cancelled" and len(refunds) == 1 and refunds[0].automatic), \
+               (order.status, [(r.status, r.automatic) for r in refunds])

@@ -151,10 +151,11 @@ class Machine:
 
     # -- moving ----------------------------------------------------------------------------
 
-    def move(self, row, action: str, actor: Actor = SYSTEM, *, reason: str | None = None,
+    def move(self, row, action: str, actor: Actor = SYSTEM, *, note: str | None = None,
              at: datetime | None = None, guard=(), **fields) -> Outcome:
-        """Move `row` by `action`, setting `fields` too; `guard`: more conditions the row
-        must meet. Applies once; a repeat is ignored; anything else raises."""
+        """Move `row` by `action`, setting the columns `fields` too; `guard`: more
+        conditions the row must meet; `note`: why, for the history row. Applies once; a
+        repeat is ignored; anything else raises."""
         if _is_mapped(row) and row.id is None:
             db.session.flush()  # a row added in this transaction: written first, then moved
         for _ in range(3):
@@ -169,7 +170,7 @@ class Machine:
                     mirror(row, values)  # what was written, as committed values: no re-read
                 if self.history is not None:
                     db.session.connection().execute(
-                        self._history_insert(), self._event(row.id, current, values["status"], actor, reason, now))
+                        self._history_insert(), self._event(row.id, current, values["status"], actor, note, now))
                 return self._outcome(True, values["status"])
             row = self._reread(row)  # someone else moved it first (or a guard failed)
             if row is None or (row.status == current and not guard):
@@ -179,7 +180,7 @@ class Machine:
         raise self.error(details={"status": row.status if row is not None else None, "action": action})
 
     def move_locked(self, row, action: str, writes: Batch, actor: Actor = SYSTEM, *,
-                    reason: str | None = None, at: datetime | None = None, guard=None, **fields) -> dict:
+                    note: str | None = None, at: datetime | None = None, guard=None, **fields) -> dict:
         """`move` for a row the caller read with a locking read: decided now, its update
         (and history) added to `writes` for the caller to run with its other rows.
         `guard` is a constant clause (statements are compiled once per shape). Returns the
@@ -190,7 +191,7 @@ class Machine:
         writes.add(self._batched_update(guard), {"row": row.id, "from_status": current, **values},
                    one_row=f"{self.table.name} {row.id} moved while locked")
         if self.history is not None:
-            writes.add(self._history_insert(), self._event(row.id, current, values["status"], actor, reason, now))
+            writes.add(self._history_insert(), self._event(row.id, current, values["status"], actor, note, now))
         return values
 
     def move_all(self, action: str, *where, at: datetime | None = None, **fields) -> int:
@@ -211,9 +212,9 @@ class Machine:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _event(self, row_id: int, current: str, target: str, actor: Actor, reason, at: datetime) -> dict:
+    def _event(self, row_id: int, current: str, target: str, actor: Actor, note, at: datetime) -> dict:
         return {self.history.key: row_id, "from_status": current, "to_status": target, "actor_type": actor.type,
-                "actor_id": actor.id, "reason": reason, "at": at, **self.history.fixed}
+                "actor_id": actor.id, "reason": note, "at": at, **self.history.fixed}
 
     def _batched_update(self, guard):
         # By the guard's identity (clauses overload ==); guards are module constants.

@@ -150,22 +150,25 @@ def send(prepared: Prepared):
 
 def finish(claim: Claim, prepared: Prepared | None, result: Result) -> None:
     """Log the outcome and settle the grant: used (sent), none left (43101: zero),
-    returned (failed for good), or kept for the next try (retry)."""
+    returned (failed for good), or kept for the next try (retry). The entry's move and
+    what it records go in one update."""
     entry = _entry(claim.id)
-    if entry is None:  # it ended before it took a grant
+    new = entry is None  # it ended before it took a grant
+    if new:
         entry = _new_entry(claim, result.info, "retrying" if result.status == "retry" else result.status)
-    else:
-        MESSAGE_LOG.move(entry, FINISH[result.status])
-    entry.attempts, entry.errcode = claim.attempt, result.errcode
-    entry.reason = str(result.errcode) if result.errcode else (result.reason or "")[:64] or None
+    fields = {"attempts": claim.attempt, "errcode": result.errcode,
+              "reason": str(result.errcode) if result.errcode else (result.reason or "")[:64] or None}
     if result.status == "sent":
-        entry.msgid, entry.grant_held, entry.reason = str(result.value or ""), False, None
+        fields.update(msgid=str(result.value or ""), grant_held=False, reason=None)
     elif result.status == "skipped" and result.errcode == NO_GRANT:
         zero_grants(entry.user_id, entry.template_id)
-        entry.grant_held = False
+        fields["grant_held"] = False
     elif result.status != "retry" and entry.grant_held:
         return_grant(entry.user_id, entry.template_id)
-        entry.grant_held = False
+        fields["grant_held"] = False
+    if new or not MESSAGE_LOG.move(entry, FINISH[result.status], **fields).applied:
+        for name, value in fields.items():  # a new entry, or one already in that state
+            setattr(entry, name, value)
 
 
 def _entry(outbox_id: int) -> MessageLog | None:

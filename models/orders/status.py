@@ -65,7 +65,7 @@ def transition(order: Order, action: str, actor: Actor, *, reason: str | None = 
                at: datetime | None = None, **fields) -> Outcome:
     """Move `order` by `action`. Applies once; a repeat is ignored; anything else raises
     InvalidTransition. `fields` are other columns set in the same guarded update."""
-    return ORDERS.move(order, action, actor, reason=reason, at=at, **fields)
+    return ORDERS.move(order, action, actor, note=reason, at=at, **fields)
 
 
 def transition_locked(order, action: str, actor: Actor, writes: Batch, *, reason: str | None = None,
@@ -73,4 +73,4 @@ def transition_locked(order, action: str, actor: Actor, writes: Batch, *, reason
     """`transition` for a caller that read `order` (any object with id and status) with a
     locking read: the move is decided now, and its guarded update and event are added to
     `writes` for the caller to run with its other rows. Returns the columns it sets."""
-    return ORDERS.move_locked(order, action, writes, actor, reason=reason, at=at)
+    return ORDERS.move_locked(order, action, writes, actor, note=reason, at=at)

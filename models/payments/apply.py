@@ -49,7 +49,7 @@ def apply_transaction(tx: dict, *, source: str) -> str:
         writes.add(_INSERT_PAYMENT, {"order_id": facts.id, "out_trade_no": facts.order_no,
                                      "amount_fen": facts.payable_fen, **paid})
     else:
-        paid = PAYMENTS.move_locked(Row(facts.payment_id, facts.payment_status), "pay", writes, reason=reason,
+        paid = PAYMENTS.move_locked(Row(facts.payment_id, facts.payment_status), "pay", writes, note=reason,
                                     at=paid["paid_at"], guard=_NO_TRANSACTION_YET, **paid)
     writes.run()
     _mirror(Payment, facts.payment_id, paid)  # objects a caller holds see what was written
@@ -73,7 +73,7 @@ def _apply_otherwise(tx: dict, source: str, facts) -> str:
         open_case(problem, order, tx, "the payment does not match the order; it was not applied")
         return "mismatch"
     paid = _paid_values(tx, source)
-    PAYMENTS.move(payment, "pay", reason=f"wechat_pay:{source}", at=paid["paid_at"], **paid)
+    PAYMENTS.move(payment, "pay", note=f"wechat_pay:{source}", at=paid["paid_at"], **paid)
     if order.status == Status.pending_payment.value:
         transition(order, "pay", SYSTEM, reason=f"wechat_pay:{source}", at=payment.paid_at)
         _paid_messages(order)

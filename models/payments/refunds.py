@@ -117,7 +117,7 @@ def submit(refund_id: int) -> None:
         refund.last_error = f"unavailable: {exc.reason}"[:255]
         return  # stays pending; the periodic job retries with the same out_refund_no
     except WeChatPayError as exc:  # refused outright (4xx): nothing was refunded
-        REFUNDS.move(refund, "close", reason=exc.code, last_error=f"{exc.code}: {exc.message}"[:255])
+        REFUNDS.move(refund, "close", note=exc.code, last_error=f"{exc.code}: {exc.message}"[:255])
         return
     settle(refund, answer)
 
@@ -131,7 +131,7 @@ def settle(refund: Refund, answer: dict) -> None:
         if action is not None and refund.refund_id is None and answer.get("refund_id"):
             refund.refund_id = answer["refund_id"]
         return
-    REFUNDS.move(refund, action, reason=f"wechat_pay:{status}",
+    REFUNDS.move(refund, action, note=f"wechat_pay:{status}",
                  refund_id=answer.get("refund_id") or refund.refund_id)
     if status != "success":
         return

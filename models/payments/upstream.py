@@ -50,7 +50,7 @@ def settle_before_cancel(order: Order) -> bool:
         return bool(tx) and apply_transaction(tx, source="query") in ("applied", "duplicate")
     except WeChatPayUnavailable as exc:
         raise Unsure(exc) from None
-    PAYMENTS.move(payment, "close", reason="closed_before_cancel")
+    PAYMENTS.move(payment, "close", note="closed_before_cancel")
     return False
 
 

@@ -36,10 +36,10 @@ def test_the_beat_schedule(app):
     # A backlog after an outage runs once: frequent jobs expire after one interval.
     assert all(schedule[name]["options"]["expires"] == s for name, s in every.items())
     assert celery.conf.timezone == "Asia/Shanghai"
-    assert (schedule["stock-levels"]["schedule"].minute, schedule["stock-levels"]["schedule"].hour) == \
-        ({17}, set(range(24)))
-    assert (schedule["audit-retention"]["schedule"].hour, schedule["audit-retention"]["schedule"].minute) == \
-        ({3}, {30})
+    assert (schedule["stock-levels"]["schedule"].minute, schedule["stock-levels"]["schedule"].hour) == (
+        ({17}, set(range(24))))
+    assert (schedule["audit-retention"]["schedule"].hour, schedule["audit-retention"]["schedule"].minute) == (
+        ({3}, {30}))
 
 
 @pytest.mark.parametrize("now_utc, due", [

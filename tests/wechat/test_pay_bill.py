@@ -133,8 +133,8 @@ def test_bill_errors(wxpay, pay, pay_server, keys, merchant_keys):
     code, text = wxpay.trade_bill(bill_date=today(pay), bill_type="FUNDS")
     assert json.loads(text)["code"] == "PARAM_ERROR"
     future = (datetime.fromtimestamp(pay.now(), SHANGHAI) + timedelta(days=1)).date()
-    assert json.loads(wxpay.trade_bill(bill_date=future.isoformat())[1])["code"] == \
-        "NO_STATEMENT_EXIST"
+    assert json.loads(wxpay.trade_bill(bill_date=future.isoformat())[1])["code"] == (
+        "NO_STATEMENT_EXIST")
 
     url = json.loads(wxpay.trade_bill(bill_date=today(pay))[1])["download_url"]
     path = url[len(pay_server.base_url):]

@@ -197,8 +197,8 @@ def test_a_send_uses_one_grant_and_is_logged(app, client, sandbox):
     [msg] = sent_messages(sandbox, openid)
     assert msg["template_id"] == "TPL_ORDER_PAID" and msg["page"].startswith("pages/order/detail?order_no=TH")
     entry = log_row(app, row_id)
-    assert (entry.status, entry.user_id, entry.openid, entry.msgid, entry.grant_held) == \
-        ("sent", user_id, openid, str(msg["msgid"]), False)
+    assert (entry.status, entry.user_id, entry.openid, entry.msgid, entry.grant_held) == (
+        ("sent", user_id, openid, str(msg["msgid"]), False))
     row = outbox_row(app, row_id)
     assert row.status == "sent" and row.sent_at is not None and row.attempts == 1
 
@@ -210,8 +210,8 @@ def test_without_a_grant_the_message_is_skipped_and_wechat_not_called(app, clien
     assert dispatch(app) == {"skipped": 1}
     assert sandbox_calls(sandbox) == [] and sent_messages(sandbox) == []
     entry = log_row(app, row_id)
-    assert (entry.status, entry.reason, entry.template_id, entry.grant_held) == \
-        ("skipped", "no_grant", "TPL_ORDER_PAID", False)
+    assert (entry.status, entry.reason, entry.template_id, entry.grant_held) == (
+        ("skipped", "no_grant", "TPL_ORDER_PAID", False))
     assert outbox_row(app, row_id).status == "skipped" and outbox_row(app, row_id).last_error == "no_grant"
 
 

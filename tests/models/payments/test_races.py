@@ -83,6 +83,6 @@ def test_notify_racing_the_sweep_never_ends_cancelled_and_paid(app, client, live
             refunds = db.session.scalars(select(Refund).where(Refund.order_id == order.id)).all()
         # Paid and kept, or cancelled with the money on its way back — never cancelled
         # while holding the shopper's money.
-        assert (order.status == "paid" and not refunds) or \
-               (order.status == "cancelled" and len(refunds) == 1 and refunds[0].automatic), \
-               (order.status, [(r.status, r.automatic) for r in refunds])
+        assert ((order.status == "paid" and not refunds)
+                or (order.status == "cancelled" and len(refunds) == 1 and refunds[0].automatic)), (
+            order.status, [(r.status, r.automatic) for r in refunds])

@@ -40,8 +40,8 @@ def test_agreement_then_a_difference(app, client, sandbox, shop):
         assert report.differences[0]["kind"] == "missing_here"
         assert report.differences[0]["bill_fen"] == 9900
     listed = client.get("/api/admin/reconciliations", headers=admin).json["items"]
-    assert listed[0]["status"] == "differences" and listed[0]["differences"][0]["transaction_id"] == \
-        "4200009999202611220000000001"
+    assert listed[0]["status"] == "differences" and listed[0]["differences"][0]["transaction_id"] == (
+        "4200009999202611220000000001")
 
 
 def test_a_payment_only_the_bill_knows_is_repaired(app, client, sandbox, shop):

@@ -23,8 +23,8 @@ def chain(app, client, counter):
     for _ in range(2):
         code = shown(client, counter, ready_order(client, counter, (counter.skus[0], 2)))["code"]
         for _ in range(2):
-            assert verify(client, counter.clerk, code=code, items=[{"sku_id": counter.skus[0].id, "qty": 1}]) \
-                .status_code == 200
+            handed = verify(client, counter.clerk, code=code, items=[{"sku_id": counter.skus[0].id, "qty": 1}])
+            assert handed.status_code == 200
     other = make_counter(client)
     assert verify(client, other.clerk, code=shown(client, other, ready_order(client, other))["code"]).status_code == 200
     rows = db.session.scalars(select(PickupVerification).order_by(PickupVerification.id)).all()

@@ -32,8 +32,8 @@ def test_three_wrong_codes_lock_the_order(client, counter):
     assert_error(client.get(f"/api/orders/{order_no}/pickup", headers=counter.shopper), 423, "pickup_locked")
     (item,) = client.get("/api/staff/pickups/reviews", headers=counter.manager).json["items"]
     assert set(item) == {"kind", "ref", "store_id", "locked_at", "failed_attempts"}
-    assert (item["kind"], item["ref"], item["store_id"], item["failed_attempts"]) == \
-        ("order", order_no, counter.store.id, 3)
+    assert (item["kind"], item["ref"], item["store_id"], item["failed_attempts"]) == (
+        ("order", order_no, counter.store.id, 3))
     alerts = db.session.scalars(select(OutboxMessage.payload).where(OutboxMessage.kind == "staff_alert")).all()
     assert {"event": "pickup_locked", "order_id": order_row(order_no).id, "store_id": counter.store.id} in alerts
     # Who may see and act on it.

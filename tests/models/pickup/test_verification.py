@@ -121,8 +121,8 @@ def test_partial_pickups_sum_up(client, counter):
     last = verify(client, counter.clerk, code=code)  # no items: whatever is left
     assert last.json["status"] == "picked_up" and last.json["picked_up"][0]["qty"] == 1
     db.session.expire_all()
-    assert [(i.qty, i.picked_up_qty) for i in db.session.scalars(select(OrderItem).order_by(OrderItem.id))] == \
-        [(3, 3), (2, 2)]
+    assert [(i.qty, i.picked_up_qty) for i in db.session.scalars(select(OrderItem).order_by(OrderItem.id))] == (
+        [(3, 3), (2, 2)])
     assert counters(counter.store, a) == (47, 0) and counters(counter.store, b) == (48, 0)
     rows = db.session.scalars(select(PickupVerification).order_by(PickupVerification.seq)).all()
     assert [(r.seq, r.items, r.partial) for r in rows] == [

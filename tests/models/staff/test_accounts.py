@@ -139,8 +139,8 @@ def test_a_new_display_name_keeps_them_signed_in(client, ctx):
     assert resp.status_code == 200 and resp.json["display_name"] == "王丽"
     me = client.get("/api/staff/me", headers=bearer(clerk_token))
     assert me.status_code == 200 and me.json["display_name"] == "王丽"
-    assert db.session.scalars(select(AuditLog).where(AuditLog.action == "staff.update")).one().changes \
-        == {"display_name": ["", "王丽"]}
+    audited = db.session.scalars(select(AuditLog).where(AuditLog.action == "staff.update")).one()
+    assert audited.changes == {"display_name": ["", "王丽"]}
 
 
 def test_a_change_that_cannot_end_the_sessions_is_not_made(client, ctx, monkeypatch):

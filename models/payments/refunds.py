@@ -1,6 +1,11 @@
 """Refunds: requested by staff (or automatically for a late payment), submitted to WeChat
 Pay with the same out_refund_no on every retry, settled by the refund notify or a query.
-Never more than was paid minus what is already refunded or under way."""
+Never more than was paid minus what is already refunded or under way.
+
+However the refunds of an order add up: the one that leaves nothing to refund moves the
+order to `refunding` and carries the release of the stock the order still holds (released
+once, when it succeeds); the order is `refunded` once no refund of it is under way and
+nothing is left."""
 from __future__ import annotations
 
 import logging
@@ -15,8 +20,9 @@ from app.extensions import db
 from app.tasks import defer
 from models import outbox
 from models.stock import holds
+from models.stock.tables import StockMovement
 from models.base import utcnow
-from models.orders.status import HOLDING, SYSTEM, Actor, Status, transition
+from models.orders.status import SYSTEM, Actor, Status, transition
 from models.orders.tables import Order
 from models.payments.status import REFUND_MOVES, REFUNDS
 from models.payments.tables import Payment, Refund
@@ -61,18 +67,25 @@ def request_refund(staff, order_no: str, *, amount_fen: int, reason: str | None,
     left = refundable_fen(payment)
     if amount_fen > left:
         raise RefundTooLarge(details={"refundable_fen": left})
-    whole = amount_fen == left == payment.paid_fen
+    last = amount_fen == left  # after this one nothing is left: the order is being refunded
     count = db.session.scalar(select(func.count()).select_from(Refund).where(Refund.order_id == order.id))
     refund = Refund(order_id=order.id, payment_id=payment.id, out_refund_no=f"{order.order_no}R{count + 1}",
                     amount_fen=amount_fen, reason=reason, requested_by=staff.id,
                     idempotency_key=idempotency_key, request_hash=fingerprint,
-                    release_stock=whole and Status(order.status) in HOLDING)
+                    release_stock=last and held_units(order.id) > 0)
     db.session.add(refund)
-    if whole:
+    if last:  # (already refunding after a failed refund: a repeat, ignored)
         transition(order, "start_refund", Actor.of(staff), reason=reason or "refund")
     db.session.flush()
     submit_soon(refund.id)
     return refund, True
+
+
+def held_units(order_id: int) -> int:
+    """Units the order still holds in stock, from its own ledger rows (reserved by placing,
+    given back by a release, handed over by a deduction): the truth whatever its status."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(StockMovement.delta_reserved), 0))
+                                 .where(StockMovement.order_id == order_id)))
 
 
 def refund_automatically(order: Order, amount_fen: int, reason: str) -> Refund | None:
@@ -138,10 +151,24 @@ def settle(refund: Refund, answer: dict) -> None:
     order = db.session.scalars(select(Order).where(Order.id == refund.order_id).with_for_update()).one()
     if refund.release_stock:
         holds.release(order.store_id, order.stock_lines(), order_id=order.id, reason="refund")
-    if order.status in (Status.refunding.value, Status.pickup_expired.value):
+    if _all_refunded(order, refund):
         transition(order, "finish_refund", SYSTEM, reason="refund_succeeded")
     outbox.enqueue("subscribe_message", {"event": "refund_succeeded", "order_id": order.id,
                                          "refund_id": refund.id}, dedupe_key=f"refund_succeeded:{refund.id}")
+
+
+def _all_refunded(order: Order, settled: Refund) -> bool:
+    """Whether the order's refunding is over now that `settled` succeeded: none of its
+    refunds still under way, and — unless its pickup expired (only the part not collected
+    is refunded) — nothing left of the payment to refund."""
+    if order.status not in (Status.refunding.value, Status.pickup_expired.value):
+        return False
+    under_way = db.session.scalar(select(func.count()).select_from(Refund).where(
+        Refund.order_id == order.id, Refund.id != settled.id,
+        Refund.status.in_(("pending", "processing", "abnormal"))))
+    if under_way:
+        return False
+    return order.status == Status.pickup_expired.value or refundable_fen(db.session.get(Payment, settled.payment_id)) == 0
 
 
 def query_unsettled(older_than_s: int = 60, batch: int = 100) -> int:

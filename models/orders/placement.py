@@ -111,15 +111,27 @@ def replayed(user_id: int, key: str | None, body: dict) -> Order | None:
 
 def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str | None,
            *, flash: bool):
+    store_id = body["store_id"]
+    try:
+        skus, seen = load_skus(store_id, [ln.sku_id for ln in lines])
+    except AppError:  # the store closed since? A retry still gets the order it made then
+        earlier = replayed(user_id, idempotency_key, body)
+        if earlier is None:
+            raise
+        return earlier, False
+    limited = _limited(lines, skus)
+    if limited:
+        # Serialise this shopper's orders so two at once can't both slip under the limit —
+        # before the key's insert below, which takes a shared lock on this same row (its
+        # foreign key): two orders each holding that and waiting for this would deadlock.
+        db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
     key_row = None
     if idempotency_key:
         key_row, earlier = claim_key(user_id, idempotency_key, request_fingerprint(body))
         if earlier is not None:
             return earlier, False
-
-    store_id = body["store_id"]
-    skus, seen = load_skus(store_id, [ln.sku_id for ln in lines])
-    _check_limits(user_id, lines, skus)
+    if limited:
+        _check_bought(user_id, limited, skus)
     holds = plan_holds(store_id, lines, skus, seen)
     writes = Batch()  # the order's rows and its stock holds: one round trip
     order = insert_order(user_id, store_id, body["fulfillment"], lines, skus, writes=writes,
@@ -319,17 +331,18 @@ def load_skus(store_id: int, sku_ids: list[int], *,
     return skus, seen
 
 
-def _check_limits(user_id: int, lines: list[Line], skus: dict[int, SkuFacts]) -> None:
+def _limited(lines: list[Line], skus: dict[int, SkuFacts]) -> dict[int, int]:
+    """Refuses more than an order may hold of an item; returns the lines limited per
+    shopper ({sku_id: qty}), checked by `_check_bought` under the shopper's row lock."""
     over = [ln.sku_id for ln in lines
             if skus[ln.sku_id].limit_per_order and ln.qty > skus[ln.sku_id].limit_per_order]
     if over:
         raise PurchaseLimit("Too many of an item in one order.",
                             details={"sku_ids": over, "per_order": True})
-    limited = {ln.sku_id: ln.qty for ln in lines if skus[ln.sku_id].limit_per_user}
-    if not limited:
-        return
-    # Serialise this shopper's orders so two at once can't both slip under the limit.
-    db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    return {ln.sku_id: ln.qty for ln in lines if skus[ln.sku_id].limit_per_user}
+
+
+def _check_bought(user_id: int, limited: dict[int, int], skus: dict[int, SkuFacts]) -> None:
     bought = dict(db.session.execute(
         select(OrderItem.sku_id, func.sum(OrderItem.qty))
         .join(Order, Order.id == OrderItem.order_id)

@@ -118,3 +118,28 @@ def test_cancel_racing_the_sweep(app, hot_sku):
                                      .where(StockMovement.delta_reserved < 0))
         assert releases == 10
         assert check_ledger() == []
+
+
+def test_one_shopper_racing_for_a_per_user_limit_gets_exactly_the_limit(app, hot_sku):
+    """Each order claims its own Idempotency-Key (an insert that takes a shared lock on the
+    shopper's row, its foreign key) and the limit check locks that row: both in one order,
+    or concurrent orders of one shopper deadlock (503) instead of queueing."""
+    from models.catalog import Sku
+
+    store_id, sku_id = hot_sku
+    with app.app_context():
+        db.session.get(Sku, sku_id).limit_per_user = 3
+        db.session.commit()
+        _, alice = make_shopper()
+    body = {"store_id": store_id, "fulfillment": "pickup", "items": [{"sku_id": sku_id, "qty": 1}]}
+
+    def buy(i):
+        resp = app.test_client().post("/api/orders", headers={**alice, "Idempotency-Key": f"key-{i}"}, json=body)
+        return resp.status_code, (resp.json or {}).get("error", {}).get("code")
+
+    results = run_threads(12, buy)
+    assert sorted(results, key=str).count((201, None)) == 3, results
+    assert results.count((409, "purchase_limit")) == 9, results
+    assert counters(app, store_id, sku_id) == (50, 3)
+    with app.app_context():
+        assert check_ledger() == []

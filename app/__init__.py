@@ -4,7 +4,7 @@ from __future__ import annotations
 from apiflask import APIFlask
 from flask.sessions import SessionInterface
 
-from app.config import INSTANCE_DIR, Settings, field_key
+from app.config import INSTANCE_DIR, Settings, field_key, instance_sandbox_platform
 from app.errors import ERROR_SCHEMA
 
 __version__ = "0.1.0"
@@ -120,7 +120,9 @@ def _mount_sandbox(app: TihuoApp, settings: Settings) -> None:
     from wechat.sandbox import OfficialAccount, OfficialSandbox, SandboxState, create_blueprint
     from wechat.sandbox import PaySandbox
 
-    pay = PaySandbox(allow_http_loopback_notify=True)  # the demo has no HTTPS
+    platform_key, platform_key_id = instance_sandbox_platform()
+    pay = PaySandbox(allow_http_loopback_notify=True,  # the demo has no HTTPS
+                     platform_private_key_pem=platform_key, platform_public_key_id=platform_key_id)
     if settings.WECHATPAY_MCHID and settings.WECHATPAY_PRIVATE_KEY_PATH:
         merchant_key = RSA.import_key(Path(settings.WECHATPAY_PRIVATE_KEY_PATH).read_text())
         pay.add_merchant(settings.WECHATPAY_MCHID, appids={settings.WECHAT_APPID},

@@ -294,6 +294,23 @@ def _instance_merchant() -> tuple[str, str, str]:
     return serial, str(key_path), apiv3_key
 
 
+def instance_sandbox_platform() -> tuple[str, str]:
+    """(private key PEM, public key id) of the in-process sandbox's WeChat Pay platform,
+    made once in instance/: every process of the embedded default — the server and a
+    `flask pay ...` command beside it — signs with and trusts the same key."""
+    from wechat.pay.keys import generate_rsa_keypair
+    from wechat.sandbox.pay.platform import new_public_key_id
+
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key_path, id_path = INSTANCE_DIR / "sandbox-platform-key.pem", INSTANCE_DIR / "sandbox-platform-key-id.txt"
+    if not key_path.exists() or not id_path.exists():
+        private_pem, _ = generate_rsa_keypair()
+        key_path.write_text(private_pem)
+        key_path.chmod(0o600)
+        id_path.write_text(new_public_key_id() + "\n")
+    return key_path.read_text(), id_path.read_text().strip()
+
+
 def new_field_key() -> str:
     """A fresh FIELD_ENCRYPTION_KEY value (printed by `flask keys generate`)."""
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()

@@ -78,3 +78,20 @@ def test_demo_seed_is_idempotent(live):
     again = app.test_cli_runner().invoke(args=["demo", "seed"])
     assert again.exit_code == 0
     assert "'stores': 0, 'products': 0, 'staff': 0" in again.output
+
+
+def test_a_command_beside_the_server_trusts_its_sandbox(live):
+    """`flask pay reconcile` runs in a process of its own, with a sandbox object of its own,
+    but asks the server's sandbox: both must know the same WeChat Pay platform key (kept in
+    instance/), or every signed answer is refused ("unknown Wechatpay-Serial")."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    base, app = live
+    beside = create_app(app.extensions["settings"])  # as `flask` builds it: its own process state
+    assert beside.config["WECHATPAY_API_BASE"] == f"{base}/sandbox"
+    assert beside.extensions["wechat_sandbox"] is not app.extensions["wechat_sandbox"]
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    result = beside.test_cli_runner().invoke(args=["pay", "reconcile", "--date", today])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert f"reconciliation {today}: " in result.output, result.output

@@ -26,13 +26,17 @@ class PlatformCertificate:
     not_after: datetime
 
 
+def new_public_key_id() -> str:
+    return "PUB_KEY_ID_" + "0" * 14 + digits(20)
+
+
 class PlatformKeys:
-    def __init__(self, private_key_pem: str | None = None):
+    def __init__(self, private_key_pem: str | None = None, public_key_id: str | None = None):
         self._lock = threading.RLock()
         self._key_pem = private_key_pem
         self._key: RSA.RsaKey | None = None
         # Shaped like the documented PUB_KEY_ID_0000000000000024101100397200000006.
-        self.public_key_id = "PUB_KEY_ID_" + "0" * 14 + digits(20)
+        self.public_key_id = public_key_id or new_public_key_id()
         self._certificates: list[PlatformCertificate] = []
 
     @property

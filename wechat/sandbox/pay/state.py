@@ -33,7 +33,8 @@ class PaySandbox(InjectedFailures):
                  serve_certificates: bool | None = None, no_certificates_status: int = 404,
                  request_time_window: int = 300, bill_url_ttl: int = 300,
                  notify_any_host: bool = False, notify_sender=None,
-                 platform_private_key_pem: str | None = None, now=None):
+                 platform_private_key_pem: str | None = None, platform_public_key_id: str | None = None,
+                 now=None):
         if verify_mode not in VERIFY_MODES:
             raise ValueError(f"verify_mode is one of {VERIFY_MODES}")
         self.verify_mode = verify_mode
@@ -54,7 +55,7 @@ class PaySandbox(InjectedFailures):
         self.bill_url_ttl = bill_url_ttl
         self.now = now or time.time
         self._lock = threading.RLock()
-        self.platform = PlatformKeys(platform_private_key_pem)
+        self.platform = PlatformKeys(platform_private_key_pem, platform_public_key_id)
         self.merchants: dict[str, Merchant] = {}
         for mchid, merchant in (merchants or {}).items():
             self.add_merchant(mchid, merchant)

@@ -11,7 +11,7 @@ from models import audit
 from models.orders import deadlines
 from models.outbox import dispatch
 from models.outbox.enqueue import DISPATCH_TASK
-from models.payments import reconcile, refunds, upstream
+from models.payments import checkout, reconcile, refunds, upstream
 from models.pickup import expiry
 from models.stock import flash_sale, levels
 
@@ -34,6 +34,10 @@ def register(celery: Celery) -> None:
     @task(name=refunds.SUBMIT_TASK)  # "tihuo.pay.submit_refund": after the refund's commit
     def pay_submit_refund(refund_id: int):
         return refunds.submit(refund_id)
+
+    @task(name=checkout.CLOSE_TASK)  # "tihuo.pay.close": a prepay made for an order cancelled meanwhile
+    def pay_close(order_no: str):
+        return checkout.close_unpayable(order_no)
 
     @task(name="tihuo.pay.refunds")
     def pay_refunds():

@@ -18,6 +18,19 @@ from models.stores import Store
 log = logging.getLogger(__name__)
 
 
+def cancel_unpaid(order: Order, actor: Actor, *, reason: str, cancel_reason: str | None,
+                  ledger_reason: str, tell_shopper: bool = False) -> Outcome:
+    """An unpaid order ends cancelled: the move, and its stock back on the shelf once. The
+    caller made sure nothing is payable at WeChat Pay (models/orders/unpaid.py)."""
+    outcome = transition(order, "cancel", actor, reason=reason, cancel_reason=cancel_reason)
+    if outcome.applied:
+        holds.release(order.store_id, order.stock_lines(), order_id=order.id, reason=ledger_reason)
+        if tell_shopper:
+            outbox.enqueue("subscribe_message", {"event": "order_cancelled", "order_id": order.id,
+                                                 "reason": reason}, dedupe_key=f"order_cancelled:{order.id}")
+    return outcome
+
+
 class WrongFulfillment(AppError):
     status, code, message = 409, "invalid_transition", "That step is not part of this kind of order."
 

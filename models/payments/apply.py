@@ -2,6 +2,11 @@
 query or the trade bill alike. Applied once (the transaction id is unique), checked
 against the order (merchant, app, amount, currency), and never used to revive a
 cancelled order: a payment that arrives for one is refunded in full, automatically.
+
+Every fen received ends applied or refunded: money of another amount than the order's is
+recorded on its payment (`held`), never applied, and refunded in full at once; the order
+waits (no sweep cancels it) and ends cancelled when the money is back. A transaction that
+does not match opens one case however often it is seen (notify, query, bill).
 """
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only
 
 from app.extensions import db
@@ -29,8 +35,8 @@ log = logging.getLogger(__name__)
 
 
 def apply_transaction(tx: dict, *, source: str) -> str:
-    """Returns what happened: applied | duplicate | not_paid | mismatch | refunded_late |
-    unknown_order. Only "applied" changes the order."""
+    """Returns what happened: applied | duplicate | not_paid | mismatch | held |
+    refunded_late | unknown_order. Only "applied" changes the order."""
     if tx.get("trade_state") != "SUCCESS" or not tx.get("transaction_id"):  # nothing to apply once
         return "not_paid"
     # One locking read takes the order's and its payment's rows. The usual case — an
@@ -69,6 +75,12 @@ def _apply_otherwise(tx: dict, source: str, facts) -> str:
         payment = Payment(order_id=order.id, out_trade_no=order.order_no, amount_fen=order.payable_fen)
         db.session.add(payment)
     problem = _mismatch(tx, order, payment)
+    if problem == "amount_mismatch" and not payment.transaction_id:  # ours, but not this order's sum
+        paid = _paid_values(tx, source)
+        PAYMENTS.move(payment, "hold", note=f"wechat_pay:{source}", at=paid["paid_at"], **paid)
+        open_case(problem, order, tx, "paid another amount than the order's; not applied, refunded in full")
+        refunds.refund_automatically(order, payment.paid_fen, "支付金额与订单不符，自动退款", payment=payment)
+        return "held"
     if problem:
         open_case(problem, order, tx, "the payment does not match the order; it was not applied")
         return "mismatch"
@@ -153,17 +165,30 @@ def refund_late_payment(order: Order, payment: Payment) -> Refund:
 
 
 def open_case(kind: str, order: Order | None, tx: dict, note: str) -> PaymentCase:
-    case = PaymentCase(kind=kind, order_id=order.id if order else None,
-                       transaction_id=tx.get("transaction_id"),
+    """A case for a person to look at, and its staff alert: once per (kind, transaction),
+    however often the transaction is seen (the unique key decides between two at once)."""
+    txid = tx.get("transaction_id")
+    if txid and (same := _case_of(kind, txid)) is not None:
+        return same
+    case = PaymentCase(kind=kind, order_id=order.id if order else None, transaction_id=txid,
                        details={"note": note, "out_trade_no": tx.get("out_trade_no"),
                                 "mchid": tx.get("mchid"), "appid": tx.get("appid"),
                                 "amount": tx.get("amount"), "trade_state": tx.get("trade_state")})
-    db.session.add(case)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(case)
+            db.session.flush()
+    except IntegrityError:  # opened meanwhile by another sighting of the same transaction
+        return _case_of(kind, txid)
     outbox.enqueue("staff_alert", {"event": "payment_case", "case_id": case.id, "kind": kind},
                    dedupe_key=f"payment_case:{case.id}")
     log.warning("payment case %s: %s (order %s)", kind, note, order.order_no if order else "-")
     return case
+
+
+def _case_of(kind: str, transaction_id: str) -> PaymentCase | None:
+    return db.session.scalars(select(PaymentCase).where(
+        PaymentCase.kind == kind, PaymentCase.transaction_id == transaction_id)).first()
 
 
 def _parse_time(value: str | None) -> datetime:

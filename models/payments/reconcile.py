@@ -51,8 +51,9 @@ def reconcile(bill_date: date) -> ReconciliationReport:
     rows, summary = parse_trade_bill(raw.decode("utf-8-sig"))
     start = datetime.combine(bill_date, time(0), CHINA)
     end = start + timedelta(days=1)
+    # Money received: applied to its order (paid) or not, and refunded (held).
     ours_paid = {p.transaction_id: p for p in db.session.scalars(select(Payment).where(
-        Payment.status == "paid", Payment.paid_at >= start, Payment.paid_at < end))}
+        Payment.status.in_(("paid", "held")), Payment.paid_at >= start, Payment.paid_at < end))}
     ours_refunds = {r.out_refund_no: r for r in db.session.scalars(select(Refund).where(
         Refund.status == "success", Refund.succeeded_at >= start, Refund.succeeded_at < end))}
 
@@ -91,6 +92,8 @@ def reconcile(bill_date: date) -> ReconciliationReport:
     report = ReconciliationReport(
         bill_date=bill_date, status=REPORTS.initial_status("differences" if differences else "ok"),
         summary={"bill_rows": len(rows), "bill_summary": summary, "paid_here": len(ours_paid),
+                 "applied_here": sum(p.status == "paid" for p in ours_paid.values()),
+                 "held_and_refunded_here": sum(p.status == "held" for p in ours_paid.values()),
                  "refunds_here": len(ours_refunds)},
         differences=differences, repairs=repairs)
     db.session.add(report)
@@ -109,4 +112,4 @@ def _repair_missing_payment(row: dict) -> str | None:
         return None
     tx = {**tx, "trade_state": "SUCCESS"}  # a later refund doesn't undo that it was paid
     outcome = apply_transaction(tx, source="bill")
-    return outcome if outcome in ("applied", "refunded_late", "duplicate") else None
+    return outcome if outcome in ("applied", "held", "refunded_late", "duplicate") else None

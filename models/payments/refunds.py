@@ -22,6 +22,7 @@ from models import outbox
 from models.stock import holds
 from models.stock.tables import StockMovement
 from models.base import utcnow
+from models.orders import lifecycle
 from models.orders.status import SYSTEM, Actor, Status, transition
 from models.orders.tables import Order
 from models.payments.status import REFUND_MOVES, REFUNDS
@@ -88,13 +89,15 @@ def held_units(order_id: int) -> int:
                                  .where(StockMovement.order_id == order_id)))
 
 
-def refund_automatically(order: Order, amount_fen: int, reason: str) -> Refund | None:
+def refund_automatically(order: Order, amount_fen: int, reason: str, *,
+                         payment: Payment | None = None) -> Refund | None:
     """A refund nobody asked for (a pickup that expired): the same path as a staff refund
     — a pending row submitted after commit, retried by `flask pay refunds`, settled by the
     refund notify or a query (an order in pickup_expired then moves `finish_refund`).
     Never more than is left to refund; no stock to release (the caller did). The caller
-    holds the order's row lock. None when there is no payment or nothing left."""
-    payment = db.session.scalars(select(Payment).where(
+    holds the order's row lock (and `payment`'s, when it passes one: money held, not paid).
+    None when there is no payment or nothing left."""
+    payment = payment or db.session.scalars(select(Payment).where(
         Payment.order_id == order.id, Payment.status == "paid").with_for_update()).first()
     if payment is None:
         return None
@@ -153,8 +156,18 @@ def settle(refund: Refund, answer: dict) -> None:
         holds.release(order.store_id, order.stock_lines(), order_id=order.id, reason="refund")
     if _all_refunded(order, refund):
         transition(order, "finish_refund", SYSTEM, reason="refund_succeeded")
+    elif order.status == Status.pending_payment.value and _held_money_back(refund):
+        # Money of another amount than the order's is back: the order can end (its out_trade_no
+        # is spent at WeChat Pay, so it could never be paid again).
+        lifecycle.cancel_unpaid(order, SYSTEM, reason="payment_refunded", cancel_reason="payment_refunded",
+                                ledger_reason="payment_refunded", tell_shopper=True)
     outbox.enqueue("subscribe_message", {"event": "refund_succeeded", "order_id": order.id,
                                          "refund_id": refund.id}, dedupe_key=f"refund_succeeded:{refund.id}")
+
+
+def _held_money_back(settled: Refund) -> bool:
+    payment = db.session.get(Payment, settled.payment_id)
+    return payment.status == "held" and refundable_fen(payment) == 0
 
 
 def _all_refunded(order: Order, settled: Refund) -> bool:

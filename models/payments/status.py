@@ -17,7 +17,10 @@ PAYMENTS = Machine(Payment, {
     "pay": Move(("created", "closed"), "paid"),
     # Closed at WeChat Pay before the order was cancelled: nothing can be paid after.
     "close": Move(("created",), "closed"),
-}, states=("created", "paid", "closed"),
+    # WeChat Pay took money that does not match the order (another amount): recorded here,
+    # never applied, refunded in full; the order ends cancelled once the money is back.
+    "hold": Move(("created", "closed"), "held"),
+}, states=("created", "paid", "closed", "held"),
     # created: a prepay was asked for; paid: found paid without our prepay (the bill).
     initial=("created", "paid"), history=shared_history("payments"))
 

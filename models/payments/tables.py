@@ -22,7 +22,7 @@ class Payment(db.Model):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
     out_trade_no: Mapped[str] = mapped_column(String(32), unique=True)
     amount_fen: Mapped[int]
-    # created (prepay issued) | paid | closed
+    # created (prepay issued) | paid | closed | held (another amount: recorded, refunded)
     status: Mapped[str] = mapped_column(String(16), default="created")
     prepay_id: Mapped[str | None] = mapped_column(String(64))
     prepaid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -70,7 +70,8 @@ class PaymentCase(db.Model):
     a payment for a cancelled order, a reconciliation difference)."""
 
     __tablename__ = "payment_cases"
-    __table_args__ = (MYSQL_TABLE,)
+    # One case per kind of problem and transaction, however often it is seen.
+    __table_args__ = (UniqueConstraint("kind", "transaction_id"), MYSQL_TABLE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))

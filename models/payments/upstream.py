@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app import wechat
 from app.db import each_in_own_transaction
+from app.errors import AppError
 from app.extensions import db
 from models.base import utcnow
 from models.orders.status import Status
@@ -30,28 +31,49 @@ class Unsure(Exception):
         self.cause = cause
 
 
-def settle_before_cancel(order: Order) -> bool:
-    """True if the order turned out to be paid (the payment is applied); False once it is
-    closed at WeChat Pay, so no payment can arrive after we cancel. Raises Unsure."""
+class PaymentUnderReview(AppError):
+    status, code, message = (409, "payment_under_review",
+                             "WeChat Pay took a payment that does not match this order; it is being "
+                             "settled (refunded, or looked at by staff), and the order ends once it is.")
+    keep_changes = True  # what asking WeChat Pay found (a case, a refund) is kept
+
+
+# What asking WeChat Pay before a cancel found:
+NOTHING_OFFERED = "nothing_offered"  # no prepay was stored: nothing could be paid (yet)
+CLOSED = "closed"                    # closed there: no payment can follow
+PAID = "paid"                        # it was paid: the payment is applied now
+HELD = "held"                        # money came that does not match the order: being refunded
+
+
+def settle_before_cancel(order: Order) -> str:
+    """Ask WeChat Pay about an unpaid order before it is cancelled, and make sure nothing
+    can be paid after: NOTHING_OFFERED, CLOSED, PAID or HELD. Raises Unsure."""
     payment = db.session.scalars(select(Payment).where(Payment.order_id == order.id)).first()
     if payment is None or not payment.prepay_id:
-        return False  # never offered for payment: nothing can be paid
-    if payment.status == "closed":
-        return False
+        return NOTHING_OFFERED
+    if payment.status in ("closed", "held"):
+        return CLOSED if payment.status == "closed" else HELD
     try:
         tx = wechat.pay().query(out_trade_no=order.order_no)
         if tx and tx.get("trade_state") == "SUCCESS":
-            return apply_transaction(tx, source="query") in ("applied", "duplicate")
+            return _found_paid(tx)
         wechat.pay().close(order.order_no)
     except WeChatPayError as exc:
         if exc.code != "ORDERPAID":
             raise Unsure(exc) from None
         tx = wechat.pay().query(out_trade_no=order.order_no)  # paid between query and close
-        return bool(tx) and apply_transaction(tx, source="query") in ("applied", "duplicate")
+        if not tx:
+            raise Unsure(exc) from None
+        return _found_paid(tx)
     except WeChatPayUnavailable as exc:
         raise Unsure(exc) from None
     PAYMENTS.move(payment, "close", note="closed_before_cancel")
-    return False
+    return CLOSED
+
+
+def _found_paid(tx: dict) -> str:
+    outcome = apply_transaction(tx, source="query")
+    return PAID if outcome in ("applied", "duplicate") else HELD
 
 
 def query_pending(batch: int = 100) -> dict:

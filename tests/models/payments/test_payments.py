@@ -157,7 +157,8 @@ def test_wrong_amount_is_not_applied_and_opens_a_case(app, client, sandbox, shop
     with app.app_context():
         case = db.session.scalars(select(PaymentCase)).one()
         assert case.kind == "amount_mismatch" and case.details["amount"]["total"] == 1
-        assert db.session.scalar(select(Payment.transaction_id)) is None
+        # Not applied: recorded as held (issue 17: every fen received ends applied or refunded).
+        assert db.session.scalar(select(Payment.status)) == "held"
 
 
 def test_lost_notification_is_found_by_the_query_job(app, client, sandbox, shop):

@@ -86,3 +86,40 @@ def test_notify_racing_the_sweep_never_ends_cancelled_and_paid(app, client, live
         assert ((order.status == "paid" and not refunds)
                 or (order.status == "cancelled" and len(refunds) == 1 and refunds[0].automatic)), (
             order.status, [(r.status, r.automatic) for r in refunds])
+
+
+def test_pay_racing_cancel_never_charges_a_cancelled_order(app, client, live, sandbox, shop):
+    """50 times: the shopper taps "pay" and "cancel" at once, then pays with whatever "pay"
+    answered. Each race ends paid and kept, or cancelled with nothing payable at WeChat Pay —
+    never a charge for a cancelled order (refunded later or not)."""
+    outcomes = []
+    for _ in range(50):
+        order_no = place(client, shop)
+        barrier = threading.Barrier(2)
+
+        def pay():
+            barrier.wait(timeout=10)
+            return app.test_client().post(f"/api/orders/{order_no}/pay", headers=shop[2])
+
+        def cancel():
+            barrier.wait(timeout=10)
+            return app.test_client().post(f"/api/orders/{order_no}/cancel", headers=shop[2], json={})
+
+        with ThreadPoolExecutor(2) as pool:
+            paid, cancelled = [f.result() for f in [pool.submit(pay), pool.submit(cancel)]]
+        assert paid.status_code < 500 and cancelled.status_code < 500, (paid.json, cancelled.json)
+        charged = False
+        if paid.status_code == 200:  # the phone pays with what it was given
+            charged = sb(sandbox, "POST", "/_/pay/request-payment", json=paid.json).status_code == 200
+            notifications(sandbox, order_no)
+        status = order_row(app, order_no).status
+        outcomes.append((paid.status_code, cancelled.status_code, charged, status))
+        assert not (charged and status != "paid"), outcomes[-1]  # charged: the order is paid and kept
+        assert status in ("paid", "cancelled", "pending_payment"), outcomes[-1]
+        if status == "cancelled":
+            there = sb(sandbox, "GET", f"/_/pay/transactions/{order_no}")
+            assert there.status_code == 404 or there.json()["transaction"]["trade_state"] != "SUCCESS", outcomes[-1]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Refund)) == 0  # nothing to give back
+    from collections import Counter
+    print("\npay/cancel races (pay, cancel, charged, status):", dict(Counter(outcomes)))

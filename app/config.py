@@ -39,6 +39,8 @@ SANDBOX_OA_ALERT_TEMPLATES = {
         "thing1": "case", "character_string2": "order_no", "amount3": "amount", "time4": "time"}},
     "reconciliation_differences": {"template_id": "OA_TPL_RECONCILIATION", "fields": {
         "date1": "bill_date", "number2": "count", "thing3": "title", "time4": "time"}},
+    "shipping_upload_failed": {"template_id": "OA_TPL_SHIPPING_FAILED", "fields": {
+        "character_string1": "order_no", "thing2": "store", "thing3": "reason", "time4": "time"}},
 }
 
 
@@ -154,6 +156,9 @@ class Settings(BaseSettings):
     PICKUP_FAILURE_WINDOW_S: int = Field(default=15 * 60, ge=1)
     # The clerk's verify page a mini-program code opens.
     PICKUP_WXACODE_PAGE: str = "pages/staff/verify"
+    # Carriers (WeChat's express_company codes) whose shipping-info upload must carry the
+    # masked sender and receiver phones (`contact`): 顺丰 and 顺丰快运 (UNCONFIRMED which others).
+    SHIPPING_CONTACT_CARRIERS: set[str] = {"SF", "SFKY"}
 
     # Reverse proxies in front of us that set X-Forwarded-For/-Proto (nginx: 1).
     TRUSTED_PROXY_HOPS: int = Field(default=0, ge=0, le=5)

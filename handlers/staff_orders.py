@@ -1,4 +1,5 @@
-"""Staff work on their stores' orders: list, read, ready for pickup, ship, cancel, refund."""
+"""Staff work on their stores' orders: list, read, ready for pickup, ship (and correct the
+shipment), cancel, refund."""
 from __future__ import annotations
 
 from apiflask import APIBlueprint
@@ -55,6 +56,19 @@ def mark_ready(order_no):
 def ship(order_no, body):
     order = queries.staff_order(current_staff(), order_no)
     return with_outcome(order, lifecycle.ship(order, Actor.of(current_staff()), **body))
+
+
+@bp.put("/<order_no>/shipment")
+@bp.auth_required(staff_auth)
+@can("orders.fulfil")
+@bp.input(ShipIn, arg_name="body")
+@bp.output(OrderDetail)
+@bp.doc(summary="Correct a shipped order's carrier or tracking number; WeChat is told again",
+        description="For an upload WeChat refused (a staff alert says so) or a number typed wrong. "
+                    "The change is audited; the same values again resend a refused upload.")
+def correct_shipment(order_no, body):
+    order = queries.staff_order(current_staff(), order_no)
+    return with_outcome(order, lifecycle.correct_shipment(order, current_staff(), **body))
 
 
 @bp.post("/<order_no>/delivered")

@@ -2,7 +2,10 @@
 settlement until told how the goods left. Outbox kind "shipping_upload", payload
 {order_id, logistics_type}: 1 express (after shipping), 4 user pickup (after pickup).
 
-The body is built from the order in the claiming transaction and sent after commit."""
+The body is built from the order in the claiming transaction and sent after commit. Some
+carriers (顺丰: SHIPPING_CONTACT_CARRIERS) are refused without the masked phones of sender
+and receiver (`contact`). An upload refused for good is a staff alert; staff correct the
+shipment (`lifecycle.correct_shipment`), which sends it again."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,11 +16,14 @@ from sqlalchemy import select
 from app import wechat
 from app.extensions import db
 from models.base import utcnow
-from models.outbox.delivery import Claim, Delivery, Permanent
+from models.outbox.delivery import Claim, Delivery, Permanent, Result, Skip
+from models import outbox
 from models.notifications.templates import items_summary
+from models.orders.queries import delivery_address
 from models.orders.tables import Order
 from models.payments.tables import Payment
-from models.users import User
+from models.stores import Store
+from models.users import User, mask_phone
 from wechat.subscribe_rules import CHINA_TZ
 
 ITEM_DESC_MAX = 120  # UNCONFIRMED limit; integrations keep it short
@@ -33,7 +39,9 @@ def prepare(claim: Claim) -> dict:
         raise Permanent(f"bad logistics_type {logistics_type!r}")
     payment = db.session.scalars(select(Payment).where(Payment.order_id == order.id)).first()
     if payment is None or payment.status != "paid":
-        raise Permanent("order_not_paid_by_wechat")  # nothing at WeChat to settle
+        # Paid by pickup card (or the money went back): nothing at WeChat to settle, and
+        # nothing for staff to fix — skipped, not failed.
+        raise Skip("order_not_paid_by_wechat")
     openid = db.session.scalar(select(User.openid).where(User.id == order.user_id))
     return build_body(order, payment, openid, logistics_type, utcnow())
 
@@ -42,6 +50,8 @@ def build_body(order, payment, openid: str, logistics_type: int, at: datetime) -
     item = {"item_desc": items_summary(order.items)[:ITEM_DESC_MAX]}
     if logistics_type == 1:
         item.update(tracking_no=order.tracking_no or "", express_company=order.carrier or "")
+        if (order.carrier or "").upper() in current_app.config["SHIPPING_CONTACT_CARRIERS"]:
+            item["contact"] = _contact(order)
     if payment.transaction_id:
         key = {"order_number_type": 2, "transaction_id": payment.transaction_id}
     else:
@@ -49,6 +59,24 @@ def build_body(order, payment, openid: str, logistics_type: int, at: datetime) -
                "out_trade_no": payment.out_trade_no}
     return {"order_key": key, "logistics_type": logistics_type, "delivery_mode": 1,
             "shipping_list": [item], "upload_time": rfc3339_ms(at), "payer": {"openid": openid}}
+
+
+def _contact(order) -> dict:
+    """The masked phones WeChat asks for (`138****5678`): the store's, the receiver's."""
+    store = db.session.get(Store, order.store_id)
+    receiver = (delivery_address(order) or {}).get("phone")
+    return {key: mask_phone(phone) for key, phone in (("consignor_contact", store.phone if store else None),
+                                                     ("receiver_contact", receiver)) if phone}
+
+
+def failed_for_good(claim: Claim, prepared, result: Result) -> None:
+    """A refused upload holds the merchant's settlement: staff must hear of it."""
+    if result.status == "failed":
+        order = db.session.get(Order, claim.payload.get("order_id"))
+        outbox.enqueue("staff_alert", {"event": "shipping_upload_failed", "order_id": claim.payload.get("order_id"),
+                                       "store_id": order.store_id if order else None,
+                                       "reason": (result.reason or "")[:64]},
+                       dedupe_key=f"shipping_upload_failed:{claim.id}:{claim.attempt}")
 
 
 def rfc3339_ms(at: datetime) -> str:
@@ -60,4 +88,4 @@ def send(body: dict) -> None:
     wechat.miniprogram().upload_shipping_info(body)
 
 
-DELIVERY = Delivery(send=send, prepare=prepare)
+DELIVERY = Delivery(send=send, prepare=prepare, finish=failed_for_good)

@@ -11,6 +11,7 @@ type (thing ≤ 20 characters, amount "¥12.30", time in UTC+8 …, wechat.subsc
 | stock_level | store_id, sku_id, level, available, baseline, level_event_id | item, store, level, available, baseline, time | managers of the store + admins |
 | payment_case | case_id, kind | case, order_no, store, amount, time | managers of the order's store + admins |
 | reconciliation_differences | report_id, bill_date, count | title, bill_date, count, time | admins |
+| shipping_upload_failed | order_id, store_id, reason | order_no, store, reason, time, title | managers of the store |
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ ROUTES: dict[str, tuple[frozenset, bool]] = {
     "stock_level": (frozenset({Role.manager}), True),
     "payment_case": (frozenset({Role.manager}), True),
     "reconciliation_differences": (frozenset(), True),
+    "shipping_upload_failed": (frozenset({Role.manager}), False),
 }
 
 LEVEL_TEXT = {"red": "库存告急", "closed": "暂停售卖", "critical": "库存见底"}
@@ -124,10 +126,22 @@ def _reconciliation(p: dict) -> Alert | None:
         "time": utcnow()})
 
 
+def _shipping_upload_failed(p: dict) -> Alert | None:
+    order = _order(p)
+    if order is None:
+        return None
+    # WeChat's reason is short and holds no personal data (Result.reason's rule).
+    return Alert("shipping_upload_failed", order.store_id, {
+        "order_no": order.order_no, "store": _store_name(order.store_id),
+        "reason": p.get("reason") or "微信拒绝了发货信息", "time": utcnow(),
+        "title": "发货信息上传失败"})
+
+
 _RENDERERS = {
     "new_paid_order": _new_paid_order,
     "pickup_locked": _pickup_locked,
     "stock_level": _stock_level,
     "payment_case": _payment_case,
     "reconciliation_differences": _reconciliation,
+    "shipping_upload_failed": _shipping_upload_failed,
 }

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import select
+
 from app.errors import AppError
 from app.extensions import db
 from models import outbox
 from models.base import utcnow
-from models.orders.status import SYSTEM, Actor, Outcome, Status, transition
+from models import audit
+from models.orders.status import SYSTEM, Actor, InvalidTransition, Outcome, Status, transition
 from models.orders.tables import Order
+from models.outbox.status import OUTBOX
+from models.outbox.tables import OutboxMessage
 from models.pickup import codes
 from models.stock import holds
 from models.stores import Store
@@ -88,6 +93,36 @@ def ship(order: Order, actor: Actor, carrier: str, tracking_no: str) -> Outcome:
             ("shipping_upload", {"order_id": order.id, "logistics_type": 1}, f"shipping_upload:{order.id}:1"),
             ("subscribe_message", {"event": "order_shipped", "order_id": order.id}, f"order_shipped:{order.id}")])
     return outcome
+
+
+def correct_shipment(order: Order, staff, carrier: str, tracking_no: str) -> Outcome:
+    """Staff fix a shipped order's carrier or tracking number (WeChat refused the upload,
+    or it was typed wrong): the order is corrected (audited) and WeChat told again — the
+    refused upload is retried, else a new one is queued. A queued upload not yet sent
+    reads the order when it goes, so it needs nothing."""
+    order = codes.lock_order(order.id)
+    if order.fulfillment != "delivery":
+        raise WrongFulfillment(details={"fulfillment": order.fulfillment})
+    if order.status not in (Status.shipped.value, Status.delivered.value):
+        raise InvalidTransition(details={"status": order.status, "action": "correct_shipment"})
+    changes = {name: [old, new] for name, old, new in (("carrier", order.carrier, carrier),
+                                                        ("tracking_no", order.tracking_no, tracking_no))
+               if old != new}
+    uploads = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "shipping_upload", OutboxMessage.dedupe_key.like(f"shipping_upload:{order.id}:1%"))
+        .order_by(OutboxMessage.id.desc()).with_for_update()).all()
+    last = uploads[0] if uploads else None
+    if not changes and last is not None and not OUTBOX.allows(last.status, "retry"):
+        return Outcome(False, order.status)  # the same shipment, and WeChat has it or is about to
+    audit.record("order.correct_shipment", order, actor=staff, changes=changes)
+    order.carrier, order.tracking_no = carrier, tracking_no
+    if last is not None and OUTBOX.allows(last.status, "retry"):
+        OUTBOX.move(last, "retry", attempts=0, next_attempt_at=utcnow(), claim_token=None)
+        outbox.kick_after_commit()
+    elif last is None or last.status != "pending":  # sent with the old values, or being sent
+        outbox.enqueue("shipping_upload", {"order_id": order.id, "logistics_type": 1},
+                       dedupe_key=f"shipping_upload:{order.id}:1:{len(uploads) + 1}")
+    return Outcome(True, order.status)
 
 
 def mark_delivered(order: Order, actor: Actor) -> Outcome:

@@ -107,13 +107,26 @@ def test_pickup_shipping_upload_is_recorded(mp, wx):
 
 def test_express_upload_needs_tracking(mp):
     express = {**PICKUP, "logistics_type": 1,
-               "shipping_list": [{"item_desc": "牛奶", "tracking_no": "SF123",
-                                  "express_company": "SF"}]}
+               "shipping_list": [{"item_desc": "牛奶", "tracking_no": "YT123",
+                                  "express_company": "YTO"}]}
     mp.upload_shipping_info(express)
-    express["shipping_list"] = [{"item_desc": "牛奶", "express_company": "SF"}]
+    express["shipping_list"] = [{"item_desc": "牛奶", "express_company": "YTO"}]
     with pytest.raises(WeChatAPIError) as exc:
         mp.upload_shipping_info(express)
     assert exc.value.errcode == 47001 and "tracking_no" in exc.value.errmsg
+
+
+def test_sf_upload_needs_the_receivers_masked_phone(mp, wx):
+    sf = {"item_desc": "牛奶", "tracking_no": "SF123", "express_company": "SF"}
+    for contact in (None, {}, {"consignor_contact": "021****4567"}, {"receiver_contact": ""}):
+        item = sf if contact is None else {**sf, "contact": contact}
+        with pytest.raises(WeChatAPIError) as exc:
+            mp.upload_shipping_info({**PICKUP, "logistics_type": 1, "shipping_list": [item]})
+        assert exc.value.errcode == 47003 and "receiver_contact" in exc.value.errmsg
+    assert wx.get("/_/shipping-uploads")["uploads"] == []
+    mp.upload_shipping_info({**PICKUP, "logistics_type": 1, "shipping_list": [
+        {**sf, "contact": {"receiver_contact": "138****5678"}}]})
+    assert len(wx.get("/_/shipping-uploads")["uploads"]) == 1
 
 
 def _broken(path: str, value):

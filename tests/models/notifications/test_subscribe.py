@@ -19,6 +19,7 @@ from models.notifications import templates as tpl
 from models.outbox.dispatch import dispatch_due
 from models.notifications.tables import MessageLog, SubscribeGrant
 from models.orders.tables import Order
+from models.stores import Store
 from models.outbox.tables import OutboxMessage
 from tests.factories import bearer, make_product, make_store, stock
 from tests.app.test_errors import assert_error
@@ -367,14 +368,21 @@ def test_shipping_upload_body_follows_section_8(app, client, sandbox):
     order_id = place_order(app, client, headers, fulfillment="delivery", qty=1)
     _refund(app, order_id, 1, None)  # gives the order a paid payment with a transaction id
     _set(app, order_id, carrier="SF", tracking_no="SF998877")
+    with app.app_context():
+        store_id = db.session.get(Order, order_id).store_id
+        db.session.execute(update(Store).where(Store.id == store_id).values(phone="02161234567"))
+        db.session.commit()
     enqueue(app, {"order_id": order_id, "logistics_type": 1}, kind="shipping_upload")
     pickup = enqueue(app, {"order_id": order_id, "logistics_type": 4}, kind="shipping_upload")
     assert dispatch(app) == {"sent": 2}
     express, at_store = [u["payload"] for u in
                          requests.get(f"{sandbox.base_url}/_/shipping-uploads", timeout=5).json()["uploads"]]
     assert express["order_key"] == {"order_number_type": 2, "transaction_id": "4200000000000000001"}
+    # 顺丰 wants the masked phones of sender (the store) and receiver (the address).
     assert express["shipping_list"] == [{"item_desc": "月饼 6枚×1", "tracking_no": "SF998877",
-                                         "express_company": "SF"}]
+                                         "express_company": "SF", "contact": {
+                                             "consignor_contact": "021****4567",
+                                             "receiver_contact": "138****5678"}}]
     assert express["payer"] == {"openid": openid} and express["delivery_mode"] == 1
     assert express["upload_time"].endswith("+08:00") and len(express["upload_time"]) == 29
     assert at_store["logistics_type"] == 4 and at_store["shipping_list"] == [{"item_desc": "月饼 6枚×1"}]
@@ -382,11 +390,12 @@ def test_shipping_upload_body_follows_section_8(app, client, sandbox):
     assert outbox_row(app, pickup).status == "sent"
 
 
-def test_shipping_upload_of_an_order_not_paid_by_wechat_fails_for_staff(app, client, sandbox):
+def test_shipping_upload_of_an_order_not_paid_by_wechat_is_skipped(app, client, sandbox):
+    # A card-paid order has nothing held at WeChat: no upload, and nothing for staff to fix.
     user_id, openid, headers = buyer(client, sandbox)
     order_id = place_order(app, client, headers, fulfillment="delivery", qty=1)
     row_id = enqueue(app, {"order_id": order_id, "logistics_type": 1}, kind="shipping_upload")
-    assert dispatch(app) == {"failed": 1}
+    assert dispatch(app) == {"skipped": 1}
     assert outbox_row(app, row_id).last_error == "order_not_paid_by_wechat"
 
 

@@ -74,6 +74,7 @@ EXPECTED = {
     ("POST", "/api/staff/orders/<order_no>/ready"): {A, M, C},
     ("POST", "/api/staff/orders/<order_no>/refunds"): {A, M},
     ("POST", "/api/staff/orders/<order_no>/ship"): {A, M, C},
+    ("PUT", "/api/staff/orders/<order_no>/shipment"): {A, M, C},
     ("POST", "/api/staff/pickups/orders/<order_no>/extend"): {A, M},
     ("POST", "/api/staff/pickups/orders/<order_no>/reissue"): {A, M},
     ("POST", "/api/staff/pickups/orders/<order_no>/unlock"): {A, M},

@@ -92,7 +92,6 @@ def _flask_config(s: Settings) -> dict:
         VALIDATION_ERROR_SCHEMA=ERROR_SCHEMA,
         HTTP_ERROR_SCHEMA=ERROR_SCHEMA,
         SYNC_LOCAL_SPEC=False,
-        DOCS_FAVICON=None,
     )
     if s.DATABASE_URL.startswith("sqlite:///") and ":memory:" not in s.DATABASE_URL:
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)

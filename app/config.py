@@ -48,6 +48,21 @@ class ConfigError(RuntimeError):
     """The configuration cannot run (raised at start-up, never per request)."""
 
 
+# The WeChat surfaces: the variables each needs, all of them or none (a surface given in
+# part is refused everywhere: it would fail only at its first call). Production needs the
+# mini-program and WeChat Pay (every order is paid through it); the official account
+# (staff alerts, /wechat/official) and subscribe templates are optional: without them
+# those messages are not sent. README.md, "WeChat surfaces", says the same for people.
+MINIPROGRAM = ("WECHAT_APPID", "WECHAT_SECRET")
+WECHATPAY = ("WECHATPAY_MCHID", "WECHATPAY_CERT_SERIAL", "WECHATPAY_PRIVATE_KEY_PATH",
+             "WECHATPAY_APIV3_KEY")
+WECHATPAY_PUBLIC_KEY = ("WECHATPAY_PUBLIC_KEY_PATH", "WECHATPAY_PUBLIC_KEY_ID")  # public-key mode
+# Production also needs WECHAT_OA_AES_KEY (safe mode: pushes are encrypted); development
+# may run the server URL in plain mode.
+OFFICIAL_ACCOUNT = ("WECHAT_OA_APPID", "WECHAT_OA_SECRET", "WECHAT_OA_TOKEN")
+PRODUCTION_NEEDS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", *MINIPROGRAM)
+
+
 class SubscribeTemplate(BaseModel):
     """One event's mini-program subscribe template: which keyword shows which field."""
 
@@ -60,7 +75,9 @@ class SubscribeTemplate(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
+    # `NAME=` with nothing after it (a blank in .env.example) means unset, not "".
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True,
+                                      env_ignore_empty=True)
 
     APP_ENV: Literal["development", "production", "test"] = "development"
     DATABASE_URL: str | None = None
@@ -175,9 +192,11 @@ class Settings(BaseSettings):
         if self.WECHAT_SANDBOX is None:
             self.WECHAT_SANDBOX = not (self.WECHAT_APPID and self.WECHAT_SECRET)
         if self.APP_ENV == "production":
+            self._check_surfaces()
             self._check_production()
         else:
             self._fill_development_defaults()
+            self._check_surfaces()
         field_key(self)  # validates FIELD_ENCRYPTION_KEY's shape
         self._task_defaults()
         _check_oa_aes_key(self.WECHAT_OA_AES_KEY)
@@ -193,17 +212,29 @@ class Settings(BaseSettings):
         self.CELERY_BROKER_URL = self.CELERY_BROKER_URL or (None if self.TASKS_IN_PROCESS else self.REDIS_URL)
         self.CELERY_BEAT_SCHEDULE_FILE = self.CELERY_BEAT_SCHEDULE_FILE or str(INSTANCE_DIR / "celerybeat-schedule")
 
+    def _check_surfaces(self) -> None:
+        production = self.APP_ENV == "production"
+        official = OFFICIAL_ACCOUNT + (("WECHAT_OA_AES_KEY",) if production else ())
+        for surface, names in (("the mini-program", MINIPROGRAM), ("WeChat Pay", WECHATPAY),
+                               ("WeChat Pay's public key (public-key mode)", WECHATPAY_PUBLIC_KEY),
+                               ("the official account", official)):
+            given = [name for name in names if getattr(self, name)]
+            if given and len(given) < len(names):
+                missing = [name for name in names if name not in given]
+                raise ConfigError(f"{surface} is configured in part: {', '.join(given)} without "
+                                  f"{', '.join(missing)} (set all of {', '.join(names)}, or none)")
+        if self.WECHAT_OA_ALERT_TEMPLATES and not self.WECHAT_OA_APPID:
+            raise ConfigError("WECHAT_OA_ALERT_TEMPLATES are sent by the official account: set "
+                              f"{', '.join(official)} too, or leave the templates out")
+
     def _check_production(self) -> None:
-        missing = [
-            name
-            for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY",
-                         "WECHAT_APPID", "WECHAT_SECRET", "WECHATPAY_MCHID", "WECHATPAY_CERT_SERIAL",
-                         "WECHATPAY_PRIVATE_KEY_PATH", "WECHATPAY_APIV3_KEY", "WECHATPAY_NOTIFY_BASE",
-                         "WECHAT_OA_APPID", "WECHAT_OA_SECRET", "WECHAT_OA_TOKEN", "WECHAT_OA_AES_KEY")
-            if not getattr(self, name)
-        ]
+        missing = [name for name in PRODUCTION_NEEDS if not getattr(self, name)]
         if missing:
             raise ConfigError(f"production needs {', '.join(missing)}")
+        pay = [name for name in (*WECHATPAY, "WECHATPAY_NOTIFY_BASE") if not getattr(self, name)]
+        if pay:
+            raise ConfigError(f"production needs WeChat Pay (every order is paid through it): "
+                              f"{', '.join(pay)}")
         if not self.DATABASE_URL.startswith("mysql"):
             raise ConfigError("production needs a MySQL DATABASE_URL")
         if self.WECHAT_SANDBOX:

@@ -73,6 +73,12 @@ class WeChatUnavailable(AppError):
     status, code, message = 503, "wechat_unavailable", "WeChat is unavailable; try again shortly."
 
 
+class NotConfigured(AppError):
+    """A WeChat surface this deployment does not use (optional ones: app/config.py). Not
+    a 503: trying again will not help until the operator configures it."""
+    status, code, message = 501, "not_configured", "This deployment does not use this feature."
+
+
 # The error shape for the OpenAPI document (APIFlask would otherwise describe its own).
 ERROR_SCHEMA = {
     "type": "object",

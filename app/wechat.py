@@ -32,7 +32,7 @@ def init_app(app: Flask) -> None:
         cfg["WECHAT_APPID"], cfg["WECHAT_SECRET"], cfg["WECHAT_API_BASE"],
         redis=app.extensions["redis"], timeout=cfg["WECHAT_TIMEOUT_S"],
     )
-    # The official account (optional outside production): its API on the same base.
+    # The official account (optional; all of WECHAT_OA_* or none): its API on the same base.
     if cfg.get("WECHAT_OA_APPID") and cfg.get("WECHAT_OA_SECRET"):
         app.extensions["official"] = OfficialAccountClient(
             cfg["WECHAT_OA_APPID"], cfg["WECHAT_OA_SECRET"], cfg["WECHAT_API_BASE"],
@@ -53,7 +53,8 @@ def official_configured() -> bool:
 def official() -> OfficialAccountClient:
     client = current_app.extensions.get("official")
     if client is None:
-        raise errors.WeChatUnavailable("The official account is not configured (WECHAT_OA_APPID ...).")
+        raise errors.NotConfigured("This deployment has no official account (WECHAT_OA_APPID ... "
+                                   "unset): staff alerts are off.")
     return client
 
 

@@ -49,7 +49,8 @@ class BindingOut(Schema):
 @can("staff.write")
 @bp.output(BindingQrOut, status_code=201)
 @bp.doc(summary="A one-time QR code that binds the staff member's WeChat to the official account",
-        responses={409: "conflict (deactivated)", 503: "wechat_unavailable"})
+        responses={409: "conflict (deactivated)", 501: "not_configured (no official account)",
+                   503: "wechat_unavailable"})
 def create_binding(staff_id):
     return binding.create_binding_qr(current_staff(), get_or_404(Staff, staff_id, "staff"))
 

@@ -53,7 +53,8 @@ _MAX_MSGID = 2 ** 63 - 1
 def deliver_staff_alert(payload: dict) -> None:
     event = payload.get("event")
     if not wechat.official_configured():
-        log.warning("staff alert %s not sent: no official account configured", event)
+        # A deployment without one (it is optional): nothing to warn about per alert.
+        log.info("staff alert %s not sent: no official account configured", event)
         return
     template = (current_app.config.get("WECHAT_OA_ALERT_TEMPLATES") or {}).get(event)
     if not template or not template.get("template_id"):

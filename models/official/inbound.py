@@ -38,7 +38,7 @@ class SignatureRejected(AppError):
 def _crypto():
     crypto = wechat.official_crypto()
     if crypto is None:
-        raise NotFound("The official account is not configured.")
+        raise NotFound("This deployment has no official account (WECHAT_OA_APPID ... unset).")
     return crypto
 
 

@@ -3,7 +3,12 @@ device, locked for a manager's review.
 
 The limits: an attempt takes its place in them before the code is looked up, atomically
 (app.ratelimit), so codes sent at once can't all slip past a counter not yet raised; a
-code that turns out right (or refused for another reason) gives its place back.
+code that turns out right (or refused for another reason) gives its place back. The
+device's limit counts per store of the clerk (`"<store>:<device>"`, an admin's as
+`"all:<device>"`): the device id is the scanner's own word (`X-Device-Id`, else the
+client's address), so clerks of store B failing with store A's till id stop only B's use
+of that id — never store A's clerk at that till. Rotating device ids gains a guesser
+nothing: the per-staff limit counts every try whatever the device.
 
 Attributing a wrong code to an order: a signed (V2/V3) payload names its order, and so
 does a verification sent with the order's number (`order_no`, when the clerk opened the
@@ -42,11 +47,14 @@ def _limits() -> tuple[FailureLimit, FailureLimit]:
 
 
 def take(staff, device: str) -> ratelimit.Slot:
-    """This attempt's place in the staff member's limit and the device's; 429
-    rate_limited once either failed too often. Call `failed()` on it for a wrong code;
-    leaving its `with` block otherwise gives the place back."""
+    """This attempt's place in the staff member's limit and the device's (per store the
+    member works for); 429 rate_limited once either failed too often. Call `failed()` on
+    it for a wrong code; leaving its `with` block otherwise gives the place back."""
     by_staff, by_device = _limits()
-    return ratelimit.take((by_staff, str(staff.id)), (by_device, device))
+    stores = acting_store_ids(staff)
+    scopes = ["all"] if stores is None else sorted(set(stores))
+    return ratelimit.take((by_staff, str(staff.id)),
+                          *((by_device, f"{scope}:{device}") for scope in scopes))
 
 
 def count_wrong_code(order: Order) -> PickupCode | None:

@@ -140,6 +140,28 @@ def test_concurrent_wrong_codes_stop_at_the_device_limit(app, client, counter, t
     assert Counter(codes) == {400: 6, 429: 18}
 
 
+def test_clerks_of_another_store_cannot_lock_a_stores_till(client, counter, tight_limits):
+    # Two clerks of store B try wrong codes with store A's till id until they are stopped
+    # (6 of them: the till's limit): store A's clerk on that till still verifies.
+    order_no = ready_order(client, counter)
+    code = shown(client, counter, order_no)["code"]
+    elsewhere = make_counter(client)
+    second = bearer(staff_token(client, make_staff("clerk", [elsewhere.store])))
+    tries = [verify(client, clerk, device="till-A", code=WRONG).status_code
+             for clerk in (elsewhere.clerk, second) for _ in range(5)]
+    resp = verify(client, counter.clerk, device="till-A", code=code)
+    assert resp.status_code == 200, resp.json
+    # B's clerks are still stopped: the first by their own limit (4), the second by B's
+    # count on that device id (6).
+    assert tries == [400] * 4 + [429] + [400] * 2 + [429] * 3
+
+
+def test_rotating_device_ids_does_not_escape_the_staff_limit(client, counter, tight_limits):
+    for i in range(4):
+        assert_error(verify(client, counter.clerk, device=f"fake-{i}", code=WRONG), 400, "pickup_code_invalid")
+    assert_error(verify(client, counter.clerk, device="fake-new", code=WRONG), 429, "rate_limited")
+
+
 def test_every_attempt_is_audited_without_the_code(client, counter):
     order_no = ready_order(client, counter)
     code = shown(client, counter, order_no)["code"]

@@ -87,7 +87,7 @@ def _flask_config(s: Settings) -> dict:
     cfg = s.model_dump()
     cfg.update(
         SQLALCHEMY_DATABASE_URI=s.DATABASE_URL,
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(s.DATABASE_URL),
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(s),
         VALIDATION_ERROR_STATUS_CODE=400,
         VALIDATION_ERROR_SCHEMA=ERROR_SCHEMA,
         HTTP_ERROR_SCHEMA=ERROR_SCHEMA,
@@ -98,16 +98,18 @@ def _flask_config(s: Settings) -> dict:
     return cfg
 
 
-def _engine_options(url: str) -> dict:
-    if url.startswith("mysql"):
+def _engine_options(s: Settings) -> dict:
+    if s.DATABASE_URL.startswith("mysql"):
         # Idle connections are pinged (app.db); recycle stays under wait_timeout. READ COMMITTED
         # (as Django uses on MySQL): a statement sees rows committed before it, so a
         # re-read after losing a unique-key race finds the winner's row, and guarded
-        # updates take no gap locks.
-        from app.db import MYSQL_POOL_OPTIONS
+        # updates take no gap locks. Timeouts: a hung server costs a request 503, not a
+        # wait without end (app.db, "a hung MariaDB").
+        from app.db import MYSQL_POOL_OPTIONS, mysql_connect_args
 
         return {**MYSQL_POOL_OPTIONS, "pool_recycle": 1800, "pool_size": 10,
-                "max_overflow": 10, "isolation_level": "READ COMMITTED"}
+                "max_overflow": 10, "pool_timeout": s.POOL_TIMEOUT_S,
+                "isolation_level": "READ COMMITTED", "connect_args": mysql_connect_args(s)}
     return {}
 
 

@@ -57,6 +57,13 @@ def init_app(app: Flask) -> Celery:
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,  # our JSON logs (app/logs.py) stay
         broker_connection_retry_on_startup=True,
+        # A broker that hangs must not hold a request's after-commit hook (a task sent)
+        # or a worker without end: kombu waits forever unless told. At least 2 s, above
+        # kombu's 1 s BRPOP that a worker's consumer waits on; one retry of a publish.
+        broker_transport_options={"socket_timeout": max(cfg["REDIS_TIMEOUT_S"], 2.0),
+                                  "socket_connect_timeout": cfg["REDIS_TIMEOUT_S"]},
+        task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                                   "interval_max": 0.2},
         timezone="Asia/Shanghai", enable_utc=True,
         beat_schedule=schedule.beat_schedule(cfg),
         beat_schedule_filename=cfg["CELERY_BEAT_SCHEDULE_FILE"],

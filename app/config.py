@@ -83,6 +83,24 @@ class Settings(BaseSettings):
     DATABASE_URL: str | None = None
     REDIS_URL: str | None = None
     REDIS_MAX_CONNECTIONS: int = Field(default=64, ge=4, le=10_000)
+    # --- A hung database or Redis (issue 17, item 9): how long to wait before giving up.
+    # A request that gives up answers 503 `unavailable` and the connection is discarded,
+    # so the service recovers by itself. Reads of a web request stop after
+    # DATABASE_READ_TIMEOUT_S; background work (Celery tasks, CLI commands and migrations,
+    # work run after a response: anything outside a request) after
+    # DATABASE_JOB_READ_TIMEOUT_S, since the reconciliation, the ledger check or an ALTER
+    # TABLE may wait longer for a first row than any request should. A read timeout is per
+    # socket read (the time to the next bytes), not per statement.
+    DATABASE_CONNECT_TIMEOUT_S: float = Field(default=5.0, gt=0, le=60)  # TCP and handshake
+    DATABASE_READ_TIMEOUT_S: float = Field(default=10.0, gt=0, le=3600)
+    DATABASE_WRITE_TIMEOUT_S: float = Field(default=10.0, gt=0, le=3600)
+    DATABASE_JOB_READ_TIMEOUT_S: float = Field(default=3600.0, gt=0, le=86_400)
+    # How long a request waits for a free pooled connection (database or Redis).
+    POOL_TIMEOUT_S: float = Field(default=5.0, gt=0, le=60)
+    # Redis: connecting, and waiting for any reply (also the Celery broker's, at least 2 s).
+    REDIS_TIMEOUT_S: float = Field(default=3.0, gt=0, le=60)
+    # Each of /readyz's probes (database, Redis) gives up after this long.
+    READY_TIMEOUT_S: float = Field(default=1.0, gt=0, le=10)
     SECRET_KEY: str | None = None
     # 32 bytes, base64 (urlsafe or standard). Derives the AES-256-GCM key and the lookup-hash key.
     FIELD_ENCRYPTION_KEY: str | None = None

@@ -1,5 +1,5 @@
 """Transactions: one per request, a unit of work of its own for background passes, and
-the engine set up to behave (MariaDB pool round trips, SQLite pragmas).
+the engine set up to behave (MariaDB pool round trips and timeouts, SQLite pragmas).
 
 The app commits once after the handler returned (TihuoApp.dispatch_request), a task once
 after it returned (app/celery_app.py); domain code never commits. A background pass that
@@ -14,7 +14,7 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterable
 
-from flask import Flask
+from flask import Flask, has_request_context
 from sqlalchemy import Select, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
@@ -62,6 +62,10 @@ def each_in_own_transaction(ids: Iterable | Select, step: Callable[[object], obj
 
 def init_app(app: Flask) -> None:
     init_engine_events()
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.driver == "pymysql":
+        event.listen(engine, "checkout", MysqlCheckout(app.config))
 
     @app.teardown_request
     def _discard(exc):
@@ -114,15 +118,66 @@ def _mysql_reset(dbapi_conn, _record, state) -> None:
         dbapi_conn.rollback()
 
 
-def _mysql_checkout(dbapi_conn, record, _proxy) -> None:
-    if not _is_pymysql(dbapi_conn):
+# --- a hung MariaDB: nothing waits without limit ------------------------------------------
+# Without timeouts PyMySQL waits forever for a server that accepted the connection but
+# answers nothing (stopped, or lost behind a network that drops packets): every request
+# took as long as the server was frozen. With them a wait ends in PyMySQL's "Lost
+# connection" (2013) or "gone away" (2006), which SQLAlchemy takes as a disconnect: it
+# discards the connection and every pooled one older than it, so connections made after
+# the server is back are fresh; the request answers 503 `unavailable` (app/errors.py).
+
+def mysql_connect_args(settings) -> dict:
+    """PyMySQL's connect arguments. The handshake and the connection's set-up queries read
+    under the connect timeout; each checkout then sets the read timeout of its user."""
+    return {"connect_timeout": settings.DATABASE_CONNECT_TIMEOUT_S,
+            "read_timeout": settings.DATABASE_CONNECT_TIMEOUT_S,
+            "write_timeout": settings.DATABASE_WRITE_TIMEOUT_S}
+
+
+class MysqlCheckout:
+    """Pool checkout of a PyMySQL connection (this app's engine only).
+
+    The read timeout follows who uses the connection now: a request gets the short one,
+    background work (no request: a task, a command, work after a response) the long one.
+    PyMySQL has no public setter, but it reads `_read_timeout` before every read (pinned
+    version; tests/app/test_faults.py fails if that stops working). A connection idle
+    long enough is pinged first (see above), under the connect timeout."""
+
+    def __init__(self, cfg):
+        self.request_s, self.job_s = cfg["DATABASE_READ_TIMEOUT_S"], cfg["DATABASE_JOB_READ_TIMEOUT_S"]
+        self.ping_s = cfg["DATABASE_CONNECT_TIMEOUT_S"]
+
+    def __call__(self, dbapi_conn, record, _proxy) -> None:
+        idle_since = record.info.get("checked_in_at")
+        if idle_since is not None and time.monotonic() - idle_since > PING_AFTER_IDLE_S:
+            dbapi_conn._read_timeout = self.ping_s
+            try:
+                dbapi_conn.ping(reconnect=False)
+            except Exception as e:  # the pool discards it and connects afresh
+                raise exc.DisconnectionError() from e
+        dbapi_conn._read_timeout = self.request_s if has_request_context() else self.job_s
+
+
+def probe(timeout_s: float) -> None:
+    """Raise unless the database answers `SELECT 1` within about `timeout_s` (/readyz).
+    On MariaDB a connection of its own, outside the pool: a stuck server holds it no
+    longer than the timeout, and a pool taken up by stuck requests doesn't hide a server
+    that answers again."""
+    engine = db.engine
+    if engine.dialect.driver != "pymysql":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
         return
-    idle_since = record.info.get("checked_in_at")
-    if idle_since is not None and time.monotonic() - idle_since > PING_AFTER_IDLE_S:
-        try:
-            dbapi_conn.ping(reconnect=False)
-        except Exception as e:  # the pool discards it and connects afresh
-            raise exc.DisconnectionError() from e
+    import pymysql
+
+    _, params = engine.dialect.create_connect_args(engine.url)
+    conn = pymysql.connect(**{**params, "connect_timeout": timeout_s, "read_timeout": timeout_s,
+                              "write_timeout": timeout_s})
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+    finally:
+        conn.close()
 
 
 def _mysql_connect_args(dialect, _record, _cargs, cparams) -> None:
@@ -142,7 +197,6 @@ def _mysql_checkin(dbapi_conn, record) -> None:
 def init_engine_events() -> None:
     if not event.contains(Engine, "connect", _sqlite_pragmas):
         event.listen(Pool, "reset", _mysql_reset)
-        event.listen(Pool, "checkout", _mysql_checkout)
         event.listen(Pool, "checkin", _mysql_checkin)
         event.listen(Engine, "do_connect", _mysql_connect_args)
         event.listen(Engine, "connect", _sqlite_pragmas)

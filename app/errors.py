@@ -145,9 +145,15 @@ def init_app(app: APIFlask) -> None:
     @app.errorhandler(redis.exceptions.ConnectionError)
     @app.errorhandler(redis.exceptions.TimeoutError)
     @app.errorhandler(sqlalchemy.exc.OperationalError)
+    @app.errorhandler(sqlalchemy.exc.InterfaceError)
+    @app.errorhandler(sqlalchemy.exc.TimeoutError)
     def _backing_service_down(exc: Exception):
-        # The database or Redis is unreachable: the client may retry; nothing was applied
-        # (the request's transaction is rolled back on the way out).
+        # The database or Redis is unreachable or stuck — refused, dropped, or silent past
+        # its timeout (PyMySQL's "Lost connection" is an OperationalError, a full pool
+        # SQLAlchemy's TimeoutError, a Redis without reply redis' TimeoutError), also when
+        # the commit is what waited: the client may retry. The request's transaction is
+        # rolled back on the way out (a commit that timed out may still have landed: order
+        # placement and card redemption are retried with the same Idempotency-Key).
         log.error("backing service unavailable on %s %s: %s", request.method, request.path,
                   type(exc).__name__)
         return _body(503, "unavailable", "A backing service is unavailable; try again shortly.",

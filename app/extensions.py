@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import fakeredis
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from flask import Flask, current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -32,20 +34,33 @@ class RedisExt:
     in-process fakeredis server shared by every client of this process."""
 
     def init_app(self, app: Flask) -> None:
-        url = app.config["REDIS_URL"]
+        cfg = app.config
+        url = cfg["REDIS_URL"]
         if url:
-            # A blocking pool: a burst of threads waits briefly for a connection instead
-            # of failing with MaxConnectionsError.
+            # A blocking pool: a burst of threads waits briefly (POOL_TIMEOUT_S) for a
+            # connection instead of failing with MaxConnectionsError. Every connect and
+            # every reply waits at most REDIS_TIMEOUT_S: a Redis that hangs costs a request
+            # 503 `unavailable` (redis TimeoutError, app/errors.py) and the connection,
+            # never the worker. No retries: a command whose reply was lost may have been
+            # applied (INCR, a flash-sale gate), and the client's retry is a new request.
             pool = redis.BlockingConnectionPool.from_url(
-                url, max_connections=app.config["REDIS_MAX_CONNECTIONS"], timeout=5,
-                decode_responses=True, health_check_interval=30)
+                url, max_connections=cfg["REDIS_MAX_CONNECTIONS"], timeout=cfg["POOL_TIMEOUT_S"],
+                decode_responses=True, health_check_interval=30,
+                socket_timeout=cfg["REDIS_TIMEOUT_S"], socket_connect_timeout=cfg["REDIS_TIMEOUT_S"],
+                retry=Retry(NoBackoff(), 0))
             client = redis.Redis(connection_pool=pool)
+            # /readyz's own client: a short timeout, and a connection that isn't waiting
+            # behind the requests' pool.
+            probe = redis.Redis.from_url(
+                url, decode_responses=True, socket_timeout=cfg["READY_TIMEOUT_S"],
+                socket_connect_timeout=cfg["READY_TIMEOUT_S"], retry=Retry(NoBackoff(), 0))
         else:
-            client = fakeredis.FakeRedis(
+            client = probe = fakeredis.FakeRedis(
                 server=fakeredis.FakeServer(), decode_responses=True,
                 connection_pool_class=redis.BlockingConnectionPool,
-                max_connections=app.config["REDIS_MAX_CONNECTIONS"], timeout=5)
+                max_connections=cfg["REDIS_MAX_CONNECTIONS"], timeout=cfg["POOL_TIMEOUT_S"])
         app.extensions["redis"] = client
+        app.extensions["redis_probe"] = probe
 
 
 redis_ext = RedisExt()
@@ -54,3 +69,8 @@ redis_ext = RedisExt()
 def rds() -> redis.Redis:
     """The current app's Redis client."""
     return current_app.extensions["redis"]
+
+
+def redis_probe() -> redis.Redis:
+    """The client /readyz pings Redis with (short timeouts, its own connection)."""
+    return current_app.extensions["redis_probe"]

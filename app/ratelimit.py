@@ -1,12 +1,63 @@
-"""Fixed-window failure counters in Redis (shared by every worker)."""
+"""Failure limits in Redis (shared by every worker): at most `limit` failures per subject
+(an account, an address, a device) within a fixed window that starts at the first one.
+
+An attempt takes a place (a `Slot`) in every limit it is subject to *before* the slow check (a
+password hash, a code lookup), in one Redis script: the counters are compared and
+incremented together, atomically, so thirty guesses sent at once find the same counter
+and at most `limit` of them get to the check. An attempt that turns out not to be a
+failure gives its place back. Reading the counter first and counting after the check
+(what this did before) let every request that arrived while the first few were being
+checked through: 11–12 of 30 wrong staff passwords against a limit of 5.
+
+Why not Flask-Limiter / `limits`: they limit requests by a route's key and count every
+hit; these limits count only failures, several per attempt (account and address, staff
+member and device), refuse all of them or take all of them, and hand a place back when
+the attempt succeeds — a dozen lines of Lua on the app's own Redis client (fakeredis runs
+them too), where the library would need its own storage connection and still lack the
+give-back.
+"""
 from __future__ import annotations
 
 from app.errors import RateLimited
 from app.extensions import rds
 
+# KEYS: the counters; ARGV: their limits, then their windows (seconds). Refuses (returns
+# the seconds until the first full counter's window ends) without counting anything when
+# any counter is at its limit; otherwise counts one in every counter, starting the
+# window of any that is new, and returns 0.
+_TAKE = """
+local n = #KEYS
+for i = 1, n do
+  local count = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if count >= tonumber(ARGV[i]) then
+    local ttl = redis.call('TTL', KEYS[i])
+    if ttl < 1 then ttl = 1 end
+    return ttl
+  end
+end
+for i = 1, n do
+  redis.call('INCR', KEYS[i])
+  if redis.call('TTL', KEYS[i]) < 0 then
+    redis.call('EXPIRE', KEYS[i], ARGV[n + i])
+  end
+end
+return 0
+"""
+
+# Gives one back in every counter that still exists (one whose window ended meanwhile
+# is gone: nothing to give back, and nothing may start a counter without a window).
+_GIVE_BACK = """
+for i = 1, #KEYS do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then
+    redis.call('DECR', KEYS[i])
+  end
+end
+return 0
+"""
+
 
 class FailureLimit:
-    """Refuse once `limit` failures were counted for a key within `window_s` (`check_all`)."""
+    """At most `limit` failures per subject within `window_s` (see `take`)."""
 
     def __init__(self, name: str, limit: int, window_s: int):
         self.name, self.limit, self.window_s = name, limit, window_s
@@ -14,21 +65,47 @@ class FailureLimit:
     def _key(self, subject: str) -> str:
         return f"ratelimit:{self.name}:{subject}"
 
-    def fail(self, subject: str) -> None:
-        pipe = rds().pipeline()
-        key = self._key(subject)
-        pipe.incr(key)
-        pipe.expire(key, self.window_s, nx=True)
-        pipe.execute()
-
     def clear(self, subject: str) -> None:
+        """Forget this subject's failures (the account's owner just got it right)."""
         rds().delete(self._key(subject))
 
 
-def check_all(*checks: tuple[FailureLimit, str]) -> None:
-    """429 rate_limited when any (limit, subject) is over its limit: one read for all
-    (a request's counters are checked together on its way in)."""
+class Slot:
+    """An attempt's place in its limits, counted as a failure from the moment it was taken.
+
+    `give_back()` when the attempt turned out not to be one. Used as a context manager,
+    the place is given back when the block ends unless `failed()` was called: the block is
+    the slow check, and anything that leaves it without calling `failed()` — success, a
+    refusal for another reason, an error of ours — is not a guess that got an answer."""
+
+    def __init__(self, keys: list[str]):
+        self._keys, self._open, self._failed = keys, True, False
+
+    def failed(self) -> None:
+        """This attempt was a failure: its place stays counted."""
+        self._failed = True
+
+    def give_back(self) -> None:
+        if self._open and not self._failed:
+            rds().eval(_GIVE_BACK, len(self._keys), *self._keys)
+        self._open = False
+
+    def __enter__(self) -> "Slot":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.give_back()
+
+
+def take(*checks: tuple[FailureLimit, str]) -> Slot:
+    """Take a place in each (limit, subject) at once, or none: 429 rate_limited (with
+    Retry-After) when any of them is at its limit. Checked before the work, so even the
+    right password waits out a full window."""
     keys = [limit._key(subject) for limit, subject in checks]
-    for (limit, _), key, count in zip(checks, keys, rds().mget(keys)):
-        if count is not None and int(count) >= limit.limit:
-            raise RateLimited(max(int(rds().ttl(key)), 1))
+    args = [limit.limit for limit, _ in checks] + [limit.window_s for limit, _ in checks]
+    # EVAL with the text each time (a few hundred bytes; the server caches the compiled
+    # script): no NOSCRIPT round trip after a restart, nothing to register per client.
+    retry_after_s = int(rds().eval(_TAKE, len(keys), *keys, *args))
+    if retry_after_s:
+        raise RateLimited(retry_after_s)
+    return Slot(keys)

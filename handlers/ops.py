@@ -2,31 +2,33 @@
 from __future__ import annotations
 
 from apiflask import APIBlueprint
-from sqlalchemy import text
+from flask import current_app
 
-from app import metrics
-from app.extensions import db, rds
+from app import db as database, metrics
+from app.extensions import redis_probe
 
 bp = APIBlueprint("ops", __name__, tag="Operations")
 
 
 @bp.get("/healthz")
-@bp.doc(summary="The process is up")
+@bp.doc(summary="The process is up (touches neither the database nor Redis)")
 def healthz():
     return {"status": "ok"}
 
 
 @bp.get("/readyz")
-@bp.doc(summary="The database and Redis answer", responses={503: "A dependency is down"})
+@bp.doc(summary="The database and Redis answer", responses={503: "A dependency is down or stuck"})
 def readyz():
-    checks = {}
+    # Each probe has its own connection and gives up after READY_TIMEOUT_S (1 s), so a
+    # hung dependency is reported within about two seconds, not when its pool gives up.
+    checks, timeout_s = {}, current_app.config["READY_TIMEOUT_S"]
     try:
-        db.session.execute(text("SELECT 1"))
+        database.probe(timeout_s)
         checks["database"] = "ok"
     except Exception as exc:  # any driver error means "not ready", never a 500
         checks["database"] = f"error: {type(exc).__name__}"
     try:
-        rds().ping()
+        redis_probe().ping()
         checks["redis"] = "ok"
     except Exception as exc:
         checks["redis"] = f"error: {type(exc).__name__}"

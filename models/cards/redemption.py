@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.ratelimit import FailureLimit, check_all
+from app import ratelimit
+from app.ratelimit import FailureLimit
 from models import audit, outbox
 from models.stock.holds import reserve
 from models.base import utcnow
@@ -44,15 +45,16 @@ def open_card(shopper, ip: str, serial: str, password: str) -> Card:
     """The card these credentials open, or CardInvalid (counted against the shopper, the
     address and — when the serial exists — the card, which locks at the limit)."""
     per_user, per_ip = _limits()
-    check_all((per_user, str(shopper.id)), (per_ip, ip))
+    # Counted as a failure from here (taken atomically, before the slow check: see
+    # app.ratelimit) until the password turns out right.
+    attempt = ratelimit.take((per_user, str(shopper.id)), (per_ip, ip))
     card = db.session.scalars(select(Card).options(joinedload(Card.batch))
                               .where(Card.serial == normalize_serial(serial))).first()
     if not passwords.verify(card.password_hash if card else None, passwords.normalize(password)):
-        per_user.fail(str(shopper.id))
-        per_ip.fail(ip)
         if card is not None and card.password_hash is not None:
             lockout.record_failure(card.id, shopper)
         raise CardInvalid()
+    attempt.give_back()
     if card.failed_attempts and card.locked_at is None:  # the holder got it right: start again
         db.session.execute(update(Card).where(Card.id == card.id, Card.locked_at.is_(None))
                            .values(failed_attempts=0).execution_options(synchronize_session=False))

@@ -1,6 +1,15 @@
 """Wrong codes: counted against the order they name, limited per staff member and per
 device, locked for a manager's review.
 
+The limits: an attempt takes its place in them before the code is looked up, atomically
+(app.ratelimit), so codes sent at once can't all slip past a counter not yet raised; a
+code that turns out right (or refused for another reason) gives its place back. The
+device's limit counts per store of the clerk (`"<store>:<device>"`, an admin's as
+`"all:<device>"`): the device id is the scanner's own word (`X-Device-Id`, else the
+client's address), so clerks of store B failing with store A's till id stop only B's use
+of that id — never store A's clerk at that till. Rotating device ids gains a guesser
+nothing: the per-staff limit counts every try whatever the device.
+
 Attributing a wrong code to an order: a signed (V2/V3) payload names its order, and so
 does a verification sent with the order's number (`order_no`, when the clerk opened the
 order and types its code). Those count against that order's live code — but only when
@@ -16,7 +25,8 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.ratelimit import FailureLimit, check_all
+from app import ratelimit
+from app.ratelimit import FailureLimit
 from models import audit, outbox
 from models.base import utcnow
 from models.cards.lockout import locked_cards
@@ -36,16 +46,15 @@ def _limits() -> tuple[FailureLimit, FailureLimit]:
             FailureLimit("pickup_device", cfg["PICKUP_DEVICE_MAX_FAILURES"], window))
 
 
-def check_limits(staff_id: int, device: str) -> None:
-    """429 rate_limited once this staff member or this device failed too often."""
+def take(staff, device: str) -> ratelimit.Slot:
+    """This attempt's place in the staff member's limit and the device's (per store the
+    member works for); 429 rate_limited once either failed too often. Call `failed()` on
+    it for a wrong code; leaving its `with` block otherwise gives the place back."""
     by_staff, by_device = _limits()
-    check_all((by_staff, str(staff_id)), (by_device, device))
-
-
-def count_failure(staff_id: int, device: str) -> None:
-    by_staff, by_device = _limits()
-    by_staff.fail(str(staff_id))
-    by_device.fail(device)
+    stores = acting_store_ids(staff)
+    scopes = ["all"] if stores is None else sorted(set(stores))
+    return ratelimit.take((by_staff, str(staff.id)),
+                          *((by_device, f"{scope}:{device}") for scope in scopes))
 
 
 def count_wrong_code(order: Order) -> PickupCode | None:

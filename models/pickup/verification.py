@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 
 from app.extensions import db
+from app.ratelimit import Slot
 from app.sqlbatch import Batch
 from models import audit, outbox
 from models.stock import holds
@@ -46,6 +47,7 @@ class Attempt:
     staff: object
     device: str
     action: str                     # preview | verify
+    slot: Slot                      # its place in the failure limits (lockout.take)
     presented: Presented | None = None
     order: Order | None = None
 
@@ -60,7 +62,7 @@ class Attempt:
     def wrong(self, reason: str, named: Order | None) -> PickupCodeInvalid:
         """A wrong code: counted per staff and device, and against the order it names
         when this clerk may act for that order's store. Same answer whatever the reason."""
-        lockout.count_failure(self.staff.id, self.device)
+        self.slot.failed()
         mine = named is not None and self.staff.can_act_for(named.store_id)
         locked = False
         if mine:
@@ -130,7 +132,7 @@ def _find(attempt: Attempt, p: Presented | None, named: Order | None, *,
     if p.level < code.level:
         raise attempt.refuse(PickupScanRequired(details={"order_no": order.order_no, "level": code.level}))
     if p.is_stale():
-        lockout.count_failure(staff.id, attempt.device)  # a replayed screenshot: not a guess at a code
+        attempt.slot.failed()  # a replayed screenshot: not a guess at a code, but counted
         raise attempt.refuse(PickupQrStale(details={"order_no": order.order_no}))
     return order, code
 
@@ -168,9 +170,12 @@ def _fresh_items(order: Order) -> list[OrderItem]:
 
 def _begin(staff, device: str, action: str, code: str | None, qr_payload: str | None,
            order_no: str | None, *, lock: bool = False) -> tuple[Attempt, Order, PickupCode]:
-    lockout.check_limits(staff.id, device)
-    attempt = Attempt(staff, device, action, presented=payloads.parse(code, qr_payload))
-    order, found = _find(attempt, attempt.presented, _named_order(order_no), lock=lock)
+    # The look-up is the check a guesser wants answered: it holds a place in the limits,
+    # kept if the code was wrong, given back once it was found (or refused for another
+    # reason: locked, not ready yet, ...).
+    with lockout.take(staff, device) as slot:
+        attempt = Attempt(staff, device, action, slot, presented=payloads.parse(code, qr_payload))
+        order, found = _find(attempt, attempt.presented, _named_order(order_no), lock=lock)
     _check_deadline(attempt, order)
     return attempt, order, found
 

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from app.errors import Unauthorized
 from app.extensions import db
-from app.ratelimit import FailureLimit, check_all
+from app import ratelimit
+from app.ratelimit import FailureLimit
 from models.base import utcnow
 from models.staff.accounts import password_matches, rehash_if_needed
 from models.staff.tables import Staff
@@ -37,15 +38,16 @@ def authenticate(username: str, password: str) -> Staff | None:
 def login(username: str, password: str, address: str | None) -> Staff:
     """The member, stamped with this login; 401 for a wrong username or password, 429 once
     the account or the address (`address`, the client's) has failed too often — checked
-    before the password, so even the right one waits out the window."""
+    before the password, so even the right one waits out the window. The attempt takes its
+    place in both limits before the password is checked (app.ratelimit), so attempts sent
+    at once can't all slip past a counter not yet raised."""
     username, address = username.strip().lower(), address or "unknown"
     per_user, per_ip = _limits()
-    check_all((per_user, username), (per_ip, address))
-    staff = authenticate(username, password)
-    if staff is None:
-        per_user.fail(username)
-        per_ip.fail(address)
-        raise Unauthorized("Wrong username or password.")
+    with ratelimit.take((per_user, username), (per_ip, address)) as attempt:
+        staff = authenticate(username, password)
+        if staff is None:
+            attempt.failed()
+            raise Unauthorized("Wrong username or password.")
     per_user.clear(username)
     staff.last_login_at = utcnow()
     return staff

@@ -2,6 +2,8 @@
 redemptions, every refusal with its code — and refusals that give guessers nothing."""
 from __future__ import annotations
 
+from collections import Counter
+
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -19,6 +21,7 @@ from models.stock.check import check_ledger
 from tests.factories import (bearer, make_bundle, make_card_batch, make_product, make_shopper, make_staff,
                              make_store, staff_token, stock)
 from tests.app.test_errors import assert_error
+from tests.models.orders.test_concurrency import run_threads
 
 ADDRESS = {"name": "王小明", "phone": "13912345678", "province": "上海市", "city": "上海市",
            "district": "静安区", "detail": "南京西路1号"}
@@ -387,6 +390,18 @@ def test_one_address_gets_a_few_wrong_tries_across_shoppers(client, app, shop, m
     assert_error(redeem(client, fresh, serial, password, ip="10.9.9.9", store_id=shop.store.id),
                  429, "rate_limited")
     assert redeem(client, fresh, serial, password, ip="10.9.9.10", store_id=shop.store.id).status_code == 201
+
+
+def test_concurrent_wrong_passwords_stop_at_the_shopper_limit(app, shop, monkeypatch):
+    # Thirty wrong passwords at once from one shopper (each from its own address): the
+    # shopper's limit is taken before the password is checked, so only that many get that far.
+    monkeypatch.setitem(app.config, "CARD_PASSWORD_ITERATIONS", 20_000)  # a check that takes a while
+    (serial, _), = cards(shop, count=1)
+    limit, store_id = app.config["CARD_REDEEM_MAX_FAILURES"], shop.store.id
+    db.session.commit()  # this thread's read ends (on SQLite it holds the write lock)
+    codes = run_threads(30, lambda i: redeem(app.test_client(), shop.alice, f"9{i:011d}", "1234123412341234",
+                                             ip=f"10.3.0.{i}", store_id=store_id).status_code)
+    assert Counter(codes) == {400: limit, 429: 30 - limit}
 
 
 # --- bad input: 4xx with a stable code, never a 500 -------------------------------------

@@ -2,6 +2,8 @@
 per-device limits stop guessing across orders; unlock and reissue; all audited."""
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from sqlalchemy import select
 
@@ -11,6 +13,7 @@ from models.outbox.tables import OutboxMessage
 from tests.factories import admin_headers, bearer, make_staff, make_store, staff_token
 from tests.models.pickup.support import counter, make_counter, order_row, ready_order, shown, verify  # noqa: F401
 from tests.app.test_errors import assert_error
+from tests.models.orders.test_concurrency import run_threads
 
 WRONG = "000000000000"
 
@@ -115,6 +118,48 @@ def test_per_staff_and_per_device_limits(client, counter, tight_limits):
                              json={"code": code}), 429, "rate_limited")
     resp = verify(client, other, device="till-3", code=code)
     assert resp.status_code == 200, resp.json  # successes are never limited
+
+
+def test_concurrent_wrong_codes_stop_at_the_staff_limit(app, counter, tight_limits):
+    # One clerk, twenty wrong codes at once, each from another device id: the clerk's
+    # limit (4) is taken before the code is looked up, so only that many get that far.
+    db.session.commit()  # this thread's read ends (on SQLite it holds the write lock)
+    codes = run_threads(20, lambda i: verify(app.test_client(), counter.clerk, device=f"till-{i}",
+                                             code=WRONG).status_code)
+    assert Counter(codes) == {400: 4, 429: 16}
+
+
+def test_concurrent_wrong_codes_stop_at_the_device_limit(app, client, counter, tight_limits):
+    # Three clerks of the store, eight wrong codes each, all at once on one till: the
+    # till's limit (6) holds although each clerk alone could still try.
+    clerks = [counter.clerk] + [bearer(staff_token(client, make_staff("clerk", [counter.store])))
+                                for _ in range(2)]
+    db.session.commit()
+    codes = run_threads(24, lambda i: verify(app.test_client(), clerks[i % 3], device="till-1",
+                                             code=WRONG).status_code)
+    assert Counter(codes) == {400: 6, 429: 18}
+
+
+def test_clerks_of_another_store_cannot_lock_a_stores_till(client, counter, tight_limits):
+    # Two clerks of store B try wrong codes with store A's till id until they are stopped
+    # (6 of them: the till's limit): store A's clerk on that till still verifies.
+    order_no = ready_order(client, counter)
+    code = shown(client, counter, order_no)["code"]
+    elsewhere = make_counter(client)
+    second = bearer(staff_token(client, make_staff("clerk", [elsewhere.store])))
+    tries = [verify(client, clerk, device="till-A", code=WRONG).status_code
+             for clerk in (elsewhere.clerk, second) for _ in range(5)]
+    resp = verify(client, counter.clerk, device="till-A", code=code)
+    assert resp.status_code == 200, resp.json
+    # B's clerks are still stopped: the first by their own limit (4), the second by B's
+    # count on that device id (6).
+    assert tries == [400] * 4 + [429] + [400] * 2 + [429] * 3
+
+
+def test_rotating_device_ids_does_not_escape_the_staff_limit(client, counter, tight_limits):
+    for i in range(4):
+        assert_error(verify(client, counter.clerk, device=f"fake-{i}", code=WRONG), 400, "pickup_code_invalid")
+    assert_error(verify(client, counter.clerk, device="fake-new", code=WRONG), 429, "rate_limited")
 
 
 def test_every_attempt_is_audited_without_the_code(client, counter):

@@ -1,6 +1,8 @@
 """Staff login, rate limits, roles and store binding, the staff CLI."""
 from __future__ import annotations
 
+from collections import Counter
+
 import re
 
 import pytest
@@ -12,6 +14,7 @@ from models.audit import AuditLog
 from models.staff.tables import Staff
 from tests.factories import PASSWORD, bearer, make_staff, make_store, staff_token
 from tests.app.test_errors import assert_error
+from tests.models.orders.test_concurrency import run_threads
 
 
 def login(client, username, password=PASSWORD, ip="10.0.0.1"):
@@ -68,6 +71,26 @@ def test_one_address_guessing_many_accounts_is_limited(client, app):
         login(client, f"user{i}", "wrong-password!", ip="10.6.6.6")
     assert_error(login(client, "someone", ip="10.6.6.6"), 429, "rate_limited")
     assert login(client, "someone", ip="10.7.7.7").status_code == 401
+
+
+def test_concurrent_wrong_passwords_stop_at_the_account_limit(client, app, ctx):
+    # Thirty at once, each from its own address: the account's limit is taken before the
+    # password is checked, so no more than the limit get that far.
+    make_staff("clerk", username="target")
+    limit = app.config["STAFF_LOGIN_MAX_ATTEMPTS"]
+    db.session.commit()  # this thread's read ends (on SQLite it holds the write lock)
+    codes = run_threads(30, lambda i: login(app.test_client(), "target", "wrong-password!",
+                                            ip=f"10.1.0.{i}").status_code)
+    assert Counter(codes) == {401: limit, 429: 30 - limit}
+    assert_error(login(client, "target", ip="10.2.0.1"), 429, "rate_limited")
+
+
+def test_concurrent_wrong_passwords_stop_at_the_address_limit(app, monkeypatch):
+    monkeypatch.setitem(app.config, "STAFF_LOGIN_MAX_ATTEMPTS", 2)  # 8 per address
+    limit = 8
+    codes = run_threads(30, lambda i: login(app.test_client(), f"user{i}", "wrong-password!",
+                                            ip="10.6.6.6").status_code)
+    assert Counter(codes) == {401: limit, 429: 30 - limit}
 
 
 def test_success_resets_the_account_counter(client, app, ctx):

@@ -2,9 +2,11 @@
 delivery to an address — with nothing to pay, paid at once, its stock held, all in one
 transaction. Multi-unit cards redeem in parts until used up.
 
-Checks run in an order that gives guessers nothing: rate limits, then the password (an
-unknown serial and a wrong password answer alike, and cost the same time), and only then
-the card's state (locked, void, used up, not active, expired), the channel and the store.
+Checks run in an order that gives guessers nothing: rate limits, then a lock (a locked
+card answers `card_locked` to any password, right or wrong, after the same work), then
+the password (an unknown serial and a wrong password answer alike, and cost the same
+time), and only then the card's state (void, used up, not active, expired), the channel
+and the store.
 """
 from __future__ import annotations
 
@@ -47,6 +49,11 @@ def open_card(shopper, ip: str, serial: str, password: str) -> Card:
     check_all((per_user, str(shopper.id)), (per_ip, ip))
     card = db.session.scalars(select(Card).options(joinedload(Card.batch))
                               .where(Card.serial == normalize_serial(serial))).first()
+    if card is not None and card.locked_at is not None:
+        # Locked: the right password and a wrong one get the same answer after the same
+        # work (one PBKDF2, nothing counted or written), so a locked card is no oracle.
+        passwords.verify(card.password_hash, passwords.normalize(password))
+        raise CardLocked(details={"locked_at": card.locked_at.isoformat()})
     if not passwords.verify(card.password_hash if card else None, passwords.normalize(password)):
         per_user.fail(str(shopper.id))
         per_ip.fail(ip)
@@ -88,10 +95,7 @@ def holder_state(card: Card, now: datetime | None = None) -> str:
 
 def lookup(shopper, ip: str, serial: str, password: str) -> Card:
     """What a card holds (units left, validity, what it is for) — after the password."""
-    card = open_card(shopper, ip, serial, password)
-    if card.locked_at is not None:
-        raise CardLocked(details={"locked_at": card.locked_at.isoformat()})
-    return card
+    return open_card(shopper, ip, serial, password)  # a locked card: card_locked
 
 
 def redeem(shopper, ip: str, body: dict, idempotency_key: str | None = None) -> Order:

@@ -92,10 +92,13 @@ def test_wrong_passwords_at_once_are_all_counted(app, shop):
         return app.test_client().post("/api/cards/redeem", headers=guessers[i],
                                       json=redeem_body(store_id, serial, f"{i:016d}")).status_code
 
-    assert run_threads(6, go) == [400] * 6
+    answers = Counter(run_threads(6, go))
+    # Tries that found the card unlocked are counted (card_invalid); once it is locked
+    # (at 3), a try — right or wrong — is answered card_locked and counts nothing.
+    assert set(answers) <= {400, 423} and answers[400] >= 3, answers
     with app.app_context():
         card = db.session.scalars(select(Card)).one()
-        assert card.failed_attempts == 6 and card.locked_at is not None
+        assert card.failed_attempts == answers[400] and card.locked_at is not None
         from models.outbox.tables import OutboxMessage
 
         alerts = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "staff_alert")).all()

@@ -60,10 +60,17 @@ def open_card(shopper, ip: str, serial: str, password: str) -> Card:
         if card is not None and card.password_hash is not None:
             lockout.record_failure(card.id, shopper)
         raise CardInvalid()
-    if card.failed_attempts and card.locked_at is None:  # the holder got it right: start again
+    # Right: the count of wrong tries starts again — but not here, where no lock is held
+    # yet: redeem resets it with the units it takes (stock rows first, then the card),
+    # lookup on its own (the card is the only row it locks).
+    return card
+
+
+def _reset_count(card: Card) -> None:
+    """The holder got the password right: the count of wrong tries starts again."""
+    if card.failed_attempts and card.locked_at is None:
         db.session.execute(update(Card).where(Card.id == card.id, Card.locked_at.is_(None))
                            .values(failed_attempts=0).execution_options(synchronize_session=False))
-    return card
 
 
 def check_state(card: Card, now: datetime) -> None:
@@ -95,7 +102,9 @@ def holder_state(card: Card, now: datetime | None = None) -> str:
 
 def lookup(shopper, ip: str, serial: str, password: str) -> Card:
     """What a card holds (units left, validity, what it is for) — after the password."""
-    return open_card(shopper, ip, serial, password)  # a locked card: card_locked
+    card = open_card(shopper, ip, serial, password)  # a locked card: card_locked
+    _reset_count(card)
+    return card
 
 
 def redeem(shopper, ip: str, body: dict, idempotency_key: str | None = None) -> Order:
@@ -107,6 +116,7 @@ def redeem(shopper, ip: str, body: dict, idempotency_key: str | None = None) -> 
     request = {"card_redeem": {k: v for k, v in body.items() if k != "password"}}
     earlier = placement.replayed(shopper.id, idempotency_key, request)
     if earlier is not None:
+        _reset_count(card)  # the card is the only row this answer locks
         return earlier
     check_state(card, utcnow())
     batch, qty, fulfillment = card.batch, body.get("qty") or 1, body["fulfillment"]
@@ -159,12 +169,15 @@ def _store_for(batch: CardBatch, store_id: int | None) -> int:
 def _consume(card: Card, qty: int) -> None:
     """Take `qty` units: a guarded update on the units left, so two redemptions of one
     card at once can't both take the last unit (the loser is told what the card is now).
-    The last unit uses the card up, under the row lock that update took."""
+    The same update starts the count of wrong tries again (the password was right): the
+    card's row is locked here, after the stock rows, never before them. The last unit
+    uses the card up, under the row lock that update took."""
     now = utcnow()
     result = db.session.execute(
         update(Card).where(Card.id == card.id, Card.status == S.active.value,
                            Card.locked_at.is_(None), Card.units_left >= qty)
-        .values(units_left=Card.units_left - qty).execution_options(synchronize_session=False))
+        .values(units_left=Card.units_left - qty, failed_attempts=0)
+        .execution_options(synchronize_session=False))
     db.session.refresh(card)
     if result.rowcount != 1:
         check_state(card, now)

@@ -3,10 +3,12 @@ that counts): one card redeemed twice at once, a multi-unit card by a crowd, wro
 passwords at once, two exports at once."""
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.extensions import db
 from models.cards.tables import Card, CardRedemption
@@ -16,6 +18,7 @@ from models.orders.tables import Order
 from models.stock.check import check_ledger
 from tests.factories import (admin_headers, make_card_batch, make_product, make_shopper, make_store,
                              stock)
+from tests.conftest import backend_is_mysql
 from tests.models.orders.test_concurrency import run_threads
 
 
@@ -123,3 +126,110 @@ def test_two_exports_at_once_show_the_passwords_once(app, shop):
     with app.app_context():
         hashes = db.session.scalars(select(Card.password_hash)).all()
         assert len(hashes) == 20 and len(set(hashes)) == 20 and None not in hashes
+
+
+def test_holders_redeeming_one_card_at_once_after_a_wrong_password_never_deadlock(app, shop):
+    """A wrong password counted on a multi-unit card, then its holders redeem at once:
+    each takes the stock rows, then the card (docs/architecture.md, Lock order). Resetting
+    the count before holding the stock took the card first: deadlocks, answered 503."""
+    store_id, sku = shop
+    rounds, crowd = 6, 8
+    with app.app_context():
+        _, made = make_card_batch(db.session.get(Sku, sku), count=rounds, units=crowd)
+        holders = [make_shopper()[1] for _ in range(crowd)]
+    answers = Counter()
+    for n, (serial, password) in enumerate(made.items()):
+        miss = app.test_client().post("/api/cards/redeem", headers=holders[n % crowd],
+                                      json=redeem_body(store_id, serial, "0" * 16))
+        assert miss.status_code == 400  # counted on the card: the next right one resets it
+
+        def go(i):
+            # Staggered (not a timing assertion): some read the card before the first
+            # redemption commits its reset of the count, some after.
+            time.sleep(0.015 * (i % 4))
+            resp = app.test_client().post("/api/cards/redeem", headers=holders[i],
+                                          json=redeem_body(store_id, serial, password))
+            return resp.status_code, (resp.json.get("error") or {}).get("code")
+
+        answers.update(run_threads(crowd, go))
+    print("answers:", dict(answers))
+    assert set(answers) <= {(201, None), (409, "card_used_up"), (409, "card_units_insufficient")}, answers
+    with app.app_context():
+        taken = db.session.scalar(select(func.sum(CardRedemption.units)))
+        assert taken == answers[(201, None)] == db.session.scalar(select(func.count()).select_from(Order))
+        assert all(c.units_left == crowd - len(c.redemptions) and c.failed_attempts == 0
+                   for c in db.session.scalars(select(Card)))
+        inv = db.session.scalars(select(Inventory).where(Inventory.sku_id == sku)).one()
+        assert inv.reserved == taken
+        assert check_ledger() == []
+
+
+def lock_waits(app) -> list[str]:
+    """The statements this test database's transactions are waiting on a row lock to run
+    (the server is shared: other databases' transactions are not ours)."""
+    with app.app_context():
+        return [q or "" for q in db.session.scalars(text(
+            "SELECT t.trx_query FROM information_schema.INNODB_TRX t"
+            " JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id"
+            " WHERE t.trx_state = 'LOCK WAIT' AND p.DB = DATABASE()"))]
+
+
+def wait_until(what, check, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        # InnoDB refreshes what INNODB_TRX shows only once nobody read it for 0.1 s.
+        time.sleep(0.15)
+
+
+@pytest.mark.skipif(not backend_is_mysql(), reason="row locks held across connections (MariaDB run)")
+def test_a_holder_reset_of_the_count_never_holds_the_card_before_the_stock(app, shop):
+    """The interleaving of the deadlock, made on purpose with locks held by the test:
+    A reads the card while its count is 1 (another holder's reset of it not committed
+    yet), then waits on its own user row (its Idempotency-Key's foreign key) — B, reading
+    after that reset committed, holds the stock and asks for the card. A redemption that
+    reset the count in open_card held the card there: A and B deadlocked (one got 503)."""
+    store_id, sku = shop
+    with app.app_context():
+        _, made = make_card_batch(db.session.get(Sku, sku), count=1, units=2)
+        (a_id, alice), (_, bob) = ((u.id, h) for u, h in (make_shopper(), make_shopper()))
+        card_id = db.session.scalar(select(Card.id))
+    (serial, password), = made.items()
+    assert app.test_client().post("/api/cards/redeem", headers=bob,
+                                  json=redeem_body(store_id, serial, "0" * 16)).status_code == 400
+    with app.app_context():
+        other_holder, a_row = db.engine.connect(), db.engine.connect()
+        try:
+            other_holder.begin()  # another holder's right password, resetting the count
+            other_holder.execute(text("UPDATE cards SET failed_attempts = 0 WHERE id = :id"), {"id": card_id})
+            a_row.begin()  # something else of A's holds A's user row for a moment
+            a_row.execute(text("SELECT id FROM users WHERE id = :id FOR UPDATE"), {"id": a_id})
+            answers = {}
+
+            def go(name, headers):
+                resp = app.test_client().post("/api/cards/redeem", json=redeem_body(store_id, serial, password),
+                                              headers={**headers, "Idempotency-Key": name})
+                answers[name] = resp.status_code, (resp.json.get("error") or {}).get("code")
+
+            a = threading.Thread(target=go, args=("A", alice))
+            a.start()
+            wait_until("A waits (on the card's reset or its user row)", lambda: lock_waits(app) or answers)
+            other_holder.commit()  # the count is 0 now; A still saw 1
+            wait_until("A waits on its user row",
+                       lambda: any("idempotency_keys" in q for q in lock_waits(app)))
+            b = threading.Thread(target=go, args=("B", bob))
+            b.start()
+            # B holds the stock, then needs the card: it waits for it, or — the card free — is done.
+            wait_until("B waits on the card or is done",
+                       lambda: "B" in answers or any(q.lstrip().upper().startswith("UPDATE CARDS")
+                                                     for q in lock_waits(app)))
+            a_row.rollback()  # A goes on: the stock, then the card
+            a.join(60), b.join(60)
+        finally:
+            other_holder.close(), a_row.close()
+    print("answers:", answers)
+    assert answers == {"A": (201, None), "B": (201, None)}, answers
+    with app.app_context():
+        card = db.session.get(Card, card_id)
+        assert (card.status, card.units_left, card.failed_attempts) == ("used_up", 0, 0)
+        assert check_ledger() == []

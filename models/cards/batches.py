@@ -134,7 +134,8 @@ def void_card(actor, serial: str, reason: str | None) -> tuple[Card, bool]:
 
 def void_batch(actor, batch_id: int, reason: str | None) -> dict:
     """Withdraw a whole batch: every card not used up becomes void, and the batch can no
-    longer be exported or activated."""
+    longer be exported or activated. Locks the batch, then its cards (as an export's
+    finish does: the batch, the job, the cards)."""
     batch = get_batch(batch_id, for_update=True)
     if batch.voided_at:
         return {"voided": 0}

@@ -7,6 +7,12 @@ card answers `card_locked` to any password, right or wrong, after the same work)
 the password (an unknown serial and a wrong password answer alike, and cost the same
 time), and only then the card's state (void, used up, not active, expired), the channel
 and the store.
+
+Lock order (docs/architecture.md, Lock order): the Idempotency-Key, the stock rows (in
+SKU order), then the card — whose one update takes the units and resets the count of
+wrong tries; `return_units` (a card order expired) takes the stock rows, the redemption,
+then the card. Nothing locks the card before the stock: a right password's reset of the
+count waits for the card's update, and a wrong one locks only the card.
 """
 from __future__ import annotations
 

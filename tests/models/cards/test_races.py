@@ -7,11 +7,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from app.extensions import db
+from models.base import utcnow
 from models.cards.tables import Card, CardExport, CardRedemption
 from models.catalog import Sku
 from models.stock.tables import Inventory
@@ -244,3 +246,101 @@ def test_a_holder_reset_of_the_count_never_holds_the_card_before_the_stock(app, 
         card = db.session.get(Card, card_id)
         assert (card.status, card.units_left, card.failed_attempts) == ("used_up", 0, 0)
         assert check_ledger() == []
+
+
+def test_units_returned_by_expiries_while_the_card_is_redeemed_again(app, shop):
+    """Card orders expiring (the code, the order, the stock, the redemption, then the
+    card) while holders redeem the same card again (the stock, then the card) — after a
+    mistyped password, whose reset of the count once locked the card first."""
+    from models.orders.tables import Order
+    from models.pickup.expiry import expire_if_overdue
+    from tests.factories import mark_ready
+
+    store_id, sku = shop
+    for _ in range(2):
+        with app.app_context():
+            _, made = make_card_batch(db.session.get(Sku, sku), count=1, units=6)
+            holders = [make_shopper()[1] for _ in range(4)]
+        (serial, password), = made.items()
+        earlier = []
+        for i in range(3):
+            resp = app.test_client().post("/api/cards/redeem", headers=holders[i],
+                                          json=redeem_body(store_id, serial, password))
+            assert resp.status_code == 201, resp.json
+            earlier.append(resp.json["order_no"])
+        with app.app_context():
+            for order_no in earlier:
+                mark_ready(order_no)
+            db.session.execute(update(Order).where(Order.order_no.in_(earlier))
+                               .values(pickup_deadline=utcnow() - timedelta(seconds=1)))
+            db.session.commit()
+        assert app.test_client().post("/api/cards/redeem", headers=holders[3],
+                                      json=redeem_body(store_id, serial, "0" * 16)).status_code == 400
+
+        def go(i):
+            if i < 3:  # the expiry of an earlier order, as a read of it or the sweep does
+                with app.app_context():
+                    order = db.session.scalars(select(Order).where(Order.order_no == earlier[i])).one()
+                    expired = expire_if_overdue(order)
+                    db.session.commit()
+                    return "expired" if expired else "not expired"
+            resp = app.test_client().post("/api/cards/redeem", headers=holders[i - 3],
+                                          json=redeem_body(store_id, serial, password))
+            return resp.status_code, (resp.json.get("error") or {}).get("code")
+
+        answers = run_threads(6, go)
+        assert answers == ["expired"] * 3 + [(201, None)] * 3, answers
+        with app.app_context():
+            card = db.session.scalars(select(Card).where(Card.serial == serial)).one()
+            redemptions = db.session.scalars(select(CardRedemption).where(CardRedemption.card_id == card.id)).all()
+            assert sum(r.units - (r.returned_units or 0) for r in redemptions) == 3
+            assert (card.units_left, card.failed_attempts, card.status) == (3, 0, "active")
+            assert {o.status for o in db.session.scalars(select(Order).where(Order.order_no.in_(earlier)))} == {
+                "pickup_expired"}
+            assert check_ledger() == []
+    with app.app_context():
+        inv = db.session.scalars(select(Inventory).where(Inventory.sku_id == sku)).one()
+        assert (inv.on_hand, inv.reserved) == (100, 6)
+
+
+def test_a_batch_voided_while_its_export_finishes(app, shop):
+    """The export's last step (the batch, the job, the cards) and a void of its batch (the
+    batch, its cards) at once: the job is ready with every card's password stored, or
+    failed with none — the cards void either way; never a deadlock."""
+    from models.cards import batches, exports
+
+    _, sku = shop
+    with app.app_context():
+        admin = admin_headers(app.test_client())
+    seen = set()
+    for delay in (0, 0.01, 0.03, 0.1):  # the void lands early or late in the run
+        with app.app_context():
+            now = utcnow()
+            batch = batches.create_batch(None, {
+                "name": "作废", "sku_id": sku, "qty_per_unit": 1, "units_per_card": 1, "card_count": 30,
+                "valid_from": now, "valid_until": now + timedelta(days=30), "channels": "both", "store_id": None})
+            job, _ = exports.start(None, batch.id)
+            db.session.commit()
+            batch_id, export_id = batch.id, job.id
+
+        def go(i):
+            if i == 0:
+                with app.app_context():
+                    return exports.run(export_id)["status"]
+            time.sleep(delay)
+            return app.test_client().post(f"/api/admin/card-batches/{batch_id}/void", headers=admin,
+                                          json={}).status_code
+
+        ran, voided = run_threads(2, go)
+        with app.app_context():
+            job = db.session.get(CardExport, export_id)
+            cards = db.session.execute(select(Card.status, Card.password_hash).where(Card.batch_id == batch_id)).all()
+            assert voided == 200 and ran == job.status, (ran, voided)
+            assert {status for status, _ in cards} == {"void"}
+            if job.status == "ready":
+                assert None not in {h for _, h in cards} and job.cards_done == 30
+            else:
+                assert (job.status, job.error) == ("failed", "card_batch_void") and job.result_enc is None
+                assert {h for _, h in cards} == {None}
+        seen.add(job.status)
+    print("export outcomes:", seen)

@@ -147,14 +147,17 @@ class Settings(BaseSettings):
     # later applies to new batches without breaking old cards. Random 53-bit secrets don't
     # need the 600k iterations advised for passwords people choose: at 20k, trying every
     # password of one card from a stolen dump costs ~2^53 x 20k hashes (centuries of GPU),
-    # while a 2000-card export still hashes in seconds, inside one request.
+    # while a 2000-card export still hashes in seconds (in a background job).
     CARD_PASSWORD_ITERATIONS: int = Field(default=20_000, ge=1, le=10_000_000)
     CARD_LOCK_AFTER_FAILURES: int = Field(default=3, ge=1, le=20)
     CARD_REDEEM_MAX_FAILURES: int = Field(default=5, ge=1)          # per shopper per window
     CARD_REDEEM_MAX_FAILURES_PER_IP: int = Field(default=20, ge=1)  # per address per window
     CARD_REDEEM_WINDOW_S: int = Field(default=3600, ge=1)
-    # The export hashes every password of a batch in one request: this bounds its time.
+    # The export (a background job) hashes every password of a batch: this bounds its time.
     CARD_BATCH_MAX_CARDS: int = Field(default=2000, ge=1, le=99_999)
+    # How long an export's result (the passwords, encrypted) waits for its admin to
+    # download it and confirm receipt; then it is destroyed.
+    CARD_EXPORT_TTL_S: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
     DELIVERY_AUTO_CONFIRM_DAYS: int = Field(default=7, ge=1, le=60)
 
     # Background work. A Celery worker (and one beat) runs it when CELERY_BROKER_URL is set,

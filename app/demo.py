@@ -84,7 +84,7 @@ def _seed_cards() -> dict | None:
     from datetime import timedelta
 
     from models.base import utcnow
-    from models.cards import batches
+    from models.cards import batches, exports
     from models.cards.tables import CardBatch
 
     spec = DEMO_CARD_BATCH
@@ -99,7 +99,14 @@ def _seed_cards() -> dict | None:
         "name": spec["name"], "sku_id": sku.id, "qty_per_unit": 1, "units_per_card": spec["units_per_card"],
         "card_count": spec["card_count"], "valid_from": now, "valid_until": now + timedelta(days=spec["days"]),
         "channels": "both", "store_id": None})
-    rows = list(csv.DictReader(io.StringIO(batches.export_batch(None, batch.id).lstrip("\ufeff"))))
+    # The export, here and now: the job runs in this process (its own transactions), its
+    # CSV is read once and receipt confirmed, so no result waits in the database.
+    job, _ = exports.start(None, batch.id)
+    db.session.commit()
+    exports.run(job.id)
+    _, text = exports.download(None, job.id)
+    exports.confirm(None, job.id)
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     batches.activate(None, batch.id)
     return {"serial": rows[0]["serial"], "password": rows[0]["password"],
             "what": f"{spec['units_per_card']} × {spec['product']} {spec['spec']}"}

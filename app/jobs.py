@@ -8,6 +8,7 @@ from celery import Celery
 from flask import current_app
 
 from models import audit
+from models.cards import exports as card_exports
 from models.orders import deadlines
 from models.outbox import dispatch
 from models.outbox.enqueue import DISPATCH_TASK
@@ -58,6 +59,14 @@ def register(celery: Celery) -> None:
     @task(name="tihuo.stock.levels")
     def stock_levels():
         return levels.reevaluate_all()
+
+    @task(name=card_exports.EXPORT_TASK)  # "tihuo.cards.export": after the export's start commits
+    def cards_export(export_id: int):
+        return card_exports.run(export_id)
+
+    @task(name="tihuo.cards.export_sweep")
+    def cards_export_sweep():
+        return card_exports.sweep()
 
     @task(name="tihuo.audit.retention")
     def audit_retention():

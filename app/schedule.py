@@ -28,6 +28,8 @@ def beat_schedule(cfg) -> dict:
         "pickup-sweep": _every(60, "tihuo.pickup.sweep"),
         # Flash-sale gates recounted from the database (nothing to do without flash sales).
         "flash-resync": _every(60, "tihuo.flash.resync"),
+        # Card exports: results past CARD_EXPORT_TTL_S destroyed; stalled jobs started again.
+        "card-exports-sweep": _every(300, "tihuo.cards.export_sweep"),
         # Levels are evaluated with every stock change; this hourly pass only repairs drift.
         "stock-levels": {"task": "tihuo.stock.levels", "schedule": crontab(minute=17)},
         # Yesterday's WeChat Pay trade bill against our payments and refunds.

@@ -1,15 +1,15 @@
 """Merchant console: pickup-card batches and cards — create, export once for the
-printer, activate on sale, void, read."""
+printer (a background job: start, follow, download, confirm), activate on sale, void, read."""
 from __future__ import annotations
 
 from apiflask import APIBlueprint, fields, validators
-from flask import Response
+from flask import Response, url_for
 
 from handlers.access import can, current_staff, staff_auth
 from handlers.schemas import Schema, StrictSchema, cursor_int, page, page_of
 from models.base import utcnow
-from models.cards import batches
-from models.cards.tables import CardStatus, Channels
+from models.cards import batches, exports
+from models.cards.tables import CardStatus, Channels, ExportStatus
 
 bp = APIBlueprint("admin_cards", __name__, url_prefix="/api/admin", tag="Admin: pickup cards")
 
@@ -93,6 +93,27 @@ class VoidedOut(Schema):
     voided = fields.Integer()
 
 
+class ExportOut(Schema):
+    id = fields.Integer()
+    batch_id = fields.Integer()
+    status = fields.String(metadata={"enum": [s.value for s in ExportStatus], "description": (
+        "queued → running → ready (download it, then confirm) → delivered; a ready export not "
+        "confirmed within CARD_EXPORT_TTL_S is expired; failed stored nothing (POST export again)")})
+    cards_total = fields.Integer()
+    cards_done = fields.Integer(metadata={"description": "passwords made so far (progress)"})
+    downloads = fields.Integer()
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    ready_at = fields.DateTime(allow_none=True)
+    expires_at = fields.DateTime(allow_none=True, metadata={"description": "the result is destroyed then"})
+    downloaded_at = fields.DateTime(allow_none=True)
+    delivered_at = fields.DateTime(allow_none=True)
+    expired_at = fields.DateTime(allow_none=True)
+    failed_at = fields.DateTime(allow_none=True)
+    error = fields.String(allow_none=True)
+    changed = fields.Function(lambda job: getattr(job, "changed", None), allow_none=True)
+
+
 class BatchesQuery(StrictSchema):
     cursor = fields.String(load_default=None, validate=validators.Length(max=20))
     limit = fields.Integer(load_default=20, validate=validators.Range(1, 100))
@@ -140,14 +161,49 @@ def get_batch(batch_id):
 @bp.post("/card-batches/<int:batch_id>/export")
 @bp.auth_required(staff_auth)
 @can("cards.export")
-@bp.doc(summary="The printer's CSV (serial, password): made and shown exactly once",
-        responses={200: {"description": "text/csv", "content": {"text/csv": {}}},
-                   409: "card_batch_exported, card_batch_void"})
+@bp.output(ExportOut, status_code=202)
+@bp.doc(summary="Start the batch's export (once): a background job makes the passwords",
+        description="202 with the new job; its admin asking again gets the same job (200), a "
+                    "failed one started again. Follow it at Location; download the CSV when ready.",
+        responses={200: "the export already started by you", 409: "card_batch_exported, card_batch_void"})
 def export_batch(batch_id):
-    body = batches.export_batch(current_staff(), batch_id)
+    job, created = exports.start(current_staff(), batch_id)
+    return job, 202 if created else 200, {"Location": url_for(".get_export", export_id=job.id)}
+
+
+@bp.get("/card-exports/<int:export_id>")
+@bp.auth_required(staff_auth)
+@can("cards.export")
+@bp.output(ExportOut)
+@bp.doc(summary="An export's state and progress (only for the admin who started it)")
+def get_export(export_id):
+    return exports.get_export(current_staff(), export_id)
+
+
+@bp.get("/card-exports/<int:export_id>/csv")
+@bp.auth_required(staff_auth)
+@can("cards.export")
+@bp.doc(summary="The printer's CSV (serial, password): again and again until receipt is confirmed",
+        responses={200: {"description": "text/csv", "content": {"text/csv": {}}},
+                   409: "card_export_not_ready, card_export_failed",
+                   410: "card_export_delivered, card_export_expired"})
+def download_export(export_id):
+    name, body = exports.download(current_staff(), export_id)
     return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="card-batch-{batch_id}.csv"',
-        "Cache-Control": "no-store"})
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
+@bp.post("/card-exports/<int:export_id>/confirm")
+@bp.auth_required(staff_auth)
+@can("cards.export")
+@bp.output(ExportOut)
+@bp.doc(summary="Confirm you have the CSV: its passwords are destroyed here",
+        responses={409: "card_export_not_downloaded, card_export_not_ready, card_export_failed",
+                   410: "card_export_expired"})
+def confirm_export(export_id):
+    job, changed = exports.confirm(current_staff(), export_id)
+    job.changed = changed
+    return job
 
 
 @bp.post("/card-batches/<int:batch_id>/activate")

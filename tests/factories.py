@@ -107,15 +107,15 @@ def mark_paid(order_no: str):
 
 def make_card_batch(sku, *, count=3, units=1, qty_per_unit=1, channels="both", store=None,
                     valid_from=None, valid_until=None, activate=True, name="中秋提货卡") -> tuple[int, dict]:
-    """Pickup cards through the domain operations: a batch created, exported (passwords
-    read back from the printer's CSV) and, unless told not to, activated.
-    Returns (batch_id, {serial: password as printed})."""
+    """Pickup cards through the domain operations: a batch created, exported (the job run
+    here, the passwords read back from its CSV, receipt confirmed) and, unless told not
+    to, activated. Returns (batch_id, {serial: password as printed})."""
     import csv
     import io
     from datetime import timedelta
 
     from models.base import utcnow
-    from models.cards import batches
+    from models.cards import batches, exports
 
     now = utcnow()
     batch = batches.create_batch(None, {
@@ -124,7 +124,11 @@ def make_card_batch(sku, *, count=3, units=1, qty_per_unit=1, channels="both", s
         "valid_until": valid_until or now + timedelta(days=30), "channels": channels,
         "store_id": store.id if store is not None else None})
     batch_id = batch.id
-    text = batches.export_batch(None, batch_id)
+    job, _ = exports.start(None, batch_id)
+    db.session.commit()
+    exports.run(job.id)
+    _, text = exports.download(None, job.id)
+    exports.confirm(None, job.id)
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     if activate:
         batches.activate(None, batch_id)

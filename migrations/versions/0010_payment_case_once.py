@@ -1,7 +1,7 @@
 """payment cases: one per kind of problem and transaction
 
 Revision ID: 0010_payment_case_once
-Revises: 0008_state_changes
+Revises: 0009_card_exports
 Create Date: 2026-12-07 12:00:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0010_payment_case_once'
-down_revision = '0008_state_changes'
+down_revision = '0009_card_exports'
 branch_labels = None
 depends_on = None
 

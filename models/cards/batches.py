@@ -1,16 +1,13 @@
-"""The merchant's side of pickup cards: create a batch (its cards get serials), export it
-once (the passwords are made, hashed and shown in that one answer), activate cards as
-they are sold, void them. Every step is audited — never with a password."""
+"""The merchant's side of pickup cards: create a batch (its cards get serials), activate
+cards as they are sold, void them, read. The export that makes the passwords (once per
+batch) is models/cards/exports.py. Every step is audited — never with a password."""
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select
 
 from app.errors import InvalidRequest, NotFound
 from app.extensions import db
@@ -18,7 +15,7 @@ from models import audit
 from models.base import keyset_page, utcnow
 from models.state_machine import InvalidTransition
 from models.cards import passwords
-from models.cards.errors import BatchExported, BatchNotExported, BatchVoid, CardUsedUp
+from models.cards.errors import BatchNotExported, BatchVoid, CardUsedUp
 from models.cards.status import CARDS
 from models.cards.tables import Card, CardBatch, CardStatus, Channels
 from models.catalog import Sku
@@ -26,7 +23,6 @@ from models.stores import Store
 
 CARD_ROWS = Card.__table__
 S = CardStatus
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def new_serial(batch_id: int, seq: int) -> str:
@@ -84,46 +80,6 @@ def get_batch(batch_id: int, *, for_update: bool = False) -> CardBatch:
     return batch
 
 
-def export_batch(actor, batch_id: int) -> str:
-    """The printer's CSV: every card's serial and password. Once per batch — the guarded
-    update lets one export through; the passwords exist in plain text only in its answer."""
-    now = utcnow()
-    result = db.session.execute(
-        update(CardBatch).where(CardBatch.id == batch_id, CardBatch.exported_at.is_(None),
-                                CardBatch.voided_at.is_(None))
-        .values(exported_at=now, exported_by=getattr(actor, "id", None))
-        .execution_options(synchronize_session=False))
-    batch = get_batch(batch_id)
-    if result.rowcount != 1:
-        db.session.refresh(batch)
-        raise BatchVoid() if batch.voided_at else BatchExported(
-            details={"exported_at": batch.exported_at.isoformat()})
-    db.session.refresh(batch)
-    cards = db.session.execute(select(Card.id, Card.serial).where(
-        Card.batch_id == batch.id, Card.status == S.new.value).order_by(Card.seq)).all()
-    plain = [passwords.new_password() for _ in cards]
-    hashes = passwords.hash_many(plain)
-    db.session.connection().execute(
-        update(CARD_ROWS).where(CARD_ROWS.c.id == bindparam("card_id"), CARD_ROWS.c.status == S.new.value)
-        .values(password_hash=bindparam("h")),
-        [{"card_id": c.id, "h": h} for c, h in zip(cards, hashes)])
-    CARDS.move_all("issue", Card.batch_id == batch.id, Card.password_hash.is_not(None))
-    audit.record("card_batch.export", batch, actor=actor, changes={"cards": len(cards)})
-    return _csv(batch, [(c.serial, p) for c, p in zip(cards, plain)])
-
-
-def _csv(batch: CardBatch, rows: list[tuple[str, str]]) -> str:
-    out = io.StringIO()
-    out.write("\ufeff")  # a BOM, so the printer's spreadsheet reads the Chinese names right
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["batch_id", "batch_name", "serial", "password", "units", "valid_from", "valid_until"])
-    start, end = (t.astimezone(CHINA).isoformat() for t in (batch.valid_from, batch.valid_until))
-    for serial, password in rows:
-        grouped = " ".join(password[i:i + 4] for i in range(0, len(password), 4))
-        writer.writerow([batch.id, batch.name, serial, grouped, batch.units_per_card, start, end])
-    return out.getvalue()
-
-
 def activate(actor, batch_id: int, from_serial: str | None = None,
              to_serial: str | None = None) -> dict:
     """Cards sold: issued → active, for the whole batch or a serial range (one card when
@@ -178,7 +134,8 @@ def void_card(actor, serial: str, reason: str | None) -> tuple[Card, bool]:
 
 def void_batch(actor, batch_id: int, reason: str | None) -> dict:
     """Withdraw a whole batch: every card not used up becomes void, and the batch can no
-    longer be exported or activated."""
+    longer be exported or activated. Locks the batch, then its cards (as an export's
+    finish does: the batch, the job, the cards)."""
     batch = get_batch(batch_id, for_update=True)
     if batch.voided_at:
         return {"voided": 0}

@@ -50,7 +50,8 @@ class StoreRequired(AppError):
 
 class BatchExported(AppError):
     status, code, message = (409, "card_batch_exported",
-                             "This batch was exported already; its passwords are shown only once.")
+                             "This batch was exported already; only the admin who exported it can "
+                             "read that export.")
 
 
 class BatchNotExported(AppError):
@@ -60,3 +61,29 @@ class BatchNotExported(AppError):
 
 class BatchVoid(AppError):
     status, code, message = 409, "card_batch_void", "This batch has been voided."
+
+
+class ExportNotReady(AppError):
+    status, code, message = (409, "card_export_not_ready",
+                             "The export is still being made; its progress is on the export.")
+
+
+class ExportFailed(AppError):
+    status, code, message = (409, "card_export_failed",
+                             "The export failed and stored nothing; start it again (POST .../export).")
+
+
+class ExportNotDownloaded(AppError):
+    status, code, message = (409, "card_export_not_downloaded",
+                             "Download the export before confirming you have it.")
+
+
+class ExportDelivered(AppError):
+    status, code, message = (410, "card_export_delivered",
+                             "Receipt of this export was confirmed; its passwords were destroyed.")
+
+
+class ExportExpired(AppError):
+    status, code, message = (410, "card_export_expired",
+                             "This export was not confirmed in time; its passwords were destroyed.")
+    keep_changes = True  # found due on reading it: the result is destroyed all the same

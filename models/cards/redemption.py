@@ -2,9 +2,17 @@
 delivery to an address — with nothing to pay, paid at once, its stock held, all in one
 transaction. Multi-unit cards redeem in parts until used up.
 
-Checks run in an order that gives guessers nothing: rate limits, then the password (an
-unknown serial and a wrong password answer alike, and cost the same time), and only then
-the card's state (locked, void, used up, not active, expired), the channel and the store.
+Checks run in an order that gives guessers nothing: rate limits, then a lock (a locked
+card answers `card_locked` to any password, right or wrong, after the same work), then
+the password (an unknown serial and a wrong password answer alike, and cost the same
+time), and only then the card's state (void, used up, not active, expired), the channel
+and the store.
+
+Lock order (docs/architecture.md, Lock order): the Idempotency-Key, the stock rows (in
+SKU order), then the card — whose one update takes the units and resets the count of
+wrong tries; `return_units` (a card order expired) takes the stock rows, the redemption,
+then the card. Nothing locks the card before the stock: a right password's reset of the
+count waits for the card's update, and a wrong one locks only the card.
 """
 from __future__ import annotations
 
@@ -50,15 +58,28 @@ def open_card(shopper, ip: str, serial: str, password: str) -> Card:
     attempt = ratelimit.take((per_user, str(shopper.id)), (per_ip, ip))
     card = db.session.scalars(select(Card).options(joinedload(Card.batch))
                               .where(Card.serial == normalize_serial(serial))).first()
+    if card is not None and card.locked_at is not None:
+        # Locked: the right password and a wrong one get the same answer after the same
+        # work (one PBKDF2, nothing counted or written), so a locked card is no oracle.
+        passwords.verify(card.password_hash, passwords.normalize(password))
+        attempt.give_back()  # no guess is judged on a locked card: nothing to count
+        raise CardLocked(details={"locked_at": card.locked_at.isoformat()})
     if not passwords.verify(card.password_hash if card else None, passwords.normalize(password)):
         if card is not None and card.password_hash is not None:
             lockout.record_failure(card.id, shopper)
         raise CardInvalid()
     attempt.give_back()
-    if card.failed_attempts and card.locked_at is None:  # the holder got it right: start again
+    # Right: the count of wrong tries starts again — but not here, where no lock is held
+    # yet: redeem resets it with the units it takes (stock rows first, then the card),
+    # lookup on its own (the card is the only row it locks).
+    return card
+
+
+def _reset_count(card: Card) -> None:
+    """The holder got the password right: the count of wrong tries starts again."""
+    if card.failed_attempts and card.locked_at is None:
         db.session.execute(update(Card).where(Card.id == card.id, Card.locked_at.is_(None))
                            .values(failed_attempts=0).execution_options(synchronize_session=False))
-    return card
 
 
 def check_state(card: Card, now: datetime) -> None:
@@ -90,9 +111,8 @@ def holder_state(card: Card, now: datetime | None = None) -> str:
 
 def lookup(shopper, ip: str, serial: str, password: str) -> Card:
     """What a card holds (units left, validity, what it is for) — after the password."""
-    card = open_card(shopper, ip, serial, password)
-    if card.locked_at is not None:
-        raise CardLocked(details={"locked_at": card.locked_at.isoformat()})
+    card = open_card(shopper, ip, serial, password)  # a locked card: card_locked
+    _reset_count(card)
     return card
 
 
@@ -105,6 +125,7 @@ def redeem(shopper, ip: str, body: dict, idempotency_key: str | None = None) -> 
     request = {"card_redeem": {k: v for k, v in body.items() if k != "password"}}
     earlier = placement.replayed(shopper.id, idempotency_key, request)
     if earlier is not None:
+        _reset_count(card)  # the card is the only row this answer locks
         return earlier
     check_state(card, utcnow())
     batch, qty, fulfillment = card.batch, body.get("qty") or 1, body["fulfillment"]
@@ -157,12 +178,15 @@ def _store_for(batch: CardBatch, store_id: int | None) -> int:
 def _consume(card: Card, qty: int) -> None:
     """Take `qty` units: a guarded update on the units left, so two redemptions of one
     card at once can't both take the last unit (the loser is told what the card is now).
-    The last unit uses the card up, under the row lock that update took."""
+    The same update starts the count of wrong tries again (the password was right): the
+    card's row is locked here, after the stock rows, never before them. The last unit
+    uses the card up, under the row lock that update took."""
     now = utcnow()
     result = db.session.execute(
         update(Card).where(Card.id == card.id, Card.status == S.active.value,
                            Card.locked_at.is_(None), Card.units_left >= qty)
-        .values(units_left=Card.units_left - qty).execution_options(synchronize_session=False))
+        .values(units_left=Card.units_left - qty, failed_attempts=0)
+        .execution_options(synchronize_session=False))
     db.session.refresh(card)
     if result.rowcount != 1:
         check_state(card, now)

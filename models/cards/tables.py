@@ -1,11 +1,13 @@
 """Pickup-card tables: a batch (what its cards entitle to, when, where, how), its cards,
-and one row per redemption (the order a card's units became)."""
+one row per redemption (the order a card's units became), and a batch's export (the job
+that makes the passwords, and its encrypted result until the admin has it)."""
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -29,6 +31,15 @@ class CardStatus(str, enum.Enum):
     active = "active"      # sold: redeemable within the batch's window
     used_up = "used_up"    # every unit redeemed
     void = "void"          # withdrawn by the merchant
+
+
+class ExportStatus(str, enum.Enum):
+    queued = "queued"        # started; its task not running yet
+    running = "running"      # making and hashing the passwords (cards_done of cards_total)
+    ready = "ready"          # the result, encrypted, waits for its admin to download it
+    delivered = "delivered"  # the admin confirmed receipt: the result is destroyed
+    expired = "expired"      # not confirmed within CARD_EXPORT_TTL_S: the result is destroyed
+    failed = "failed"        # stopped with nothing stored (the batch voided meanwhile, an error)
 
 
 class CardBatch(db.Model):
@@ -113,3 +124,40 @@ class CardRedemption(db.Model):
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     order: Mapped[Order] = relationship(viewonly=True)
+
+
+class CardExport(db.Model):
+    """One export per batch (unique batch_id), made by a background job for one staff
+    member, the only one who may read it. `result_enc`: the serials and plain passwords,
+    AES-256-GCM with the job, batch and staff member bound in — NULL before ready and
+    once delivered, expired or failed."""
+
+    __tablename__ = "card_exports"
+    __table_args__ = (
+        CheckConstraint("cards_done >= 0 AND cards_done <= cards_total", name="progress_range"),
+        Index("ix_card_exports_status_expires_at", "status", "expires_at"),  # the sweep
+        MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("card_batches.id"), unique=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))  # None: the system (demo)
+    # Changed only through models.cards.status.EXPORTS.
+    status: Mapped[str] = mapped_column(String(16), default=ExportStatus.queued.value)
+    cards_total: Mapped[int]
+    cards_done: Mapped[int] = mapped_column(default=0)
+    # The run that holds the job (its claim); a run that stops showing life (heartbeat_at)
+    # for long is taken over by a new one — nothing of the old one was stored.
+    run_token: Mapped[str | None] = mapped_column(String(32))
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    result_enc: Mapped[str | None] = mapped_column(Text().with_variant(mysql.LONGTEXT(), "mysql"))
+    error: Mapped[str | None] = mapped_column(String(64))
+    downloads: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    downloaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -62,7 +62,8 @@ ABILITIES = _table(
     ("pickups.extend", "Extend an order's pickup deadline", {_A, _M}),
     ("cards.read", "See pickup-card batches and cards", {_A, _M, _N}),
     ("cards.write", "Create card batches; activate and void batches and cards", {_A}),
-    ("cards.export", "Export a batch's passwords for the printer (once)", {_A}),
+    ("cards.export", "Export a batch's passwords for the printer (once); follow, download and "
+                     "confirm your own export", {_A}),
     ("cards.review", "See cards locked by wrong passwords; unlock one", {_A, _M}),
     ("payments.read", "See payment cases and reconciliation reports", {_A, _N}),
     ("payments.resolve", "Resolve a payment case", {_A}),

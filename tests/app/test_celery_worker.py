@@ -26,7 +26,7 @@ from app.extensions import db
 from models.notifications.tables import MessageLog
 from models.outbox.tables import OutboxMessage
 from tests.conftest import ClosingClient, _free_port, backend_is_mysql
-from tests.factories import bearer, make_product, make_store, stock
+from tests.factories import admin_headers, bearer, make_product, make_store, stock
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKER = os.environ.get("TEST_CELERY_BROKER_URL")
@@ -148,3 +148,31 @@ def test_paid_message_arrives_through_a_real_worker(app, web, worker, sandbox):
     assert entry.status == "sent" and entry.msgid == str(msg["msgid"])
     # It was the worker that delivered it: the task is in its log.
     assert "tihuo.outbox.dispatch" in log_path.read_text()
+
+
+def test_a_card_export_runs_on_the_worker_and_no_password_is_logged(web, worker):
+    """The export's POST only queues the job; the worker makes the passwords. Its log (at
+    INFO, task results included) holds none of them."""
+    import csv
+    import io
+
+    proc, log_path = worker
+    client = web.test_client()
+    with web.app_context():
+        sku_id = make_product("月饼", skus=[("6枚", 12800)]).skus[0].id
+        admin = admin_headers(client)
+    batch_id = client.post("/api/admin/card-batches", headers=admin, json={
+        "name": "中秋", "sku_id": sku_id, "card_count": 5, "valid_until": "2099-01-01T00:00:00+08:00"}).json["id"]
+    started = client.post(f"/api/admin/card-batches/{batch_id}/export", headers=admin)
+    assert started.status_code == 202 and started.json["status"] == "queued"
+    url, state, deadline = f"/api/admin/card-exports/{started.json['id']}", {}, time.monotonic() + 60
+    while state.get("status") != "ready" and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        state = client.get(url, headers=admin).json
+    assert state["status"] == "ready", f"{state}; worker log:\n{log_path.read_text()[-4000:]}"
+    rows = list(csv.DictReader(io.StringIO(client.get(f"{url}/csv", headers=admin).get_data(as_text=True)
+                                           .lstrip("\ufeff"))))
+    assert len(rows) == 5 and client.post(f"{url}/confirm", headers=admin).json["status"] == "delivered"
+    log = log_path.read_text()
+    assert "tihuo.cards.export" in log
+    assert not any(r["password"] in log or r["password"].replace(" ", "") in log for r in rows)

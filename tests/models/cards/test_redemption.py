@@ -316,10 +316,10 @@ def test_three_wrong_passwords_lock_the_card_until_a_manager_unlocks_it(client, 
         assert_error(redeem(client, who, serial, "1234123412341234"), 400, "card_invalid")
     card = card_row(serial)
     assert card.failed_attempts == 3 and card.locked_at is not None
-    # Locked: even the right password is refused; a wrong one still looks like any other.
+    # Locked: even the right password is refused, and a wrong one is answered the same.
     err = assert_error(redeem(client, shop.alice, serial, password), 423, "card_locked")
     assert "locked_at" in err["details"]
-    assert_error(redeem(client, shop.alice, serial, "1234123412341234"), 400, "card_invalid")
+    assert_error(redeem(client, shop.alice, serial, "1234123412341234"), 423, "card_locked")
     alerts = [m.payload for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "staff_alert"))]
     assert alerts == [{"event": "card_locked", "card_id": card.id, "serial": serial, "store_id": shop.store.id}]
 
@@ -329,7 +329,7 @@ def test_three_wrong_passwords_lock_the_card_until_a_manager_unlocks_it(client, 
 
     items = locked_cards([shop.store.id])
     assert [(i["kind"], i["ref"], i["store_id"], i["failed_attempts"]) for i in items] == [
-        ("card", serial, shop.store.id, 4)]
+        ("card", serial, shop.store.id, 3)]
     assert locked_cards([shop.other.id]) == [] and len(locked_cards(None)) == 1
     clerk = bearer(staff_token(client, make_staff("clerk", [shop.store])))
     assert_error(client.post(f"/api/staff/cards/{serial}/unlock", headers=clerk), 403, "forbidden")
@@ -350,9 +350,52 @@ def test_three_wrong_passwords_lock_the_card_until_a_manager_unlocks_it(client, 
 
     assert redeem(client, shop.alice, serial, password).status_code == 201
     audits = db.session.scalars(select(AuditLog).where(AuditLog.target_type == "cards")).all()
-    assert [a.action for a in audits].count("card.wrong_password") == 4
+    assert [a.action for a in audits].count("card.wrong_password") == 3
     assert [a.action for a in audits].count("card.unlock") == 1
     assert all(password.replace(" ", "") not in str(a.changes) for a in audits)
+
+
+def test_a_locked_card_answers_the_right_and_a_wrong_password_alike(client, app, shop):
+    """Same status, code, body and work (statements sent, rows and counters touched): a
+    locked card is no oracle for its password."""
+    from sqlalchemy import event
+
+    from app.extensions import rds
+
+    def redis_state():  # the failure counters, whatever their shape
+        return {key: rds().dump(key) for key in rds().keys("*")}
+
+    (serial, password), = cards(shop, count=1, store=shop.store)
+    for _ in range(3):
+        assert_error(redeem(client, shop.alice, serial, "1234123412341234"), 400, "card_invalid")
+    locked = card_row(serial)
+    assert locked.locked_at is not None
+
+    def attempt(pw):
+        sent = []
+
+        def record(conn, cursor, statement, *args):
+            sent.append(statement.split()[0].upper())
+
+        audits = db.session.scalar(select(func.count()).select_from(AuditLog))
+        limits = redis_state()
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            resp = redeem(client, shop.alice, serial, pw)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        db.session.expire_all()
+        changed = (card_row(serial).failed_attempts,
+                   db.session.scalar(select(func.count()).select_from(AuditLog)) - audits,
+                   redis_state() == limits)
+        return resp.status_code, resp.json, sent, changed
+
+    right, wrong = attempt(password), attempt("9876987698769876")
+    print("right password:", right[:2], "\nwrong password:", wrong[:2])
+    assert right[0] == wrong[0] == 423
+    assert right[1] == wrong[1] and right[1]["error"]["code"] == "card_locked"
+    assert right[2] == wrong[2]  # the same statements, in the same order
+    assert right[3] == wrong[3] == (3, 0, True)  # nothing counted, nothing audited
 
 
 def test_the_right_password_starts_the_count_again(client, shop):

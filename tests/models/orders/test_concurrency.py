@@ -1,5 +1,7 @@
 """Races with real threads and real connections (the MariaDB run is the one that counts):
-a crowd for a few units, two cancels at once, a cancel racing the deadline sweep."""
+a crowd for a few units, two cancels at once, a cancel racing the deadline sweep; the
+lock order of placement (docs/architecture.md, Lock order): baskets in opposite orders,
+one Idempotency-Key sent at once."""
 from __future__ import annotations
 
 import threading
@@ -142,4 +144,47 @@ def test_one_shopper_racing_for_a_per_user_limit_gets_exactly_the_limit(app, hot
     assert results.count((409, "purchase_limit")) == 9, results
     assert counters(app, store_id, sku_id) == (50, 3)
     with app.app_context():
+        assert check_ledger() == []
+
+
+def test_baskets_in_opposite_orders_at_once_never_deadlock(app):
+    """Every order holds its stock rows in SKU order, whatever order its lines came in:
+    a crowd asking for [a, b] and [b, a] at once is served in turn, never 503."""
+    with app.app_context():
+        store = make_store()
+        a, b = make_product("大闸蟹", skus=[("4对", 39800), ("6对", 52800)]).skus
+        for sku in (a, b):
+            stock(store, sku, 100, baseline=0)
+        buyers = [make_shopper()[1] for _ in range(16)]
+        store_id, ids = store.id, (a.id, b.id)
+
+    def buy(i):
+        items = [{"sku_id": sku_id, "qty": 1} for sku_id in (ids if i % 2 else ids[::-1])]
+        return app.test_client().post("/api/orders", headers=buyers[i], json={
+            "store_id": store_id, "fulfillment": "pickup", "items": items}).status_code
+
+    assert run_threads(16, buy) == [201] * 16
+    assert counters(app, store_id, ids[0]) == counters(app, store_id, ids[1]) == (100, 16)
+    with app.app_context():
+        assert check_ledger() == []
+
+
+def test_one_idempotency_key_sent_at_once_makes_one_order(app, hot_sku):
+    """The key's row first: retries of one request at once wait on its unique index, then
+    all answer with the one order (its stock held once)."""
+    store_id, sku_id = hot_sku
+    with app.app_context():
+        _, alice = make_shopper()
+    body = {"store_id": store_id, "fulfillment": "pickup", "items": [{"sku_id": sku_id, "qty": 2}]}
+
+    def buy(_):
+        resp = app.test_client().post("/api/orders", headers={**alice, "Idempotency-Key": "tap-twice"}, json=body)
+        return resp.status_code, resp.json.get("order_no")
+
+    results = run_threads(8, buy)
+    assert {status for status, _ in results} <= {200, 201}, results
+    assert len({order_no for _, order_no in results}) == 1  # the same order for every retry
+    assert counters(app, store_id, sku_id) == (50, 2)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Order)) == 1
         assert check_ledger() == []

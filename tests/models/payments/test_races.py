@@ -1,5 +1,6 @@
 """Payment races with real threads on real connections (the MariaDB run is the one that
-counts): a storm of duplicate notifies, and a notify racing the deadline sweep."""
+counts): a storm of duplicate notifies, a notify racing the deadline sweep, staff refunds
+of one order at once."""
 from __future__ import annotations
 
 import threading
@@ -123,3 +124,67 @@ def test_pay_racing_cancel_never_charges_a_cancelled_order(app, client, live, sa
         assert db.session.scalar(select(func.count()).select_from(Refund)) == 0  # nothing to give back
     from collections import Counter
     print("\npay/cancel races (pay, cancel, charged, status):", dict(Counter(outcomes)))
+
+
+def test_refunds_of_one_order_at_once_never_exceed_what_was_paid(app, client, sandbox, shop):
+    """Each staff refund locks the order, then its payment: simultaneous refunds are
+    weighed one after the other against what is left, never 503, never over the payment."""
+    from tests.factories import admin_headers
+    from tests.models.orders.test_concurrency import run_threads
+    from tests.models.payments.test_payments import paid_order
+
+    order_no = paid_order(app, client, sandbox, shop, qty=2)  # 2 × 12800 paid
+    with app.app_context():
+        admin = admin_headers(client)
+
+    def refund(i):
+        resp = app.test_client().post(f"/api/staff/orders/{order_no}/refunds", json={"amount_fen": 5600},
+                                      headers={**admin, "Idempotency-Key": f"part-{i}"})
+        return resp.status_code, (resp.json.get("error") or {}).get("code")
+
+    answers = sorted(run_threads(6, refund), key=str)
+    assert answers == [(201, None)] * 4 + [(409, "refund_exceeds_paid")] * 2, answers
+    with app.app_context():
+        refunds = db.session.scalars(select(Refund)).all()
+        assert sum(r.amount_fen for r in refunds) == 4 * 5600 <= 2 * 12800
+        assert len({r.out_refund_no for r in refunds}) == 4
+    assert order_row(app, order_no).status == "paid"
+
+
+def test_a_refund_settled_while_more_refunds_are_asked_for(app, client, live, sandbox, shop):
+    """WeChat Pay's refund notify locks the refund, then its order; a staff refund locks
+    the order, then the payment (and makes a new refund): at once, both go through."""
+    from tests.factories import admin_headers
+    from tests.models.orders.test_concurrency import run_threads
+    from tests.models.payments.test_payments import eventually, paid_order
+
+    order_no = paid_order(app, client, sandbox, shop, qty=2)
+    with app.app_context():
+        admin = admin_headers(client)
+    url = f"/api/staff/orders/{order_no}/refunds"
+    first = client.post(url, json={"amount_fen": 5600}, headers={**admin, "Idempotency-Key": "first"}).json
+    eventually(app, lambda: db.session.scalar(select(Refund.status)) == "processing")
+    got = []
+    sandbox.state.pay.notify_sender = lambda url, headers, body, timeout: got.append((headers, body)) or 503
+    try:
+        sb(sandbox, "POST", f"/_/pay/refunds/{first['out_refund_no']}/finish", json={"status": "SUCCESS"})
+        notifications(sandbox, order_no)
+    finally:
+        sandbox.state.pay.notify_sender = None
+    headers, body = got[0]
+
+    def act(i):
+        if i == 0:
+            return requests.post(f"{live}/wechat/pay/refund-notify", data=body, headers=headers,
+                                 timeout=10).status_code
+        return app.test_client().post(url, json={"amount_fen": 5600},
+                                      headers={**admin, "Idempotency-Key": f"more-{i}"}).status_code
+
+    notified, *asked = run_threads(4, act)
+    assert notified in (200, 204) and asked == [201] * 3, (notified, asked)
+    with app.app_context():
+        refunds = {r.out_refund_no: r for r in db.session.scalars(select(Refund))}
+        assert refunds[first["out_refund_no"]].status == "success" and len(refunds) == 4
+        assert sum(r.amount_fen for r in refunds.values()) == 4 * 5600
+    assert order_row(app, order_no).status == "paid"
+

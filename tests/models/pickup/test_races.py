@@ -1,6 +1,7 @@
 """Verification races with real threads on real connections (the MariaDB run is the one
 that counts): clerks scanning one order at once, partial pickups at once, many orders
-of one store at once (the ledger must not fork)."""
+of one store at once (the ledger must not fork); a verification racing a reissue, an
+extension and the sweep (the code, then the order: docs/architecture.md, Lock order)."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -137,4 +138,51 @@ def test_verify_racing_a_reissue_and_the_sweep_never_deadlocks(app):
                     assert order.status == "picked_up" and reissued == 409 and (inv.on_hand, inv.reserved) == (49, 0)
                 else:  # reissued first: the old code no longer works
                     assert verified == 400 and reissued == 200 and order.status == "ready_for_pickup"
+            assert check_ledger() == [] and check()[0] == []
+
+
+def test_an_extension_racing_a_verification_and_the_sweep_never_deadlocks(app):
+    """Extending a deadline takes the code, then the order, as verifying and expiring do:
+    at the deadline all three on one order end cleanly, in some order."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from models.base import utcnow
+    from models.orders.tables import Order, OrderEvent
+    from models.pickup.expiry import sweep
+
+    client = app.test_client()
+    for round_ in range(4):
+        with app.app_context():
+            c = make_counter(client)
+            order_no = ready_order(client, c, (c.skus[0], 1))
+            code = shown(client, c, order_no)["code"]
+            manager, clerk = c.manager, c.clerk
+            if round_ % 2:  # the deadline has just passed
+                db.session.execute(update(Order).where(Order.order_no == order_no)
+                                   .values(pickup_deadline=utcnow() - timedelta(seconds=1)))
+                db.session.commit()
+
+        def act(i):
+            if i == 0:
+                return post_verify(app, clerk, i, code=code)[0]
+            if i == 1:
+                resp = app.test_client().post(f"/api/staff/pickups/orders/{order_no}/extend", headers=manager,
+                                              json={"hours": 24})
+                return resp.status_code, (resp.json.get("error") or {}).get("code")
+            with app.app_context():
+                return sweep()["expired"]
+
+        verified, extended, expired = run_threads(3, act)
+        with app.app_context():
+            order = db.session.scalars(select(Order).where(Order.order_no == order_no)).one()
+            expiries = db.session.scalar(select(func.count()).select_from(OrderEvent).where(
+                OrderEvent.order_id == order.id, OrderEvent.to_status == "pickup_expired"))
+            if round_ % 2:  # expired by whichever came first; the others are told
+                assert (order.status, expiries) == ("pickup_expired", 1), (verified, extended, expired)
+                assert verified in (400, 409) and extended == (409, "pickup_expired")
+            else:  # handed over; the extension landed first or found it picked up
+                assert (order.status, expiries, expired, verified) == ("picked_up", 0, 0, 200), extended
+                assert extended in ((200, None), (409, "already_picked_up"))
             assert check_ledger() == [] and check()[0] == []

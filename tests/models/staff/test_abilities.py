@@ -27,6 +27,9 @@ EXPECTED = {
     ("POST", "/api/admin/card-batches/<int:batch_id>/activate"): {A},
     ("POST", "/api/admin/card-batches/<int:batch_id>/export"): {A},
     ("POST", "/api/admin/card-batches/<int:batch_id>/void"): {A},
+    ("GET", "/api/admin/card-exports/<int:export_id>"): {A},  # and only the admin who started it
+    ("GET", "/api/admin/card-exports/<int:export_id>/csv"): {A},
+    ("POST", "/api/admin/card-exports/<int:export_id>/confirm"): {A},
     ("GET", "/api/admin/cards"): {A, M, N},
     ("GET", "/api/admin/cards/<serial>"): {A, M, N},
     ("POST", "/api/admin/cards/<serial>/activate"): {A},

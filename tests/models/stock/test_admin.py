@@ -377,3 +377,28 @@ def test_opposite_transfers_in_parallel_never_deadlock(app):
         assert _count(StockTransfer) == len(done) and _count(StockMovement) == 2 + 2 * len(done)
         assert check_ledger() == []
         db.session.remove()
+
+
+def test_one_proposal_accepted_at_once_moves_the_stock_once(app):
+    """Accepting locks the proposal (its guarded move), then the two stores' stock rows in
+    (store, SKU) order: of several accepts at once one moves the stock, the others are
+    refused, none waits in a circle."""
+    from tests.models.orders.test_concurrency import run_threads
+
+    with app.app_context():
+        sku = make_product().skus[0]
+        target, donor = _critical_with_donor(sku)
+        [proposal_id] = db.session.scalars(select(TransferProposal.id)).all()
+        admins = [admin_headers(app.test_client()) for _ in range(4)]
+        ids = target.id, donor.id, sku.id
+
+    def accept(i):
+        return app.test_client().post(f"/api/admin/transfer-proposals/{proposal_id}/accept",
+                                      headers=admins[i]).status_code
+
+    assert sorted(run_threads(4, accept)) == [200, 409, 409, 409]
+    with app.app_context():
+        target_id, donor_id, sku_id = ids
+        rows = {i.store_id: i.on_hand for i in db.session.scalars(select(Inventory).where(Inventory.sku_id == sku_id))}
+        assert (rows[target_id], rows[donor_id]) == (30, 70)
+        assert _count(StockTransfer) == 1 and check_ledger() == []

@@ -21,8 +21,8 @@ from models.orders import lifecycle
 from models.orders.status import SYSTEM, Actor, InvalidTransition, Outcome, Status
 from models.orders.tables import Order
 from models.payments.tables import Payment
-from models.payments.upstream import (HELD, NOTHING_OFFERED, PAID, PaymentUnderReview, Unsure,
-                                      settle_before_cancel)
+from models.payments.upstream import (CLOSED, HELD, NOTHING_OFFERED, PAID, PaymentUnderReview, Unsure,
+                                      record_closed, settle_before_cancel)
 
 
 class PaidMeanwhile(InvalidTransition):
@@ -75,11 +75,14 @@ def expire(order: Order, now) -> bool:
 
 
 def _locked_unless_offered_meanwhile(order: Order, settled: str) -> Order:
-    """The order, locked and re-read. When WeChat Pay had nothing to close, a prepay stored
-    since by a concurrent "pay" (which held this lock while storing it) must be closed
-    first: refused, for the caller to try again."""
+    """The order, locked and re-read, then its payment closed if WeChat Pay closed it (the
+    order before the payment: the lock order). When WeChat Pay had nothing to close, a
+    prepay stored since by a concurrent "pay" (which held this lock while storing it) must
+    be closed first: refused, for the caller to try again."""
     order = db.session.scalars(select(Order).where(Order.id == order.id).with_for_update()
                                .execution_options(populate_existing=True)).one()
+    if settled == CLOSED:
+        record_closed(order)
     if settled == NOTHING_OFFERED and order.status == Status.pending_payment.value and db.session.scalar(
             select(Payment.prepay_id).where(Payment.order_id == order.id)):
         raise PaymentStarted(details={"order_no": order.order_no})

@@ -47,7 +47,8 @@ HELD = "held"                        # money came that does not match the order:
 
 def settle_before_cancel(order: Order) -> str:
     """Ask WeChat Pay about an unpaid order before it is cancelled, and make sure nothing
-    can be paid after: NOTHING_OFFERED, CLOSED, PAID or HELD. Raises Unsure."""
+    can be paid after: NOTHING_OFFERED, CLOSED, PAID or HELD. Raises Unsure. Holds no lock
+    while it asks (the network is slow); CLOSED is written down by `record_closed`."""
     payment = db.session.scalars(select(Payment).where(Payment.order_id == order.id)).first()
     if payment is None or not payment.prepay_id:
         return NOTHING_OFFERED
@@ -67,8 +68,15 @@ def settle_before_cancel(order: Order) -> str:
         return _found_paid(tx)
     except WeChatPayUnavailable as exc:
         raise Unsure(exc) from None
-    PAYMENTS.move(payment, "close", note="closed_before_cancel")
-    return CLOSED
+    return CLOSED  # recorded by the caller once it holds the order (record_closed)
+
+
+def record_closed(order: Order) -> None:
+    """The payment of an order WeChat Pay closed is closed here too. Called holding the
+    order's lock: the order, then its payment, as applying a payment takes them."""
+    payment = db.session.scalars(select(Payment).where(Payment.order_id == order.id)).one()
+    if payment.status != "closed":
+        PAYMENTS.move(payment, "close", note="closed_before_cancel")
 
 
 def _found_paid(tx: dict) -> str:

@@ -7,10 +7,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 import requests
 from sqlalchemy import func, select, update
 
 from app.extensions import db
+from tests.conftest import backend_is_mysql
 from models.base import utcnow
 from models.orders.tables import Order, OrderEvent
 from models.payments.tables import Payment, Refund
@@ -188,3 +190,42 @@ def test_a_refund_settled_while_more_refunds_are_asked_for(app, client, live, sa
         assert sum(r.amount_fen for r in refunds.values()) == 4 * 5600
     assert order_row(app, order_no).status == "paid"
 
+
+@pytest.mark.skipif(not backend_is_mysql(), reason="row locks held across connections (MariaDB run)")
+def test_a_cancel_takes_the_order_before_its_payment_as_a_notify_does(app, client, sandbox, shop):
+    """The interleaving of the deadlock, made on purpose: a notify holds the order (the
+    test's connection) while the shopper cancels; WeChat Pay closes the order, and the
+    cancel waits for the order. The notify then takes the payment: a cancel that had
+    written its payment's close first held it, and the two deadlocked."""
+    from sqlalchemy import text
+
+    from tests.models.cards.test_races import lock_waits, wait_until
+
+    order_no = place(client, shop)
+    assert client.post(f"/api/orders/{order_no}/pay", headers=shop[2]).status_code == 200
+    with app.app_context():
+        order_id = db.session.scalar(select(Order.id).where(Order.order_no == order_no))
+        notify = db.engine.connect()
+    answers = {}
+
+    def cancel():
+        resp = app.test_client().post(f"/api/orders/{order_no}/cancel", headers=shop[2], json={"reason": "不要了"})
+        answers["cancel"] = resp.status_code, (resp.json.get("error") or {}).get("code")
+
+    try:
+        notify.begin()
+        notify.execute(text("SELECT id FROM orders WHERE id = :id FOR UPDATE"), {"id": order_id})
+        thread = threading.Thread(target=cancel)
+        thread.start()
+        wait_until("the cancel waits for the order",
+                   lambda: "cancel" in answers or any("orders" in q for q in lock_waits(app)))
+        # The notify goes on to the payment (apply takes the order, then its payment).
+        notify.execute(text("SELECT id FROM payments WHERE order_id = :id FOR UPDATE"), {"id": order_id})
+        notify.rollback()
+        thread.join(60)
+    finally:
+        notify.close()
+    assert answers == {"cancel": (200, None)}, answers
+    assert order_row(app, order_no).status == "cancelled"
+    with app.app_context():
+        assert db.session.scalar(select(Payment.status).where(Payment.order_id == order_id)) == "closed"

@@ -9,6 +9,7 @@ broker): skipped on the embedded default. The dispatcher itself is tested on bot
 backends in test_outbox_dispatch.py."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -44,7 +45,10 @@ def _env(settings, **extra) -> dict:
     for name, value in settings.model_dump().items():
         if value is None or isinstance(value, dict):
             continue
-        env[name] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        if isinstance(value, (set, frozenset, list, tuple)):  # as an operator writes it: JSON
+            env[name] = json.dumps(sorted(value) if isinstance(value, (set, frozenset)) else list(value))
+        else:
+            env[name] = ("1" if value else "0") if isinstance(value, bool) else str(value)
     env.update(extra)
     return env
 

@@ -6,7 +6,7 @@ from apiflask import APIBlueprint, fields, validators
 from flask import Response, url_for
 
 from handlers.access import can, current_staff, staff_auth
-from handlers.schemas import Schema, StrictSchema, cursor_int, page, page_of
+from handlers.schemas import Cursor, QueryBool, Schema, StrictSchema, cursor_int, page, page_of
 from models.base import utcnow
 from models.cards import batches, exports
 from models.cards.tables import CardStatus, Channels, ExportStatus
@@ -115,14 +115,14 @@ class ExportOut(Schema):
 
 
 class BatchesQuery(StrictSchema):
-    cursor = fields.String(load_default=None, validate=validators.Length(max=20))
+    cursor = Cursor()
     limit = fields.Integer(load_default=20, validate=validators.Range(1, 100))
 
 
 class CardsQuery(BatchesQuery):
     batch_id = fields.Integer(load_default=None, validate=validators.Range(min=1))
     status = fields.String(load_default=None, validate=validators.OneOf([s.value for s in CardStatus]))
-    locked = fields.Boolean(load_default=None)
+    locked = QueryBool(load_default=None)
 
 
 BatchPage = page_of(BatchOut, "CardBatchPage")

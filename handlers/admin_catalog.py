@@ -5,7 +5,7 @@ from apiflask import APIBlueprint, fields, validators
 
 from handlers.access import can, current_staff, staff_auth
 from handlers.catalog import StoreOut
-from handlers.schemas import PageQuery, Schema, StrictSchema, cursor_int, page, page_of
+from handlers.schemas import Bool, PageQuery, Schema, StrictSchema, cursor_int, page, page_of
 from models import catalog, stores
 from models.base import get_or_404
 from models.catalog import MAX_PRICE_FEN
@@ -23,13 +23,13 @@ class StoreIn(StrictSchema):
     opening_hours = fields.Dict(load_default=dict, metadata={
         "example": {"mon": [["09:00", "21:00"]], "sat": [["10:00", "22:00"]]}})
     timezone = fields.String(load_default="Asia/Shanghai", validate=validators.Length(1, 64))
-    active = fields.Boolean(load_default=True)
+    active = Bool(load_default=True)
     # Pickup: least code level (1–3 = V1–V3; a product may ask for more), hours a ready
     # order waits (null: PICKUP_EXPIRY_HOURS), ready at once when paid (no packing step).
     pickup_level = fields.Integer(load_default=1, strict=True, validate=validators.OneOf([1, 2, 3]))
     pickup_expiry_hours = fields.Integer(load_default=None, allow_none=True, strict=True,
                                          validate=validators.Range(1, 30 * 24))
-    auto_ready = fields.Boolean(load_default=False)
+    auto_ready = Bool(load_default=False)
 
 
 class AdminStore(StoreOut):
@@ -39,10 +39,10 @@ class AdminStore(StoreOut):
         exclude = ("distance_m",)
 
     timezone = fields.String()
-    active = fields.Boolean()
+    active = Bool()
     pickup_level = fields.Integer()
     pickup_expiry_hours = fields.Integer(allow_none=True)
-    auto_ready = fields.Boolean()
+    auto_ready = Bool()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -56,7 +56,7 @@ class SkuIn(StrictSchema):
     spec = fields.String(required=True, validate=validators.Length(1, 64))
     price_fen = fields.Integer(required=True, strict=True, validate=validators.Range(1, MAX_PRICE_FEN))
     barcode = fields.String(load_default=None, validate=validators.Regexp(r"^[0-9A-Za-z-]{4,32}$"))
-    on_shelf = fields.Boolean(load_default=True)
+    on_shelf = Bool(load_default=True)
     limit_per_order = fields.Integer(load_default=None, strict=True, validate=validators.Range(1, 9999))
     limit_per_user = fields.Integer(load_default=None, strict=True, validate=validators.Range(1, 9999))
 
@@ -71,7 +71,7 @@ class ProductIn(StrictSchema):
     name = fields.String(required=True, validate=validators.Length(1, 128))
     description = fields.String(load_default="", validate=validators.Length(max=5000))
     category = fields.String(load_default=None, validate=validators.Length(max=64))
-    on_shelf = fields.Boolean(load_default=True)
+    on_shelf = Bool(load_default=True)
     # Least pickup-code level for orders holding this product (1–3 = V1–V3).
     pickup_level = fields.Integer(load_default=1, strict=True, validate=validators.OneOf([1, 2, 3]))
     skus = fields.List(fields.Nested(NewSkuIn), load_default=list, validate=validators.Length(max=100))
@@ -81,7 +81,7 @@ class ProductPatch(StrictSchema):
     name = fields.String(validate=validators.Length(1, 128))
     description = fields.String(validate=validators.Length(max=5000))
     category = fields.String(allow_none=True, validate=validators.Length(max=64))
-    on_shelf = fields.Boolean()
+    on_shelf = Bool()
     pickup_level = fields.Integer(strict=True, validate=validators.OneOf([1, 2, 3]))
 
 
@@ -96,10 +96,10 @@ class AdminSku(Schema):
     spec = fields.String()
     price_fen = fields.Integer()
     barcode = fields.String(allow_none=True)
-    on_shelf = fields.Boolean()
+    on_shelf = Bool()
     limit_per_order = fields.Integer(allow_none=True)
     limit_per_user = fields.Integer(allow_none=True)
-    is_bundle = fields.Boolean()
+    is_bundle = Bool()
     components = fields.Nested(ComponentOut, many=True)
 
 
@@ -108,7 +108,7 @@ class AdminProduct(Schema):
     name = fields.String()
     description = fields.String()
     category = fields.String(allow_none=True)
-    on_shelf = fields.Boolean()
+    on_shelf = Bool()
     pickup_level = fields.Integer()
     skus = fields.Nested(AdminSku, many=True)
     created_at = fields.DateTime()

@@ -4,20 +4,20 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields
 
 from handlers.access import can, current_staff, staff_auth
-from handlers.schemas import Schema, StrictSchema
+from handlers.schemas import Bool, Schema, StrictSchema
 from models.stock import flash_sale
 
 bp = APIBlueprint("admin_flash_sale", __name__, url_prefix="/api/admin", tag="Admin: inventory")
 
 
 class FlashSaleIn(StrictSchema):
-    enabled = fields.Boolean(required=True)
+    enabled = Bool(required=True)
 
 
 class FlashSaleOut(Schema):
     store_id = fields.Integer()
     sku_id = fields.Integer()
-    flash_sale = fields.Boolean()
+    flash_sale = Bool()
     available = fields.Integer()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields, validators
 
 from handlers.access import can, current_staff, staff_auth
-from handlers.schemas import PageQuery, Schema, StrictSchema, cursor_int, page, page_of
+from handlers.schemas import Bool, PageQuery, Schema, StrictSchema, cursor_int, page, page_of
 from models.stock import admin as stock_admin, queries as stock_queries
 from models.stock.admin import ADJUST_REASONS, MAX_ID, MAX_QTY
 
@@ -24,7 +24,7 @@ class InventoryOut(Schema):
     reserved = fields.Integer()
     available = fields.Integer()
     baseline = fields.Integer()
-    online = fields.Boolean()
+    online = Bool()
     level = fields.String()
     updated_at = fields.DateTime()
 

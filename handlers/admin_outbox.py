@@ -4,7 +4,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields, validators
 
 from handlers.access import can, current_staff, staff_auth
-from handlers.schemas import Schema, StrictSchema, cursor_int, page, page_of
+from handlers.schemas import Cursor, Schema, StrictSchema, cursor_int, page, page_of
 from models.outbox import review
 
 bp = APIBlueprint("admin_outbox", __name__, url_prefix="/api/admin", tag="Admin: outbox")
@@ -27,7 +27,7 @@ class OutboxOut(Schema):
 class OutboxQuery(StrictSchema):
     status = fields.String(load_default=None, validate=validators.OneOf(STATUSES))
     kind = fields.String(load_default=None, validate=validators.Length(1, 32))
-    cursor = fields.String(load_default=None)
+    cursor = Cursor()
     limit = fields.Integer(load_default=20, validate=validators.Range(1, 100))
 
 

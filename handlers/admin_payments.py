@@ -4,7 +4,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields, validators
 
 from handlers.access import can, current_staff, staff_auth
-from handlers.schemas import Schema, StrictSchema, cursor_int, page, page_of
+from handlers.schemas import Cursor, Schema, StrictSchema, cursor_int, page, page_of
 from models.payments import review
 
 bp = APIBlueprint("admin_payments", __name__, url_prefix="/api/admin", tag="Admin: payments")
@@ -34,12 +34,12 @@ class ReportOut(Schema):
 
 class CasesQuery(StrictSchema):
     status = fields.String(load_default="open", validate=validators.OneOf(["open", "resolved"]))
-    cursor = fields.String(load_default=None)
+    cursor = Cursor()
     limit = fields.Integer(load_default=20, validate=validators.Range(1, 100))
 
 
 class ReportsQuery(StrictSchema):
-    cursor = fields.String(load_default=None)
+    cursor = Cursor()
     limit = fields.Integer(load_default=20, validate=validators.Range(1, 100))
 
 

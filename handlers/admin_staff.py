@@ -4,7 +4,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields, validators
 
 from handlers.access import can, current_staff, staff_auth
-from handlers.schemas import PageQuery, Schema, StrictSchema, cursor_int, page, page_of
+from handlers.schemas import Bool, PageQuery, Schema, StrictSchema, cursor_int, page, page_of
 from handlers.staff_auth import StaffOut
 from models import audit
 from models.staff import accounts
@@ -30,11 +30,11 @@ class StaffPatch(StrictSchema):
     role = fields.String(validate=validators.OneOf(ROLE_NAMES))
     store_ids = fields.List(fields.Integer(), validate=validators.Length(max=500))
     display_name = fields.String(validate=validators.Length(max=64))
-    active = fields.Boolean()
+    active = Bool()
 
 
 class AdminStaff(StaffOut):
-    active = fields.Boolean()
+    active = Bool()
     created_at = fields.DateTime()
     last_login_at = fields.DateTime(allow_none=True)
 

@@ -6,7 +6,7 @@ from flask import request
 
 from handlers.access import current_user, shopper_auth
 from app.sessions import issue_token, revoke_token, session_ttl
-from handlers.schemas import Schema, StrictSchema
+from handlers.schemas import Bool, Schema, StrictSchema
 from models import users
 
 bp = APIBlueprint("auth", __name__, url_prefix="/api/auth", tag="Shopper login")
@@ -18,8 +18,8 @@ class CodeIn(StrictSchema):
 
 class LoginUser(Schema):
     id = fields.Integer()
-    is_new = fields.Boolean()
-    has_phone = fields.Boolean()
+    is_new = Bool()
+    has_phone = Bool()
 
 
 class LoginOut(Schema):

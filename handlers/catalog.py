@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, fields, validators
 
-from handlers.schemas import Schema, StrictSchema, cursor_int, page, page_of
+from handlers.schemas import Bool, Cursor, Schema, StrictSchema, cursor_int, page, page_of
 from models import stores
 from models.stock import queries as stock_queries
 
@@ -23,7 +23,7 @@ class StoreOut(Schema):
     lat = fields.Float()
     lng = fields.Float()
     distance_m = fields.Integer(allow_none=True)
-    open_now = fields.Boolean()
+    open_now = Bool()
     opening_hours = fields.Dict()
     pickup_radius_m = fields.Integer(allow_none=True)
 
@@ -37,7 +37,7 @@ ShopperStoreList = page_of(StoreOut, "ShopperStoreList")
 
 class ProductsQuery(StrictSchema):
     store_id = fields.Integer(required=True, validate=validators.Range(min=1))
-    cursor = fields.String(load_default=None)
+    cursor = Cursor()
     limit = fields.Integer(load_default=20, validate=validators.Range(1, 100))
 
 

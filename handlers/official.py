@@ -6,7 +6,7 @@ from apiflask import APIBlueprint, fields
 from flask import Response, request
 
 from handlers.access import can, current_staff, staff_auth
-from handlers.schemas import Schema
+from handlers.schemas import Bool, Schema
 from models.base import get_or_404
 from models.official import binding, inbound
 from models.staff.tables import Staff
@@ -40,7 +40,7 @@ class BindingQrOut(Schema):
 
 class BindingOut(Schema):
     staff_id = fields.Integer()
-    bound = fields.Boolean()
+    bound = Bool()
     bound_at = fields.DateTime(allow_none=True)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from apiflask import fields, validators
 from marshmallow import ValidationError, validates_schema
 
-from handlers.schemas import Schema, StrictSchema, page_of
+from handlers.schemas import Bool, Cursor, Schema, StrictSchema, page_of
 from models.orders.queries import delivery_address
 from models.orders.status import Status
 
@@ -55,7 +55,7 @@ class ShipIn(StrictSchema):
 
 class OrdersQuery(StrictSchema):
     status = fields.String(load_default=None, validate=validators.OneOf(STATUSES))
-    cursor = fields.String(load_default=None, validate=validators.Length(max=20))
+    cursor = Cursor()
     limit = fields.Integer(load_default=20, validate=validators.Range(1, 100))
 
 
@@ -73,7 +73,7 @@ class RefundOut(Schema):
     amount_fen = fields.Integer()
     reason = fields.String(allow_none=True)
     status = fields.String()
-    automatic = fields.Boolean()
+    automatic = Bool()
     created_at = fields.DateTime()
     succeeded_at = fields.DateTime(allow_none=True)
 

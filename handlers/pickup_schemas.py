@@ -7,7 +7,7 @@ from apiflask import fields, validators
 from marshmallow import ValidationError, pre_load, validates_schema
 
 from handlers.catalog import StoreOut
-from handlers.schemas import Schema, StrictSchema, page_of
+from handlers.schemas import Bool, Cursor, Schema, StrictSchema, page_of
 
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -107,7 +107,7 @@ class PreviewOut(Schema):
 class VerifyOut(Schema):
     order_no = fields.String()
     status = fields.String()
-    partial = fields.Boolean()
+    partial = Bool()
     picked_up = fields.Nested(LineOut, many=True)
     remaining = fields.Nested(LineOut, many=True)
     verified_at = fields.DateTime()
@@ -115,7 +115,7 @@ class VerifyOut(Schema):
 
 class ReviewsQuery(StrictSchema):
     store_id = fields.Integer(load_default=None, validate=validators.Range(min=1))
-    cursor = fields.String(load_default=None, validate=validators.Length(max=20))
+    cursor = Cursor()
     limit = fields.Integer(load_default=20, validate=validators.Range(1, 100))
 
 
@@ -146,9 +146,9 @@ class PickupStateOut(Schema):
     status = fields.String()
     pickup_deadline = fields.DateTime(allow_none=True)
     version = fields.Integer(allow_none=True, metadata={"description": "the live code's version"})
-    locked = fields.Boolean()
+    locked = Bool()
     failed_attempts = fields.Integer()
-    changed = fields.Boolean()
+    changed = Bool()
 
 
 def device_id(request) -> str:

@@ -73,8 +73,35 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+# A page cursor is the last row's id, as the previous page's `next_cursor` gave it:
+# ASCII digits only (str.isdigit() takes "²" and "٣", which int() refuses), at most 18 of
+# them (a BIGINT). The document says exactly this (pattern, maxLength).
+CURSOR_MAX = 18
+
+
+def Cursor() -> fields.String:  # noqa: N802 — used like a field class
+    return fields.String(load_default=None, validate=[
+        validators.Length(max=CURSOR_MAX),
+        validators.Regexp(r"^[0-9]*$", error="The cursor is not valid.")])
+
+
+class Bool(fields.Boolean):
+    """true or false, nothing else. marshmallow's Boolean also takes 1, "yes", "on", "T"...,
+    which the document (type: boolean) does not allow: a client sending 1 must learn it is
+    wrong, not have it read as whatever marshmallow guesses."""
+    truthy = {True}
+    falsy = {False}
+
+
+class QueryBool(fields.Boolean):
+    """A boolean in a query string: the words `true` and `false`, as the document's
+    serialisation of a boolean parameter spells them."""
+    truthy = {"true"}
+    falsy = {"false"}
+
+
 class PageQuery(StrictSchema):
-    cursor = fields.String(load_default=None, validate=validators.Length(max=64))
+    cursor = Cursor()
     limit = fields.Integer(load_default=20, validate=validators.Range(1, 100))
 
 
@@ -96,7 +123,7 @@ def cursor_int(cursor: str | None) -> int | None:
 
     if cursor in (None, ""):
         return None
-    if not cursor.isdigit() or len(cursor) > 18:
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > CURSOR_MAX:
         raise InvalidRequest("The cursor is not valid.", details={"field": "cursor"})
     return int(cursor)
 

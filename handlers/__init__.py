@@ -10,9 +10,11 @@ def register_handlers(app: APIFlask) -> None:
                           admin_payments, admin_staff, auth, cards, catalog, messages, official, ops, orders,
                           pay, pickups, staff_auth, staff_cards, staff_orders, staff_pickups, transport)
     from handlers import docs  # Swagger UI's assets, served here (not from a CDN)
+    from handlers import openapi  # what every route answers by construction, in the document
 
     transport.init_app(app)
     docs.init_app(app)
+    openapi.init_app(app)
     for module in (ops, auth, catalog, orders, pay, pickups, cards, messages, official, staff_auth,
                    staff_orders, staff_pickups, staff_cards, admin_catalog, admin_inventory,
                    admin_flash_sale, admin_payments, admin_staff, admin_cards, admin_outbox):

@@ -145,7 +145,8 @@ def list_batches(query):
 @can("cards.write")
 @bp.input(BatchIn, arg_name="body")
 @bp.output(BatchOut, status_code=201)
-@bp.doc(summary="Create a batch and its cards (serials now; passwords at the export)")
+@bp.doc(summary="Create a batch and its cards (serials now; passwords at the export)",
+        responses={404: "not_found: no such SKU or store"})
 def create_batch(body):
     return batches.with_counts([batches.create_batch(current_staff(), body)])[0]
 
@@ -251,6 +252,7 @@ def get_card(serial):
 @bp.auth_required(staff_auth)
 @can("cards.write")
 @bp.output(ActivationOut)
+@bp.doc(responses={409: "invalid_transition: the card is active, void or used up already"})
 def activate_card(serial):
     return batches.activate_card(current_staff(), serial)
 

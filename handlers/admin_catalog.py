@@ -177,7 +177,8 @@ def list_products(query):
 @can("catalog.write")
 @bp.input(ProductIn, arg_name="body")
 @bp.output(AdminProduct, status_code=201)
-@bp.doc(summary="Create a product, optionally with its SKUs")
+@bp.doc(summary="Create a product, optionally with its SKUs",
+        responses={404: "not_found: a component SKU", 409: "conflict: a field already taken (barcode, spec)"})
 def create_product(body):
     skus = body.pop("skus")
     return catalog.create_product(current_staff(), body, skus)
@@ -196,6 +197,7 @@ def get_product(product_id):
 @can("catalog.write")
 @bp.input(ProductPatch, arg_name="body")
 @bp.output(AdminProduct)
+@bp.doc(responses={409: "conflict: a field already taken"})
 def update_product(product_id, body):
     product = get_or_404(catalog.Product, product_id, "product")
     return catalog.update_product(current_staff(), product, body)
@@ -206,6 +208,7 @@ def update_product(product_id, body):
 @can("catalog.write")
 @bp.input(NewSkuIn, arg_name="body")
 @bp.output(AdminSku, status_code=201)
+@bp.doc(responses={409: "conflict: the spec or barcode is taken"})
 def add_sku(product_id, body):
     product = get_or_404(catalog.Product, product_id, "product")
     return catalog.add_sku(current_staff(), product, body)
@@ -216,6 +219,7 @@ def add_sku(product_id, body):
 @can("catalog.write")
 @bp.input(SkuIn(partial=True), arg_name="body")
 @bp.output(AdminSku)
-@bp.doc(summary="Change a SKU (price, spec, barcode, on/off shelf)")
+@bp.doc(summary="Change a SKU (price, spec, barcode, on/off shelf)",
+        responses={409: "conflict: the spec or barcode is taken"})
 def update_sku(sku_id, body):
     return catalog.update_sku(current_staff(), get_or_404(catalog.Sku, sku_id, "SKU"), body)

@@ -143,7 +143,8 @@ def list_inventory(store_id):
 @can("stock.write")
 @bp.input(StockIn, arg_name="body")
 @bp.output(InventoryOut)
-@bp.doc(summary="Set counted stock and/or baseline of a SKU at a store")
+@bp.doc(summary="Set counted stock and/or baseline of a SKU at a store",
+        responses={409: "stock_below_reserved"})
 def set_stock(store_id, sku_id, body):
     return stock_admin.count(current_staff(), store_id, sku_id, on_hand=body.get("on_hand"),
                              baseline=body.get("baseline"), note=body["note"])
@@ -164,7 +165,8 @@ def restock(store_id, sku_id, body):
 @can("stock.write")
 @bp.input(AdjustIn, arg_name="body")
 @bp.output(InventoryOut)
-@bp.doc(summary="Correct on-hand stock (damaged, lost, found, count correction, other)")
+@bp.doc(summary="Correct on-hand stock (damaged, lost, found, count correction, other)",
+        responses={409: "stock_below_reserved"})
 def adjust(store_id, sku_id, body):
     return stock_admin.adjust(current_staff(), store_id, sku_id, body["delta"], body["reason"],
                               body["note"])
@@ -177,7 +179,8 @@ def adjust(store_id, sku_id, body):
 @can("stock.transfer")
 @bp.input(TransferIn, arg_name="body")
 @bp.output(TransferOut, status_code=201)
-@bp.doc(summary="Move stock of a SKU from one store to another")
+@bp.doc(summary="Move stock of a SKU from one store to another",
+        responses={404: "not_found: no such store or SKU", 409: "out_of_stock or stock_below_reserved"})
 def create_transfer(body):
     return stock_admin.transfer(current_staff(), body["from_store_id"], body["to_store_id"],
                                 body["sku_id"], body["qty"], body["note"])
@@ -199,7 +202,8 @@ def list_proposals(query):
 @bp.auth_required(staff_auth)
 @can("stock.transfer")
 @bp.output(ProposalOut)
-@bp.doc(summary="Accept a proposal: the transfer is carried out now")
+@bp.doc(summary="Accept a proposal: the transfer is carried out now",
+        responses={409: "invalid_transition: decided already"})
 def accept_proposal(proposal_id):
     return stock_admin.accept_proposal(current_staff(), proposal_id)
 
@@ -208,7 +212,8 @@ def accept_proposal(proposal_id):
 @bp.auth_required(staff_auth)
 @can("stock.transfer")
 @bp.output(ProposalOut)
-@bp.doc(summary="Reject a proposal: nothing moves")
+@bp.doc(summary="Reject a proposal: nothing moves",
+        responses={409: "invalid_transition: decided already"})
 def reject_proposal(proposal_id):
     return stock_admin.reject_proposal(current_staff(), proposal_id)
 

@@ -73,7 +73,8 @@ def list_staff(query):
 @can("staff.write")
 @bp.input(StaffIn, arg_name="body")
 @bp.output(AdminStaff, status_code=201)
-@bp.doc(summary="Create a staff account bound to stores")
+@bp.doc(summary="Create a staff account bound to stores",
+        responses={409: "conflict: the username is taken"})
 def create_staff(body):
     return accounts.create_staff(current_staff(), **body)
 
@@ -83,7 +84,8 @@ def create_staff(body):
 @can("staff.write")
 @bp.input(StaffPatch, arg_name="body")
 @bp.output(AdminStaff)
-@bp.doc(summary="Change role, stores, password or active (signs them out everywhere), or display name")
+@bp.doc(summary="Change role, stores, password or active (signs them out everywhere), or display name",
+        responses={409: "conflict: you cannot deactivate yourself or change your own role"})
 def update_staff(staff_id, body):
     return accounts.update_staff(current_staff(), get_or_404(Staff, staff_id, "staff"), body)
 

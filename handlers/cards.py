@@ -6,7 +6,7 @@ from flask import request
 
 from handlers.access import current_user, shopper_auth
 from handlers.order_schemas import FulfillmentIn, OrderDetail
-from handlers.schemas import Schema, StrictSchema, idempotency_key
+from handlers.schemas import IdempotencyHeaders, Schema, StrictSchema
 from models.cards import redemption
 
 bp = APIBlueprint("cards", __name__, url_prefix="/api/cards", tag="Pickup cards")
@@ -63,13 +63,14 @@ def lookup(body):
 @bp.post("/redeem")
 @bp.auth_required(shopper_auth)
 @bp.input(RedeemIn, arg_name="body")
+@bp.input(IdempotencyHeaders, location="headers", arg_name="headers")
 @bp.output(OrderDetail, status_code=201)
 @bp.doc(summary="Redeem units of a card: a paid order for pickup or delivery "
                 "(send an Idempotency-Key to make retries safe)",
-        responses={400: "card_invalid, store_required", 423: "card_locked",
+        responses={404: "not_found: no such store", 400: "card_invalid, store_required", 423: "card_locked",
                    409: "card_void, card_used_up, card_expired, card_not_active, "
                         "card_units_insufficient, card_channel_not_allowed, card_store_not_allowed, "
                         "out_of_stock, not_for_sale, store_closed",
                    422: "idempotency_key_reused", 429: "rate_limited"})
-def redeem(body):
-    return redemption.redeem(current_user(), _ip(), body, idempotency_key())
+def redeem(body, headers):
+    return redemption.redeem(current_user(), _ip(), body, headers["idempotency_key"])

@@ -72,7 +72,8 @@ def list_stores(query):
 @bp.get("/products")
 @bp.input(ProductsQuery, location="query", arg_name="query")
 @bp.output(ShopperProductList)
-@bp.doc(summary="Products and SKUs sold at a store, with price and availability there")
+@bp.doc(summary="Products and SKUs sold at a store, with price and availability there",
+        responses={404: "not_found: no such store"})
 def list_products(query):
     store = stores.active_store(query["store_id"])
     limit = query["limit"]

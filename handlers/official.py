@@ -16,14 +16,18 @@ bp = APIBlueprint("official", __name__, tag="Official account")
 
 @bp.get("/wechat/official")
 @bp.doc(summary="Server URL check: echostr back when the signature verifies",
-        responses={403: "signature_invalid"})
+        responses={200: {"description": "echostr", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                   403: "signature_invalid"})
 def verify():
     return Response(inbound.echo(request.args), 200, mimetype="text/plain")
 
 
 @bp.post("/wechat/official")
 @bp.doc(summary="Messages and events from WeChat (XML, plain or safe mode)",
-        responses={403: "signature_invalid"})
+        responses={200: {"description": "`success`, or a reply (XML; encrypted in safe mode)",
+                         "content": {"text/plain": {"schema": {"type": "string"}},
+                                     "application/xml": {"schema": {"type": "string"}}}},
+                   403: "signature_invalid"})
 def receive():
     body, mimetype = inbound.receive(request.args, request.get_data(cache=False))
     return Response(body, 200, mimetype=mimetype)

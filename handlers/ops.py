@@ -1,13 +1,20 @@
 """Operations: liveness, readiness, metrics."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint
+from apiflask import APIBlueprint, fields
 from flask import current_app
 
 from app import db as database, metrics
 from app.extensions import redis_probe
+from handlers.schemas import Schema
 
 bp = APIBlueprint("ops", __name__, tag="Operations")
+
+
+class Readiness(Schema):
+    status = fields.String(metadata={"enum": ["ok", "unavailable"]})
+    checks = fields.Dict(keys=fields.String(), values=fields.String(),
+                         metadata={"example": {"database": "ok", "redis": "error: TimeoutError"}})
 
 
 @bp.get("/healthz")
@@ -17,7 +24,10 @@ def healthz():
 
 
 @bp.get("/readyz")
-@bp.doc(summary="The database and Redis answer", responses={503: "A dependency is down or stuck"})
+@bp.output(Readiness, description="Both answer")
+@bp.doc(summary="The database and Redis answer", responses={503: {
+    "description": "A dependency is down or stuck (the same shape: which one)",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}}})
 def readyz():
     # Each probe has its own connection and gives up after READY_TIMEOUT_S (1 s), so a
     # hung dependency is reported within about two seconds, not when its pool gives up.

@@ -6,7 +6,7 @@ from apiflask import APIBlueprint
 from handlers.access import current_user, shopper_auth
 from handlers.order_schemas import (OrderDetail, OrderIn, OrderPage, OrdersQuery, ReasonIn,
                                     with_outcome)
-from handlers.schemas import cursor_int, idempotency_key, page
+from handlers.schemas import IdempotencyHeaders, cursor_int, page
 from models.orders import lifecycle, placement, queries, unpaid
 from models.orders.status import Actor
 
@@ -16,12 +16,13 @@ bp = APIBlueprint("orders", __name__, url_prefix="/api/orders", tag="Shopper ord
 @bp.post("")
 @bp.auth_required(shopper_auth)
 @bp.input(OrderIn, arg_name="body")
+@bp.input(IdempotencyHeaders, location="headers", arg_name="headers")
 @bp.output(OrderDetail, status_code=201)
 @bp.doc(summary="Place an order (send an Idempotency-Key to make retries safe)",
-        responses={409: "out_of_stock, store_closed, not_for_sale, purchase_limit",
+        responses={404: "not_found: no such store or SKU", 409: "out_of_stock, store_closed, not_for_sale, purchase_limit",
                    422: "idempotency_key_reused"})
-def place(body):
-    order, _ = placement.place_order(current_user().id, body, idempotency_key())
+def place(body, headers):
+    order, _ = placement.place_order(current_user().id, body, headers["idempotency_key"])
     return order
 
 

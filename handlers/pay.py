@@ -3,7 +3,7 @@ handlers/staff_orders.py)."""
 from __future__ import annotations
 
 from apiflask import APIBlueprint, fields
-from flask import request
+from flask import Response, jsonify, request
 
 from handlers.access import current_user, shopper_auth
 from handlers.schemas import Schema
@@ -30,14 +30,25 @@ def pay(order_no):
     return checkout.start_payment(current_user().id, order_no)
 
 
+# WeChat Pay's contract (wechat-protocols.md), not our error shape: a refusal is a 4xx
+# with {"code": "FAIL", "message"}, and WeChat sends the notification again later.
+_NOTIFY_REFUSED = {401: {
+    "description": "Refused: signature, timestamp, platform key or body not valid",
+    "content": {"application/json": {"schema": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string", "enum": ["FAIL"]}, "message": {"type": "string"}}}}}}}
+
+
 @bp.post("/wechat/pay/notify")
-@bp.doc(summary="WeChat Pay payment notification (signed, encrypted)")
+@bp.output({}, status_code=204, description="Applied (or already applied): WeChat stops sending it")
+@bp.doc(summary="WeChat Pay payment notification (signed, encrypted)", responses=_NOTIFY_REFUSED)
 def payment_notify():
     return _answer(notify.handle_payment)
 
 
 @bp.post("/wechat/pay/refund-notify")
-@bp.doc(summary="WeChat Pay refund notification (signed, encrypted)")
+@bp.output({}, status_code=204, description="Applied (or already applied): WeChat stops sending it")
+@bp.doc(summary="WeChat Pay refund notification (signed, encrypted)", responses=_NOTIFY_REFUSED)
 def refund_notify():
     return _answer(notify.handle_refund)
 
@@ -45,8 +56,11 @@ def refund_notify():
 def _answer(handle):
     # WeChat's contract, not ours: 204 when accepted (duplicates too), 4xx with
     # {"code": "FAIL"} when rejected; any other failure is a 5xx and WeChat retries.
+    # Responses, so the (empty) output schema above leaves them as they are.
     try:
         handle(request.headers, request.get_data(cache=False))
     except notify.Rejected as exc:
-        return {"code": "FAIL", "message": str(exc)[:100]}, 401
-    return "", 204
+        refused = jsonify({"code": "FAIL", "message": str(exc)[:100]})
+        refused.status_code = 401
+        return refused
+    return Response(status=204)

@@ -1,8 +1,6 @@
 """Schema pieces shared by several handler modules."""
 from __future__ import annotations
 
-import re
-
 from apiflask import Schema as _Schema
 from apiflask import fields, validators
 from marshmallow import RAISE, missing
@@ -89,8 +87,10 @@ class Bool(fields.Boolean):
     """true or false, nothing else. marshmallow's Boolean also takes 1, "yes", "on", "T"...,
     which the document (type: boolean) does not allow: a client sending 1 must learn it is
     wrong, not have it read as whatever marshmallow guesses."""
-    truthy = {True}
-    falsy = {False}
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):  # 1 == True in Python: a set lookup would take it
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 class QueryBool(fields.Boolean):
@@ -128,19 +128,20 @@ def cursor_int(cursor: str | None) -> int | None:
     return int(cursor)
 
 
-_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_IDEMPOTENCY_KEY = validators.Regexp(r"^[A-Za-z0-9_.:-]{1,64}$",
+                                     error="Idempotency-Key must be 1–64 of A-Z a-z 0-9 _ . : -")
 
 
-def idempotency_key() -> str | None:
-    """The request's Idempotency-Key header, validated (1–64 of [A-Za-z0-9_.:-])."""
-    from flask import request
+class IdempotencyHeaders(Schema):
+    """`Idempotency-Key` (1–64 of A-Z a-z 0-9 _ . : -): a retry with the same key gets the
+    first answer. A declared header (`@bp.input(..., location="headers")`), so the
+    document lists it and a malformed key is refused like any other field."""
+    idempotency_key = fields.String(data_key="Idempotency-Key", load_default=None,
+                                    validate=_IDEMPOTENCY_KEY)
 
-    from app.errors import InvalidRequest
 
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    if not _IDEMPOTENCY_KEY.match(key):
-        raise InvalidRequest("Idempotency-Key must be 1–64 of A-Z a-z 0-9 _ . : -",
-                             details={"header": "Idempotency-Key"})
-    return key
+class RequiredIdempotencyHeaders(Schema):
+    """For a route that moves money on every call (a refund): no key, no call."""
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key", required=True, validate=_IDEMPOTENCY_KEY,
+        error_messages={"required": "Send an Idempotency-Key with every refund."})

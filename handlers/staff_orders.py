@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint
 
-from app.errors import InvalidRequest
 from handlers.access import can, current_staff, staff_auth
 from handlers.order_schemas import (OrderDetail, OrderPage, ReasonIn, RefundIn, RefundOut, ShipIn,
                                     StaffOrdersQuery, with_outcome)
-from handlers.schemas import cursor_int, idempotency_key, page
+from handlers.schemas import RequiredIdempotencyHeaders, cursor_int, page
 from models.orders import lifecycle, queries, unpaid
 from models.orders.placement import request_fingerprint
 from models.orders.status import Actor
@@ -41,7 +40,8 @@ def get_order(order_no):
 @bp.auth_required(staff_auth)
 @can("orders.fulfil")
 @bp.output(OrderDetail)
-@bp.doc(summary="A paid pickup order is packed and waiting at the counter")
+@bp.doc(summary="A paid pickup order is packed and waiting at the counter",
+        responses={409: "invalid_transition: not paid, or not for pickup"})
 def mark_ready(order_no):
     order = queries.staff_order(current_staff(), order_no)
     return with_outcome(order, lifecycle.mark_ready(order, Actor.of(current_staff())))
@@ -52,7 +52,8 @@ def mark_ready(order_no):
 @can("orders.fulfil")
 @bp.input(ShipIn, arg_name="body")
 @bp.output(OrderDetail)
-@bp.doc(summary="A paid delivery order left with a carrier")
+@bp.doc(summary="A paid delivery order left with a carrier",
+        responses={409: "invalid_transition: not paid, or not for delivery"})
 def ship(order_no, body):
     order = queries.staff_order(current_staff(), order_no)
     return with_outcome(order, lifecycle.ship(order, Actor.of(current_staff()), **body))
@@ -65,7 +66,8 @@ def ship(order_no, body):
 @bp.output(OrderDetail)
 @bp.doc(summary="Correct a shipped order's carrier or tracking number; WeChat is told again",
         description="For an upload WeChat refused (a staff alert says so) or a number typed wrong. "
-                    "The change is audited; the same values again resend a refused upload.")
+                    "The change is audited; the same values again resend a refused upload.",
+        responses={409: "invalid_transition: not shipped yet"})
 def correct_shipment(order_no, body):
     order = queries.staff_order(current_staff(), order_no)
     return with_outcome(order, lifecycle.correct_shipment(order, current_staff(), **body))
@@ -75,6 +77,7 @@ def correct_shipment(order_no, body):
 @bp.auth_required(staff_auth)
 @can("orders.fulfil")
 @bp.output(OrderDetail)
+@bp.doc(responses={409: "invalid_transition: not shipped"})
 def mark_delivered(order_no):
     order = queries.staff_order(current_staff(), order_no)
     return with_outcome(order, lifecycle.mark_delivered(order, Actor.of(current_staff())))
@@ -85,7 +88,8 @@ def mark_delivered(order_no):
 @can("orders.cancel")
 @bp.input(ReasonIn, arg_name="body")
 @bp.output(OrderDetail)
-@bp.doc(summary="Cancel an unpaid order of my store")
+@bp.doc(summary="Cancel an unpaid order of my store",
+        responses={409: "invalid_transition or payment_started"})
 def cancel(order_no, body):
     order = queries.staff_order(current_staff(), order_no)
     return with_outcome(order, unpaid.cancel(order, Actor.of(current_staff()), body["reason"]))
@@ -95,13 +99,12 @@ def cancel(order_no, body):
 @bp.auth_required(staff_auth)
 @can("refunds.create")
 @bp.input(RefundIn, arg_name="body")
+@bp.input(RequiredIdempotencyHeaders, location="headers", arg_name="headers")
 @bp.output(RefundOut, status_code=201)
 @bp.doc(summary="Refund all or part of a paid order (Idempotency-Key required)",
         responses={409: "refund_exceeds_paid", 422: "idempotency_key_reused"})
-def refund(order_no, body):
-    key = idempotency_key()
-    if key is None:
-        raise InvalidRequest("Send an Idempotency-Key with every refund.", details={"header": "Idempotency-Key"})
+def refund(order_no, body, headers):
+    key = headers["idempotency_key"]
     result, _ = refunds.request_refund(current_staff(), order_no, amount_fen=body["amount_fen"],
                                        reason=body["reason"], idempotency_key=key,
                                        fingerprint=request_fingerprint(body))

@@ -14,21 +14,8 @@ from models.audit import AuditLog
 from models.base import utcnow
 from models.cards import passwords
 from models.cards.tables import Card
-from tests.factories import bearer, make_product, make_staff, make_store, staff_token
+from tests.factories import bearer, make_staff, staff_token
 from tests.app.test_errors import assert_error
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashes(app, monkeypatch):
-    monkeypatch.setitem(app.config, "CARD_PASSWORD_ITERATIONS", 1000)
-
-
-@pytest.fixture
-def setup(client, ctx):
-    store = make_store()
-    sku = make_product("阳澄湖大闸蟹", skus=[("4对", 39800)]).skus[0]
-    admin = bearer(staff_token(client, make_staff("admin")))
-    return store, sku, admin
 
 
 def iso(dt: datetime) -> str:

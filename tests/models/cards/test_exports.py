@@ -17,20 +17,7 @@ from models.base import utcnow
 from models.cards import exports, passwords
 from models.cards.tables import Card, CardExport
 from tests.app.test_errors import assert_error
-from tests.factories import bearer, make_product, make_staff, make_store, staff_token
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashes(app, monkeypatch):
-    monkeypatch.setitem(app.config, "CARD_PASSWORD_ITERATIONS", 1000)
-
-
-@pytest.fixture
-def setup(client, ctx):
-    store = make_store()
-    sku = make_product("阳澄湖大闸蟹", skus=[("4对", 39800)]).skus[0]
-    admin = bearer(staff_token(client, make_staff("admin")))
-    return store, sku, admin
+from tests.factories import bearer, make_staff, staff_token
 
 
 def create(client, admin, sku, count=4):

@@ -25,11 +25,6 @@ from tests.conftest import backend_is_mysql
 from tests.models.orders.test_concurrency import run_threads
 
 
-@pytest.fixture(autouse=True)
-def _fast_hashes(app, monkeypatch):
-    monkeypatch.setitem(app.config, "CARD_PASSWORD_ITERATIONS", 1000)
-
-
 @pytest.fixture
 def shop(app):
     with app.app_context():

@@ -27,12 +27,6 @@ ADDRESS = {"name": "王小明", "phone": "13912345678", "province": "上海市",
            "district": "静安区", "detail": "南京西路1号"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_hashes(app, monkeypatch):
-    # Production hashes with CARD_PASSWORD_ITERATIONS (200k); tests needn't wait for it.
-    monkeypatch.setitem(app.config, "CARD_PASSWORD_ITERATIONS", 1000)
-
-
 @pytest.fixture
 def shop(ctx):
     store, other = make_store(), make_store()

@@ -15,20 +15,9 @@ from models.outbox.tables import OutboxMessage
 from models.stores import Store
 from tests.app.test_errors import assert_error
 from tests.factories import bearer, make_staff, make_store, staff_token
-from tests.models.orders.test_placement import ADDRESS
-from tests.models.payments.test_payments import notifications, place, sb, shop  # noqa: F401 (fixture)
+from tests.models.payments.test_payments import notifications, paid_delivery, place, sb, shop  # noqa: F401 (fixture)
 
 UPLOAD = "/wxa/sec/order/upload_shipping_info"
-
-
-def paid_delivery(client, sandbox, shop):
-    store_id, sku_id, headers = shop
-    order_no = client.post("/api/orders", headers=headers, json={
-        "store_id": store_id, "fulfillment": "delivery", "address": ADDRESS,
-        "items": [{"sku_id": sku_id, "qty": 1}]}).json["order_no"]
-    sb(sandbox, "POST", "/_/pay/request-payment", json=client.post(f"/api/orders/{order_no}/pay", headers=headers).json)
-    notifications(sandbox, order_no)
-    return order_no
 
 
 @pytest.fixture

@@ -332,8 +332,8 @@ def test_refund_waits_out_an_outage_with_the_same_number(app, client, sandbox, s
     assert there["amount"]["refund"] == 100
 
 
-def test_shipping_uploads_the_shipping_info(app, client, sandbox, shop):
-    from tests.factories import bearer, make_staff, staff_token
+def paid_delivery(client, sandbox, shop) -> str:
+    """A delivery order, paid: its order number."""
     from tests.models.orders.test_placement import ADDRESS
 
     store_id, sku_id, headers = shop
@@ -342,6 +342,13 @@ def test_shipping_uploads_the_shipping_info(app, client, sandbox, shop):
         "items": [{"sku_id": sku_id, "qty": 1}]}).json["order_no"]
     sb(sandbox, "POST", "/_/pay/request-payment", json=client.post(f"/api/orders/{order_no}/pay", headers=headers).json)
     notifications(sandbox, order_no)
+    return order_no
+
+
+def test_shipping_uploads_the_shipping_info(app, client, sandbox, shop):
+    from tests.factories import bearer, make_staff, staff_token
+
+    order_no = paid_delivery(client, sandbox, shop)
     with app.app_context():
         admin = bearer(staff_token(client, make_staff("admin")))
     client.post(f"/api/staff/orders/{order_no}/ship", headers=admin, json={"carrier": "SF", "tracking_no": "SF123456"})

@@ -8,6 +8,7 @@ query to know who may do what. Which routes need which session: handlers/access.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import time
 from datetime import datetime, timedelta, timezone
@@ -52,6 +53,14 @@ def resolve_token(token: str) -> tuple[str, int, str] | None:
     return kind, int(ident), claims
 
 
+def expires_at(token: str) -> datetime | None:
+    """When a live session ends (None: not live)."""
+    ttl_s = rds().ttl(_key(token))
+    if ttl_s is None or ttl_s < 0:
+        return None
+    return (datetime.now(timezone.utc) + timedelta(seconds=ttl_s)).replace(microsecond=0)
+
+
 def revoke_token(token: str) -> None:
     rds().delete(_key(token))
 
@@ -68,3 +77,15 @@ def revoke_all(kind: str, principal_id: int) -> None:
 def session_ttl(kind: str) -> int:
     cfg = current_app.config
     return cfg["SESSION_TTL_S"] if kind == "user" else cfg["STAFF_SESSION_TTL_S"]
+
+
+def csrf_token_for(token: str) -> str:
+    """The CSRF token of a session carried in a cookie (the console's): an HMAC of the
+    session token, so only a script that was given it by the API (same origin) has it —
+    a page on another site can make the browser send the cookie, never this. Nothing is
+    stored; it changes with the session."""
+    return hmac.new(token.encode(), b"tihuo-csrf", hashlib.sha256).hexdigest()
+
+
+def csrf_matches(token: str, presented: str | None) -> bool:
+    return bool(presented) and hmac.compare_digest(csrf_token_for(token), presented)

@@ -1,22 +1,52 @@
 """Who may call a route: the two token audiences — shoppers (`shopper_auth`) and staff
 (`staff_auth`) — and, for staff, the ability the route needs (`can`), which the ability
-table (models/staff/abilities.py) grants to roles."""
+table (models/staff/abilities.py) grants to roles.
+
+Staff sessions reach us two ways: a bearer token (API clients, scripts), or the
+console's cookie (`CONSOLE_COOKIE`: httpOnly, SameSite=Strict — no page script ever
+holds the token). A request carried by the cookie that changes anything must also send
+`X-CSRF-Token`, the session's CSRF token (app.sessions.csrf_token_for), which only the
+console's own scripts were given."""
 from __future__ import annotations
 
 import functools
 
 from apiflask import HTTPTokenAuth
+from flask import request
+from werkzeug.datastructures import Authorization
 
-from app.errors import Unauthorized
-from app.sessions import INVALID, resolve_token
+from app.errors import Forbidden, Unauthorized
+from app.sessions import INVALID, csrf_matches, resolve_token
 from models.staff.abilities import ABILITIES, require as require_ability
 from models.staff.principal import StaffPrincipal
 from models.users import Shopper
 
+CONSOLE_COOKIE = "tihuo_console"
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class CsrfFailed(Forbidden):
+    code, message = "csrf_failed", "The console's CSRF token is missing or wrong; reload the page."
+
+
+class StaffTokenAuth(HTTPTokenAuth):
+    """The bearer token, or else the console's cookie."""
+
+    def get_auth(self):
+        auth = super().get_auth()
+        if auth is None and "Authorization" not in request.headers:
+            token = request.cookies.get(CONSOLE_COOKIE)
+            if token:
+                auth = Authorization("bearer", token=token)
+        return auth
+
+
 shopper_auth = HTTPTokenAuth(scheme="Bearer", security_scheme_name="ShopperToken",
                              description="Token from POST /api/auth/login")
-staff_auth = HTTPTokenAuth(scheme="Bearer", security_scheme_name="StaffToken",
-                           description="Token from POST /api/staff/login")
+staff_auth = StaffTokenAuth(scheme="Bearer", security_scheme_name="StaffToken",
+                            description="Token from POST /api/staff/login (the console: its "
+                                        f"`{CONSOLE_COOKIE}` cookie, with `{CSRF_HEADER}` on writes)")
 
 
 def _identity(token: str, kind: str, audience: str) -> tuple[int, str]:
@@ -35,7 +65,11 @@ def _verify_shopper(token: str) -> Shopper:
 
 @staff_auth.verify_token
 def _verify_staff(token: str) -> StaffPrincipal:
-    return StaffPrincipal.of_session(*_identity(token, "staff", "staff"))
+    principal = StaffPrincipal.of_session(*_identity(token, "staff", "staff"))
+    if (request.authorization is None and request.method not in _SAFE_METHODS
+            and not csrf_matches(token, request.headers.get(CSRF_HEADER))):
+        raise CsrfFailed()  # carried by the cookie: another site may have made the browser send it
+    return principal
 
 
 def current_user() -> Shopper:

@@ -17,6 +17,8 @@ import re
 
 from apiflask import APIFlask
 
+from handlers.access import CONSOLE_COOKIE, CSRF_HEADER
+
 _ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPError"}}}
 
 # Routes that touch neither the database nor Redis: no 503 from them.
@@ -40,9 +42,17 @@ def init_app(app: APIFlask) -> None:
     @app.spec_processor
     def complete(spec: dict) -> dict:
         views = _views(app)
+        # The console's cookie is the other way to carry a staff session (handlers/access.py).
+        spec.setdefault("components", {}).setdefault("securitySchemes", {})["ConsoleCookie"] = {
+            "type": "apiKey", "in": "cookie", "name": CONSOLE_COOKIE,
+            "description": f"The console's session (POST /api/console/session); writes also send "
+                           f"{CSRF_HEADER}"}
         for path, operations in spec.get("paths", {}).items():
             for method, operation in operations.items():
                 key = (method.upper(), path)
+                security = operation.get("security") or []
+                if {"StaffToken": []} in security and {"ConsoleCookie": []} not in security:
+                    security.append({"ConsoleCookie": []})
                 responses = operation.setdefault("responses", {})
                 if "requestBody" in operation:
                     responses.setdefault("400", _error("invalid_request: the body is not valid JSON, "

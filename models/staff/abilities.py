@@ -44,7 +44,8 @@ def _table(*rows: tuple[str, str, set[Role]]) -> dict[str, Ability]:
 
 
 ABILITIES = _table(
-    ("session.own", "See your own account (`/api/staff/me`), sign out", {_A, _M, _C, _N}),
+    ("session.own", "See your own account (`/api/staff/me`, the console's session), sign out",
+     {_A, _M, _C, _N}),
     ("catalog.read", "See stores, products and SKUs", {_A, _M, _C, _N}),
     ("stores.write", "Open a store; change its hours, location, pickup settings, active flag", {_A}),
     ("catalog.write", "Create and change products and SKUs (bundles too)", {_A}),

@@ -33,7 +33,7 @@ CHECKS = [checks.not_a_server_error, checks.status_code_conformance,
           checks.content_type_conformance, checks.response_headers_conformance,
           checks.response_schema_conformance, checks.negative_data_rejection]
 # Operations that end the run's own sessions (every later call would only prove 401).
-SESSION_ENDERS = {("POST", "/api/staff/logout"), ("POST", "/api/auth/logout")}
+SESSION_ENDERS = {("POST", "/api/staff/logout"), ("POST", "/api/auth/logout"), ("DELETE", "/api/console/session")}
 
 
 def _summary(operation, mode, response, exc) -> str:

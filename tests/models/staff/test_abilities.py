@@ -70,6 +70,8 @@ EXPECTED = {
     ("GET", "/api/staff/cards/locked"): {A, M},
     ("POST", "/api/staff/logout"): {A, M, C, N},
     ("GET", "/api/staff/me"): {A, M, C, N},
+    ("GET", "/api/console/session"): {A, M, C, N},
+    ("DELETE", "/api/console/session"): {A, M, C, N},
     ("GET", "/api/staff/orders"): {A, M, C, N},
     ("GET", "/api/staff/orders/<order_no>"): {A, M, C},  # an analyst lists orders, opens none
     ("POST", "/api/staff/orders/<order_no>/cancel"): {A, M},

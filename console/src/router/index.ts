@@ -33,7 +33,9 @@ export const routes: RouteRecordRaw[] = [
     path: '/',
     component: () => import('@/layouts/ConsoleLayout.vue'),
     children: [
-      { path: '', name: 'home', redirect: () => ({ name: homeRoute(session.staff) }) },
+      // Where to land depends on who signed in, known only in the guard (a route's
+      // `redirect` is resolved before any guard runs): the guard sends 'home' on.
+      { path: '', name: 'home', component: { render: () => null } },
       ...children,
     ],
   },
@@ -59,7 +61,8 @@ router.beforeEach(async (to) => {
     }
   }
   if (!staff) return { name: 'login', query: to.fullPath === '/' ? {} : { redirect: to.fullPath } }
-  if (!can(to.meta.ability)) return { name: 'home' } // the menu never offers it; a typed URL lands home
+  if (to.name === 'home') return { name: homeRoute(staff) }
+  if (!can(to.meta.ability)) return { name: homeRoute(staff) } // the menu never offers it; a typed URL lands home
   return true
 })
 

@@ -1,0 +1,41 @@
+// The menu: one entry per page, each with the ability its API calls need. The router
+// guards the same abilities (router/index.ts reads route meta built from this list).
+import type { Ability, HasAbilities } from './auth/abilities'
+import { can } from './auth/abilities'
+
+export interface NavEntry {
+  name: string // the route name
+  path: string
+  label: string // i18n key
+  ability?: Ability // undefined: any signed-in staff member
+  group?: 'queues' | 'manage'
+  soon?: boolean // a placeholder page ("即将推出")
+}
+
+export const NAV: NavEntry[] = [
+  { name: 'dashboard', path: 'dashboard', label: 'nav.dashboard' },
+  { name: 'counter', path: 'counter', label: 'nav.counter', ability: 'pickups.verify' },
+  { name: 'reviews', path: 'queues/reviews', label: 'nav.reviews', ability: 'pickups.review', group: 'queues' },
+  { name: 'lockedCards', path: 'queues/locked-cards', label: 'nav.lockedCards', ability: 'cards.review', group: 'queues' },
+  { name: 'replenishment', path: 'queues/replenishment', label: 'nav.replenishment', ability: 'stock.read', group: 'queues' },
+  { name: 'paymentCases', path: 'queues/payment-cases', label: 'nav.paymentCases', ability: 'payments.read', group: 'queues' },
+  { name: 'outbox', path: 'queues/outbox', label: 'nav.outbox', ability: 'outbox.read', group: 'queues' },
+  { name: 'orders', path: 'orders', label: 'nav.orders', ability: 'orders.read', group: 'manage', soon: true },
+  { name: 'stock', path: 'stock', label: 'nav.stock', ability: 'stock.read', group: 'manage', soon: true },
+  { name: 'cards', path: 'cards', label: 'nav.cards', ability: 'cards.read', group: 'manage', soon: true },
+  { name: 'catalog', path: 'catalog', label: 'nav.catalog', ability: 'catalog.read', group: 'manage', soon: true },
+  { name: 'staff', path: 'staff', label: 'nav.staff', ability: 'staff.read', group: 'manage', soon: true },
+  { name: 'audit', path: 'audit', label: 'nav.audit', ability: 'audit.read', group: 'manage', soon: true },
+]
+
+/** The entries this staff member may open, in menu order. */
+export function visibleNav(staff: HasAbilities | null, entries: NavEntry[] = NAV): NavEntry[] {
+  return entries.filter((entry) => can(staff, entry.ability))
+}
+
+/** Where a staff member lands: the counter for those who serve at it and review nothing
+ * (clerks), else the to-do list. */
+export function homeRoute(staff: HasAbilities | null): string {
+  if (can(staff, 'pickups.verify') && !can(staff, 'pickups.review')) return 'counter'
+  return 'dashboard'
+}

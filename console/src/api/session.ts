@@ -1,15 +1,13 @@
-// Hand-written types for the console session endpoints.
-//
-// The backend adds these in parallel (issue 18); until they are in the API document
-// (console/openapi.json → schema.d.ts) the console compiles against this contract:
+// The console session (handlers/console_session.py; the design: docs/architecture.md,
+// "Identity"). Its answer is ConsoleSessionOut in the generated schema.d.ts, where every
+// field is optional (marshmallow outputs are not marked required); these are the same
+// fields as the server always sends them:
 //
 //   POST   /api/console/session  {username, password} → 200 ConsoleSession + Set-Cookie (httpOnly,
-//          SameSite=Strict); 401 invalid_credentials, 429 rate_limited (details.retry_after_s), 400
-//   GET    /api/console/session  → 200 ConsoleSession (a fresh csrf_token), 401 unauthorized
+//          SameSite=Strict); 401 unauthorized (wrong username or password), 429 rate_limited
+//          (details.retry_after_s), 400
+//   GET    /api/console/session  → 200 ConsoleSession (the csrf_token again), 401 unauthorized
 //   DELETE /api/console/session  → 204 (X-CSRF-Token required)
-//
-// Once the endpoints are generated, replace these with
-// `components['schemas'][...]` from './schema' and delete this comment.
 
 export const SESSION_PATH = '/api/console/session'
 

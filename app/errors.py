@@ -7,7 +7,8 @@
 otherwise): code raises errors with an English message, and `_body` — the one place that
 builds an error answer — translates it (app/i18n.py; the catalog is translations/, kept
 up to date with `scripts/i18n`). A message with dynamic parts is a template and its
-values, `NotFound("No such {thing}.", params={...})`, translated before it is filled.
+values, `InvalidRequest("At most {limit} cards per batch.", params={"limit": n})`,
+translated before it is filled.
 """
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ import sqlalchemy.exc
 
 from apiflask import APIFlask, HTTPError
 from flask import jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from app import i18n
-from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,10 @@ ERROR_SCHEMA = {
         "required": ["code", "message", "details"],
         "properties": {
             "code": {"type": "string", "example": "invalid_request"},
-            "message": {"type": "string"},
+            "message": {"type": "string", "description": (
+                "For people, in the language of the request's Accept-Language: Chinese for "
+                "zh (zh-CN, zh-TW...), English otherwise (Content-Language says which). "
+                "Clients branch on `code`, the same in every language.")},
             "details": {"type": "object"},
         },
     }},

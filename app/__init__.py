@@ -41,7 +41,7 @@ class NoCookieSessions(SessionInterface):
 
 
 def create_app(settings: Settings | None = None) -> TihuoApp:
-    from app import celery_app, cli, crypto, db as transaction, errors, logs, metrics, tasks, wechat
+    from app import celery_app, cli, crypto, db as transaction, errors, i18n, logs, metrics, tasks, wechat
     from app.extensions import db, migrate, redis_ext
     from handlers import register_handlers
     from models import load_all
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> TihuoApp:
     redis_ext.init_app(app)
     crypto.init_app(app, field_key(settings))
     errors.init_app(app)
+    i18n.init_app(app)
     transaction.init_app(app)
     tasks.init_app(app)
     celery_app.init_app(app)

@@ -2,6 +2,13 @@
 
 `{"error": {"code": "...", "message": "...", "details": {...}}}` — clients branch on
 `code`; `message` is for people; no stack trace or SQL ever reaches a client.
+
+`message` is in the caller's language (`Accept-Language`: Chinese for `zh*`, English
+otherwise): code raises errors with an English message, and `_body` — the one place that
+builds an error answer — translates it (app/i18n.py; the catalog is translations/, kept
+up to date with `scripts/i18n`). A message with dynamic parts is a template and its
+values, `InvalidRequest("At most {limit} cards per batch.", params={"limit": n})`,
+translated before it is filled.
 """
 from __future__ import annotations
 
@@ -14,6 +21,8 @@ from apiflask import APIFlask, HTTPError
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from app import i18n
+
 log = logging.getLogger(__name__)
 
 
@@ -25,10 +34,14 @@ class AppError(Exception):
     # payment found while trying to cancel). Rare by design.
     keep_changes = False
 
-    def __init__(self, message: str | None = None, *, details: dict | None = None,
-                 headers: dict | None = None):
-        super().__init__(message or self.message)
-        self.message = message or self.message
+    def __init__(self, message: str | None = None, *, params: dict | None = None,
+                 details: dict | None = None, headers: dict | None = None):
+        # msgid: the English message, or its template when `params` fill it in; `message`
+        # is the English text (logs, str(exc)), the answer's is translated (`_body`).
+        self.msgid = message or self.message
+        self.params = params or {}
+        self.message = self.msgid.format(**self.params) if self.params else self.msgid
+        super().__init__(self.message)
         self.details = details or {}
         self.headers = headers or {}
 
@@ -88,18 +101,34 @@ ERROR_SCHEMA = {
         "required": ["code", "message", "details"],
         "properties": {
             "code": {"type": "string", "example": "invalid_request"},
-            "message": {"type": "string"},
+            "message": {"type": "string", "description": (
+                "For people, in the language of the request's Accept-Language: Chinese for "
+                "zh (zh-CN, zh-TW...), English otherwise (Content-Language says which). "
+                "Clients branch on `code`, the same in every language.")},
             "details": {"type": "object"},
         },
     }},
 }
 
 
-def _body(status: int, code: str, message: str, details: dict | None = None, headers=None):
+# The messages this module answers with itself.
+INTERNAL_ERROR = "Something went wrong on our side."
+UNAVAILABLE = "A backing service is unavailable; try again shortly."
+FIELDS_INVALID = "Some fields are missing or not valid."
+REQUEST_INVALID = AppError.message
+
+
+def _body(status: int, code: str, msgid: str, details: dict | None = None, headers=None,
+          params: dict | None = None, *, formatted: bool = False):
+    """The error answer. `msgid` is English: a catalog msgid (filled from `params`), or,
+    `formatted`, a message someone else formatted (a werkzeug status name)."""
+    message = i18n.translate_formatted(msgid) if formatted else i18n.translate(msgid, params)
     resp = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
     resp.status_code = status
     for k, v in (headers or {}).items():
         resp.headers[k] = v
+    resp.headers["Content-Language"] = i18n.content_language()
+    resp.vary.add("Accept-Language")
     return resp
 
 
@@ -113,6 +142,7 @@ _HTTP_CODES = {
 
 def _validation_details(detail) -> dict:
     # APIFlask puts marshmallow/webargs messages under the location: {"json": {"field": [...]}}.
+    # They are English, formatted by marshmallow: translated here (i18n.translate_messages).
     if isinstance(detail, dict):
         fields = {}
         for location, errors in detail.items():
@@ -120,27 +150,28 @@ def _validation_details(detail) -> dict:
                 fields.update(errors)
             else:
                 fields[location] = errors
-        return {"fields": fields} if fields else {}
+        return {"fields": i18n.translate_messages(fields)} if fields else {}
     return {}
 
 
 def init_app(app: APIFlask) -> None:
     @app.errorhandler(AppError)
     def _app_error(exc: AppError):
-        return _body(exc.status, exc.code, exc.message, exc.details, exc.headers)
+        return _body(exc.status, exc.code, exc.msgid, exc.details, exc.headers, exc.params)
 
     # APIFlask routes every HTTPException (and its own validation errors) through this.
     @app.error_processor
     def _http_error(exc: HTTPError):
         status = exc.status_code
         if status >= 500:
-            return _body(status, "internal_error", "Something went wrong on our side.")
+            return _body(status, "internal_error", INTERNAL_ERROR)
         code = _HTTP_CODES.get(status, "invalid_request")
-        message = exc.message or "The request is not valid."
         details = _validation_details(exc.detail) if status in (400, 422) else {}
         if details:
-            message = "Some fields are missing or not valid."
-        return _body(status, code, message, details, exc.headers)
+            return _body(status, code, FIELDS_INVALID, details, exc.headers)
+        # A werkzeug/APIFlask status name ("Not Found", "Method Not Allowed"), or a message
+        # a route gave abort(): translated as it stands.
+        return _body(status, code, exc.message or REQUEST_INVALID, details, exc.headers, formatted=True)
 
     @app.errorhandler(redis.exceptions.ConnectionError)
     @app.errorhandler(redis.exceptions.TimeoutError)
@@ -156,12 +187,11 @@ def init_app(app: APIFlask) -> None:
         # placement and card redemption are retried with the same Idempotency-Key).
         log.error("backing service unavailable on %s %s: %s", request.method, request.path,
                   type(exc).__name__)
-        return _body(503, "unavailable", "A backing service is unavailable; try again shortly.",
-                     headers={"Retry-After": "5"})
+        return _body(503, "unavailable", UNAVAILABLE, headers={"Retry-After": "5"})
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):  # routed here only outside APIFlask's handler
             return _http_error(HTTPError(exc.code or 500, message=exc.name))
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _body(500, "internal_error", "Something went wrong on our side.")
+        return _body(500, "internal_error", INTERNAL_ERROR)

@@ -54,7 +54,8 @@ def _identity(token: str, kind: str, audience: str) -> tuple[int, str]:
     if found is None:
         raise Unauthorized(INVALID)
     if found[0] != kind:
-        raise Unauthorized(f"This route needs a {audience} token.")
+        raise Unauthorized("This route needs a shopper token." if audience == "shopper"
+                           else "This route needs a staff token.")
     return found[1], found[2]
 
 

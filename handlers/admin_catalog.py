@@ -147,7 +147,7 @@ def create_store(body):
 @can("catalog.read")
 @bp.output(AdminStore)
 def get_store(store_id):
-    return get_or_404(stores.Store, store_id, "store")
+    return get_or_404(stores.Store, store_id, "No such store.")
 
 
 @bp.patch("/stores/<int:store_id>")
@@ -157,7 +157,7 @@ def get_store(store_id):
 @bp.output(AdminStore)
 @bp.doc(summary="Change a store (hours, location, radius, active)")
 def update_store(store_id, body):
-    return stores.update_store(current_staff(), get_or_404(stores.Store, store_id, "store"), body)
+    return stores.update_store(current_staff(), get_or_404(stores.Store, store_id, "No such store."), body)
 
 
 # --- products and SKUs ------------------------------------------------------------------
@@ -189,7 +189,7 @@ def create_product(body):
 @can("catalog.read")
 @bp.output(AdminProduct)
 def get_product(product_id):
-    return get_or_404(catalog.Product, product_id, "product")
+    return get_or_404(catalog.Product, product_id, "No such product.")
 
 
 @bp.patch("/products/<int:product_id>")
@@ -199,7 +199,7 @@ def get_product(product_id):
 @bp.output(AdminProduct)
 @bp.doc(responses={409: "conflict: a field already taken"})
 def update_product(product_id, body):
-    product = get_or_404(catalog.Product, product_id, "product")
+    product = get_or_404(catalog.Product, product_id, "No such product.")
     return catalog.update_product(current_staff(), product, body)
 
 
@@ -210,7 +210,7 @@ def update_product(product_id, body):
 @bp.output(AdminSku, status_code=201)
 @bp.doc(responses={409: "conflict: the spec or barcode is taken"})
 def add_sku(product_id, body):
-    product = get_or_404(catalog.Product, product_id, "product")
+    product = get_or_404(catalog.Product, product_id, "No such product.")
     return catalog.add_sku(current_staff(), product, body)
 
 
@@ -222,4 +222,4 @@ def add_sku(product_id, body):
 @bp.doc(summary="Change a SKU (price, spec, barcode, on/off shelf)",
         responses={409: "conflict: the spec or barcode is taken"})
 def update_sku(sku_id, body):
-    return catalog.update_sku(current_staff(), get_or_404(catalog.Sku, sku_id, "SKU"), body)
+    return catalog.update_sku(current_staff(), get_or_404(catalog.Sku, sku_id, "No such SKU."), body)

@@ -87,7 +87,7 @@ def create_staff(body):
 @bp.doc(summary="Change role, stores, password or active (signs them out everywhere), or display name",
         responses={409: "conflict: you cannot deactivate yourself or change your own role"})
 def update_staff(staff_id, body):
-    return accounts.update_staff(current_staff(), get_or_404(Staff, staff_id, "staff"), body)
+    return accounts.update_staff(current_staff(), get_or_404(Staff, staff_id, "No such staff."), body)
 
 
 @bp.get("/audit")

@@ -56,7 +56,7 @@ class BindingOut(Schema):
         responses={409: "conflict (deactivated)", 501: "not_configured (no official account)",
                    503: "wechat_unavailable"})
 def create_binding(staff_id):
-    return binding.create_binding_qr(current_staff(), get_or_404(Staff, staff_id, "staff"))
+    return binding.create_binding_qr(current_staff(), get_or_404(Staff, staff_id, "No such staff."))
 
 
 @bp.get("/api/admin/staff/<int:staff_id>/official-binding")
@@ -65,7 +65,7 @@ def create_binding(staff_id):
 @bp.output(BindingOut)
 @bp.doc(summary="Whether the staff member receives official-account alerts")
 def get_binding(staff_id):
-    return binding.binding_of(get_or_404(Staff, staff_id, "staff"))
+    return binding.binding_of(get_or_404(Staff, staff_id, "No such staff."))
 
 
 @bp.delete("/api/admin/staff/<int:staff_id>/official-binding")
@@ -74,5 +74,5 @@ def get_binding(staff_id):
 @bp.output({}, status_code=204)
 @bp.doc(summary="Stop official-account alerts to the staff member")
 def delete_binding(staff_id):
-    binding.unbind(current_staff(), get_or_404(Staff, staff_id, "staff"))
+    binding.unbind(current_staff(), get_or_404(Staff, staff_id, "No such staff."))
     return ""

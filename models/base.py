@@ -42,10 +42,12 @@ def mirror(obj, values: dict) -> None:
         set_committed_value(obj, name, value)
 
 
-def get_or_404(model, ident, what: str | None = None):
+def get_or_404(model, ident, message: str | None = None):
+    """The row, or 404 `not_found` with `message` ("No such store.": a whole sentence, so
+    it can be translated; app/i18n.py)."""
     obj = db.session.get(model, ident) if ident is not None else None
     if obj is None:
-        raise NotFound(f"No such {what or model.__name__.lower()}.", details={"id": ident})
+        raise NotFound(message, details={"id": ident})
     return obj
 
 

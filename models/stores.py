@@ -71,14 +71,16 @@ def validate_opening_hours(hours: dict) -> dict:
     out = {}
     for day, ranges in hours.items():
         if day not in DAYS:
-            raise InvalidRequest(f"Unknown day {day!r}.", details={"field": "opening_hours"})
+            raise InvalidRequest("Unknown day {day!r}.", params={"day": day}, details={"field": "opening_hours"})
         if not isinstance(ranges, list):
-            raise InvalidRequest(f"opening_hours.{day} must be a list.", details={"field": "opening_hours"})
+            raise InvalidRequest("opening_hours.{day} must be a list.", params={"day": day},
+                                 details={"field": "opening_hours"})
         for r in ranges:
             if (not isinstance(r, list) or len(r) != 2
                     or not all(isinstance(t, str) and _HHMM.match(t) for t in r) or r[0] == r[1]):
                 raise InvalidRequest(
-                    f"opening_hours.{day} entries are [\"HH:MM\", \"HH:MM\"] with different times.",
+                    "opening_hours.{day} entries are [\"HH:MM\", \"HH:MM\"] with different times.",
+                    params={"day": day},
                     details={"field": "opening_hours", "value": r},
                 )
         out[day] = [list(r) for r in ranges]
@@ -157,5 +159,5 @@ def _check_timezone(name: str | None) -> None:
     try:
         ZoneInfo(name)
     except (ValueError, KeyError, OSError):
-        raise InvalidRequest(f"Unknown time zone {name!r}.", details={"field": "timezone"}) from None
+        raise InvalidRequest("Unknown time zone {name!r}.", params={"name": name}, details={"field": "timezone"}) from None
 

@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("app", "handlers", "models", "wechat")
 # app/: what every layer may use (the floor) and what sits on top of everything.
-FLOOR = {"app.config", "app.extensions", "app.db", "app.errors", "app.crypto", "app.logs", "app.metrics",
+FLOOR = {"app.config", "app.extensions", "app.db", "app.errors", "app.i18n", "app.crypto", "app.logs", "app.metrics",
          "app.ratelimit", "app.sqlbatch", "app.sessions", "app.tasks", "app.wechat"}
 TOP = {"app", "app.cli", "app.jobs", "app.demo", "app.celery_app", "app.schedule", "app.serving"}
 MAY_IMPORT = {"wechat": {"wechat"}, "floor": {"floor", "wechat"}, "models": {"models", "floor", "wechat"},

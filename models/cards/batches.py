@@ -63,7 +63,7 @@ def _check_batch(fields: dict) -> None:
         raise InvalidRequest("valid_until is in the past.", details={"field": "valid_until"})
     limit = current_app.config["CARD_BATCH_MAX_CARDS"]
     if fields["card_count"] > limit:
-        raise InvalidRequest(f"At most {limit} cards per batch.",
+        raise InvalidRequest("At most {limit} cards per batch.", params={"limit": limit},
                              details={"field": "card_count", "max": limit})
     Channels(fields["channels"])
 

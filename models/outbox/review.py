@@ -23,7 +23,7 @@ def rows(*, status: str | None, kind: str | None, cursor: int | None, limit: int
 def retry(staff, outbox_id: int) -> OutboxMessage:
     """A failed (or skipped) row goes back to pending with a fresh set of tries; sent
     after this commits. Rows still pending or being sent are left alone (409)."""
-    row = get_or_404(OutboxMessage, outbox_id, "outbox message")
+    row = get_or_404(OutboxMessage, outbox_id, "No such outbox message.")
     if not OUTBOX.allows(row.status, "retry"):
         raise Conflict("Only failed or skipped messages can be retried.", details={"status": row.status})
     audit.record("outbox.retry", row, actor=staff,

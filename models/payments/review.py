@@ -16,7 +16,7 @@ def cases(*, status: str, cursor: int | None, limit: int) -> list[PaymentCase]:
 
 
 def resolve(staff, case_id: int) -> PaymentCase:
-    case = get_or_404(PaymentCase, case_id, "payment case")
+    case = get_or_404(PaymentCase, case_id, "No such payment case.")
     if CASES.move(case, "resolve", Actor.of(staff), resolved_by=staff.id).applied:
         audit.record("payment_case.resolve", case, actor=staff, changes={"kind": case.kind})
     return case

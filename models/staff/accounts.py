@@ -41,8 +41,8 @@ def rehash_if_needed(staff: Staff, password: str) -> None:
 
 def _hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LEN:
-        raise InvalidRequest(f"Passwords need at least {MIN_PASSWORD_LEN} characters.",
-                             details={"field": "password"})
+        raise InvalidRequest("Passwords need at least {min_length} characters.",
+                             params={"min_length": MIN_PASSWORD_LEN}, details={"field": "password"})
     return _hasher.hash(password)
 
 

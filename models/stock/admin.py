@@ -34,14 +34,14 @@ ADJUST_REASONS = ("damaged", "lost", "found", "count_correction", "other")
 def get_store(store_id: int) -> Store:
     if not 0 < store_id <= MAX_ID:  # SQLite can't even bind a larger integer
         raise NotFound("No such store.", details={"id": store_id})
-    return get_or_404(Store, store_id, "store")
+    return get_or_404(Store, store_id, "No such store.")
 
 
 def stock_sku(sku_id: int) -> Sku:
     """A SKU that holds stock of its own (404 if unknown, 400 for a bundle)."""
     if not 0 < sku_id <= MAX_ID:
         raise NotFound("No such SKU.", details={"id": sku_id})
-    sku = get_or_404(Sku, sku_id, "SKU")
+    sku = get_or_404(Sku, sku_id, "No such SKU.")
     if sku.is_bundle:
         raise BundleHasNoStock(details={"sku_id": sku.id})
     return sku
@@ -247,7 +247,7 @@ def reject_proposal(actor, proposal_id: int) -> TransferProposal:
 def _proposal(proposal_id: int) -> TransferProposal:
     if not 0 < proposal_id <= MAX_ID:
         raise NotFound("No such transfer proposal.", details={"id": proposal_id})
-    return get_or_404(TransferProposal, proposal_id, "transfer proposal")
+    return get_or_404(TransferProposal, proposal_id, "No such transfer proposal.")
 
 
 def _decide(actor, proposal: TransferProposal, action: str) -> None:

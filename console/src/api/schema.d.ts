@@ -8082,6 +8082,7 @@ export interface components {
                 /** @example invalid_request */
                 code: string;
                 details: Record<string, never>;
+                /** @description For people, in the language of the request's Accept-Language: Chinese for zh (zh-CN, zh-TW...), English otherwise (Content-Language says which). Clients branch on `code`, the same in every language. */
                 message: string;
             };
         };
@@ -8823,6 +8824,7 @@ export interface components {
                 /** @example invalid_request */
                 code: string;
                 details: Record<string, never>;
+                /** @description For people, in the language of the request's Accept-Language: Chinese for zh (zh-CN, zh-TW...), English otherwise (Content-Language says which). Clients branch on `code`, the same in every language. */
                 message: string;
             };
         };

@@ -8,7 +8,7 @@ from flask import request
 from handlers.access import can, current_staff, staff_auth
 from handlers.pickup_schemas import (ExtendIn, NoteIn, PickupStateOut, PresentedIn, PreviewOut, ReviewPage,
                                      ReviewsQuery, VerifyIn, VerifyOut, device_id)
-from handlers.schemas import cursor_int, page
+from handlers.schemas import IdempotencyHeaders, cursor_int, page
 from models.orders import queries
 from models.pickup import codes, expiry, lockout, verification
 
@@ -32,11 +32,14 @@ def preview(body):
 @bp.auth_required(staff_auth)
 @can("pickups.verify")
 @bp.input(VerifyIn, arg_name="body")
+@bp.input(IdempotencyHeaders, location="headers", arg_name="headers")
 @bp.output(VerifyOut)
-@bp.doc(summary="Hand over an order, or some of its items (partial pickup); send X-Device-Id",
-        responses=REFUSALS)
-def verify(body):
-    return verification.verify(current_staff(), device_id(request), **body)
+@bp.doc(summary="Hand over an order, or some of its items (partial pickup); send X-Device-Id, and an "
+                "Idempotency-Key so that sending it again after a lost answer never hands over twice",
+        responses={**REFUSALS, 422: "idempotency_key_reused"})
+def verify(body, headers):
+    return verification.verify(current_staff(), device_id(request), **body,
+                               idempotency_key=headers["idempotency_key"])
 
 
 @bp.get("/reviews")

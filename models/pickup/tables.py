@@ -80,3 +80,19 @@ class PickupLedgerHead(db.Model):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class VerifyRequest(db.Model):
+    """A verification sent with an `Idempotency-Key`: the answer it got, so the same
+    request sent again (a lost response, a double tap) gets that answer instead of a
+    second hand-over (models/pickup/replay.py). Keys are the staff member's own."""
+
+    __tablename__ = "pickup_verify_requests"
+    __table_args__ = (UniqueConstraint("staff_id", "key"), MYSQL_TABLE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[dict | None] = mapped_column(JSON)  # None: not answered (yet, or refused)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -30,7 +30,7 @@ from models.stock import holds
 from models.base import mirror, utcnow
 from models.orders.status import Actor, Status, transition_locked
 from models.orders.tables import Order, OrderItem
-from models.pickup import codes, expiry, ledger, lockout, payloads
+from models.pickup import codes, expiry, ledger, lockout, payloads, replay
 from models.pickup.errors import (AttemptRefused, PickupCodeInvalid, PickupItemsInvalid, PickupLocked,
                                   PickupQrStale, PickupQtyExceeded, PickupScanRequired)
 from models.pickup.payloads import Presented
@@ -208,13 +208,24 @@ def _item(item: OrderItem, **fields) -> dict:
 # --- verify -----------------------------------------------------------------------------------
 
 def verify(staff, device: str, *, code: str | None = None, qr_payload: str | None = None,
-           order_no: str | None = None, items: list[dict] | None = None) -> dict:
-    """Hand over `items` ([{sku_id, qty}]; default: everything left)."""
+           order_no: str | None = None, items: list[dict] | None = None,
+           idempotency_key: str | None = None) -> dict:
+    """Hand over `items` ([{sku_id, qty}]; default: everything left). With an
+    `idempotency_key`, the same request again gets this answer (models/pickup/replay.py)."""
+    claim = None
+    if idempotency_key:
+        body = {"code": code, "qr_payload": qr_payload, "order_no": order_no, "items": items}
+        claim, earlier = replay.claim(staff.id, idempotency_key, body)
+        if earlier is not None:
+            return earlier
     attempt, order, found = _begin(staff, device, "verify", code, qr_payload, order_no, lock=True)
     if order.status != Status.ready_for_pickup.value:
         _refuse_for_status(attempt, order)
     lines = _lines_to_hand_over(attempt, order.items, items)
-    return _hand_over(attempt, order, found, order.items, lines)
+    result = _hand_over(attempt, order, found, order.items, lines)
+    if claim is not None:
+        replay.answer(claim, result)
+    return result
 
 
 def _lines_to_hand_over(attempt: Attempt, order_items: list[OrderItem],

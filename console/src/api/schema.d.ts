@@ -7183,11 +7183,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Hand over an order, or some of its items (partial pickup); send X-Device-Id */
+        /** Hand over an order, or some of its items (partial pickup); send X-Device-Id, and an Idempotency-Key so that sending it again after a lost answer never hands over twice */
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    "Idempotency-Key"?: string | null;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -7253,6 +7255,15 @@ export interface paths {
                 };
                 /** @description unsupported_media_type: send JSON */
                 415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description idempotency_key_reused */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };

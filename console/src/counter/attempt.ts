@@ -1,16 +1,13 @@
 // A verify (核销) that can be retried without handing over twice.
 //
-// POST /api/staff/pickups/verify has no idempotency key today (see console/README.md,
-// "API gaps"): a verify whose answer was lost may have handed the goods over. So:
-// - every verify is an Attempt with a key, the exact body, and the preview it was chosen
-//   from; a retry of the same verify reuses the attempt (and its key, sent as
-//   Idempotency-Key so the server can honour it once it supports one);
-// - after a lost answer the retry is never sent blindly: the order is previewed again
-//   (which changes nothing) and compared with the attempt — handed over already → done;
-//   unchanged → send the same body again; anything else → someone else changed it,
-//   the clerk looks again.
-// A whole-order verify (no `items`) repeated after it went through is answered 409
-// already_picked_up by the server; a partial one would hand over again, hence the check.
+// Every verify is an Attempt with a key, the exact body, and the preview it was chosen
+// from; a retry of the same verify reuses the attempt and its key, sent as
+// Idempotency-Key: the server answers a key once and gives the same answer again to a
+// resend, never a second hand-over (models/pickup/replay.py). The console still checks
+// before resending after a lost answer — the order is previewed again (which changes
+// nothing) and compared with the attempt: handed over already → done; unchanged → send
+// the same request again; anything else → someone else changed it, the clerk looks again
+// — so a clerk never resends blindly into an order another till has moved on.
 import type { Presented } from './presented'
 import type { PreviewLine } from './quantities'
 import { skuRows } from './quantities'

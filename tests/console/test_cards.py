@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from models.cards.tables import Card, CardBatch, CardExport
+from tests.console.conftest import SCREENSHOTS
 from tests.console.test_counter import sign_in
 from tests.factories import make_product, make_staff
 
@@ -69,6 +71,10 @@ def test_a_card_batch_exported_with_progress_and_downloaded(client, ctx, desk, f
 
     # Confirming warns first, then destroys the passwords: a second download is refused.
     expect(dialog).to_contain_text("再也无法显示或下载")
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(exist_ok=True)
+        desk.wait_for_timeout(800)  # the bar's and the dialog's transitions
+        desk.screenshot(path=str(SCREENSHOTS / "cards-export.png"))
     confirm = dialog.get_by_role("button", name="确认已收到")
     expect(confirm).to_be_disabled()
     dialog.get_by_label("我已保存好 CSV 文件").check()

@@ -3,6 +3,7 @@ store, creates a product with its SKUs (prices typed in yuan), stocks one at the
 sees its alert level — the database is checked, not only the page."""
 from __future__ import annotations
 
+import os
 import re
 
 from playwright.sync_api import expect
@@ -12,6 +13,7 @@ from app.extensions import db
 from models.catalog import Product, Sku
 from models.stock.tables import Inventory
 from models.stores import Store
+from tests.console.conftest import SCREENSHOTS
 from tests.console.test_counter import sign_in
 from tests.factories import make_staff
 
@@ -111,6 +113,9 @@ def test_an_admin_creates_a_store_a_product_and_stock_and_sees_its_level(client,
     dialog.get_by_role("button", name="保存").click()
     expect(dialog).to_be_hidden()
     expect(row.locator("td").nth(1)).to_have_text("23")
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(exist_ok=True)
+        desk.screenshot(path=str(SCREENSHOTS / "stock.png"))
 
     inv = fresh(select(Inventory).where(Inventory.store_id == store.id,
                                         Inventory.sku_id == skus["5kg"].id)).one()

@@ -21,9 +21,9 @@ export const NAV: NavEntry[] = [
   { name: 'paymentCases', path: 'queues/payment-cases', label: 'nav.paymentCases', ability: 'payments.read', group: 'queues' },
   { name: 'outbox', path: 'queues/outbox', label: 'nav.outbox', ability: 'outbox.read', group: 'queues' },
   { name: 'orders', path: 'orders', label: 'nav.orders', ability: 'orders.read', group: 'manage', soon: true },
-  { name: 'stock', path: 'stock', label: 'nav.stock', ability: 'stock.read', group: 'manage', soon: true },
-  { name: 'cards', path: 'cards', label: 'nav.cards', ability: 'cards.read', group: 'manage', soon: true },
-  { name: 'catalog', path: 'catalog', label: 'nav.catalog', ability: 'catalog.read', group: 'manage', soon: true },
+  { name: 'stock', path: 'stock', label: 'nav.stock', ability: 'stock.read', group: 'manage' },
+  { name: 'cards', path: 'cards', label: 'nav.cards', ability: 'cards.read', group: 'manage' },
+  { name: 'catalog', path: 'catalog', label: 'nav.catalog', ability: 'catalog.read', group: 'manage' },
   { name: 'staff', path: 'staff', label: 'nav.staff', ability: 'staff.read', group: 'manage', soon: true },
   { name: 'audit', path: 'audit', label: 'nav.audit', ability: 'audit.read', group: 'manage', soon: true },
 ]

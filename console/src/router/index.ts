@@ -15,6 +15,9 @@ declare module 'vue-router' {
 const pages: Record<string, () => Promise<unknown>> = {
   dashboard: () => import('@/pages/DashboardPage.vue'),
   counter: () => import('@/pages/CounterPage.vue'),
+  stock: () => import('@/pages/StockPage.vue'),
+  catalog: () => import('@/pages/CatalogPage.vue'),
+  cards: () => import('@/pages/CardsPage.vue'),
 }
 const queue = () => import('@/pages/QueuePage.vue')
 const soon = () => import('@/pages/ComingSoon.vue')

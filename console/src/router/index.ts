@@ -15,6 +15,9 @@ declare module 'vue-router' {
 const pages: Record<string, () => Promise<unknown>> = {
   dashboard: () => import('@/pages/DashboardPage.vue'),
   counter: () => import('@/pages/CounterPage.vue'),
+  staff: () => import('@/pages/StaffPage.vue'),
+  audit: () => import('@/pages/AuditPage.vue'),
+  money: () => import('@/pages/MoneyPage.vue'),
 }
 const queue = () => import('@/pages/QueuePage.vue')
 const soon = () => import('@/pages/ComingSoon.vue')

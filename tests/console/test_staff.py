@@ -15,7 +15,7 @@ from models.audit import AuditLog
 from models.staff.tables import Staff
 from tests.console.conftest import SCREENSHOTS
 from tests.console.test_counter import sign_in
-from tests.factories import make_staff, make_store
+from tests.factories import bearer, make_staff, make_store, staff_token
 
 NEW_PASSWORD = "counter-pass-2026"
 
@@ -88,3 +88,20 @@ def test_an_admin_creates_a_clerk_who_signs_in_until_deactivated(client, ctx, de
     if os.environ.get("UPDATE_SCREENSHOTS"):
         SCREENSHOTS.mkdir(exist_ok=True)
         desk.screenshot(path=str(SCREENSHOTS / "audit.png"))
+
+
+def test_the_money_page_opens_each_list_without_error(client, ctx, desk):
+    analyst = make_staff("analyst")  # payments.read and outbox.read, resolves and retries nothing
+    sign_in(desk, analyst.username)
+    desk.get_by_role("menuitem", name="资金", exact=True).click()
+    expect(desk).to_have_url(re.compile(r"/console/money$"))
+    for tab in ("支付异常", "对账", "投递失败"):
+        desk.get_by_role("tab", name=tab).click()
+        expect(desk.get_by_text("加载中…")).to_have_count(0)
+        expect(desk.get_by_role("alert")).to_have_count(0)
+    expect(desk.get_by_role("button", name="标记已处理")).to_have_count(0)
+    expect(desk.get_by_role("button", name="重新投递")).to_have_count(0)
+    assert desk.request.get("/api/admin/reconciliations").status == 200
+    token = bearer(staff_token(client, analyst))
+    refused = client.post("/api/admin/outbox/1/retry", headers=token)  # not theirs to do
+    assert (refused.status_code, refused.json["error"]["code"]) == (403, "forbidden")

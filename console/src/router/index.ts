@@ -18,6 +18,9 @@ const pages: Record<string, () => Promise<unknown>> = {
   stock: () => import('@/pages/StockPage.vue'),
   catalog: () => import('@/pages/CatalogPage.vue'),
   cards: () => import('@/pages/CardsPage.vue'),
+  staff: () => import('@/pages/StaffPage.vue'),
+  audit: () => import('@/pages/AuditPage.vue'),
+  money: () => import('@/pages/MoneyPage.vue'),
 }
 const queue = () => import('@/pages/QueuePage.vue')
 const soon = () => import('@/pages/ComingSoon.vue')

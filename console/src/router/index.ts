@@ -15,6 +15,8 @@ declare module 'vue-router' {
 const pages: Record<string, () => Promise<unknown>> = {
   dashboard: () => import('@/pages/DashboardPage.vue'),
   counter: () => import('@/pages/CounterPage.vue'),
+  orders: () => import('@/pages/OrdersPage.vue'),
+  reviews: () => import('@/pages/ReviewsPage.vue'),
 }
 const queue = () => import('@/pages/QueuePage.vue')
 const soon = () => import('@/pages/ComingSoon.vue')
@@ -37,6 +39,7 @@ export const routes: RouteRecordRaw[] = [
       // `redirect` is resolved before any guard runs): the guard sends 'home' on.
       { path: '', name: 'home', component: { render: () => null } },
       ...children,
+      { path: 'orders/:orderNo', name: 'order', component: () => import('@/pages/OrderDetailPage.vue'), props: true, meta: { ability: 'orders.fulfil', title: 'nav.orders' } },
     ],
   },
   { path: '/:rest(.*)*', name: 'notFound', component: () => import('@/pages/NotFound.vue'), meta: { public: true } },

@@ -15,6 +15,8 @@ declare module 'vue-router' {
 const pages: Record<string, () => Promise<unknown>> = {
   dashboard: () => import('@/pages/DashboardPage.vue'),
   counter: () => import('@/pages/CounterPage.vue'),
+  orders: () => import('@/pages/OrdersPage.vue'),
+  reviews: () => import('@/pages/ReviewsPage.vue'),
   stock: () => import('@/pages/StockPage.vue'),
   catalog: () => import('@/pages/CatalogPage.vue'),
   cards: () => import('@/pages/CardsPage.vue'),
@@ -43,6 +45,7 @@ export const routes: RouteRecordRaw[] = [
       // `redirect` is resolved before any guard runs): the guard sends 'home' on.
       { path: '', name: 'home', component: { render: () => null } },
       ...children,
+      { path: 'orders/:orderNo', name: 'order', component: () => import('@/pages/OrderDetailPage.vue'), props: true, meta: { ability: 'orders.fulfil', title: 'nav.orders' } },
     ],
   },
   { path: '/:rest(.*)*', name: 'notFound', component: () => import('@/pages/NotFound.vue'), meta: { public: true } },

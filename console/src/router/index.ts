@@ -8,6 +8,7 @@ declare module 'vue-router' {
     ability?: Ability
     public?: boolean
     title?: string // i18n key
+    menu?: string // the menu entry to highlight, when not the route's own name (a detail page)
   }
 }
 
@@ -45,7 +46,7 @@ export const routes: RouteRecordRaw[] = [
       // `redirect` is resolved before any guard runs): the guard sends 'home' on.
       { path: '', name: 'home', component: { render: () => null } },
       ...children,
-      { path: 'orders/:orderNo', name: 'order', component: () => import('@/pages/OrderDetailPage.vue'), props: true, meta: { ability: 'orders.fulfil', title: 'nav.orders' } },
+      { path: 'orders/:orderNo', name: 'order', component: () => import('@/pages/OrderDetailPage.vue'), props: true, meta: { ability: 'orders.fulfil', title: 'nav.orders', menu: 'orders' } },
     ],
   },
   { path: '/:rest(.*)*', name: 'notFound', component: () => import('@/pages/NotFound.vue'), meta: { public: true } },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { describeChanges, matches } from '@/admin/audit'
-import { differenceRow, formatFen } from '@/admin/money'
+import { differenceRow } from '@/admin/money'
+import { formatFen } from '@/money'
 import { createProblems, needsStores, patchFor } from '@/admin/staff'
 import auditTexts from '@/i18n/audit'
 import moneyTexts from '@/i18n/money'

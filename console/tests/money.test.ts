@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatFen, formatYuan, parseYuan } from '@/money'
+import { fenToYuanText, formatFen, parseYuan } from '@/money'
 import { hoursToText, parseHours } from '@/catalog/hours'
 
 describe('yuan typed in, integer fen out, exactly', () => {
@@ -29,17 +29,17 @@ describe('yuan typed in, integer fen out, exactly', () => {
   })
 
   it('shows fen as yuan with two decimals, by integers', () => {
-    expect(formatFen(1280)).toBe('12.80')
-    expect(formatFen(5)).toBe('0.05')
-    expect(formatFen(0)).toBe('0.00')
-    expect(formatFen(-1205)).toBe('-12.05')
-    expect(formatFen(123456789)).toBe('1234567.89')
-    expect(formatYuan(39800)).toBe('¥398.00')
-    expect(formatFen(1.5)).toBe('—')
+    expect(fenToYuanText(1280)).toBe('12.80')
+    expect(fenToYuanText(5)).toBe('0.05')
+    expect(fenToYuanText(0)).toBe('0.00')
+    expect(fenToYuanText(-1205)).toBe('-12.05')
+    expect(fenToYuanText(123456789)).toBe('1234567.89')
+    expect(formatFen(39800)).toBe('¥398.00')
+    expect(fenToYuanText(1.5)).toBe('—')
   })
 
   it('round-trips every fen amount up to 1,000 yuan', () => {
-    for (let fen = 0; fen <= 100_000; fen += 1) expect(parseYuan(formatFen(fen))).toBe(fen)
+    for (let fen = 0; fen <= 100_000; fen += 1) expect(parseYuan(fenToYuanText(fen))).toBe(fen)
   })
 })
 

@@ -1,15 +1,4 @@
-// Money as the API gives it: integer fen. Formatted with integer arithmetic only (no
-// floating division), so ¥0.10 never shows as ¥0.09999.
-
-/** 123456 → "¥1,234.56", -5 → "-¥0.05"; anything but a safe integer → "—". */
-export function formatFen(fen: unknown): string {
-  if (typeof fen !== 'number' || !Number.isSafeInteger(fen)) return '—'
-  const abs = Math.abs(fen)
-  const cents = abs % 100
-  const yuan = (abs - cents) / 100 // exact: abs - cents is a multiple of 100
-  const grouped = String(yuan).replace(/\B(?=(\d{3})+(?!\d))/g, ',')
-  return `${fen < 0 ? '-' : ''}¥${grouped}.${String(cents).padStart(2, '0')}`
-}
+import { formatFen } from '@/money'
 
 /** One reconciliation difference (models/payments/reconcile.py) as a row to show. */
 export interface DifferenceRow {

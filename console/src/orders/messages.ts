@@ -3,14 +3,14 @@
 import { ApiError, NetworkError } from '@/api/errors'
 import { i18n } from '@/i18n'
 import messages from '@/i18n/orders'
-import { formatFen } from './money'
+import { addMessages } from '@/i18n/pages'
+import { formatFen } from '@/money'
 
 let merged = false
 export function installOrderMessages(): void {
   if (merged) return
   merged = true
-  i18n.global.mergeLocaleMessage('zh-CN', messages['zh-CN'])
-  i18n.global.mergeLocaleMessage('en', messages.en)
+  addMessages(messages)
 }
 installOrderMessages()
 

@@ -81,6 +81,11 @@ def current_staff() -> StaffPrincipal:
     return staff_auth.current_user
 
 
+def current_token() -> str:
+    """The token this staff request came with: the bearer token, or the console's cookie."""
+    return request.authorization.token if request.authorization else request.cookies[CONSOLE_COOKIE]
+
+
 def can(ability: str):
     """Let through the staff whose role has `ability` (use under
     `@bp.auth_required(staff_auth)`); others get 403 `forbidden`. The view is marked with

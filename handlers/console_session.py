@@ -14,7 +14,7 @@ from apiflask import APIBlueprint, fields
 from flask import current_app, make_response, request
 
 from app.sessions import csrf_token_for, expires_at, issue_token, revoke_token, session_ttl
-from handlers.access import CONSOLE_COOKIE, can, current_staff, staff_auth
+from handlers.access import CONSOLE_COOKIE, can, current_staff, current_token, staff_auth
 from handlers.schemas import Schema
 from handlers.staff_auth import StaffLoginIn, StaffOut
 from models.staff import login as staff_login
@@ -64,7 +64,7 @@ def sign_in(body):
 @bp.output(ConsoleSessionOut)
 @bp.doc(summary="Who is signed in to the console, and the CSRF token for writes")
 def whoami():
-    token = request.authorization.token if request.authorization else request.cookies[CONSOLE_COOKIE]
+    token = current_token()
     return {"staff": current_staff(), "csrf_token": csrf_token_for(token), "expires_at": expires_at(token)}
 
 
@@ -74,7 +74,7 @@ def whoami():
 @bp.output({}, status_code=204)
 @bp.doc(summary="Sign out of the console (ends the session, clears the cookie)")
 def sign_out():
-    revoke_token(request.cookies.get(CONSOLE_COOKIE) or request.authorization.token)
+    revoke_token(current_token())
     response = make_response("", 204)
     response.delete_cookie(CONSOLE_COOKIE, path="/", httponly=True, samesite="Strict", secure=_secure())
     return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields, validators
 from flask import request
 
-from handlers.access import can, current_staff, staff_auth
+from handlers.access import can, current_staff, current_token, staff_auth
 from app.sessions import issue_token, revoke_token, session_ttl
 from handlers.schemas import Schema, StrictSchema
 from models.staff import login as staff_login
@@ -58,5 +58,5 @@ def me():
 @bp.output({}, status_code=204)
 @bp.doc(summary="Revoke this staff token")
 def logout():
-    revoke_token(request.authorization.token)
+    revoke_token(current_token())
     return ""

@@ -81,6 +81,12 @@ def test_signing_out_ends_the_session_and_clears_the_cookie(client, ctx):
     assert client.get("/api/staff/me").status_code == 401
 
 
+def test_the_api_logout_ends_a_cookie_session_too(client, ctx):
+    csrf = sign_in(client, make_staff("admin")).json["csrf_token"]
+    assert client.post("/api/staff/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+    assert client.get(SESSION).status_code == 401
+
+
 def test_a_role_change_ends_the_console_session(client, ctx):
     store = make_store()
     clerk = make_staff("clerk", [store])

@@ -10,6 +10,14 @@ export type QueueName = 'replenishment' | 'reviews' | 'paymentCases' | 'outbox' 
 export interface QueueRow { key: string; cells: Record<string, string> }
 export interface QueuePage { rows: QueueRow[]; next: string | null }
 
+/** What a member may do to one row where the queue is listed (e.g. unlock a card). */
+export interface QueueAction {
+  label: string // i18n keys
+  confirm: string // i18n key, given { ref }
+  done: string // i18n key, given { ref }
+  run(row: QueueRow): Promise<void>
+}
+
 export interface Queue {
   name: QueueName
   ability: Ability
@@ -17,6 +25,7 @@ export interface Queue {
   label: string
   columns: string[] // i18n keys under queues.<name>
   fetch(options: { cursor: string | null; storeId: number | null; limit: number }): Promise<QueuePage>
+  action?: QueueAction // needs the queue's own ability
 }
 
 const text = (v: unknown) => (v == null || v === '' ? '—' : String(v))
@@ -48,6 +57,14 @@ export const QUEUES: Queue[] = [
         cells: { ref: text(i.ref), store: i.store_id == null ? '—' : storeName(i.store_id), lockedAt: formatTime(i.locked_at), attempts: text(i.failed_attempts) },
       }))
       return { rows, next: null }
+    },
+    action: {
+      label: 'queues.lockedCards.unlock',
+      confirm: 'queues.lockedCards.unlockConfirm',
+      done: 'queues.lockedCards.unlocked',
+      async run(row) {
+        await unwrap(api.POST('/api/staff/cards/{serial}/unlock', { params: { path: { serial: row.key } } }))
+      },
     },
   },
   {

@@ -92,7 +92,7 @@ const en: typeof zh = {
     reviews: { title: 'Locked pickup codes', ref: 'Order', store: 'Store', lockedAt: 'Locked at', attempts: 'Wrong tries' },
     paymentCases: { title: 'Payment cases (open)', kind: 'Kind', order: 'Order id', transaction: 'Transaction', created: 'Created' },
     outbox: { title: 'Failed deliveries', kind: 'Kind', attempts: 'Attempts', error: 'Last error', created: 'Created' },
-    lockedCards: { title: 'Locked pickup cards', ref: 'Serial', store: 'Store', lockedAt: 'Locked at', attempts: 'Wrong tries' },
+    lockedCards: { title: 'Locked pickup cards', ref: 'Serial', store: 'Store', lockedAt: 'Locked at', attempts: 'Wrong tries', unlock: 'Unlock', unlockConfirm: 'Checked the holder? Unlock card {ref} (its wrong tries start over)?', unlocked: 'Card {ref} is unlocked.' },
     readOnly: 'Read-only for now; the page to resolve these is coming.',
   },
   soon: { title: 'Coming soon', body: 'This page is being built.' },

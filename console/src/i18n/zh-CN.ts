@@ -91,7 +91,7 @@ export default {
     reviews: { title: '锁定的提货码', ref: '订单号', store: '门店', lockedAt: '锁定时间', attempts: '错误次数' },
     paymentCases: { title: '支付异常（未处理）', kind: '类型', order: '订单 ID', transaction: '微信支付单号', created: '创建时间' },
     outbox: { title: '投递失败的消息', kind: '类型', attempts: '尝试次数', error: '最后错误', created: '创建时间' },
-    lockedCards: { title: '锁定的提货卡', ref: '卡号', store: '门店', lockedAt: '锁定时间', attempts: '错误次数' },
+    lockedCards: { title: '锁定的提货卡', ref: '卡号', store: '门店', lockedAt: '锁定时间', attempts: '错误次数', unlock: '解锁', unlockConfirm: '已核对持卡人身份，解锁提货卡 {ref}？错误次数将清零。', unlocked: '提货卡 {ref} 已解锁。' },
     readOnly: '此列表目前只读；处理页面即将推出。',
   },
   soon: { title: '即将推出', body: '此页面正在开发中。' },

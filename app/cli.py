@@ -200,7 +200,55 @@ def pickups_verify_ledger_command():
     raise SystemExit(1)
 
 
+analytics_cli = AppGroup("analytics", help="Report rollups: build and check.")
+
+
+def _day_range(first: str | None, last: str | None, default_days: int):
+    from datetime import date, timedelta
+
+    from models.analytics import calendar
+
+    try:
+        end = date.fromisoformat(last) if last else calendar.today() - timedelta(days=1)
+        start = date.fromisoformat(first) if first else end - timedelta(days=default_days - 1)
+    except ValueError as exc:
+        raise click.BadParameter(f"dates are YYYY-MM-DD ({exc})") from None
+    return start, end
+
+
+@analytics_cli.command("rollup")
+@click.option("--from", "first", default=None, help="YYYY-MM-DD (default: the trailing window)")
+@click.option("--to", "last", default=None, help="YYYY-MM-DD (default: yesterday in China)")
+def analytics_rollup_command(first, last):
+    """Rebuild the rollups of a range of days from the raw tables (idempotent)."""
+    from models.analytics.rollup import build
+
+    start, end = _day_range(first, last, current_app.config["ANALYTICS_ROLLUP_DAYS"])
+    done = build(start, end)
+    db.session.commit()
+    click.echo(f"rollups {done['from']}..{done['to']}: {done['days']} day(s), {done['rows']} store row(s)")
+
+
+@analytics_cli.command("check")
+@click.option("--from", "first", default=None, help="YYYY-MM-DD (default: the trailing window)")
+@click.option("--to", "last", default=None, help="YYYY-MM-DD (default: yesterday in China)")
+def analytics_check_command(first, last):
+    """Compare the built rollups of a range with the raw tables; exit 1 on a difference."""
+    from models.analytics.rollup import differences
+
+    start, end = _day_range(first, last, current_app.config["ANALYTICS_ROLLUP_DAYS"])
+    found = differences(start, end)
+    db.session.rollback()  # read-only
+    for d in found:
+        click.echo(f"DIFFERS {d['day']} store={d['store_id']} {d['figure']}: "
+                   f"stored {d['stored']}, actual {d['actual']}")
+    if found:
+        click.echo(f"{len(found)} difference(s) in {start}..{end}")
+        raise SystemExit(1)
+    click.echo(f"rollups {start}..{end} match the raw tables")
+
+
 def init_app(app: Flask) -> None:
     for group in (staff_cli, demo_cli, keys_cli, stock_cli, orders_cli, flash_cli, pay_cli, pickups_cli,
-                  jobs_cli):
+                  jobs_cli, analytics_cli):
         app.cli.add_command(group)

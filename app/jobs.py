@@ -8,6 +8,7 @@ from celery import Celery
 from flask import current_app
 
 from models import audit
+from models.analytics import rollup
 from models.cards import exports as card_exports
 from models.orders import deadlines
 from models.outbox import dispatch
@@ -47,6 +48,10 @@ def register(celery: Celery) -> None:
     @task(name="tihuo.pay.reconcile")
     def pay_reconcile(bill_date: str | None = None):
         return reconcile.reconcile_day(bill_date)
+
+    @task(name="tihuo.analytics.rollup")
+    def analytics_rollup():
+        return rollup.build_trailing(current_app.config["ANALYTICS_ROLLUP_DAYS"])
 
     @task(name="tihuo.pickup.sweep")
     def pickup_sweep():

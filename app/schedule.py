@@ -34,6 +34,8 @@ def beat_schedule(cfg) -> dict:
         "stock-levels": {"task": "tihuo.stock.levels", "schedule": crontab(minute=17)},
         # Yesterday's WeChat Pay trade bill against our payments and refunds.
         "reconcile": {"task": "tihuo.pay.reconcile", "schedule": crontab(hour=20, minute=0)},
+        # The analytics rollups of the last ANALYTICS_ROLLUP_DAYS days, rebuilt (today is live).
+        "analytics-rollup": {"task": "tihuo.analytics.rollup", "schedule": crontab(minute=7)},
         # Audit rows older than AUDIT_RETENTION_DAYS.
         "audit-retention": {"task": "tihuo.audit.retention", "schedule": crontab(hour=3, minute=30)},
     }

@@ -119,6 +119,11 @@ class ReviewsQuery(StrictSchema):
     limit = fields.Integer(load_default=20, validate=validators.Range(1, 100))
 
 
+class ExpiringQuery(ReviewsQuery):
+    within_hours = fields.Integer(load_default=24, validate=validators.Range(1, 168),
+                                  metadata={"description": "deadlines before now + this many hours"})
+
+
 class ReviewOut(Schema):
     kind = fields.String(metadata={"description": "order (a pickup code); card (a pickup card)"})
     ref = fields.String(metadata={"description": "the order number (or the card serial)"})

@@ -6,7 +6,8 @@ from apiflask import APIBlueprint
 from flask import request
 
 from handlers.access import can, current_staff, staff_auth
-from handlers.pickup_schemas import (ExtendIn, NoteIn, PickupStateOut, PresentedIn, PreviewOut, ReviewPage,
+from handlers.order_schemas import OrderPage
+from handlers.pickup_schemas import (ExpiringQuery, ExtendIn, NoteIn, PickupStateOut, PresentedIn, PreviewOut, ReviewPage,
                                      ReviewsQuery, VerifyIn, VerifyOut, device_id)
 from handlers.schemas import IdempotencyHeaders, cursor_int, page
 from models.orders import queries
@@ -40,6 +41,19 @@ def preview(body):
 def verify(body, headers):
     return verification.verify(current_staff(), device_id(request), **body,
                                idempotency_key=headers["idempotency_key"])
+
+
+@bp.get("/expiring")
+@bp.auth_required(staff_auth)
+@can("orders.read")
+@bp.input(ExpiringQuery, location="query", arg_name="query")
+@bp.output(OrderPage)
+@bp.doc(summary="Ready orders whose pickup deadline is near, soonest first (my stores; all for "
+                "admins and analysts): whom to call, whose deadline to extend")
+def expiring(query):
+    rows = expiry.due_soon(current_staff(), store_id=query["store_id"], within_hours=query["within_hours"],
+                           cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
+    return page(rows, query["limit"])
 
 
 @bp.get("/reviews")

@@ -1,33 +1,27 @@
 """「今日」: today's pickups and sales of a staff member's stores, as a text reply.
 
-"Today" is the Asia/Shanghai calendar day. Counted from the orders' own timestamps:
-paid (orders with paid_at today, and the sum of what they paid), picked up
-(picked_up_at today) and completed (completed_at today). An order paid today and
-refunded later still counts as paid today: this is the day's takings, not a ledger.
+"Today" is the Asia/Shanghai calendar day. The figures are the dashboard's (the same
+computation, models/analytics/figures.py, from the day's order events on an index, so a
+reply costs today's orders, not the history): paid (orders paid today, and what they
+paid), picked up and completed today. An order paid today and refunded later still
+counts as paid today: this is the day's takings, not a ledger.
 """
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
+from models.analytics import calendar
+from models.analytics.figures import of_day
 from models.base import utcnow
-from models.orders.tables import Order
 from models.staff.abilities import acting_store_ids
 from models.staff.tables import Staff
 from models.stores import Store
 
-CHINA = ZoneInfo("Asia/Shanghai")
+CHINA = calendar.CHINA
 MAX_STORES_LISTED = 15  # a passive reply is short text; the total covers the rest
-
-
-def day_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
-    """[start, end) of today in Asia/Shanghai, as aware UTC-comparable datetimes."""
-    local = (now or utcnow()).astimezone(CHINA)
-    start = datetime.combine(local.date(), time(0), tzinfo=CHINA)
-    return start, start + timedelta(days=1)
 
 
 def stores_of(staff: Staff) -> list[Store]:
@@ -42,21 +36,11 @@ def stores_of(staff: Staff) -> list[Store]:
 
 def figures(store_ids: list[int], now: datetime | None = None) -> dict[int, dict]:
     """{store_id: {"paid": n, "paid_fen": sum, "picked_up": n, "completed": n}}."""
-    start, end = day_bounds(now)
     out = {sid: {"paid": 0, "paid_fen": 0, "picked_up": 0, "completed": 0} for sid in store_ids}
     if not store_ids:
         return out
-    in_stores = Order.store_id.in_(store_ids)
-    for sid, count, fen in db.session.execute(
-            select(Order.store_id, func.count(), func.coalesce(func.sum(Order.payable_fen), 0))
-            .where(in_stores, Order.paid_at >= start, Order.paid_at < end)
-            .group_by(Order.store_id)):
-        out[sid].update(paid=count, paid_fen=int(fen))
-    for column, name in ((Order.picked_up_at, "picked_up"), (Order.completed_at, "completed")):
-        for sid, count in db.session.execute(
-                select(Order.store_id, func.count())
-                .where(in_stores, column >= start, column < end).group_by(Order.store_id)):
-            out[sid][name] = count
+    for sid, day in of_day(calendar.today(now), store_ids).items():
+        out[sid].update({name: day[name] for name in out[sid]})
     return out
 
 

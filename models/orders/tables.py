@@ -108,7 +108,8 @@ class OrderEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed: a day's moves are one range read (models/analytics/figures.py).
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     from_status: Mapped[str | None] = mapped_column(String(24))
     to_status: Mapped[str] = mapped_column(String(24))
     actor_type: Mapped[str] = mapped_column(String(16))  # user | staff | system

@@ -41,6 +41,7 @@ class Refund(db.Model):
         UniqueConstraint("order_id", "idempotency_key"),
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         Index("ix_refunds_status_created_at", "status", "created_at"),
+        Index("ix_refunds_status_succeeded_at", "status", "succeeded_at"),  # a day's refunds (analytics)
         MYSQL_TABLE,
     )
 

@@ -20,13 +20,15 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from app.db import each_in_own_transaction
 from app.extensions import db
 from models import audit, outbox
 from models.stock import holds
 from models.base import utcnow
+from models.staff.abilities import readable_store_ids
 from models.cards.redemption import return_units
 from models.orders.status import SYSTEM, Status, transition
 from models.orders.tables import Order, OrderItem
@@ -124,6 +126,27 @@ def extend(staff, order: Order, hours: int, reason: str | None = None) -> Order:
     audit.record("pickup.extend_deadline", order, actor=staff,
                  changes={"pickup_deadline": [old.isoformat(), new.isoformat()], "reason": reason})
     return order
+
+
+# --- the queue of pickups about to expire ---------------------------------------------------
+
+def due_soon(staff, *, store_id: int | None, within_hours: int, cursor: int | None, limit: int) -> list[Order]:
+    """Ready orders whose deadline falls within `within_hours` (or has just passed, before
+    the sweep reached them), soonest first: who to call, or whose deadline to extend.
+    Keyset on (deadline, id) with the cursor being the last order's id (its deadline is
+    read back by key), on `ix_orders_status_pickup_deadline`."""
+    store_ids = readable_store_ids(staff, store_id)
+    query = (select(Order).options(selectinload(Order.items))
+             .where(Order.status == READY, Order.pickup_deadline < utcnow() + timedelta(hours=within_hours))
+             .order_by(Order.pickup_deadline, Order.id).limit(limit))
+    if store_ids is not None:
+        query = query.where(Order.store_id.in_(store_ids or [-1]))
+    if cursor:
+        last = db.session.scalars(select(Order.pickup_deadline).where(Order.id == cursor)).first()
+        if last is not None:
+            query = query.where(or_(Order.pickup_deadline > last,
+                                    and_(Order.pickup_deadline == last, Order.id > cursor)))
+    return list(db.session.scalars(query))
 
 
 # --- the sweep ----------------------------------------------------------------------------

@@ -73,6 +73,7 @@ ABILITIES = _table(
     ("staff.read", "See staff accounts and their official-account binding", {_A}),
     ("staff.write", "Create and change staff accounts; bind and unbind their official account", {_A}),
     ("audit.read", "Read the audit log", {_A, _N}),
+    ("reports.read", "See sales and order figures per store and day (the dashboard, reports)", {_A, _M, _N}),
 )
 
 
@@ -103,7 +104,7 @@ ACT = Scope("Act for a store", frozenset({_A}),
             "its 「今日」 figures (admins: every active store)")
 READ = Scope("Read a store's lists", frozenset({_A, _N}),
              "the staff order list, a store's inventory, replenishment requests, stock "
-             "level events, transfer proposals")
+             "level events, transfer proposals, pickups about to expire, reports")
 SCOPES = (ACT, READ)
 
 

@@ -2155,6 +2155,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/reports/daily": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Orders, payments, pickups, refunds and GMV per day and per store (my stores; all for admins and analysts), with the previous period
+         * @description Days are Asia/Shanghai calendar days. Past days come from the rollups (rebuilt hourly over ANALYTICS_ROLLUP_DAYS, so late payments and refunds reach their day); today is live. A refund counts on the day it succeeded.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    store_id?: number | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DailyReport"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `reports.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/skus/{sku_id}": {
         parameters: {
             query?: never;
@@ -6644,6 +6725,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/staff/pickups/expiring": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Ready orders whose pickup deadline is near, soonest first (my stores; all for admins and analysts): whom to call, whose deadline to extend */
+        get: {
+            parameters: {
+                query?: {
+                    store_id?: number | null;
+                    cursor?: string | null;
+                    limit?: number;
+                    /** @description deadlines before now + this many hours */
+                    within_hours?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OrderPage"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `orders.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/staff/pickups/orders/{order_no}/extend": {
         parameters: {
             query?: never;
@@ -8026,6 +8185,24 @@ export interface components {
             store_ids?: number[];
             username?: string;
         };
+        DailyReport: {
+            /**
+             * Format: date-time
+             * @description when the live part (today) was read
+             */
+            as_of?: string;
+            /** @description every day of the range */
+            by_day?: components["schemas"]["ReportDayFigures"][];
+            /** @description the range's figures of each store with any */
+            by_store?: components["schemas"]["ReportStoreFigures"][];
+            /** Format: date */
+            from?: string;
+            /** @description the period of the same length just before */
+            previous?: components["schemas"]["PeriodOut"];
+            /** Format: date */
+            to?: string;
+            totals?: components["schemas"]["ReportFigures"];
+        };
         EventOut: {
             actor_type?: string;
             /** Format: date-time */
@@ -8364,6 +8541,13 @@ export interface components {
             signType?: string;
             timeStamp?: string;
         };
+        PeriodOut: {
+            /** Format: date */
+            from?: string;
+            /** Format: date */
+            to?: string;
+            totals?: components["schemas"]["ReportFigures"];
+        };
         PhoneOut: {
             phone_masked?: string;
         };
@@ -8590,6 +8774,84 @@ export interface components {
             status?: string;
             store_id?: number;
         };
+        ReportDayFigures: {
+            /** @description paid_fen ÷ paid, rounded down */
+            average_order_fen?: number;
+            /** @description orders cancelled */
+            cancelled?: number;
+            /** @description of which by the shopper */
+            cancelled_by_shopper?: number;
+            /** @description of which by staff */
+            cancelled_by_staff?: number;
+            /** @description of which at the pay deadline */
+            cancelled_by_system?: number;
+            /** @description orders completed */
+            completed?: number;
+            /** Format: date */
+            day?: string;
+            /** @description orders delivered */
+            delivered?: number;
+            /** @description paid_fen − refunded_fen */
+            net_fen?: number;
+            /** @description orders paid */
+            paid?: number;
+            /** @description GMV: what the paid orders paid */
+            paid_fen?: number;
+            /** @description orders picked up in full */
+            picked_up?: number;
+            /** @description pickups that expired uncollected */
+            pickup_expired?: number;
+            /** @description orders placed */
+            placed?: number;
+            /** @description what the placed orders asked for */
+            placed_fen?: number;
+            /** @description pickup orders made ready */
+            ready?: number;
+            /** @description what those refunds paid back */
+            refunded_fen?: number;
+            /** @description refunds that succeeded */
+            refunds?: number;
+            /** @description orders shipped */
+            shipped?: number;
+        };
+        ReportFigures: {
+            /** @description paid_fen ÷ paid, rounded down */
+            average_order_fen?: number;
+            /** @description orders cancelled */
+            cancelled?: number;
+            /** @description of which by the shopper */
+            cancelled_by_shopper?: number;
+            /** @description of which by staff */
+            cancelled_by_staff?: number;
+            /** @description of which at the pay deadline */
+            cancelled_by_system?: number;
+            /** @description orders completed */
+            completed?: number;
+            /** @description orders delivered */
+            delivered?: number;
+            /** @description paid_fen − refunded_fen */
+            net_fen?: number;
+            /** @description orders paid */
+            paid?: number;
+            /** @description GMV: what the paid orders paid */
+            paid_fen?: number;
+            /** @description orders picked up in full */
+            picked_up?: number;
+            /** @description pickups that expired uncollected */
+            pickup_expired?: number;
+            /** @description orders placed */
+            placed?: number;
+            /** @description what the placed orders asked for */
+            placed_fen?: number;
+            /** @description pickup orders made ready */
+            ready?: number;
+            /** @description what those refunds paid back */
+            refunded_fen?: number;
+            /** @description refunds that succeeded */
+            refunds?: number;
+            /** @description orders shipped */
+            shipped?: number;
+        };
         ReportOut: {
             /** Format: date */
             bill_date?: string;
@@ -8610,6 +8872,45 @@ export interface components {
         ReportPage: {
             items?: components["schemas"]["ReportOut"][];
             next_cursor?: string | null;
+        };
+        ReportStoreFigures: {
+            /** @description paid_fen ÷ paid, rounded down */
+            average_order_fen?: number;
+            /** @description orders cancelled */
+            cancelled?: number;
+            /** @description of which by the shopper */
+            cancelled_by_shopper?: number;
+            /** @description of which by staff */
+            cancelled_by_staff?: number;
+            /** @description of which at the pay deadline */
+            cancelled_by_system?: number;
+            /** @description orders completed */
+            completed?: number;
+            /** @description orders delivered */
+            delivered?: number;
+            /** @description paid_fen − refunded_fen */
+            net_fen?: number;
+            /** @description orders paid */
+            paid?: number;
+            /** @description GMV: what the paid orders paid */
+            paid_fen?: number;
+            /** @description orders picked up in full */
+            picked_up?: number;
+            /** @description pickups that expired uncollected */
+            pickup_expired?: number;
+            /** @description orders placed */
+            placed?: number;
+            /** @description what the placed orders asked for */
+            placed_fen?: number;
+            /** @description pickup orders made ready */
+            ready?: number;
+            /** @description what those refunds paid back */
+            refunded_fen?: number;
+            /** @description refunds that succeeded */
+            refunds?: number;
+            /** @description orders shipped */
+            shipped?: number;
+            store_id?: number;
         };
         RestockIn: {
             /** @default null */

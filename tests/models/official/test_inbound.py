@@ -13,7 +13,7 @@ from wechatpy.crypto import WeChatCrypto
 from app.extensions import db
 from models.official import order_lookup
 from models.official.tables import OfficialBinding
-from models.official.today import day_bounds
+from models.analytics.calendar import bounds, today
 from models.orders.status import SYSTEM, transition
 from models.orders.tables import Order
 from tests.conftest import OA_AES_KEY, OA_APPID, OA_TOKEN
@@ -169,7 +169,7 @@ def order_in(client, shopper, store, sku, qty):
 def test_today_counts_this_shanghai_day_for_the_staff_members_stores(live, sandbox, client, two_stores):
     a, b, rice = two_stores
     _, shopper = make_shopper()
-    start, _ = day_bounds()
+    start, _ = bounds(today())
     picked = order_in(client, shopper, a, rice, 2)       # paid, picked up, completed today
     for action in ("pay", "mark_ready", "pick_up", "complete"):
         transition(picked, action, SYSTEM)

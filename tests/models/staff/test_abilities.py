@@ -85,6 +85,8 @@ EXPECTED = {
     ("POST", "/api/staff/pickups/orders/<order_no>/unlock"): {A, M},
     ("POST", "/api/staff/pickups/preview"): {A, M, C},
     ("GET", "/api/staff/pickups/reviews"): {A, M},
+    ("GET", "/api/staff/pickups/expiring"): {A, M, C, N},
+    ("GET", "/api/admin/reports/daily"): {A, M, N},
     ("POST", "/api/staff/pickups/verify"): {A, M, C},
 }
 

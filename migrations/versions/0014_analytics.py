@@ -1,0 +1,53 @@
+"""analytics: rollups per store × day, the days built, and the indexes a day's figures read
+
+Revision ID: 0014_analytics
+Revises: 0011_pickup_verify_requests
+Create Date: 2026-12-07 11:00:00
+
+The two indexes are built online on MariaDB (ALTER TABLE ... ADD INDEX takes no lock that
+blocks writes with InnoDB's default ALGORITHM=INPLACE, LOCK=NONE).
+"""
+from alembic import op
+import sqlalchemy as sa
+
+# revision identifiers, used by Alembic.
+revision = '0014_analytics'
+down_revision = '0011_pickup_verify_requests'
+branch_labels = None
+depends_on = None
+
+_FIGURES = ("placed", "placed_fen", "paid", "paid_fen", "cancelled", "cancelled_by_shopper",
+            "cancelled_by_staff", "cancelled_by_system", "ready", "picked_up", "shipped", "delivered",
+            "completed", "pickup_expired", "refunds", "refunded_fen")
+
+
+def upgrade():
+    op.create_table('analytics_rollup_days',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('built_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('day', name=op.f('pk_analytics_rollup_days')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_unicode_ci'
+    )
+    op.create_table('analytics_store_days',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=False),
+    *[sa.Column(name, sa.Integer(), nullable=False) for name in _FIGURES],
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_analytics_store_days_store_id_stores')),
+    sa.PrimaryKeyConstraint('day', 'store_id', name=op.f('pk_analytics_store_days')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_unicode_ci'
+    )
+    with op.batch_alter_table('order_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_order_events_at'), ['at'], unique=False)
+    with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.create_index('ix_refunds_status_succeeded_at', ['status', 'succeeded_at'], unique=False)
+
+
+def downgrade():
+    with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.drop_index('ix_refunds_status_succeeded_at')
+    with op.batch_alter_table('order_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_order_events_at'))
+    op.drop_table('analytics_store_days')
+    op.drop_table('analytics_rollup_days')

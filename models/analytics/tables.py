@@ -1,0 +1,50 @@
+"""Rollup rows: a store's figures for one business day, and which days have been built.
+
+A day that has no RollupDay row was never built: reports compute it from the raw tables
+rather than show zeros that only mean "not counted yet"."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from models.analytics.figures import FIELDS
+from models.base import MYSQL_TABLE, UTCDateTime, utcnow
+
+
+class RollupDay(db.Model):
+    __tablename__ = "analytics_rollup_days"
+    __table_args__ = (MYSQL_TABLE,)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StoreDay(db.Model):
+    __tablename__ = "analytics_store_days"
+    __table_args__ = (MYSQL_TABLE,)
+
+    # (day, store_id): a date range for every store reads one contiguous run of the key.
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True)
+    placed: Mapped[int] = mapped_column(default=0)
+    placed_fen: Mapped[int] = mapped_column(default=0)
+    paid: Mapped[int] = mapped_column(default=0)
+    paid_fen: Mapped[int] = mapped_column(default=0)
+    cancelled: Mapped[int] = mapped_column(default=0)
+    cancelled_by_shopper: Mapped[int] = mapped_column(default=0)
+    cancelled_by_staff: Mapped[int] = mapped_column(default=0)
+    cancelled_by_system: Mapped[int] = mapped_column(default=0)
+    ready: Mapped[int] = mapped_column(default=0)
+    picked_up: Mapped[int] = mapped_column(default=0)
+    shipped: Mapped[int] = mapped_column(default=0)
+    delivered: Mapped[int] = mapped_column(default=0)
+    completed: Mapped[int] = mapped_column(default=0)
+    pickup_expired: Mapped[int] = mapped_column(default=0)
+    refunds: Mapped[int] = mapped_column(default=0)
+    refunded_fen: Mapped[int] = mapped_column(default=0)
+
+    def figures(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in FIELDS}

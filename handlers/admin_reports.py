@@ -34,7 +34,7 @@ DayFigures = Schema.from_dict({"day": fields.Date(), **_FIGURES}, name="ReportDa
 StoreFigures = Schema.from_dict({"store_id": fields.Integer(), **_FIGURES}, name="ReportStoreFigures")
 
 
-class PeriodOut(Schema):
+class ReportPeriod(Schema):
     from_ = fields.Date(data_key="from", attribute="from")
     to = fields.Date()
     totals = fields.Nested(Figures)
@@ -48,7 +48,7 @@ class DailyReport(Schema):
     by_day = fields.Nested(DayFigures, many=True, metadata={"description": "every day of the range"})
     by_store = fields.Nested(StoreFigures, many=True,
                              metadata={"description": "the range's figures of each store with any"})
-    previous = fields.Nested(PeriodOut, metadata={"description": "the period of the same length just before"})
+    previous = fields.Nested(ReportPeriod, metadata={"description": "the period of the same length just before"})
 
 
 class DailyQuery(StrictSchema):

@@ -40,3 +40,8 @@ export function parseYuan(text: string): number | null {
   if (fen > BigInt(Number.MAX_SAFE_INTEGER)) return null
   return Number(fen)
 }
+
+/** 1280 → 12.8, for a chart's axis only (a plotted height, never an amount read or sent). */
+export function fenToYuanNumber(fen: number): number {
+  return Number.isSafeInteger(fen) ? fen / 100 : 0
+}

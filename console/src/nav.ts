@@ -20,6 +20,7 @@ export const NAV: NavEntry[] = [
   { name: 'replenishment', path: 'queues/replenishment', label: 'nav.replenishment', ability: 'stock.read', group: 'queues' },
   { name: 'paymentCases', path: 'queues/payment-cases', label: 'nav.paymentCases', ability: 'payments.read', group: 'queues' },
   { name: 'outbox', path: 'queues/outbox', label: 'nav.outbox', ability: 'outbox.read', group: 'queues' },
+  { name: 'expiring', path: 'queues/expiring', label: 'nav.expiring', ability: 'orders.read', group: 'queues' },
   { name: 'orders', path: 'orders', label: 'nav.orders', ability: 'orders.read', group: 'manage' },
   { name: 'stock', path: 'stock', label: 'nav.stock', ability: 'stock.read', group: 'manage' },
   { name: 'cards', path: 'cards', label: 'nav.cards', ability: 'cards.read', group: 'manage' },

@@ -5,7 +5,7 @@ import type { Ability } from '@/auth/abilities'
 import { formatTime } from '@/i18n'
 import { storeName } from '@/auth/stores'
 
-export type QueueName = 'replenishment' | 'reviews' | 'paymentCases' | 'outbox' | 'lockedCards'
+export type QueueName = 'replenishment' | 'reviews' | 'paymentCases' | 'outbox' | 'lockedCards' | 'expiring'
 
 export interface QueueRow { key: string; cells: Record<string, string> }
 export interface QueuePage { rows: QueueRow[]; next: string | null }
@@ -24,6 +24,7 @@ export interface Queue {
   title: string // i18n keys
   label: string
   columns: string[] // i18n keys under queues.<name>
+  link?: { column: string; route: string; param: string; ability: Ability } // the column that opens the row (route param = row.key)
   fetch(options: { cursor: string | null; storeId: number | null; limit: number }): Promise<QueuePage>
   action?: QueueAction // needs the queue's own ability
 }
@@ -32,6 +33,25 @@ const text = (v: unknown) => (v == null || v === '' ? '—' : String(v))
 const cursorOf = (c: string | null) => (c ? { cursor: c } : {})
 
 export const QUEUES: Queue[] = [
+  {
+    name: 'expiring', ability: 'orders.read', title: 'queues.expiring.title', label: 'dashboard.expiring',
+    columns: ['ref', 'store', 'deadline', 'items'],
+    link: { column: 'ref', route: 'order', param: 'orderNo', ability: 'orders.fulfil' },
+    async fetch({ cursor, storeId, limit }) {
+      const data = await unwrap(api.GET('/api/staff/pickups/expiring', {
+        params: { query: { limit, ...cursorOf(cursor), ...(storeId ? { store_id: storeId } : {}) } },
+      }))
+      const rows = (data.items ?? []).map((o) => ({
+        key: text(o.order_no),
+        cells: {
+          ref: text(o.order_no), store: storeName(o.store_id), deadline: formatTime(o.pickup_deadline),
+          items: (o.items ?? []).filter((i) => (i.qty ?? 0) > (i.picked_up_qty ?? 0))
+            .map((i) => `${i.name ?? ''} ×${(i.qty ?? 0) - (i.picked_up_qty ?? 0)}`).join('、') || '—',
+        },
+      }))
+      return { rows, next: data.next_cursor ?? null }
+    },
+  },
   {
     name: 'reviews', ability: 'pickups.review', title: 'queues.reviews.title', label: 'dashboard.reviews',
     columns: ['ref', 'store', 'lockedAt', 'attempts'],

@@ -12,7 +12,7 @@ const names = (staff: { abilities: string[] }) => visibleNav(staff).map((e) => e
 
 describe('the menu follows the abilities', () => {
   it('offers a clerk the counter and nothing that needs review, payments or the outbox', () => {
-    expect(names(clerk)).toEqual(['dashboard', 'counter', 'replenishment', 'orders', 'stock', 'catalog'])
+    expect(names(clerk)).toEqual(['dashboard', 'counter', 'replenishment', 'expiring', 'orders', 'stock', 'catalog'])
     expect(homeRoute(clerk)).toBe('counter')
   })
 

@@ -41,3 +41,15 @@ def test_schema_types_are_generated_from_the_snapshot():
     run = subprocess.run([node, "scripts/gen-api.mjs", "--check"], cwd=CONSOLE,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, f"console/src/api/schema.d.ts is not what openapi.json gives: {FIX}\n{run.stderr}"
+
+
+def test_the_console_knows_every_ability():
+    """The console offers pages by ability name (console/src/auth/abilities.ts): a name it
+    lacks would hide a page from everyone, one the API lacks would never match."""
+    import re
+
+    from models.staff.abilities import ABILITIES
+
+    source = (ROOT / "console" / "src" / "auth" / "abilities.ts").read_text(encoding="utf-8")
+    listed = source.split("export const ABILITIES = [", 1)[1].split("] as const", 1)[0]
+    assert set(re.findall(r"'([a-z_.]+)'", listed)) == set(ABILITIES)

@@ -8198,7 +8198,7 @@ export interface components {
             /** Format: date */
             from?: string;
             /** @description the period of the same length just before */
-            previous?: components["schemas"]["PeriodOut"];
+            previous?: components["schemas"]["ReportPeriod"];
             /** Format: date */
             to?: string;
             totals?: components["schemas"]["ReportFigures"];
@@ -8541,13 +8541,6 @@ export interface components {
             signType?: string;
             timeStamp?: string;
         };
-        PeriodOut: {
-            /** Format: date */
-            from?: string;
-            /** Format: date */
-            to?: string;
-            totals?: components["schemas"]["ReportFigures"];
-        };
         PhoneOut: {
             phone_masked?: string;
         };
@@ -8872,6 +8865,13 @@ export interface components {
         ReportPage: {
             items?: components["schemas"]["ReportOut"][];
             next_cursor?: string | null;
+        };
+        ReportPeriod: {
+            /** Format: date */
+            from?: string;
+            /** Format: date */
+            to?: string;
+            totals?: components["schemas"]["ReportFigures"];
         };
         ReportStoreFigures: {
             /** @description paid_fen ÷ paid, rounded down */

@@ -8,7 +8,7 @@ const en: typeof zh = {
   },
   roles: { admin: 'Admin', manager: 'Manager', clerk: 'Clerk', analyst: 'Analyst' },
   nav: {
-    dashboard: 'To do', counter: 'Counter', reviews: 'Locked pickup codes', lockedCards: 'Locked cards',
+    dashboard: 'Overview', expiring: 'Pickups expiring', counter: 'Counter', reviews: 'Locked pickup codes', lockedCards: 'Locked cards',
     replenishment: 'Replenishment', paymentCases: 'Payment cases', outbox: 'Failed deliveries',
     orders: 'Orders', stock: 'Stock', cards: 'Pickup cards', catalog: 'Catalog & stores', staff: 'Staff', audit: 'Audit log', money: 'Money',
     menu: 'Menu', collapse: 'Collapse menu', expand: 'Expand menu',
@@ -78,16 +78,17 @@ const en: typeof zh = {
     other: 'Failed: {message}',
   },
   dashboard: {
-    title: 'To do',
+    title: 'Overview',
     intro: 'What needs a person; open one to resolve it.',
     open: 'Open',
     nothing: 'Nothing you can see here.',
     failedToLoad: 'Could not load',
     counts: '{n}', countsMore: '{n}+',
     replenishment: 'Open replenishment requests', reviews: 'Locked pickup codes', paymentCases: 'Open payment cases',
-    outbox: 'Failed deliveries', lockedCards: 'Locked pickup cards',
+    outbox: 'Failed deliveries', lockedCards: 'Locked pickup cards', expiring: 'Pickups expiring within 24 h',
   },
   queues: {
+    expiring: { title: 'Pickups expiring within 24 hours (soonest first)', ref: 'Order', store: 'Store', deadline: 'Pick up by', items: 'Not yet collected' },
     replenishment: { title: 'Replenishment requests (open)', store: 'Store', sku: 'SKU', qty: 'Suggested', created: 'Created' },
     reviews: { title: 'Locked pickup codes', ref: 'Order', store: 'Store', lockedAt: 'Locked at', attempts: 'Wrong tries' },
     paymentCases: { title: 'Payment cases (open)', kind: 'Kind', order: 'Order id', transaction: 'Transaction', created: 'Created' },

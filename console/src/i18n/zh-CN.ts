@@ -7,7 +7,7 @@ export default {
   },
   roles: { admin: '管理员', manager: '店长', clerk: '店员', analyst: '分析员' },
   nav: {
-    dashboard: '待办', counter: '核销', reviews: '锁定提货码', lockedCards: '锁定提货卡',
+    dashboard: '概览', expiring: '即将过期的提货', counter: '核销', reviews: '锁定提货码', lockedCards: '锁定提货卡',
     replenishment: '补货申请', paymentCases: '支付异常', outbox: '投递失败',
     orders: '订单', stock: '库存', cards: '提货卡', catalog: '商品与门店', staff: '员工', audit: '审计日志', money: '资金',
     menu: '菜单', collapse: '收起菜单', expand: '展开菜单',
@@ -77,16 +77,17 @@ export default {
     other: '操作失败：{message}',
   },
   dashboard: {
-    title: '待办',
+    title: '概览',
     intro: '需要处理的事项，点击进入处理页面。',
     open: '去处理',
     nothing: '没有可查看的待办。',
     failedToLoad: '加载失败',
     counts: '{n} 项', countsMore: '{n}+ 项',
     replenishment: '待处理补货申请', reviews: '锁定的提货码', paymentCases: '待处理支付异常',
-    outbox: '投递失败的消息', lockedCards: '锁定的提货卡',
+    outbox: '投递失败的消息', lockedCards: '锁定的提货卡', expiring: '24 小时内过期的提货',
   },
   queues: {
+    expiring: { title: '24 小时内过期的提货（最早的在前）', ref: '订单号', store: '门店', deadline: '提货截止', items: '未提商品' },
     replenishment: { title: '补货申请（未处理）', store: '门店', sku: 'SKU', qty: '建议数量', created: '创建时间' },
     reviews: { title: '锁定的提货码', ref: '订单号', store: '门店', lockedAt: '锁定时间', attempts: '错误次数' },
     paymentCases: { title: '支付异常（未处理）', kind: '类型', order: '订单 ID', transaction: '微信支付单号', created: '创建时间' },

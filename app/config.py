@@ -41,6 +41,8 @@ SANDBOX_OA_ALERT_TEMPLATES = {
         "date1": "bill_date", "number2": "count", "thing3": "title", "time4": "time"}},
     "shipping_upload_failed": {"template_id": "OA_TPL_SHIPPING_FAILED", "fields": {
         "character_string1": "order_no", "thing2": "store", "thing3": "reason", "time4": "time"}},
+    "bottleneck": {"template_id": "OA_TPL_BOTTLENECK", "fields": {
+        "thing1": "title", "thing2": "store", "thing3": "reason", "date4": "day"}},
 }
 
 

@@ -8,7 +8,7 @@ from celery import Celery
 from flask import current_app
 
 from models import audit
-from models.analytics import rollup
+from models.analytics import bottlenecks, rollup
 from models.cards import exports as card_exports
 from models.orders import deadlines
 from models.outbox import dispatch
@@ -51,7 +51,8 @@ def register(celery: Celery) -> None:
 
     @task(name="tihuo.analytics.rollup")
     def analytics_rollup():
-        return rollup.build_trailing(current_app.config["ANALYTICS_ROLLUP_DAYS"])
+        built = rollup.build_trailing(current_app.config["ANALYTICS_ROLLUP_DAYS"])
+        return {**built, "bottleneck_alerts": bottlenecks.alert_yesterday()}
 
     @task(name="tihuo.pickup.sweep")
     def pickup_sweep():

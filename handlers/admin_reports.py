@@ -12,6 +12,7 @@ from handlers.access import can, current_staff, staff_auth
 from handlers.schemas import Schema, StrictSchema
 from models.analytics import calendar, reports
 from models.analytics.figures import FIELDS
+from models.analytics.flow import FUNNEL
 from models.staff.abilities import readable_store_ids
 
 bp = APIBlueprint("admin_reports", __name__, url_prefix="/api/admin/reports", tag="Admin reports")
@@ -66,6 +67,13 @@ class DailyQuery(StrictSchema):
             raise ValidationError("A range is at most 366 days.", field_name="from")
 
 
+def _range(query) -> tuple:
+    """The days asked for; by default the 30 days to today."""
+    last = query["to"] or calendar.today()
+    first = query["from_"] or last - timedelta(days=29)
+    return min(first, last), last  # only `to` given, before the default start: that one day
+
+
 @bp.get("/daily")
 @bp.auth_required(staff_auth)
 @can("reports.read")
@@ -77,9 +85,56 @@ class DailyQuery(StrictSchema):
                     "(rebuilt hourly over ANALYTICS_ROLLUP_DAYS, so late payments and refunds "
                     "reach their day); today is live. A refund counts on the day it succeeded.")
 def daily(query):
-    last = query["to"] or calendar.today()
-    first = query["from_"] or last - timedelta(days=29)
-    if first > last:  # only `to` given, earlier than the default start: one day
-        first = last
-    stores = readable_store_ids(current_staff(), query["store_id"])
-    return reports.daily(stores, first, last)
+    first, last = _range(query)
+    return reports.daily(readable_store_ids(current_staff(), query["store_id"]), first, last)
+
+
+_STEP_FIELDS = {
+    "samples": fields.Integer(metadata={"description": "orders that completed the step in the range"}),
+    "p50_s": fields.Integer(allow_none=True, metadata={"description": "median seconds (±4.9 %)"}),
+    "p90_s": fields.Integer(allow_none=True, metadata={"description": "90th percentile seconds (±4.9 %)"}),
+}
+StepStore = Schema.from_dict({
+    "store_id": fields.Integer(), **_STEP_FIELDS,
+    "usual_p90_s": fields.Integer(allow_none=True, metadata={
+        "description": "what the p90 is compared with: the stores' median p90 (vs_stores) or the "
+                       "store's own over the 28 days before (otherwise); null without enough samples"}),
+    "bottleneck": fields.String(allow_none=True, metadata={
+        "description": "vs_stores | vs_own_past: p90 over twice the usual; null: not flagged"}),
+}, name="ReportStepStore")
+StepOut = Schema.from_dict({
+    "step": fields.String(metadata={"description": "pay | ready | pickup | ship | deliver"}),
+    **_STEP_FIELDS, "by_store": fields.Nested(StepStore, many=True)}, name="ReportStep")
+_FUNNEL_FIELDS = {name: fields.Integer() for name in FUNNEL}
+FunnelOut = Schema.from_dict(_FUNNEL_FIELDS, name="ReportFunnel")
+FunnelStore = Schema.from_dict({"store_id": fields.Integer(), **_FUNNEL_FIELDS}, name="ReportFunnelStore")
+
+
+class FunnelReport(Schema):
+    totals = fields.Nested(FunnelOut)
+    by_store = fields.Nested(FunnelStore, many=True)
+
+
+class FlowReport(Schema):
+    from_ = fields.Date(data_key="from", attribute="from")
+    to = fields.Date()
+    as_of = fields.DateTime()
+    steps = fields.Nested(StepOut, many=True)
+    funnel = fields.Nested(FunnelReport, metadata={"description": "the orders placed in the range, by what became of them"})
+
+
+@bp.get("/flow")
+@bp.auth_required(staff_auth)
+@can("reports.read")
+@bp.input(DailyQuery, location="query", arg_name="query")
+@bp.output(FlowReport)
+@bp.doc(summary="Time in each step (p50, p90; bottleneck stores flagged) and the funnel of the "
+                "orders placed in the range (my stores; all for admins and analysts)",
+        description="Steps: pay (placed → paid), ready (paid → ready), pickup (ready → picked up), "
+                    "ship (paid → shipped), deliver (shipped → delivered), counted on the day the "
+                    "step completed. Percentiles come from log-bucketed digests, within ±4.9 % of "
+                    "the exact value. Funnel: placed, paid, prepared, collected, kept; lost_unpaid, "
+                    "lost_expired, lost_refunded; the rest are still on their way.")
+def flow(query):
+    first, last = _range(query)
+    return reports.flow(readable_store_ids(current_staff(), query["store_id"]), first, last)

@@ -1,4 +1,4 @@
-"""analytics: rollups per store × day, the days built, and the indexes a day's figures read
+"""analytics: rollups per store × day (figures, step durations, funnel), the days built, and the indexes a day's figures read
 
 Revision ID: 0014_analytics
 Revises: 0011_pickup_verify_requests
@@ -20,6 +20,8 @@ _FIGURES = ("placed", "placed_fen", "paid", "paid_fen", "cancelled", "cancelled_
             "cancelled_by_staff", "cancelled_by_system", "ready", "picked_up", "shipped", "delivered",
             "completed", "pickup_expired", "refunds", "refunded_fen")
 
+_FUNNEL = ("placed", "paid", "prepared", "collected", "kept", "lost_unpaid", "lost_expired", "lost_refunded")
+
 
 def upgrade():
     op.create_table('analytics_rollup_days',
@@ -38,6 +40,26 @@ def upgrade():
     mysql_charset='utf8mb4',
     mysql_collate='utf8mb4_unicode_ci'
     )
+    op.create_table('analytics_step_days',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=False),
+    sa.Column('step', sa.String(length=16), nullable=False),
+    sa.Column('samples', sa.Integer(), nullable=False),
+    sa.Column('digest', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_analytics_step_days_store_id_stores')),
+    sa.PrimaryKeyConstraint('day', 'store_id', 'step', name=op.f('pk_analytics_step_days')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_unicode_ci'
+    )
+    op.create_table('analytics_funnel_days',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=False),
+    *[sa.Column(name, sa.Integer(), nullable=False) for name in _FUNNEL],
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_analytics_funnel_days_store_id_stores')),
+    sa.PrimaryKeyConstraint('day', 'store_id', name=op.f('pk_analytics_funnel_days')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_unicode_ci'
+    )
     with op.batch_alter_table('order_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_order_events_at'), ['at'], unique=False)
     with op.batch_alter_table('refunds', schema=None) as batch_op:
@@ -49,5 +71,7 @@ def downgrade():
         batch_op.drop_index('ix_refunds_status_succeeded_at')
     with op.batch_alter_table('order_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_order_events_at'))
+    op.drop_table('analytics_funnel_days')
+    op.drop_table('analytics_step_days')
     op.drop_table('analytics_store_days')
     op.drop_table('analytics_rollup_days')

@@ -1,7 +1,8 @@
-"""Figures for a date range and a set of stores: days that have been built come from the
-rollup rows (one indexed read, however long the history), the rest — today, and any past
-day not built yet — from the raw tables for that day only. So a report costs the days it
-shows; at 10^6 orders as at 10^4."""
+"""Reports for a date range and a set of stores: `daily` (the figures per day and store)
+and `flow` (time in each step, bottlenecks, the funnel). Days that have been built come
+from the rollup rows (one indexed read, however long the history); the rest — today, and
+any past day not built yet — from the raw tables for that day only. So a report costs the
+days it shows; at 10^6 orders as at 10^4."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -10,7 +11,8 @@ from sqlalchemy import func, select
 
 from app.errors import InvalidRequest
 from app.extensions import db
-from models.analytics import calendar
+from models.analytics import bottlenecks, calendar
+from models.analytics.flow import FUNNEL
 from models.analytics.figures import FIELDS, add, blank, derived, of_day
 from models.analytics.tables import RollupDay, StoreDay
 from models.base import utcnow
@@ -74,4 +76,25 @@ def daily(store_ids: list[int] | None, first: date, last: date, now: datetime | 
         "by_day": [{"day": day, **derived(figures)} for day, figures in by_day.items()],
         "by_store": [{"store_id": sid, **derived(by_store[sid])} for sid in sorted(by_store)],
         "previous": {"from": before_first, "to": before_last, "totals": derived(_total(before))},
+    }
+
+
+def flow(store_ids: list[int] | None, first: date, last: date, now: datetime | None = None) -> dict:
+    """Time in each step (p50 / p90, bottlenecks flagged) and the funnel of the orders
+    placed in the range, over all the stores and per store."""
+    if first > last:
+        raise InvalidRequest("The range ends before it starts.", details={"from": str(first), "to": str(last)})
+    if (last - first).days >= MAX_DAYS:
+        raise InvalidRequest("A range is at most 366 days.", details={"from": str(first), "to": str(last)})
+    now = now or utcnow()
+    today = calendar.today(now)
+    per_store = bottlenecks.funnels(first, last, store_ids, today)
+    totals = dict.fromkeys(FUNNEL, 0)
+    for f in per_store.values():
+        for name in FUNNEL:
+            totals[name] += f[name]
+    return {
+        "from": first, "to": last, "as_of": now,
+        "steps": bottlenecks.steps(first, last, store_ids, today),
+        "funnel": {"totals": totals, "by_store": [{"store_id": sid, **per_store[sid]} for sid in sorted(per_store)]},
     }

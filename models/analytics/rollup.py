@@ -19,8 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import InvalidRequest
 from app.extensions import db
 from models.analytics import calendar
+from models.analytics import digest
 from models.analytics.figures import FIELDS, of_day
-from models.analytics.tables import RollupDay, StoreDay
+from models.analytics.flow import FUNNEL, durations_of_day, funnel_of_day
+from models.analytics.tables import FunnelDay, RollupDay, StepDay, StoreDay
 from models.base import utcnow
 
 MAX_DAYS = 366
@@ -49,13 +51,21 @@ def _lock_day(day: date) -> RollupDay:
     return db.session.scalars(select(RollupDay).where(RollupDay.day == day).with_for_update()).one()
 
 
+def _replace(model, day: date, rows: list[dict]) -> None:
+    db.session.execute(delete(model).where(model.day == day))
+    if rows:
+        db.session.execute(insert(model), rows)
+
+
 def build_day(day: date) -> int:
     """Replace the day's rows with what the raw tables say; the number of store rows."""
     marker = _lock_day(day)
     rows = [{"day": day, "store_id": store_id, **figures} for store_id, figures in of_day(day).items()]
-    db.session.execute(delete(StoreDay).where(StoreDay.day == day))
-    if rows:
-        db.session.execute(insert(StoreDay), rows)
+    _replace(StoreDay, day, rows)
+    _replace(StepDay, day, [{"day": day, "store_id": store_id, "step": step, "samples": sum(d.values()),
+                             "digest": digest.to_json(d)}
+                            for (store_id, step), d in sorted(durations_of_day(day).items())])
+    _replace(FunnelDay, day, [{"day": day, "store_id": store_id, **f} for store_id, f in funnel_of_day(day).items()])
     marker.built_at = utcnow()
     return len(rows)
 
@@ -73,22 +83,48 @@ def build_trailing(window: int) -> dict:
     return build(yesterday - timedelta(days=window - 1), yesterday)
 
 
+def _stored(day: date) -> dict[int, dict]:
+    """{store_id: {name: value}} of a built day: figures, funnel (funnel.<name>) and step
+    digests (step.<step>: the digest as JSON)."""
+    out: dict[int, dict] = {}
+    for row in db.session.scalars(select(StoreDay).where(StoreDay.day == day)):
+        out.setdefault(row.store_id, {}).update(row.figures())
+    for row in db.session.scalars(select(FunnelDay).where(FunnelDay.day == day)):
+        out.setdefault(row.store_id, {}).update({f"funnel.{k}": v for k, v in row.funnel().items()})
+    for row in db.session.scalars(select(StepDay).where(StepDay.day == day)):
+        out.setdefault(row.store_id, {})[f"step.{row.step}"] = {str(k): v for k, v in row.digest.items()}
+    return out
+
+
+def _actual(day: date) -> dict[int, dict]:
+    out: dict[int, dict] = {}
+    for store_id, figures in of_day(day).items():
+        out.setdefault(store_id, {}).update(figures)
+    for store_id, f in funnel_of_day(day).items():
+        out.setdefault(store_id, {}).update({f"funnel.{k}": v for k, v in f.items()})
+    for (store_id, step), d in durations_of_day(day).items():
+        out.setdefault(store_id, {})[f"step.{step}"] = digest.to_json(d)
+    return out
+
+
+def _empty(name: str):
+    return {} if name.startswith("step.") else 0
+
+
 def differences(first: date, last: date) -> list[dict]:
     """Built days of [first, last] whose rows differ from the raw tables: one entry per
     (day, store, figure) with the stored and the actual value. Unbuilt days are skipped."""
     if first > last or (last - first).days >= MAX_DAYS:
         raise InvalidRequest("A range is at most 366 days.", details={"from": str(first), "to": str(last)})
-    built = set(db.session.scalars(select(RollupDay.day).where(RollupDay.day.between(first, last))))
-    stored: dict[tuple[date, int], dict] = {
-        (row.day, row.store_id): row.figures()
-        for row in db.session.scalars(select(StoreDay).where(StoreDay.day.between(first, last)))}
+    built = db.session.scalars(select(RollupDay.day).where(RollupDay.day.between(first, last)).order_by(RollupDay.day))
+    names = [*FIELDS, *(f"funnel.{k}" for k in FUNNEL)]
     out = []
-    for day in sorted(built):
-        actual = of_day(day)
-        for store_id in sorted({sid for d, sid in stored if d == day} | set(actual)):
-            have = stored.get((day, store_id), {})
-            want = actual.get(store_id, {})
+    for day in list(built):
+        stored, actual = _stored(day), _actual(day)
+        for store_id in sorted(set(stored) | set(actual)):
+            have, want = stored.get(store_id, {}), actual.get(store_id, {})
+            steps = sorted(k for k in {*have, *want} if k.startswith("step."))
             out.extend({"day": day.isoformat(), "store_id": store_id, "figure": name,
-                        "stored": have.get(name, 0), "actual": want.get(name, 0)}
-                       for name in FIELDS if have.get(name, 0) != want.get(name, 0))
+                        "stored": have.get(name, _empty(name)), "actual": want.get(name, _empty(name))}
+                       for name in (*names, *steps) if have.get(name, _empty(name)) != want.get(name, _empty(name)))
     return out

@@ -1,4 +1,5 @@
-"""Rollup rows: a store's figures for one business day, and which days have been built.
+"""Rollup rows per store and business day: the figures, the steps' durations, the funnel
+of the orders placed that day; and which days have been built.
 
 A day that has no RollupDay row was never built: reports compute it from the raw tables
 rather than show zeros that only mean "not counted yet"."""
@@ -6,11 +7,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey
+from sqlalchemy import JSON, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 from models.analytics.figures import FIELDS
+from models.analytics.flow import FUNNEL
 from models.base import MYSQL_TABLE, UTCDateTime, utcnow
 
 
@@ -48,3 +50,37 @@ class StoreDay(db.Model):
 
     def figures(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in FIELDS}
+
+
+class StepDay(db.Model):
+    """A step's durations at a store on a day (models/analytics/flow.py), as a digest."""
+
+    __tablename__ = "analytics_step_days"
+    __table_args__ = (MYSQL_TABLE,)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True)
+    step: Mapped[str] = mapped_column(String(16), primary_key=True)
+    samples: Mapped[int]
+    digest: Mapped[dict] = mapped_column(JSON)  # {"bucket": count}
+
+
+class FunnelDay(db.Model):
+    """What became of the orders a store took on a day (models/analytics/flow.py)."""
+
+    __tablename__ = "analytics_funnel_days"
+    __table_args__ = (MYSQL_TABLE,)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True)
+    placed: Mapped[int] = mapped_column(default=0)
+    paid: Mapped[int] = mapped_column(default=0)
+    prepared: Mapped[int] = mapped_column(default=0)
+    collected: Mapped[int] = mapped_column(default=0)
+    kept: Mapped[int] = mapped_column(default=0)
+    lost_unpaid: Mapped[int] = mapped_column(default=0)
+    lost_expired: Mapped[int] = mapped_column(default=0)
+    lost_refunded: Mapped[int] = mapped_column(default=0)
+
+    def funnel(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in FUNNEL}

@@ -2236,6 +2236,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/reports/flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Time in each step (p50, p90; bottleneck stores flagged) and the funnel of the orders placed in the range (my stores; all for admins and analysts)
+         * @description Steps: pay (placed → paid), ready (paid → ready), pickup (ready → picked up), ship (paid → shipped), deliver (shipped → delivered), counted on the day the step completed. Percentiles come from log-bucketed digests, within ±4.9 % of the exact value. Funnel: placed, paid, prepared, collected, kept; lost_unpaid, lost_expired, lost_refunded; the rest are still on their way.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    store_id?: number | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FlowReport"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `reports.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/skus/{sku_id}": {
         parameters: {
             query?: never;
@@ -8260,6 +8341,21 @@ export interface components {
             sku_id?: number;
             store_id?: number;
         };
+        FlowReport: {
+            /** Format: date-time */
+            as_of?: string;
+            /** Format: date */
+            from?: string;
+            /** @description the orders placed in the range, by what became of them */
+            funnel?: components["schemas"]["FunnelReport"];
+            steps?: components["schemas"]["ReportStep"][];
+            /** Format: date */
+            to?: string;
+        };
+        FunnelReport: {
+            by_store?: components["schemas"]["ReportFunnelStore"][];
+            totals?: components["schemas"]["ReportFunnel"];
+        };
         GrantsOut: {
             grants?: {
                 [key: string]: number;
@@ -8845,6 +8941,27 @@ export interface components {
             /** @description orders shipped */
             shipped?: number;
         };
+        ReportFunnel: {
+            collected?: number;
+            kept?: number;
+            lost_expired?: number;
+            lost_refunded?: number;
+            lost_unpaid?: number;
+            paid?: number;
+            placed?: number;
+            prepared?: number;
+        };
+        ReportFunnelStore: {
+            collected?: number;
+            kept?: number;
+            lost_expired?: number;
+            lost_refunded?: number;
+            lost_unpaid?: number;
+            paid?: number;
+            placed?: number;
+            prepared?: number;
+            store_id?: number;
+        };
         ReportOut: {
             /** Format: date */
             bill_date?: string;
@@ -8872,6 +8989,30 @@ export interface components {
             /** Format: date */
             to?: string;
             totals?: components["schemas"]["ReportFigures"];
+        };
+        ReportStep: {
+            by_store?: components["schemas"]["ReportStepStore"][];
+            /** @description median seconds (±4.9 %) */
+            p50_s?: number | null;
+            /** @description 90th percentile seconds (±4.9 %) */
+            p90_s?: number | null;
+            /** @description orders that completed the step in the range */
+            samples?: number;
+            /** @description pay | ready | pickup | ship | deliver */
+            step?: string;
+        };
+        ReportStepStore: {
+            /** @description vs_stores | vs_own_past: p90 over twice the usual; null: not flagged */
+            bottleneck?: string | null;
+            /** @description median seconds (±4.9 %) */
+            p50_s?: number | null;
+            /** @description 90th percentile seconds (±4.9 %) */
+            p90_s?: number | null;
+            /** @description orders that completed the step in the range */
+            samples?: number;
+            store_id?: number;
+            /** @description what the p90 is compared with: the stores' median p90 (vs_stores) or the store's own over the 28 days before (otherwise); null without enough samples */
+            usual_p90_s?: number | null;
         };
         ReportStoreFigures: {
             /** @description paid_fen ÷ paid, rounded down */

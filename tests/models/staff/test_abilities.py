@@ -87,6 +87,7 @@ EXPECTED = {
     ("GET", "/api/staff/pickups/reviews"): {A, M},
     ("GET", "/api/staff/pickups/expiring"): {A, M, C, N},
     ("GET", "/api/admin/reports/daily"): {A, M, N},
+    ("GET", "/api/admin/reports/flow"): {A, M, N},
     ("POST", "/api/staff/pickups/verify"): {A, M, C},
 }
 

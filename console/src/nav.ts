@@ -21,6 +21,7 @@ export const NAV: NavEntry[] = [
   { name: 'paymentCases', path: 'queues/payment-cases', label: 'nav.paymentCases', ability: 'payments.read', group: 'queues' },
   { name: 'outbox', path: 'queues/outbox', label: 'nav.outbox', ability: 'outbox.read', group: 'queues' },
   { name: 'expiring', path: 'queues/expiring', label: 'nav.expiring', ability: 'orders.read', group: 'queues' },
+  { name: 'reports', path: 'reports', label: 'nav.reports', ability: 'reports.read', group: 'manage' },
   { name: 'orders', path: 'orders', label: 'nav.orders', ability: 'orders.read', group: 'manage' },
   { name: 'stock', path: 'stock', label: 'nav.stock', ability: 'stock.read', group: 'manage' },
   { name: 'cards', path: 'cards', label: 'nav.cards', ability: 'cards.read', group: 'manage' },

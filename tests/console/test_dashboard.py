@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import timedelta
+from pathlib import Path
 
 from playwright.sync_api import expect
 from sqlalchemy import update
@@ -18,7 +19,7 @@ from tests.console.conftest import SCREENSHOTS
 from tests.console.test_counter import sign_in
 from tests.factories import make_staff
 from tests.models.analytics.test_rollups import days_ago
-from tests.models.pickup.support import make_counter, ready_order
+from tests.models.pickup.support import make_counter, place, ready_order
 
 
 def kpi(page, section, name):
@@ -72,3 +73,34 @@ def test_a_clerk_gets_the_to_dos_without_the_figures(client, ctx, desk):
     expect(desk.locator("a.tile", has_text="24 小时内过期的提货")).to_be_visible()
     expect(desk.get_by_test_id("today")).to_have_count(0)
     assert desk.request.get("/api/admin/reports/daily").status == 403     # the API refuses too
+
+
+def test_the_reports_page_shows_sales_steps_and_the_funnel_and_exports_csv(client, ctx, desk):
+    c = make_counter(client)
+    ready_order(client, c)
+    ready_order(client, c, (c.skus[1], 1))
+    cancelled = place(client, c)
+    assert client.post(f"/api/orders/{cancelled}/cancel", headers=c.shopper, json={}).status_code == 200
+    manager = make_staff("manager", [c.store])
+    sign_in(desk, manager.username)
+    desk.locator("aside .el-menu-item", has_text="经营报表").click()
+    expect(desk).to_have_url(re.compile(r"/console/reports$"))
+
+    sales = desk.get_by_test_id("sales")
+    expect(sales.locator("[data-kpi=paid] .kpi-value")).to_have_text("2")
+    expect(sales.locator("[data-kpi=paid_fen] .kpi-value")).to_have_text("¥354.00")
+    steps = desk.get_by_test_id("steps")
+    expect(steps).to_contain_text("下单→付款")
+    expect(steps).to_contain_text("付款→备好")
+    expect(steps.get_by_test_id("chart").locator("canvas").first).to_be_visible()  # the heat map
+    funnel = desk.get_by_test_id("funnel")
+    for stage, count in (("placed", "3"), ("paid", "2"), ("prepared", "2"), ("collected", "0"), ("lost_unpaid", "1")):
+        expect(funnel.locator(f"[data-stage={stage}] .kpi-value")).to_have_text(count)
+
+    with desk.expect_download() as info:
+        funnel.get_by_role("button", name="导出 CSV").click()
+    text = Path(info.value.path()).read_bytes().decode("utf-8")
+    assert text.startswith("\ufeffstage,orders\r\n") and "placed,3\r\n" in text and "lost_unpaid,1\r\n" in text
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        desk.set_viewport_size({"width": 1366, "height": 1700})  # the whole page, header on top
+        desk.screenshot(path=str(SCREENSHOTS / "reports.png"))

@@ -3,6 +3,7 @@
 // fetch so the shaping is unit-tested without a browser.
 import { api, unwrap } from '@/api/client'
 import type { components } from '@/api/schema'
+import { fenToYuanNumber, formatFen } from '@/money'
 
 export type DailyReport = components['schemas']['DailyReport']
 export type Figures = components['schemas']['ReportFigures']
@@ -46,5 +47,31 @@ export function series(report: DailyReport): { days: string[]; gmvFen: number[];
     gmvFen: rows.map((r) => figure(r, 'paid_fen')),
     paid: rows.map((r) => figure(r, 'paid')),
     pickedUp: rows.map((r) => figure(r, 'picked_up')),
+  }
+}
+
+/** The trend chart's ECharts option: GMV as bars (yuan on the axis, exact in the
+ * tooltip), paid and picked-up orders as lines. */
+export function trendOption(s: ReturnType<typeof series>, labels: { gmv: string; paid: string; pickedUp: string }) {
+  return {
+    animation: false,
+    grid: { left: 56, right: 40, top: 36, bottom: 28 },
+    legend: { top: 0 },
+    toolbox: { right: 0, feature: { saveAsImage: { title: '' } } },
+    tooltip: {
+      trigger: 'axis',
+      formatter: (items: { seriesIndex: number; marker: string; seriesName: string; dataIndex: number }[]) => {
+        const i = items[0]?.dataIndex ?? 0
+        return [s.days[i], ...items.map((it) => `${it.marker}${it.seriesName}: ${
+          it.seriesIndex === 0 ? formatFen(s.gmvFen[i]) : String(it.seriesIndex === 1 ? s.paid[i] : s.pickedUp[i])}`)].join('<br>')
+      },
+    },
+    xAxis: { type: 'category', data: s.days },
+    yAxis: [{ type: 'value', name: '¥' }, { type: 'value', minInterval: 1 }],
+    series: [
+      { name: labels.gmv, type: 'bar', data: s.gmvFen.map(fenToYuanNumber), itemStyle: { color: '#91cc75' } },
+      { name: labels.paid, type: 'line', yAxisIndex: 1, data: s.paid, itemStyle: { color: '#409eff' } },
+      { name: labels.pickedUp, type: 'line', yAxisIndex: 1, data: s.pickedUp, itemStyle: { color: '#e6a23c' } },
+    ],
   }
 }

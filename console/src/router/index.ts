@@ -24,6 +24,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   staff: () => import('@/pages/StaffPage.vue'),
   audit: () => import('@/pages/AuditPage.vue'),
   money: () => import('@/pages/MoneyPage.vue'),
+  reports: () => import('@/pages/ReportsPage.vue'),
 }
 const queue = () => import('@/pages/QueuePage.vue')
 const soon = () => import('@/pages/ComingSoon.vue')

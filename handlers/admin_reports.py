@@ -138,3 +138,41 @@ class FlowReport(Schema):
 def flow(query):
     first, last = _range(query)
     return reports.flow(readable_store_ids(current_staff(), query["store_id"]), first, last)
+
+
+class ProductsQuery(DailyQuery):
+    sort = fields.String(load_default="units", validate=validators.OneOf(reports.PRODUCT_SORTS))
+    limit = fields.Integer(load_default=50, validate=validators.Range(1, 200))
+
+
+ProductRow = Schema.from_dict({
+    "sku_id": fields.Integer(), "name": fields.String(allow_none=True), "spec": fields.String(allow_none=True),
+    "orders": fields.Integer(metadata={"description": "paid orders with the SKU"}),
+    "units": fields.Integer(metadata={"description": "units in those orders"}),
+    "gmv_fen": fields.Integer(metadata={"description": "its share of what they paid (split exactly over the lines)"}),
+    "refunded_fen": fields.Integer(metadata={"description": "its share of the refunds that succeeded in the range"}),
+    "refund_rate": fields.Integer(metadata={"description": "refunded_fen ÷ gmv_fen, per mille"}),
+    "closed_s": fields.Integer(metadata={"description": "seconds closed for online ordering at the stores, summed"}),
+    "alerts": fields.Integer(metadata={"description": "stock alerts (into red, closed or critical)"}),
+}, name="ReportProduct")
+
+
+class ProductsReport(Schema):
+    from_ = fields.Date(data_key="from", attribute="from")
+    to = fields.Date()
+    as_of = fields.DateTime()
+    sort = fields.String()
+    items = fields.Nested(ProductRow, many=True)
+
+
+@bp.get("/products")
+@bp.auth_required(staff_auth)
+@can("reports.read")
+@bp.input(ProductsQuery, location="query", arg_name="query")
+@bp.output(ProductsReport)
+@bp.doc(summary="SKUs ranked by units, GMV, refund rate or hours closed for online ordering, with "
+                "their stock alerts (my stores; all for admins and analysts)")
+def products(query):
+    first, last = _range(query)
+    return reports.products(readable_store_ids(current_staff(), query["store_id"]), first, last,
+                            sort=query["sort"], limit=query["limit"])

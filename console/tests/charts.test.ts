@@ -61,3 +61,12 @@ describe('the flow report, shaped for charts', () => {
     expect(option.tooltip.formatter([{ seriesIndex: 0, marker: '', seriesName: 'g', dataIndex: 0 }])).toBe('12-07<br>g: ¥123.45')
   })
 })
+
+describe('rates', () => {
+  it('show per mille as a percentage with one decimal, exactly', async () => {
+    const { perMille } = await import('@/reports/flow')
+    expect(perMille(78)).toBe('7.8%')
+    expect(perMille(1000)).toBe('100.0%')
+    expect(perMille(undefined)).toBe('0.0%')
+  })
+})

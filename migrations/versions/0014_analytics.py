@@ -60,6 +60,19 @@ def upgrade():
     mysql_charset='utf8mb4',
     mysql_collate='utf8mb4_unicode_ci'
     )
+    op.create_table('analytics_sku_days',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=False),
+    sa.Column('sku_id', sa.Integer(), nullable=False),
+    *[sa.Column(name, sa.Integer(), nullable=False) for name in ("orders", "units", "gmv_fen", "refunded_fen")],
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_analytics_sku_days_store_id_stores')),
+    sa.ForeignKeyConstraint(['sku_id'], ['skus.id'], name=op.f('fk_analytics_sku_days_sku_id_skus')),
+    sa.PrimaryKeyConstraint('day', 'store_id', 'sku_id', name=op.f('pk_analytics_sku_days')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_unicode_ci'
+    )
+    with op.batch_alter_table('stock_level_events', schema=None) as batch_op:
+        batch_op.create_index('ix_stock_level_events_at', ['at'], unique=False)
     with op.batch_alter_table('order_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_order_events_at'), ['at'], unique=False)
     with op.batch_alter_table('refunds', schema=None) as batch_op:
@@ -71,6 +84,9 @@ def downgrade():
         batch_op.drop_index('ix_refunds_status_succeeded_at')
     with op.batch_alter_table('order_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_order_events_at'))
+    with op.batch_alter_table('stock_level_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_stock_level_events_at')
+    op.drop_table('analytics_sku_days')
     op.drop_table('analytics_funnel_days')
     op.drop_table('analytics_step_days')
     op.drop_table('analytics_store_days')

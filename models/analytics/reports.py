@@ -11,10 +11,12 @@ from sqlalchemy import func, select
 
 from app.errors import InvalidRequest
 from app.extensions import db
-from models.analytics import bottlenecks, calendar
+from models.analytics import bottlenecks, calendar, stockouts
 from models.analytics.flow import FUNNEL
 from models.analytics.figures import FIELDS, add, blank, derived, of_day
-from models.analytics.tables import RollupDay, StoreDay
+from models.analytics.products import SKU_FIELDS, of_day as sku_of_day
+from models.analytics.tables import RollupDay, SkuDay, StoreDay
+from models.catalog import Product, Sku
 from models.base import utcnow
 
 MAX_DAYS = 366
@@ -57,13 +59,17 @@ def _total(by_day: dict) -> dict:
     return total
 
 
-def daily(store_ids: list[int] | None, first: date, last: date, now: datetime | None = None) -> dict:
-    """The range's figures per day and per store, their total, and the total of the
-    period of the same length just before it (for "compared with the previous period")."""
+def _check(first: date, last: date) -> None:
     if first > last:
         raise InvalidRequest("The range ends before it starts.", details={"from": str(first), "to": str(last)})
     if (last - first).days >= MAX_DAYS:
         raise InvalidRequest("A range is at most 366 days.", details={"from": str(first), "to": str(last)})
+
+
+def daily(store_ids: list[int] | None, first: date, last: date, now: datetime | None = None) -> dict:
+    """The range's figures per day and per store, their total, and the total of the
+    period of the same length just before it (for "compared with the previous period")."""
+    _check(first, last)
     now = now or utcnow()
     today = calendar.today(now)
     by_day, by_store = _figures(first, last, store_ids, today)
@@ -82,10 +88,7 @@ def daily(store_ids: list[int] | None, first: date, last: date, now: datetime | 
 def flow(store_ids: list[int] | None, first: date, last: date, now: datetime | None = None) -> dict:
     """Time in each step (p50 / p90, bottlenecks flagged) and the funnel of the orders
     placed in the range, over all the stores and per store."""
-    if first > last:
-        raise InvalidRequest("The range ends before it starts.", details={"from": str(first), "to": str(last)})
-    if (last - first).days >= MAX_DAYS:
-        raise InvalidRequest("A range is at most 366 days.", details={"from": str(first), "to": str(last)})
+    _check(first, last)
     now = now or utcnow()
     today = calendar.today(now)
     per_store = bottlenecks.funnels(first, last, store_ids, today)
@@ -98,3 +101,50 @@ def flow(store_ids: list[int] | None, first: date, last: date, now: datetime | N
         "steps": bottlenecks.steps(first, last, store_ids, today),
         "funnel": {"totals": totals, "by_store": [{"store_id": sid, **per_store[sid]} for sid in sorted(per_store)]},
     }
+
+
+PRODUCT_SORTS = ("units", "gmv_fen", "refund_rate", "closed_s")
+
+
+def products(store_ids: list[int] | None, first: date, last: date, *, sort: str = "units", limit: int = 50,
+             now: datetime | None = None) -> dict:
+    """SKUs ranked by units, GMV, refund rate (refunded ÷ GMV, per mille) or hours closed
+    for online ordering, with their stock alerts, over the range and the stores."""
+    _check(first, last)
+    now = now or utcnow()
+    today = calendar.today(now)
+    built = set(db.session.scalars(select(RollupDay.day).where(RollupDay.day.between(first, last),
+                                                               RollupDay.day < today)))
+    rows: dict[int, dict] = {}
+
+    def add(sku_id: int, f) -> None:
+        into = rows.setdefault(sku_id, dict.fromkeys(SKU_FIELDS, 0))
+        for name in SKU_FIELDS:
+            into[name] += int(f[name] or 0)
+
+    if built:
+        query = (select(SkuDay.sku_id, *(func.sum(getattr(SkuDay, n)).label(n) for n in SKU_FIELDS))
+                 .where(SkuDay.day.between(first, last), SkuDay.day.in_(built)).group_by(SkuDay.sku_id))
+        if store_ids is not None:
+            query = query.where(SkuDay.store_id.in_(store_ids or [-1]))
+        for row in db.session.execute(query):
+            add(row.sku_id, row._mapping)
+    for day in calendar.days(first, min(last, today)):
+        if day not in built:
+            for (_, sku_id), f in sku_of_day(day, store_ids).items():
+                add(sku_id, f)
+    for (_, sku_id), c in stockouts.closures(first, last, store_ids, now).items():
+        into = rows.setdefault(sku_id, dict.fromkeys(SKU_FIELDS, 0))
+        into["closed_s"] = into.get("closed_s", 0) + c["closed_s"]
+        into["alerts"] = into.get("alerts", 0) + c["alerts"]
+    for f in rows.values():
+        f.setdefault("closed_s", 0)
+        f.setdefault("alerts", 0)
+        f["refund_rate"] = f["refunded_fen"] * 1000 // f["gmv_fen"] if f["gmv_fen"] else 0
+    ranked = sorted(rows.items(), key=lambda kv: (-kv[1][sort], kv[0]))[:limit]
+    names = {sku.id: sku for sku in db.session.scalars(select(Sku).where(Sku.id.in_([k for k, _ in ranked] or [-1])))}
+    products_ = {p.id: p for p in db.session.scalars(select(Product).where(
+        Product.id.in_({s.product_id for s in names.values()} or {-1})))}
+    return {"from": first, "to": last, "as_of": now, "sort": sort, "items": [
+        {"sku_id": sku_id, "name": products_[names[sku_id].product_id].name if sku_id in names else None,
+         "spec": names[sku_id].spec if sku_id in names else None, **f} for sku_id, f in ranked]}

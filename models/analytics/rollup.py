@@ -20,9 +20,10 @@ from app.errors import InvalidRequest
 from app.extensions import db
 from models.analytics import calendar
 from models.analytics import digest
+from models.analytics import products
 from models.analytics.figures import FIELDS, of_day
 from models.analytics.flow import FUNNEL, durations_of_day, funnel_of_day
-from models.analytics.tables import FunnelDay, RollupDay, StepDay, StoreDay
+from models.analytics.tables import FunnelDay, RollupDay, SkuDay, StepDay, StoreDay
 from models.base import utcnow
 
 MAX_DAYS = 366
@@ -66,6 +67,8 @@ def build_day(day: date) -> int:
                              "digest": digest.to_json(d)}
                             for (store_id, step), d in sorted(durations_of_day(day).items())])
     _replace(FunnelDay, day, [{"day": day, "store_id": store_id, **f} for store_id, f in funnel_of_day(day).items()])
+    _replace(SkuDay, day, [{"day": day, "store_id": store_id, "sku_id": sku_id, **f}
+                           for (store_id, sku_id), f in sorted(products.of_day(day).items())])
     marker.built_at = utcnow()
     return len(rows)
 
@@ -93,6 +96,8 @@ def _stored(day: date) -> dict[int, dict]:
         out.setdefault(row.store_id, {}).update({f"funnel.{k}": v for k, v in row.funnel().items()})
     for row in db.session.scalars(select(StepDay).where(StepDay.day == day)):
         out.setdefault(row.store_id, {})[f"step.{row.step}"] = {str(k): v for k, v in row.digest.items()}
+    for row in db.session.scalars(select(SkuDay).where(SkuDay.day == day)):
+        out.setdefault(row.store_id, {})[f"sku.{row.sku_id}"] = {k: getattr(row, k) for k in products.SKU_FIELDS}
     return out
 
 
@@ -104,11 +109,13 @@ def _actual(day: date) -> dict[int, dict]:
         out.setdefault(store_id, {}).update({f"funnel.{k}": v for k, v in f.items()})
     for (store_id, step), d in durations_of_day(day).items():
         out.setdefault(store_id, {})[f"step.{step}"] = digest.to_json(d)
+    for (store_id, sku_id), f in products.of_day(day).items():
+        out.setdefault(store_id, {})[f"sku.{sku_id}"] = f
     return out
 
 
 def _empty(name: str):
-    return {} if name.startswith("step.") else 0
+    return {} if name.startswith(("step.", "sku.")) else 0
 
 
 def differences(first: date, last: date) -> list[dict]:
@@ -123,7 +130,7 @@ def differences(first: date, last: date) -> list[dict]:
         stored, actual = _stored(day), _actual(day)
         for store_id in sorted(set(stored) | set(actual)):
             have, want = stored.get(store_id, {}), actual.get(store_id, {})
-            steps = sorted(k for k in {*have, *want} if k.startswith("step."))
+            steps = sorted(k for k in {*have, *want} if k.startswith(("step.", "sku.")))
             out.extend({"day": day.isoformat(), "store_id": store_id, "figure": name,
                         "stored": have.get(name, _empty(name)), "actual": want.get(name, _empty(name))}
                        for name in (*names, *steps) if have.get(name, _empty(name)) != want.get(name, _empty(name)))

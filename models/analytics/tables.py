@@ -84,3 +84,18 @@ class FunnelDay(db.Model):
 
     def funnel(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in FUNNEL}
+
+
+class SkuDay(db.Model):
+    """What a SKU sold and had refunded at a store on a day (models/analytics/products.py)."""
+
+    __tablename__ = "analytics_sku_days"
+    __table_args__ = (MYSQL_TABLE,)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), primary_key=True)
+    orders: Mapped[int] = mapped_column(default=0)
+    units: Mapped[int] = mapped_column(default=0)
+    gmv_fen: Mapped[int] = mapped_column(default=0)
+    refunded_fen: Mapped[int] = mapped_column(default=0)

@@ -72,7 +72,9 @@ class StockLevelEvent(db.Model):
     """A (store, SKU) crossed an alert level; the notifications issue pushes these to staff."""
 
     __tablename__ = "stock_level_events"
-    __table_args__ = (Index("ix_stock_level_events_store_sku", "store_id", "sku_id"), MYSQL_TABLE)
+    __table_args__ = (Index("ix_stock_level_events_store_sku", "store_id", "sku_id"),
+                      Index("ix_stock_level_events_at", "at"),  # a range's alerts and closures (analytics)
+                      MYSQL_TABLE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -93,6 +93,10 @@ def test_the_reports_page_shows_sales_steps_and_the_funnel_and_exports_csv(clien
     expect(steps).to_contain_text("下单→付款")
     expect(steps).to_contain_text("付款→备好")
     expect(steps.get_by_test_id("chart").locator("canvas").first).to_be_visible()  # the heat map
+    ranked = desk.get_by_test_id("products")
+    expect(ranked).to_contain_text("月饼 双黄 6枚")
+    ranked.locator(".el-table__row", has_text="双黄").first.wait_for()
+    expect(ranked.locator(".el-table__row", has_text="双黄").locator("td").nth(1)).to_have_text("2")
     funnel = desk.get_by_test_id("funnel")
     for stage, count in (("placed", "3"), ("paid", "2"), ("prepared", "2"), ("collected", "0"), ("lost_unpaid", "1")):
         expect(funnel.locator(f"[data-stage={stage}] .kpi-value")).to_have_text(count)

@@ -2317,6 +2317,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/reports/products": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** SKUs ranked by units, GMV, refund rate or hours closed for online ordering, with their stock alerts (my stores; all for admins and analysts) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    store_id?: number | null;
+                    sort?: "units" | "gmv_fen" | "refund_rate" | "closed_s";
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProductsReport"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `reports.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/skus/{sku_id}": {
         parameters: {
             query?: never;
@@ -8750,6 +8830,16 @@ export interface components {
             /** @enum {integer} */
             pickup_level?: 1 | 2 | 3;
         };
+        ProductsReport: {
+            /** Format: date-time */
+            as_of?: string;
+            /** Format: date */
+            from?: string;
+            items?: components["schemas"]["ReportProduct"][];
+            sort?: string;
+            /** Format: date */
+            to?: string;
+        };
         ProposalList: {
             items?: components["schemas"]["ProposalOut"][];
             next_cursor?: string | null;
@@ -8989,6 +9079,25 @@ export interface components {
             /** Format: date */
             to?: string;
             totals?: components["schemas"]["ReportFigures"];
+        };
+        ReportProduct: {
+            /** @description stock alerts (into red, closed or critical) */
+            alerts?: number;
+            /** @description seconds closed for online ordering at the stores, summed */
+            closed_s?: number;
+            /** @description its share of what they paid (split exactly over the lines) */
+            gmv_fen?: number;
+            name?: string | null;
+            /** @description paid orders with the SKU */
+            orders?: number;
+            /** @description refunded_fen ÷ gmv_fen, per mille */
+            refund_rate?: number;
+            /** @description its share of the refunds that succeeded in the range */
+            refunded_fen?: number;
+            sku_id?: number;
+            spec?: string | null;
+            /** @description units in those orders */
+            units?: number;
         };
         ReportStep: {
             by_store?: components["schemas"]["ReportStepStore"][];

@@ -56,3 +56,26 @@ export function funnelStages(report: FlowReport): { stage: string; count: number
     return { stage, count, share: placed ? Math.round((count / placed) * 1000) / 10 : null }
   })
 }
+
+export type ProductsReport = components['schemas']['ProductsReport']
+export const PRODUCT_SORTS = ['units', 'gmv_fen', 'refund_rate', 'closed_s'] as const
+export type ProductSort = (typeof PRODUCT_SORTS)[number]
+
+export async function fetchProducts(query: { from?: string; to?: string; storeId: number | null; sort: ProductSort }): Promise<ProductsReport> {
+  return unwrap(api.GET('/api/admin/reports/products', {
+    params: {
+      query: {
+        sort: query.sort, limit: 50,
+        ...(query.from ? { from: query.from } : {}),
+        ...(query.to ? { to: query.to } : {}),
+        ...(query.storeId ? { store_id: query.storeId } : {}),
+      },
+    },
+  }))
+}
+
+/** "12.5%" from a per-mille rate. */
+export function perMille(rate: number | undefined): string {
+  const r = rate ?? 0
+  return `${Math.floor(r / 10)}.${r % 10}%`
+}

@@ -88,6 +88,7 @@ EXPECTED = {
     ("GET", "/api/staff/pickups/expiring"): {A, M, C, N},
     ("GET", "/api/admin/reports/daily"): {A, M, N},
     ("GET", "/api/admin/reports/flow"): {A, M, N},
+    ("GET", "/api/admin/reports/products"): {A, M, N},
     ("POST", "/api/staff/pickups/verify"): {A, M, C},
 }
 

@@ -89,6 +89,9 @@ def _flask_config(s: Settings) -> dict:
     cfg.update(
         SQLALCHEMY_DATABASE_URI=s.DATABASE_URL,
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(s),
+        SQLALCHEMY_BINDS=({"analytics": {"url": s.ANALYTICS_DATABASE_URL,
+                                         **_engine_options(s.model_copy(update={"DATABASE_URL": s.ANALYTICS_DATABASE_URL}))}}
+                          if s.ANALYTICS_DATABASE_URL else {}),
         VALIDATION_ERROR_STATUS_CODE=400,
         VALIDATION_ERROR_SCHEMA=ERROR_SCHEMA,
         HTTP_ERROR_SCHEMA=ERROR_SCHEMA,

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
 
     APP_ENV: Literal["development", "production", "test"] = "development"
     DATABASE_URL: str | None = None
+    # A read replica for the reports (models/analytics/reports.py); without it they read
+    # the main database. Writes, and the rollup job's reads, always use DATABASE_URL.
+    ANALYTICS_DATABASE_URL: str | None = None
     REDIS_URL: str | None = None
     REDIS_MAX_CONNECTIONS: int = Field(default=64, ge=4, le=10_000)
     # --- A hung database or Redis (issue 17, item 9): how long to wait before giving up.

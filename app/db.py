@@ -41,6 +41,20 @@ def own_transaction():
     db.session.commit()
 
 
+@contextmanager
+def replica_reads():
+    """Plain reads in this block may go to the read replica (ANALYTICS_DATABASE_URL;
+    app.extensions.RoutingSession): for reports, which can be a moment behind."""
+    from flask import g
+
+    before = g.get("replica_reads", False)
+    g.replica_reads = True
+    try:
+        yield
+    finally:
+        g.replica_reads = before
+
+
 def each_in_own_transaction(ids: Iterable | Select, step: Callable[[object], object], *, what: str,
                             load=None) -> int:
     """Run `step(id)` for each id (a list, or a SELECT of ids run first) — or, with `load`

@@ -5,10 +5,11 @@ import fakeredis
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_app_context
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import MetaData, Select
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names so that Alembic autogenerate and MySQL/SQLite agree.
@@ -25,7 +26,21 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+class RoutingSession(FlaskSession):
+    """Reads inside `app.db.replica_reads()` go to the `analytics` bind (ANALYTICS_DATABASE_URL)
+    when one is configured: plain SELECTs only — anything the session flushes, and every
+    locking read, still goes to the main database."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if (bind is None and isinstance(clause, Select) and clause._for_update_arg is None
+                and has_app_context() and g.get("replica_reads") and not self._flushing):
+            engine = db.engines.get("analytics")
+            if engine is not None:
+                return engine
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate(compare_type=True, render_as_batch=True)
 
 

@@ -2,13 +2,16 @@
 and `flow` (time in each step, bottlenecks, the funnel). Days that have been built come
 from the rollup rows (one indexed read, however long the history); the rest — today, and
 any past day not built yet — from the raw tables for that day only. So a report costs the
-days it shows; at 10^6 orders as at 10^4."""
+days it shows; at 10^6 orders as at 10^4. Every read here may go to the read replica
+(ANALYTICS_DATABASE_URL, app.db.replica_reads): a report can be a moment behind."""
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from app.db import replica_reads
 from app.errors import InvalidRequest
 from app.extensions import db
 from models.analytics import bottlenecks, calendar, stockouts
@@ -20,6 +23,14 @@ from models.catalog import Product, Sku
 from models.base import utcnow
 
 MAX_DAYS = 366
+
+
+def _on_replica(report):
+    @functools.wraps(report)
+    def reading_the_replica(*args, **kwargs):
+        with replica_reads():
+            return report(*args, **kwargs)
+    return reading_the_replica
 
 
 def _sums(group_by):
@@ -66,6 +77,7 @@ def _check(first: date, last: date) -> None:
         raise InvalidRequest("A range is at most 366 days.", details={"from": str(first), "to": str(last)})
 
 
+@_on_replica
 def daily(store_ids: list[int] | None, first: date, last: date, now: datetime | None = None) -> dict:
     """The range's figures per day and per store, their total, and the total of the
     period of the same length just before it (for "compared with the previous period")."""
@@ -85,6 +97,7 @@ def daily(store_ids: list[int] | None, first: date, last: date, now: datetime | 
     }
 
 
+@_on_replica
 def flow(store_ids: list[int] | None, first: date, last: date, now: datetime | None = None) -> dict:
     """Time in each step (p50 / p90, bottlenecks flagged) and the funnel of the orders
     placed in the range, over all the stores and per store."""
@@ -106,6 +119,7 @@ def flow(store_ids: list[int] | None, first: date, last: date, now: datetime | N
 PRODUCT_SORTS = ("units", "gmv_fen", "refund_rate", "closed_s")
 
 
+@_on_replica
 def products(store_ids: list[int] | None, first: date, last: date, *, sort: str = "units", limit: int = 50,
              now: datetime | None = None) -> dict:
     """SKUs ranked by units, GMV, refund rate (refunded ÷ GMV, per mille) or hours closed
@@ -148,3 +162,4 @@ def products(store_ids: list[int] | None, first: date, last: date, *, sort: str 
     return {"from": first, "to": last, "as_of": now, "sort": sort, "items": [
         {"sku_id": sku_id, "name": products_[names[sku_id].product_id].name if sku_id in names else None,
          "spec": names[sku_id].spec if sku_id in names else None, **f} for sku_id, f in ranked]}
+

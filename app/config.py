@@ -181,6 +181,8 @@ class Settings(BaseSettings):
     AUDIT_RETENTION_DAYS: int = Field(default=180, ge=1)
     # Days the hourly rollup job rebuilds (late payments and refunds reach their day).
     ANALYTICS_ROLLUP_DAYS: int = Field(default=7, ge=1, le=60)
+    # The window the nightly customer scores (RFM) look back over.
+    ANALYTICS_RFM_DAYS: int = Field(default=365, ge=30, le=1095)
     # Subscribe messages: {event: {"template_id", "page"?, "data": {keyword: field}}} as JSON.
     # Unset: the sandbox's templates (development), none at all in production.
     SUBSCRIBE_TEMPLATES: dict[str, SubscribeTemplate] | None = None

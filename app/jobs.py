@@ -8,7 +8,7 @@ from celery import Celery
 from flask import current_app
 
 from models import audit
-from models.analytics import bottlenecks, rollup
+from models.analytics import bottlenecks, customers, rollup
 from models.cards import exports as card_exports
 from models.orders import deadlines
 from models.outbox import dispatch
@@ -53,6 +53,10 @@ def register(celery: Celery) -> None:
     def analytics_rollup():
         built = rollup.build_trailing(current_app.config["ANALYTICS_ROLLUP_DAYS"])
         return {**built, "bottleneck_alerts": bottlenecks.alert_yesterday()}
+
+    @task(name="tihuo.analytics.customers")
+    def analytics_customers():
+        return customers.build(current_app.config["ANALYTICS_RFM_DAYS"])
 
     @task(name="tihuo.pickup.sweep")
     def pickup_sweep():

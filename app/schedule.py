@@ -36,6 +36,8 @@ def beat_schedule(cfg) -> dict:
         "reconcile": {"task": "tihuo.pay.reconcile", "schedule": crontab(hour=20, minute=0)},
         # The analytics rollups of the last ANALYTICS_ROLLUP_DAYS days, rebuilt (today is live).
         "analytics-rollup": {"task": "tihuo.analytics.rollup", "schedule": crontab(minute=7)},
+        # Customer scores (RFM, segments, pickup style) over ANALYTICS_RFM_DAYS, nightly.
+        "analytics-customers": {"task": "tihuo.analytics.customers", "schedule": crontab(hour=4, minute=10)},
         # Audit rows older than AUDIT_RETENTION_DAYS.
         "audit-retention": {"task": "tihuo.audit.retention", "schedule": crontab(hour=3, minute=30)},
     }

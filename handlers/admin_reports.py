@@ -176,3 +176,42 @@ def products(query):
     first, last = _range(query)
     return reports.products(readable_store_ids(current_staff(), query["store_id"]), first, last,
                             sort=query["sort"], limit=query["limit"])
+
+
+class CustomersQuery(StrictSchema):
+    store_id = fields.Integer(load_default=None, validate=validators.Range(min=1))
+
+
+SegmentOut = Schema.from_dict({
+    "segment": fields.String(metadata={"description": "dormant | new | champions | loyal | at_risk | regular"}),
+    "customers": fields.Integer(), "monetary_fen": fields.Integer(metadata={"description": "what they paid in the window"}),
+    "reachable": fields.Integer(metadata={"description": "of them, with a subscribe grant left"}),
+}, name="ReportSegment")
+StyleOut = Schema.from_dict({
+    "style": fields.String(metadata={"description": "stocks_up (several visits, or a card over weeks) | at_once | none"}),
+    "customers": fields.Integer(), "pickup_orders": fields.Integer(), "visits": fields.Integer(),
+}, name="ReportPickupStyle")
+CohortOut = Schema.from_dict({
+    "month": fields.String(metadata={"description": "the month of the first paid order, YYYY-MM"}),
+    "customers": fields.Integer(), "repeat": fields.Integer(metadata={"description": "with two or more paid orders"}),
+    "repeat_rate": fields.Integer(metadata={"description": "repeat ÷ customers, per mille"}),
+}, name="ReportCohort")
+ScopeOut = Schema.from_dict({
+    "store_id": fields.Integer(metadata={"description": "0: every store"}),
+    "computed_at": fields.DateTime(allow_none=True, metadata={"description": "when the nightly job scored them"}),
+    "segments": fields.Nested(SegmentOut, many=True), "pickup_styles": fields.Nested(StyleOut, many=True),
+    "cohorts": fields.Nested(CohortOut, many=True),
+}, name="ReportCustomerScope")
+CustomersReport = Schema.from_dict({"scopes": fields.Nested(ScopeOut, many=True)}, name="CustomersReport")
+
+
+@bp.get("/customers")
+@bp.auth_required(staff_auth)
+@can("reports.read")
+@bp.input(CustomersQuery, location="query", arg_name="query")
+@bp.output(CustomersReport)
+@bp.doc(summary="Customer segments (RFM over ANALYTICS_RFM_DAYS, scored nightly), how many can be "
+                "reached, pickup styles, repeat purchase by first-order month (every store for "
+                "admins and analysts; each of my stores for managers)")
+def customers(query):
+    return reports.customers(readable_store_ids(current_staff(), query["store_id"]))

@@ -71,6 +71,29 @@ def upgrade():
     mysql_charset='utf8mb4',
     mysql_collate='utf8mb4_unicode_ci'
     )
+    op.create_table('analytics_customers',
+    sa.Column('store_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('user_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('orders', sa.Integer(), nullable=False),
+    sa.Column('monetary_fen', sa.Integer(), nullable=False),
+    sa.Column('last_paid_at', sa.DateTime(), nullable=False),
+    sa.Column('first_order_at', sa.DateTime(), nullable=False),
+    sa.Column('r', sa.Integer(), nullable=False),
+    sa.Column('f', sa.Integer(), nullable=False),
+    sa.Column('m', sa.Integer(), nullable=False),
+    sa.Column('segment', sa.String(length=16), nullable=False),
+    sa.Column('pickup_style', sa.String(length=16), nullable=False),
+    sa.Column('pickup_orders', sa.Integer(), nullable=False),
+    sa.Column('visits', sa.Integer(), nullable=False),
+    sa.Column('reachable', sa.Boolean(), nullable=False),
+    sa.Column('computed_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_analytics_customers_user_id_users')),
+    sa.PrimaryKeyConstraint('store_id', 'user_id', name=op.f('pk_analytics_customers')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_unicode_ci'
+    )
+    with op.batch_alter_table('analytics_customers', schema=None) as batch_op:
+        batch_op.create_index('ix_analytics_customers_store_segment', ['store_id', 'segment'], unique=False)
     with op.batch_alter_table('stock_level_events', schema=None) as batch_op:
         batch_op.create_index('ix_stock_level_events_at', ['at'], unique=False)
     with op.batch_alter_table('order_events', schema=None) as batch_op:
@@ -86,6 +109,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_order_events_at'))
     with op.batch_alter_table('stock_level_events', schema=None) as batch_op:
         batch_op.drop_index('ix_stock_level_events_at')
+    op.drop_table('analytics_customers')
     op.drop_table('analytics_sku_days')
     op.drop_table('analytics_funnel_days')
     op.drop_table('analytics_step_days')

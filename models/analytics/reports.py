@@ -9,16 +9,16 @@ from __future__ import annotations
 import functools
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from app.db import replica_reads
 from app.errors import InvalidRequest
 from app.extensions import db
-from models.analytics import bottlenecks, calendar, stockouts
+from models.analytics import bottlenecks, calendar, customers as customer_scores, stockouts
 from models.analytics.flow import FUNNEL
 from models.analytics.figures import FIELDS, add, blank, derived, of_day
 from models.analytics.products import SKU_FIELDS, of_day as sku_of_day
-from models.analytics.tables import RollupDay, SkuDay, StoreDay
+from models.analytics.tables import Customer, RollupDay, SkuDay, StoreDay
 from models.catalog import Product, Sku
 from models.base import utcnow
 
@@ -163,3 +163,43 @@ def products(store_ids: list[int] | None, first: date, last: date, *, sort: str 
         {"sku_id": sku_id, "name": products_[names[sku_id].product_id].name if sku_id in names else None,
          "spec": names[sku_id].spec if sku_id in names else None, **f} for sku_id, f in ranked]}
 
+
+
+@_on_replica
+def customers(store_ids: list[int] | None) -> dict:
+    """The nightly customer scores: per scope (0: every store, else a store of the member's),
+    customers and what they paid per segment, how many of them a message can reach, pickup
+    styles, and the repeat-purchase rate of each first-order month."""
+    scopes = [customer_scores.ALL_STORES] if store_ids is None else sorted(store_ids)
+    out = []
+    for scope in scopes:
+        where = Customer.store_id == scope
+        segments = {row.segment: row for row in db.session.execute(
+            select(Customer.segment, func.count().label("customers"), func.sum(Customer.monetary_fen).label("fen"),
+                   func.sum(case((Customer.reachable.is_(True), 1), else_=0)).label("reachable"))
+            .where(where).group_by(Customer.segment))}
+        styles = {row.pickup_style: row for row in db.session.execute(
+            select(Customer.pickup_style, func.count().label("customers"),
+                   func.sum(Customer.pickup_orders).label("orders"), func.sum(Customer.visits).label("visits"))
+            .where(where).group_by(Customer.pickup_style))}
+        cohorts: dict[str, list[int]] = {}
+        for first, orders in db.session.execute(select(Customer.first_order_at, Customer.orders).where(where)):
+            month = first.astimezone(calendar.CHINA).strftime("%Y-%m")
+            counts = cohorts.setdefault(month, [0, 0])
+            counts[0] += 1
+            counts[1] += orders >= 2
+        out.append({
+            "store_id": scope,
+            "computed_at": db.session.scalar(select(func.max(Customer.computed_at)).where(where)),
+            "segments": [{"segment": name, "customers": int(segments[name].customers) if name in segments else 0,
+                          "monetary_fen": int(segments[name].fen or 0) if name in segments else 0,
+                          "reachable": int(segments[name].reachable or 0) if name in segments else 0}
+                         for name in customer_scores.SEGMENTS],
+            "pickup_styles": [{"style": name, "customers": int(styles[name].customers) if name in styles else 0,
+                               "pickup_orders": int(styles[name].orders or 0) if name in styles else 0,
+                               "visits": int(styles[name].visits or 0) if name in styles else 0}
+                              for name in customer_scores.STYLES],
+            "cohorts": [{"month": month, "customers": c[0], "repeat": c[1], "repeat_rate": c[1] * 1000 // c[0]}
+                        for month, c in sorted(cohorts.items())],
+        })
+    return {"scopes": out}

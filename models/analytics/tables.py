@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -99,3 +99,27 @@ class SkuDay(db.Model):
     units: Mapped[int] = mapped_column(default=0)
     gmv_fen: Mapped[int] = mapped_column(default=0)
     refunded_fen: Mapped[int] = mapped_column(default=0)
+
+
+class Customer(db.Model):
+    """A customer's RFM scores, segment and pickup style at a store (store 0: every
+    store), rebuilt nightly (models/analytics/customers.py)."""
+
+    __tablename__ = "analytics_customers"
+    __table_args__ = (Index("ix_analytics_customers_store_segment", "store_id", "segment"), MYSQL_TABLE)
+
+    store_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # 0: every store
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, autoincrement=False)
+    orders: Mapped[int]
+    monetary_fen: Mapped[int]
+    last_paid_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_order_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    r: Mapped[int]
+    f: Mapped[int]
+    m: Mapped[int]
+    segment: Mapped[str] = mapped_column(String(16))
+    pickup_style: Mapped[str] = mapped_column(String(16))
+    pickup_orders: Mapped[int]
+    visits: Mapped[int]
+    reachable: Mapped[bool]
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)

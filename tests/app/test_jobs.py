@@ -28,7 +28,7 @@ def test_the_beat_schedule(app):
         "payments-query-pending": "tihuo.pay.query_pending", "refunds-query": "tihuo.pay.refunds",
         "pickup-sweep": "tihuo.pickup.sweep", "flash-resync": "tihuo.flash.resync",
         "stock-levels": "tihuo.stock.levels", "reconcile": "tihuo.pay.reconcile",
-        "analytics-rollup": "tihuo.analytics.rollup",
+        "analytics-rollup": "tihuo.analytics.rollup", "analytics-customers": "tihuo.analytics.customers",
         "audit-retention": "tihuo.audit.retention", "card-exports-sweep": "tihuo.cards.export_sweep"}
     assert all(entry["task"] in celery.tasks for entry in schedule.values())
     every = {name: entry["schedule"] for name, entry in schedule.items() if isinstance(entry["schedule"], float)}

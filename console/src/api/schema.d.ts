@@ -2155,6 +2155,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/reports/customers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Customer segments (RFM over ANALYTICS_RFM_DAYS, scored nightly), how many can be reached, pickup styles, repeat purchase by first-order month (every store for admins and analysts; each of my stores for managers) */
+        get: {
+            parameters: {
+                query?: {
+                    store_id?: number | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CustomersReport"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `reports.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/reports/daily": {
         parameters: {
             query?: never;
@@ -8346,6 +8420,9 @@ export interface components {
             store_ids?: number[];
             username?: string;
         };
+        CustomersReport: {
+            scopes?: components["schemas"]["ReportCustomerScope"][];
+        };
         DailyReport: {
             /**
              * Format: date-time
@@ -8953,6 +9030,27 @@ export interface components {
             status?: string;
             store_id?: number;
         };
+        ReportCohort: {
+            customers?: number;
+            /** @description the month of the first paid order, YYYY-MM */
+            month?: string;
+            /** @description with two or more paid orders */
+            repeat?: number;
+            /** @description repeat ÷ customers, per mille */
+            repeat_rate?: number;
+        };
+        ReportCustomerScope: {
+            cohorts?: components["schemas"]["ReportCohort"][];
+            /**
+             * Format: date-time
+             * @description when the nightly job scored them
+             */
+            computed_at?: string | null;
+            pickup_styles?: components["schemas"]["ReportPickupStyle"][];
+            segments?: components["schemas"]["ReportSegment"][];
+            /** @description 0: every store */
+            store_id?: number;
+        };
         ReportDayFigures: {
             /** @description paid_fen ÷ paid, rounded down */
             average_order_fen?: number;
@@ -9080,6 +9178,13 @@ export interface components {
             to?: string;
             totals?: components["schemas"]["ReportFigures"];
         };
+        ReportPickupStyle: {
+            customers?: number;
+            pickup_orders?: number;
+            /** @description stocks_up (several visits, or a card over weeks) | at_once | none */
+            style?: string;
+            visits?: number;
+        };
         ReportProduct: {
             /** @description stock alerts (into red, closed or critical) */
             alerts?: number;
@@ -9098,6 +9203,15 @@ export interface components {
             spec?: string | null;
             /** @description units in those orders */
             units?: number;
+        };
+        ReportSegment: {
+            customers?: number;
+            /** @description what they paid in the window */
+            monetary_fen?: number;
+            /** @description of them, with a subscribe grant left */
+            reachable?: number;
+            /** @description dormant | new | champions | loyal | at_risk | regular */
+            segment?: string;
         };
         ReportStep: {
             by_store?: components["schemas"]["ReportStepStore"][];

@@ -79,3 +79,10 @@ export function perMille(rate: number | undefined): string {
   const r = rate ?? 0
   return `${Math.floor(r / 10)}.${r % 10}%`
 }
+
+export type CustomersReport = components['schemas']['CustomersReport']
+export const SEGMENTS = ['champions', 'loyal', 'new', 'regular', 'at_risk', 'dormant'] as const
+
+export async function fetchCustomers(storeId: number | null): Promise<CustomersReport> {
+  return unwrap(api.GET('/api/admin/reports/customers', { params: { query: storeId ? { store_id: storeId } : {} } }))
+}

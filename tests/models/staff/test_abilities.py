@@ -89,6 +89,7 @@ EXPECTED = {
     ("GET", "/api/admin/reports/daily"): {A, M, N},
     ("GET", "/api/admin/reports/flow"): {A, M, N},
     ("GET", "/api/admin/reports/products"): {A, M, N},
+    ("GET", "/api/admin/reports/customers"): {A, M, N},
     ("POST", "/api/staff/pickups/verify"): {A, M, C},
 }
 

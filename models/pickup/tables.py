@@ -96,3 +96,16 @@ class VerifyRequest(db.Model):
     request_hash: Mapped[str] = mapped_column(String(64))
     answer: Mapped[dict | None] = mapped_column(JSON)  # None: not answered (yet, or refused)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PickupLedgerCheckpoint(db.Model):
+    """How far a clean ledger check got in a store's chain: the incremental check starts
+    after it (models/pickup/ledger.py `check`)."""
+
+    __tablename__ = "pickup_ledger_checkpoints"
+    __table_args__ = (MYSQL_TABLE,)
+
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True, autoincrement=False)
+    seq: Mapped[int]
+    row_hash: Mapped[str] = mapped_column(String(64))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -135,3 +135,27 @@ class StockTransfer(db.Model):
     qty: Mapped[int]
     staff_id: Mapped[int | None]
     note: Mapped[str | None] = mapped_column(String(255))
+
+
+class StockCheckSum(db.Model):
+    """The ledger's sums per (store, SKU) through StockCheckMark.through_id: where the
+    incremental stock check starts (models/stock/check.py)."""
+
+    __tablename__ = "stock_check_sums"
+    __table_args__ = (MYSQL_TABLE,)
+
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True, autoincrement=False)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), primary_key=True, autoincrement=False)
+    on_hand: Mapped[int]
+    reserved: Mapped[int]
+
+
+class StockCheckMark(db.Model):
+    """How far the saved sums go (the last movement id they include)."""
+
+    __tablename__ = "stock_check_marks"
+    __table_args__ = (MYSQL_TABLE,)
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    through_id: Mapped[int]
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

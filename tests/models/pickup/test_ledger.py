@@ -90,3 +90,32 @@ def test_a_rehashed_forgery_without_the_key_fails(app, chain):
     db.session.commit()
     code, output = check(app)
     assert code == 1 and f"row id={target.id} seq=4: row_hash does not match" in output, output
+
+
+def test_the_incremental_check_reads_only_rows_after_the_checkpoints(app, client, counter, chain):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["pickups", "verify-ledger", "--incremental"])
+    assert first.exit_code == 0 and "intact (5 rows since the checkpoints)" in first.output, first.output
+    again = runner.invoke(args=["pickups", "verify-ledger", "--incremental"])
+    assert "intact (0 rows since the checkpoints)" in again.output, again.output
+    code = shown(client, counter, ready_order(client, counter))["code"]
+    assert verify(client, counter.clerk, code=code).status_code == 200
+    assert "intact (1 rows since" in runner.invoke(args=["pickups", "verify-ledger", "--incremental"]).output
+    # An edit after the checkpoint is found; one at the checkpoint row too.
+    newest = db.session.scalars(select(PickupVerification).order_by(PickupVerification.id.desc())).first()
+    db.session.execute(update(PickupVerification).where(PickupVerification.id == newest.id)
+                       .values(row_hash="e" * 64))
+    db.session.commit()
+    broken = runner.invoke(args=["pickups", "verify-ledger", "--incremental"])
+    assert broken.exit_code == 1 and f"store={newest.store_id} seq={newest.seq}: the checkpoint row changed" in broken.output
+
+
+def test_an_edit_before_the_checkpoint_needs_the_full_check(app, chain):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["pickups", "verify-ledger", "--incremental"]).exit_code == 0
+    db.session.execute(update(PickupVerification).where(PickupVerification.id == chain[1].id)
+                       .values(items=[[1, 9]]))
+    db.session.commit()
+    assert runner.invoke(args=["pickups", "verify-ledger", "--incremental"]).exit_code == 0  # documented
+    full = runner.invoke(args=["pickups", "verify-ledger"])
+    assert full.exit_code == 1 and f"row id={chain[1].id} seq=2" in full.output

@@ -3,7 +3,7 @@ by the buyer's whole phone or its last 4 digits, by store, status, fulfilment an
 Asia/Shanghai days — only ever among the stores the member reads."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import select, update

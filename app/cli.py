@@ -258,7 +258,21 @@ def analytics_check_command(first, last):
     click.echo(f"rollups {start}..{end} match the raw tables")
 
 
+users_cli = AppGroup("users", help="Shoppers.")
+
+
+@users_cli.command("backfill-phone-tail")
+@click.option("--batch", default=500, show_default=True, help="Users per transaction.")
+def users_backfill_phone_tail_command(batch):
+    """Give shoppers whose phone was bound before order search existed the hash of its last
+    4 digits, so staff find their orders by 尾号. Run once after upgrading to
+    0012_order_search; safe to stop and run again."""
+    from models.users import backfill_phone_tails
+
+    click.echo(f"phone tails backfilled: {backfill_phone_tails(batch)}")
+
+
 def init_app(app: Flask) -> None:
     for group in (staff_cli, demo_cli, keys_cli, stock_cli, orders_cli, flash_cli, pay_cli, pickups_cli,
-                  jobs_cli, analytics_cli):
+                  jobs_cli, analytics_cli, users_cli):
         app.cli.add_command(group)

@@ -1,6 +1,8 @@
 """Order schemas shared by the shopper and staff handlers."""
 from __future__ import annotations
 
+from datetime import date
+
 from apiflask import fields, validators
 from marshmallow import ValidationError, validates_schema
 
@@ -59,8 +61,20 @@ class OrdersQuery(StrictSchema):
     limit = fields.Integer(load_default=20, validate=validators.Range(1, 100))
 
 
+# Dates a person could mean (and that stay dates in UTC once converted).
+_DAYS = validators.Range(min=date(2000, 1, 1), max=date(2099, 12, 31))
+
+
 class StaffOrdersQuery(OrdersQuery):
     store_id = fields.Integer(load_default=None, validate=validators.Range(min=1))
+    q = fields.String(load_default=None, validate=validators.Length(1, 64), metadata={
+        "description": "An order number (exact), a shopper's whole phone number, or its last 4 digits "
+                       "(400 invalid_search for other digits)."})
+    fulfillment = fields.String(load_default=None, validate=validators.OneOf(["pickup", "delivery"]))
+    created_from = fields.Date(load_default=None, validate=_DAYS, metadata={
+        "description": "Placed on or after this day (Asia/Shanghai)."})
+    created_to = fields.Date(load_default=None, validate=_DAYS, metadata={
+        "description": "Placed on or before this day (Asia/Shanghai); at most 366 days after created_from."})
 
 
 class RefundIn(StrictSchema):
@@ -127,6 +141,52 @@ class OrderDetail(OrderOut):
     changed = fields.Function(lambda order: getattr(order, "outcome_changed", None), allow_none=True)
 
 
+class StaffOrderOut(OrderOut):
+    buyer_phone_masked = fields.String(allow_none=True)  # 138****5678; null: no phone bound
+
+
+class PaymentOut(Schema):
+    amount_fen = fields.Integer()
+    paid_fen = fields.Integer(allow_none=True)
+    status = fields.String()  # created | paid | closed | held
+    created_at = fields.DateTime()
+    paid_at = fields.DateTime(allow_none=True)
+    confirmed_by = fields.String(allow_none=True)  # notify | query | bill
+    transaction_id = fields.String(allow_none=True, metadata={
+        "description": "WeChat Pay's transaction id, masked: 4200****567890"})
+
+
+class StaffRefundOut(RefundOut):
+    requested_by = fields.Integer(allow_none=True)  # staff id; null for an automatic refund
+    requested_by_name = fields.String(allow_none=True)
+
+
+class HandedItemOut(Schema):
+    sku_id = fields.Integer()
+    qty = fields.Integer()
+    name = fields.String(allow_none=True)
+    spec = fields.String(allow_none=True)
+
+
+class PickupOut(Schema):
+    """One row of the store's verification ledger: a hand-over of some or all items."""
+    seq = fields.Integer()
+    verified_at = fields.DateTime()
+    store_id = fields.Integer()
+    staff_id = fields.Integer()
+    staff_name = fields.String(allow_none=True)
+    partial = Bool()
+    items = fields.Nested(HandedItemOut, many=True)
+
+
+class StaffOrderDetail(OrderDetail):
+    buyer_phone_masked = fields.String(allow_none=True)
+    payments = fields.Nested(PaymentOut, many=True)
+    refunds = fields.Nested(StaffRefundOut, many=True)
+    refundable_fen = fields.Integer(metadata={"description": "What a refund may still take (0: nothing)"})
+    pickups = fields.Nested(PickupOut, many=True)
+
+
 def with_outcome(order, outcome):
     """Attach a transition's outcome for the response (`changed`), return the order."""
     order.outcome_changed = outcome.applied
@@ -134,3 +194,4 @@ def with_outcome(order, outcome):
 
 
 OrderPage = page_of(OrderOut, "OrderPage")
+StaffOrderPage = page_of(StaffOrderOut, "StaffOrderPage")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app import wechat
 from app.crypto import cipher
+from app.db import own_transaction
 from app.errors import Unauthorized
 from app.extensions import db
 from app.sessions import INVALID
@@ -27,6 +28,10 @@ class User(db.Model):
     session_key_enc: Mapped[str | None] = mapped_column(Text)
     phone_enc: Mapped[str | None] = mapped_column(Text)
     phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The keyed hash of the phone's last 4 digits ("尾号", what a shopper tells a clerk at
+    # the counter): `phone_tail_hash(phone)`. Only 10,000 values, so rows that share one
+    # are many and the hash tells nobody without the key which digits they are.
+    phone_tail_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -105,11 +110,39 @@ def bind_phone(user: User, phone_info: dict) -> User:
     full = number if country == "86" else f"+{country}{number}"
     user.phone_enc = cipher().encrypt(full, aad=user._aad("phone"))
     user.phone_hash = cipher().lookup_hash(full)
+    user.phone_tail_hash = phone_tail_hash(full)
     return user
 
 
 def find_by_phone(phone: str) -> list[User]:
     return list(db.session.scalars(select(User).where(User.phone_hash == cipher().lookup_hash(phone))))
+
+
+def phone_tail_hash(phone_or_tail: str) -> str:
+    """The lookup hash of a phone's last 4 digits (a whole number or just the 4). Its own
+    domain ("tail:"), so it never equals a whole number's hash."""
+    return cipher().lookup_hash("tail:" + phone_or_tail[-4:])
+
+
+def backfill_phone_tails(batch: int = 500) -> int:
+    """Give every user bound before `phone_tail_hash` existed their tail hash: a migration
+    cannot (it would need FIELD_ENCRYPTION_KEY to decrypt the phone), so `flask users
+    backfill-phone-tail` runs this once after the upgrade; binding a phone sets it from
+    then on. Batches of `batch` users by id, each committed on its own, so it can be
+    stopped and run again (it picks up the users still without one). Returns how many
+    users it updated."""
+    done, after = 0, 0
+    while True:
+        users = db.session.scalars(select(User).where(
+            User.id > after, User.phone_enc.is_not(None), User.phone_tail_hash.is_(None))
+            .order_by(User.id).limit(batch)).all()
+        if not users:
+            return done
+        with own_transaction():
+            for user in users:
+                user.phone_tail_hash = phone_tail_hash(user.phone)
+        done += len(users)
+        after = users[-1].id
 
 
 def mask_phone(phone: str) -> str:

@@ -35,9 +35,9 @@ def stock(store, sku, on_hand, baseline=None):
     return inv
 
 
-def make_staff(role="clerk", stores_=(), username=None, password=PASSWORD) -> Staff:
+def make_staff(role="clerk", stores_=(), username=None, password=PASSWORD, display_name="") -> Staff:
     member = create_staff(None, username=username or f"{role}{next(_seq)}", password=password,
-                          role=role, store_ids=[s.id for s in stores_])
+                          role=role, store_ids=[s.id for s in stores_], display_name=display_name)
     db.session.commit()
     return member
 

@@ -1,4 +1,5 @@
-"""Reading orders: the owner's view, staff views, keyset-paginated lists."""
+"""Reading orders: the owner's view, staff views, keyset-paginated lists (staff searching
+and filtering: models/orders/search.py)."""
 from __future__ import annotations
 
 import json
@@ -14,7 +15,6 @@ from models.orders.deadlines import expire_if_overdue
 from models.orders.placement import address_aad
 from models.orders.status import Status
 from models.orders.tables import Order
-from models.staff.abilities import readable_store_ids
 
 
 def owned_order(user_id: int, order_no: str) -> Order:
@@ -49,14 +49,6 @@ def list_orders(*, user_id: int | None = None, store_ids: list[int] | None = Non
     if status:
         query = query.where(Order.status == status)
     return keyset_page(query, Order.id, cursor=cursor, limit=limit, newest_first=True)
-
-
-def staff_orders(staff, *, store_id: int | None, status: str | None, cursor: int | None,
-                 limit: int) -> list[Order]:
-    """The orders of the stores whose lists the member reads (admins and analysts: every
-    store), or of the one store asked for (403 if not theirs)."""
-    return list_orders(store_ids=readable_store_ids(staff, store_id), status=status,
-                       cursor=cursor, limit=limit)
 
 
 def _expire_overdue_of(user_id: int) -> None:

@@ -15,6 +15,12 @@ class Order(db.Model):
     __table_args__ = (
         Index("ix_orders_user_id_id", "user_id", "id"),         # the shopper's list, newest first
         Index("ix_orders_store_id_id", "store_id", "id"),       # a store's list
+        # A store's list by status, and every store's (admins) by status: newest first
+        # without reading the rest of the history (models/orders/queries.py).
+        Index("ix_orders_store_id_status_id", "store_id", "status", "id"),
+        Index("ix_orders_status_id", "status", "id"),
+        # A date range's bounds as ids (queries.id_bounds): one index entry each.
+        Index("ix_orders_created_at", "created_at"),
         Index("ix_orders_status_pay_deadline", "status", "pay_deadline"),  # the unpaid sweep
         Index("ix_orders_status_pickup_deadline", "status", "pickup_deadline"),  # the pickup sweep
         CheckConstraint("total_fen >= 0 AND payable_fen >= 0", name="money_nonneg"),

@@ -49,6 +49,19 @@ def refundable_fen(payment: Payment) -> int:
     return (payment.paid_fen or 0) - int(taken)
 
 
+def _paid_payment(order_id: int):
+    """The order's payment that refunds are taken from: only a paid one."""
+    return select(Payment).where(Payment.order_id == order_id, Payment.status == "paid")
+
+
+def order_refundable_fen(order_id: int) -> int:
+    """What a staff refund of the order may still take (`request_refund` refuses more):
+    its paid payment less what is refunded or under way; 0 without a paid payment. A
+    plain read, for showing: the refund itself decides again under the row locks."""
+    payment = db.session.scalars(_paid_payment(order_id)).first()
+    return refundable_fen(payment) if payment is not None else 0
+
+
 def request_refund(staff, order_no: str, *, amount_fen: int, reason: str | None,
                    idempotency_key: str, fingerprint: str) -> tuple[Refund, bool]:
     order = db.session.scalars(select(Order).where(Order.order_no == order_no).with_for_update()).first()
@@ -61,8 +74,7 @@ def request_refund(staff, order_no: str, *, amount_fen: int, reason: str | None,
         if earlier.request_hash != fingerprint:
             raise RefundKeyReused()
         return earlier, False
-    payment = db.session.scalars(select(Payment).where(
-        Payment.order_id == order.id, Payment.status == "paid").with_for_update()).first()
+    payment = db.session.scalars(_paid_payment(order.id).with_for_update()).first()
     if payment is None:
         raise Conflict("This order has no payment to refund.", details={"status": order.status})
     left = refundable_fen(payment)
@@ -97,8 +109,7 @@ def refund_automatically(order: Order, amount_fen: int, reason: str, *,
     Never more than is left to refund; no stock to release (the caller did). The caller
     holds the order's row lock (and `payment`'s, when it passes one: money held, not paid).
     None when there is no payment or nothing left."""
-    payment = payment or db.session.scalars(select(Payment).where(
-        Payment.order_id == order.id, Payment.status == "paid").with_for_update()).first()
+    payment = payment or db.session.scalars(_paid_payment(order.id).with_for_update()).first()
     if payment is None:
         return None
     amount_fen = min(amount_fen, refundable_fen(payment))

@@ -6180,7 +6180,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Orders of my stores (all stores for admins and analysts) */
+        /**
+         * Orders of my stores (all stores for admins and analysts), found and filtered
+         * @description `q` finds an order by its number, or a shopper's orders by their whole phone number or its last 4 digits; dates are Asia/Shanghai days, both included.
+         */
         get: {
             parameters: {
                 query?: {
@@ -6188,6 +6191,13 @@ export interface paths {
                     cursor?: string | null;
                     limit?: number;
                     store_id?: number | null;
+                    /** @description An order number (exact), a shopper's whole phone number, or its last 4 digits (400 invalid_search for other digits). */
+                    q?: string | null;
+                    fulfillment?: "pickup" | "delivery" | null;
+                    /** @description Placed on or after this day (Asia/Shanghai). */
+                    created_from?: string | null;
+                    /** @description Placed on or before this day (Asia/Shanghai); at most 366 days after created_from. */
+                    created_to?: string | null;
                 };
                 header?: never;
                 path?: never;
@@ -6201,10 +6211,10 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["OrderPage"];
+                        "application/json": components["schemas"]["StaffOrderPage"];
                     };
                 };
-                /** @description Validation error */
+                /** @description invalid_search: digits that are neither a phone nor its last 4; invalid_date_range: created_from after created_to, or over 366 days */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -6257,7 +6267,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Order */
+        /** An order of my store with its payment, refunds and pickup ledger rows */
         get: {
             parameters: {
                 query?: never;
@@ -6275,7 +6285,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["OrderDetail"];
+                        "application/json": components["schemas"]["StaffOrderDetail"];
                     };
                 };
                 /** @description Authentication error */
@@ -6355,7 +6365,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["OrderDetail"];
+                        "application/json": components["schemas"]["StaffOrderDetail"];
                     };
                 };
                 /** @description Validation error */
@@ -6465,7 +6475,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["OrderDetail"];
+                        "application/json": components["schemas"]["StaffOrderDetail"];
                     };
                 };
                 /** @description Authentication error */
@@ -6548,7 +6558,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["OrderDetail"];
+                        "application/json": components["schemas"]["StaffOrderDetail"];
                     };
                 };
                 /** @description Authentication error */
@@ -6760,7 +6770,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["OrderDetail"];
+                        "application/json": components["schemas"]["StaffOrderDetail"];
                     };
                 };
                 /** @description Validation error */
@@ -6876,7 +6886,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["OrderDetail"];
+                        "application/json": components["schemas"]["StaffOrderDetail"];
                     };
                 };
                 /** @description Validation error */
@@ -8527,6 +8537,12 @@ export interface components {
                 message: string;
             };
         };
+        HandedItemOut: {
+            name?: string | null;
+            qty?: number;
+            sku_id?: number;
+            spec?: string | null;
+        };
         HolderCardOut: {
             channels?: string;
             name?: string;
@@ -8794,6 +8810,18 @@ export interface components {
             signType?: string;
             timeStamp?: string;
         };
+        PaymentOut: {
+            amount_fen?: number;
+            confirmed_by?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            paid_at?: string | null;
+            paid_fen?: number | null;
+            status?: string;
+            /** @description WeChat Pay's transaction id, masked: 4200****567890 */
+            transaction_id?: string | null;
+        };
         PhoneOut: {
             phone_masked?: string;
         };
@@ -8819,6 +8847,16 @@ export interface components {
         PickupItemIn: {
             qty: number;
             sku_id: number;
+        };
+        PickupOut: {
+            items?: components["schemas"]["HandedItemOut"][];
+            partial?: boolean;
+            seq?: number;
+            staff_id?: number;
+            staff_name?: string | null;
+            store_id?: number;
+            /** Format: date-time */
+            verified_at?: string;
         };
         PickupReviewPage: {
             items?: components["schemas"]["ReviewOut"][];
@@ -9348,6 +9386,88 @@ export interface components {
             staff?: components["schemas"]["StaffOut"];
             token?: string;
         };
+        StaffOrderDetail: {
+            readonly address?: unknown;
+            buyer_phone_masked?: string | null;
+            cancel_reason?: string | null;
+            /** Format: date-time */
+            cancelled_at?: string | null;
+            carrier?: string | null;
+            readonly changed?: unknown;
+            /** Format: date-time */
+            completed_at?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            delivered_at?: string | null;
+            events?: components["schemas"]["EventOut"][];
+            fulfillment?: string;
+            items?: components["schemas"]["ItemOut"][];
+            order_no?: string;
+            /** Format: date-time */
+            paid_at?: string | null;
+            /** Format: date-time */
+            pay_deadline?: string;
+            payable_fen?: number;
+            payments?: components["schemas"]["PaymentOut"][];
+            /** Format: date-time */
+            picked_up_at?: string | null;
+            /** Format: date-time */
+            pickup_deadline?: string | null;
+            pickups?: components["schemas"]["PickupOut"][];
+            /** Format: date-time */
+            ready_at?: string | null;
+            /** @description What a refund may still take (0: nothing) */
+            refundable_fen?: number;
+            refunds?: components["schemas"]["StaffRefundOut"][];
+            remark?: string | null;
+            /** Format: date-time */
+            shipped_at?: string | null;
+            source?: string;
+            status?: string;
+            store_id?: number;
+            total_fen?: number;
+            tracking_no?: string | null;
+        };
+        StaffOrderOut: {
+            buyer_phone_masked?: string | null;
+            cancel_reason?: string | null;
+            /** Format: date-time */
+            cancelled_at?: string | null;
+            carrier?: string | null;
+            /** Format: date-time */
+            completed_at?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            delivered_at?: string | null;
+            fulfillment?: string;
+            items?: components["schemas"]["ItemOut"][];
+            order_no?: string;
+            /** Format: date-time */
+            paid_at?: string | null;
+            /** Format: date-time */
+            pay_deadline?: string;
+            payable_fen?: number;
+            /** Format: date-time */
+            picked_up_at?: string | null;
+            /** Format: date-time */
+            pickup_deadline?: string | null;
+            /** Format: date-time */
+            ready_at?: string | null;
+            remark?: string | null;
+            /** Format: date-time */
+            shipped_at?: string | null;
+            source?: string;
+            status?: string;
+            store_id?: number;
+            total_fen?: number;
+            tracking_no?: string | null;
+        };
+        StaffOrderPage: {
+            items?: components["schemas"]["StaffOrderOut"][];
+            next_cursor?: string | null;
+        };
         StaffOut: {
             display_name?: string;
             id?: number;
@@ -9362,6 +9482,19 @@ export interface components {
             /** @enum {string} */
             role?: "admin" | "manager" | "clerk" | "analyst";
             store_ids?: number[];
+        };
+        StaffRefundOut: {
+            amount_fen?: number;
+            automatic?: boolean;
+            /** Format: date-time */
+            created_at?: string;
+            out_refund_no?: string;
+            reason?: string | null;
+            requested_by?: number | null;
+            requested_by_name?: string | null;
+            status?: string;
+            /** Format: date-time */
+            succeeded_at?: string | null;
         };
         StockIn: {
             baseline?: number;

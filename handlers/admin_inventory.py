@@ -1,5 +1,6 @@
 """Merchant console: per-store stock — counts, restocks, adjustments, transfers between
-stores, and the alerts the levels raise (replenishment requests, transfer proposals)."""
+stores, a row's ledger, and the alerts the levels raise (replenishment requests to accept
+or reject, transfer proposals)."""
 from __future__ import annotations
 
 from apiflask import APIBlueprint, fields, validators
@@ -7,7 +8,7 @@ from apiflask import APIBlueprint, fields, validators
 from handlers.access import can, current_staff, staff_auth
 from handlers.schemas import Bool, PageQuery, Schema, StrictSchema, cursor_int, page, page_of
 from models.stock import admin as stock_admin, queries as stock_queries
-from models.stock.admin import ADJUST_REASONS, MAX_ID, MAX_QTY
+from models.stock.admin import ADJUST_REASONS, MAX_ID, MAX_QTY, REASON_MAX
 
 bp = APIBlueprint("admin_inventory", __name__, url_prefix="/api/admin", tag="Admin: inventory")
 
@@ -88,9 +89,38 @@ class ReplenishmentOut(Schema):
     store_id = fields.Integer()
     sku_id = fields.Integer()
     qty_suggested = fields.Integer()
-    status = fields.String()
+    status = fields.String(metadata={"enum": ["open", "accepted", "fulfilled", "cancelled"]})
     created_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    decided_by = fields.Integer(allow_none=True)
+    qty_committed = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+class AcceptReplenishmentIn(StrictSchema):
+    # How much will be restocked, when not the suggestion.
+    qty = fields.Integer(load_default=None, strict=True, validate=validators.Range(1, MAX_QTY))
+
+
+class RejectReplenishmentIn(StrictSchema):
+    reason = fields.String(required=True, validate=validators.Length(1, REASON_MAX))
+
+
+class LedgerEntryOut(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    kind = fields.String(metadata={"description": "restock, count, adjust:<reason>, transfer_in, "
+                                                  "transfer_out, reserve, release, deduct..."})
+    delta_on_hand = fields.Integer()
+    delta_reserved = fields.Integer()
+    ref = fields.String(allow_none=True)
+    order_id = fields.Integer(allow_none=True)
+    staff_id = fields.Integer(allow_none=True)
+    staff_name = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    balance_after = fields.Integer(allow_none=True, metadata={
+        "description": "on hand right after this movement"})
 
 
 class LevelEventOut(Schema):
@@ -110,6 +140,9 @@ ProposalList = page_of(ProposalOut, "ProposalList")
 ReplenishmentList = page_of(ReplenishmentOut, "ReplenishmentList")
 
 
+LedgerPage = page_of(LedgerEntryOut, "StockLedgerPage")
+
+
 LevelEventList = page_of(LevelEventOut, "LevelEventList")
 
 
@@ -124,7 +157,7 @@ class StoreScopedQuery(PageQuery):
 
 class ReplenishmentQuery(StoreScopedQuery):
     status = fields.String(load_default=None,
-                           validate=validators.OneOf(("open", "fulfilled", "cancelled")))
+                           validate=validators.OneOf(("open", "accepted", "fulfilled", "cancelled")))
 
 
 # --- stock of a store -------------------------------------------------------------------
@@ -170,6 +203,20 @@ def restock(store_id, sku_id, body):
 def adjust(store_id, sku_id, body):
     return stock_admin.adjust(current_staff(), store_id, sku_id, body["delta"], body["reason"],
                               body["note"])
+
+
+@bp.get("/stores/<int:store_id>/inventory/<int:sku_id>/ledger")
+@bp.auth_required(staff_auth)
+@can("stock.read")
+@bp.input(PageQuery, location="query", arg_name="query")
+@bp.output(LedgerPage)
+@bp.doc(summary="The stock ledger of a SKU at a store, newest first, with the balance after each row",
+        responses={400: "bundle_has_no_stock: a bundle has no ledger of its own",
+                   404: "not_found: no such store or SKU"})
+def stock_ledger(store_id, sku_id, query):
+    rows = stock_admin.ledger(current_staff(), store_id, sku_id, cursor=cursor_int(query["cursor"]),
+                              limit=query["limit"] + 1)
+    return page(rows, query["limit"])
 
 
 # --- transfers between stores -----------------------------------------------------------
@@ -243,3 +290,27 @@ def list_level_events(query):
     rows = stock_queries.list_level_events(current_staff(), store_id=query["store_id"],
                                          cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
     return page(rows, query["limit"])
+
+
+@bp.post("/replenishment-requests/<int:request_id>/accept")
+@bp.auth_required(staff_auth)
+@can("stock.write")
+@bp.input(AcceptReplenishmentIn, arg_name="body")
+@bp.output(ReplenishmentOut)
+@bp.doc(summary="Accept a replenishment request: the store will restock (it closes when the level recovers)",
+        responses={404: "not_found: no such replenishment request",
+                   409: "invalid_transition: decided already, or fulfilled"})
+def accept_replenishment(request_id, body):
+    return stock_admin.accept_replenishment(current_staff(), request_id, body["qty"])
+
+
+@bp.post("/replenishment-requests/<int:request_id>/reject")
+@bp.auth_required(staff_auth)
+@can("stock.write")
+@bp.input(RejectReplenishmentIn, arg_name="body")
+@bp.output(ReplenishmentOut)
+@bp.doc(summary="Reject a replenishment request as not needed (cancelled, with the reason)",
+        responses={404: "not_found: no such replenishment request",
+                   409: "invalid_transition: decided already, or fulfilled"})
+def reject_replenishment(request_id, body):
+    return stock_admin.reject_replenishment(current_staff(), request_id, body["reason"])

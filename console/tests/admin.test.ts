@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { describeChanges, matches } from '@/admin/audit'
+import { actionFilter, auditQuery, describeChanges, isDay } from '@/admin/audit'
 import { differenceRow } from '@/admin/money'
 import { formatFen } from '@/money'
 import { createProblems, needsStores, patchFor } from '@/admin/staff'
@@ -65,11 +65,38 @@ describe('the audit log', () => {
     expect(describeChanges(null)).toEqual([])
   })
 
-  it('filters the loaded entries', () => {
-    const entry = { action: 'staff.create', actor_type: 'staff', actor_id: 7, target_type: 'staff', target_id: '9' }
-    expect(matches(entry, { action: '', actor: '', target: '' })).toBe(true)
-    expect(matches(entry, { action: 'STAFF.c', actor: '7', target: '9' })).toBe(true)
-    expect(matches(entry, { action: 'order', actor: '', target: '' })).toBe(false)
+  const none = { actor: '', action: '', targetType: '', targetId: '', from: '', to: '' }
+
+  it('asks the API for a whole action exactly and for a word as a prefix', () => {
+    expect(actionFilter('staff.create')).toBe('staff.create')
+    expect(actionFilter(' inventory ')).toBe('inventory*')
+    expect(actionFilter('inventory.')).toBe('inventory.*')
+    expect(actionFilter('card_batch.*')).toBe('card_batch.*')
+    expect(actionFilter('')).toBe('')
+  })
+
+  it('turns the filter into the query the API takes', () => {
+    expect(auditQuery(none)).toEqual({ query: {} })
+    expect(auditQuery({ ...none, actor: '7', action: 'inventory', targetType: 'stores', targetId: '3', from: '2026-03-01', to: '2026-03-02' }))
+      .toEqual({ query: { actor_id: 7, action: 'inventory*', target_type: 'stores', target_id: '3', from: '2026-03-01', to: '2026-03-02' } })
+    expect(auditQuery({ ...none, from: '2026-03-02', to: '2026-03-02' })).toEqual({ query: { from: '2026-03-02', to: '2026-03-02' } })
+  })
+
+  it('says what the API would refuse', () => {
+    expect(auditQuery({ ...none, actor: 'bob' })).toEqual({ problem: 'actor' })
+    expect(auditQuery({ ...none, actor: '0' })).toEqual({ problem: 'actor' })
+    expect(auditQuery({ ...none, action: 'inventory.%' })).toEqual({ problem: 'action' })
+    expect(auditQuery({ ...none, targetId: '3' })).toEqual({ problem: 'targetType' })
+    expect(auditQuery({ ...none, targetType: 'Stores' })).toEqual({ problem: 'targetType' })
+    expect(auditQuery({ ...none, targetType: 'stores', targetId: 'x'.repeat(65) })).toEqual({ problem: 'targetId' })
+    expect(auditQuery({ ...none, from: '2026-03-04', to: '2026-03-01' })).toEqual({ problem: 'dates' })
+    expect(auditQuery({ ...none, to: '2026-02-30' })).toEqual({ problem: 'dates' })
+  })
+
+  it('knows a calendar day', () => {
+    expect(isDay('2026-02-28')).toBe(true)
+    expect(isDay('2028-02-29')).toBe(true)
+    for (const bad of ['2026-02-29', '2026-13-01', '26-01-01', '1999-12-31', '3000-01-01', '']) expect(isDay(bad)).toBe(false)
   })
 })
 

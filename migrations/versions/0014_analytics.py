@@ -1,7 +1,7 @@
 """analytics: rollups per store × day (figures, step durations, funnel), the days built, and the indexes a day's figures read
 
 Revision ID: 0014_analytics
-Revises: 0012_order_search
+Revises: 0013_stock_decisions
 Create Date: 2026-12-07 11:00:00
 
 The two indexes are built online on MariaDB (ALTER TABLE ... ADD INDEX takes no lock that
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014_analytics'
-down_revision = '0012_order_search'
+down_revision = '0013_stock_decisions'
 branch_labels = None
 depends_on = None
 

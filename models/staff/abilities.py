@@ -49,8 +49,10 @@ ABILITIES = _table(
     ("catalog.read", "See stores, products and SKUs", {_A, _M, _C, _N}),
     ("stores.write", "Open a store; change its hours, location, pickup settings, active flag", {_A}),
     ("catalog.write", "Create and change products and SKUs (bundles too)", {_A}),
-    ("stock.read", "See a store's stock, replenishment requests, stock level events", {_A, _M, _C, _N}),
-    ("stock.write", "Count, restock and adjust a store's stock", {_A, _M}),
+    ("stock.read", "See a store's stock and its ledger, replenishment requests, stock level events",
+     {_A, _M, _C, _N}),
+    ("stock.write", ("Count, restock and adjust a store's stock; accept or reject its "
+                     "replenishment requests"), {_A, _M}),
     ("stock.transfer", "Move stock between stores; see, accept and reject transfer proposals", {_A, _M}),
     ("stock.flash_sale", "Switch a SKU's flash-sale mode at a store", {_A, _M}),
     ("orders.read", "List orders", {_A, _M, _C, _N}),
@@ -99,12 +101,12 @@ class Scope:
 
 ACT = Scope("Act for a store", frozenset({_A}),
             "change its stock (counts, restocks, adjustments, transfers and proposals, flash "
-            "sales); open and work on its orders (serve, cancel, refund, pickup codes and "
+            "sales, replenishment requests); open and work on its orders (serve, cancel, refund, pickup codes and "
             "deadlines); verify its pickups; its locked codes and cards in the review queue; "
             "its 「今日」 figures (admins: every active store)")
 READ = Scope("Read a store's lists", frozenset({_A, _N}),
-             "the staff order list, a store's inventory, replenishment requests, stock "
-             "level events, transfer proposals, pickups about to expire, reports")
+             "the staff order list, a store's inventory and its ledger, replenishment "
+             "requests, stock level events, transfer proposals, pickups about to expire, reports")
 SCOPES = (ACT, READ)
 
 

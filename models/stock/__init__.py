@@ -6,7 +6,9 @@ staff operations, the ledger check and the flash-sale gate.
   holds.py       an order's holds: reserve / release / deduct (guarded updates + ledger)
   levels.py      alert levels from available vs baseline, and what each level triggers
   admin.py       staff changes: count, restock, adjust, transfer, accept/reject proposals
-  queries.py     a store's stock, what shoppers can buy where, the staff alert views
+                 and replenishment requests; a row's ledger (who may read it)
+  queries.py     a store's stock, a row's ledger with balances, what shoppers can buy
+                 where, the staff alert views
   check.py       the ledger sums to the counters (`flask stock check`)
   flash_sale.py  the Redis gate in front of the database for a crowd
   status.py      the transition tables of replenishment requests and transfer proposals

@@ -1,5 +1,5 @@
 """Staff stock operations: a count, restock, adjust, transfer between stores, transfer
-proposals.
+proposals, replenishment requests (accept: we will restock; reject: not needed).
 
 Each change locks the Inventory rows it touches (in (store_id, sku_id) order, the same
 order models.stock.holds uses, so no two stock operations can deadlock), checks against
@@ -14,13 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import Forbidden, InvalidRequest, NotFound
 from app.extensions import db
 from models import audit
-from models.base import get_or_404
+from models.base import get_or_404, utcnow
 from models.catalog import Sku
 from models.staff.abilities import require_readable
 from models.stock import levels, queries
 from models.stock.errors import BundleHasNoStock, OutOfStock, StockBelowReserved
-from models.stock.status import PROPOSALS, ProposalDecided
-from models.stock.tables import Inventory, StockMovement, StockTransfer, TransferProposal
+from models.stock.status import PROPOSALS, REPLENISHMENT, ProposalDecided, ReplenishmentDecided
+from models.stock.tables import (Inventory, ReplenishmentRequest, StockMovement, StockTransfer,
+                                 TransferProposal)
 from models.stores import Store
 
 MAX_QTY = 10_000_000            # one operation; a typo guard
@@ -60,6 +61,15 @@ def inventory(staff, store_id: int) -> list[Inventory]:
     store = get_store(store_id)
     require_readable(staff, store.id)
     return queries.store_inventory(store.id)
+
+
+def ledger(staff, store_id: int, sku_id: int, *, cursor: int | None, limit: int) -> list:
+    """A page of a (store, SKU)'s stock ledger, newest first, for staff who may read that
+    store's lists (404 before 403; a bundle has no ledger of its own: 400)."""
+    store = get_store(store_id)
+    require_readable(staff, store.id)
+    sku = stock_sku(sku_id)
+    return queries.ledger(store.id, sku.id, cursor=cursor, limit=limit)
 
 
 def _lock(store_id: int, sku_id: int, *, create: bool) -> Inventory | None:
@@ -255,3 +265,54 @@ def _decide(actor, proposal: TransferProposal, action: str) -> None:
     # same way) is refused, since accepting twice would move the stock twice.
     if not PROPOSALS.move(proposal, action, decided_by=getattr(actor, "id", None)).applied:
         raise ProposalDecided(details={"status": proposal.status, "action": action})
+
+
+# --- replenishment requests -------------------------------------------------------------
+# A request touches no stock: deciding it is one guarded update of its own row (no other
+# lock), so it can race only with another decision or with the level's fulfilment, and
+# exactly one of them applies.
+
+REASON_MAX = 200
+
+
+def accept_replenishment(actor, request_id: int, qty: int | None = None) -> ReplenishmentRequest:
+    """Someone who acts for the store commits to restock (`qty`: how much, if not the
+    suggestion). The request stays live until the level recovers, which fulfils it."""
+    request = _replenishment(request_id)
+    _require(actor, request.store_id)
+    if qty is not None and not 0 < qty <= MAX_QTY:
+        raise InvalidRequest("qty must be positive.", details={"field": "qty"})
+    _decide_request(actor, request, "accept", qty_committed=qty)
+    audit.record("replenishment_request.accept", request, actor=actor, changes={
+        "status": ["open", "accepted"], "store_id": request.store_id, "sku_id": request.sku_id,
+        "qty_suggested": request.qty_suggested, "qty_committed": qty})
+    return request
+
+
+def reject_replenishment(actor, request_id: int, reason: str) -> ReplenishmentRequest:
+    """Not needed (a discontinued SKU, a delivery already on its way): the request is
+    cancelled with the reason. The next time the SKU turns red opens a new one."""
+    request = _replenishment(request_id)
+    _require(actor, request.store_id)
+    reason = (reason or "").strip()
+    if not 0 < len(reason) <= REASON_MAX:
+        raise InvalidRequest("Say why the request is not needed.", details={"field": "reason"})
+    now = utcnow()
+    _decide_request(actor, request, "reject", at=now, closed_at=now, reason=reason)
+    audit.record("replenishment_request.reject", request, actor=actor, changes={
+        "status": ["open", "cancelled"], "store_id": request.store_id, "sku_id": request.sku_id,
+        "reason": reason})
+    return request
+
+
+def _replenishment(request_id: int) -> ReplenishmentRequest:
+    if not 0 < request_id <= MAX_ID:
+        raise NotFound("No such replenishment request.", details={"id": request_id})
+    return get_or_404(ReplenishmentRequest, request_id, "No such replenishment request.")
+
+
+def _decide_request(actor, request: ReplenishmentRequest, action: str, **fields) -> None:
+    # Deciding twice (even the same way) is refused, as is deciding one already fulfilled:
+    # 409 with the status it has now.
+    if not REPLENISHMENT.move(request, action, decided_by=getattr(actor, "id", None), **fields).applied:
+        raise ReplenishmentDecided(details={"status": request.status, "action": action})

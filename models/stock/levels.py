@@ -9,9 +9,10 @@ finds no stock) falls back to the plain update plus `after_change`.
 
 Level changes are what the rest reacts to (and only they write anything):
 - any change: inventory.level and a StockLevelEvent;
-- into red or worse from normal/tight: a replenishment request (one open per store+SKU);
+- into red or worse from normal/tight: a replenishment request (one live — open or
+  accepted — per store+SKU; a rejected one does not stop the next);
 - into closed/critical: online ordering of the SKU at the store closes (inventory.online);
-- back to normal/tight (above 10 %): online reopens, open requests are fulfilled;
+- back to normal/tight (above 10 %): online reopens, open and accepted requests are fulfilled;
 - into critical: a transfer proposal from the nearest other active store with surplus;
 - worse, into red, closed or critical: a staff alert (outbox `staff_alert`, event
   `stock_level`) for the store's managers and the admins.
@@ -27,7 +28,7 @@ from sqlalchemy import case, select, true, update
 from app.db import each_in_own_transaction, own_transaction
 from app.extensions import db
 from models import outbox
-from models.stock.status import PROPOSALS, REPLENISHMENT
+from models.stock.status import PROPOSALS, REPLENISHMENT, REPLENISHMENT_LIVE
 from models.stock.tables import (Inventory, ReplenishmentRequest, StockLevelEvent,
                                  TransferProposal)
 from models.stores import Store, haversine_m
@@ -116,7 +117,7 @@ def _level_changed(store_id: int, row, old: str, new: str, available: int) -> No
     this_row = (ReplenishmentRequest.store_id == store_id, ReplenishmentRequest.sku_id == row.sku_id)
     if new in _BAD and old not in _BAD:
         already = db.session.scalar(select(ReplenishmentRequest.id).where(
-            *this_row, ReplenishmentRequest.status == "open").limit(1))
+            *this_row, ReplenishmentRequest.status.in_(REPLENISHMENT_LIVE)).limit(1))
         if already is None:
             db.session.add(ReplenishmentRequest(
                 store_id=store_id, sku_id=row.sku_id, status=REPLENISHMENT.initial_status("open"),

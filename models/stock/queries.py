@@ -1,14 +1,20 @@
 """Reading stock: a store's counters, what shoppers can buy where (bundles as often as
-their scarcest component allows), and the staff views of alerts and proposals."""
+their scarcest component allows), a row's ledger, and the staff views of alerts and
+proposals."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, literal, or_, select
 
 from app.extensions import db
 from models.base import keyset_page
 from models.catalog import BundleComponent, Product, Sku
 from models.staff.abilities import readable_store_ids, require_readable
-from models.stock.tables import Inventory, ReplenishmentRequest, StockLevelEvent, TransferProposal
+from models.staff.tables import Staff
+from models.stock.tables import (Inventory, ReplenishmentRequest, StockLevelEvent, StockMovement,
+                                 TransferProposal)
 
 
 def store_inventory(store_id: int) -> list[Inventory]:
@@ -64,6 +70,62 @@ def bundle_available(components: list[tuple[int, int]], available: dict[int, int
     if not components or any(sku_id not in available for sku_id, _ in components):
         return None
     return min(available[sku_id] // qty for sku_id, qty in components)
+
+
+# --- a row's ledger ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: int
+    at: datetime
+    kind: str                   # the movement's reason: restock, count, adjust:damaged, reserve...
+    delta_on_hand: int
+    delta_reserved: int
+    ref: str | None
+    order_id: int | None
+    staff_id: int | None
+    staff_name: str | None
+    note: str | None
+    balance_after: int | None   # on_hand right after this movement (None: no stock row)
+
+
+def ledger(store_id: int, sku_id: int, *, cursor: int | None, limit: int) -> list[LedgerEntry]:
+    """One page of a (store, SKU)'s movements, newest first, each with the on-hand balance
+    it left. The table keeps no balance, so it is worked back from the counter: the
+    ledger sums to on_hand (models.stock.check), so the balance after a row is on_hand
+    minus every newer row's delta — the rows above the cursor (pages already shown) in
+    one sum, then this page's own. One statement reads the page, the counter and that
+    sum, so all three come from one snapshot (a movement committed meanwhile can't put
+    them out of step). It walks ix_stock_movements_store_sku: the page costs its rows, the
+    sum the rows already paged through — never the rest of the history."""
+    m = StockMovement
+    this_row = (m.store_id == store_id, m.sku_id == sku_id)
+    on_hand = (select(Inventory.on_hand)
+               .where(Inventory.store_id == store_id, Inventory.sku_id == sku_id).scalar_subquery())
+    if cursor:
+        shown = select(func.coalesce(func.sum(m.delta_on_hand), 0)).where(
+            *this_row, m.id >= cursor).scalar_subquery()
+    else:
+        shown = literal(0)
+    query = (select(m.id, m.at, m.reason, m.delta_on_hand, m.delta_reserved, m.ref, m.order_id,
+                    m.staff_id, m.note, Staff.display_name, Staff.username,
+                    on_hand.label("on_hand_now"), shown.label("shown"))
+             .outerjoin(Staff, Staff.id == m.staff_id)
+             .where(*this_row).order_by(m.id.desc()).limit(limit))
+    if cursor:
+        query = query.where(m.id < cursor)
+    entries, balance = [], None
+    for row in db.session.execute(query):
+        if balance is None and row.on_hand_now is not None:
+            balance = row.on_hand_now - int(row.shown)
+        entries.append(LedgerEntry(
+            id=row.id, at=row.at, kind=row.reason, delta_on_hand=row.delta_on_hand,
+            delta_reserved=row.delta_reserved, ref=row.ref, order_id=row.order_id,
+            staff_id=row.staff_id, staff_name=(row.display_name or row.username) if row.staff_id else None,
+            note=row.note, balance_after=balance))
+        if balance is not None:
+            balance -= row.delta_on_hand
+    return entries
 
 
 # --- staff views ------------------------------------------------------------------------

@@ -52,7 +52,10 @@ class StockMovement(db.Model):
     """Append-only ledger: sum(delta_on_hand) per (store, sku) equals on_hand."""
 
     __tablename__ = "stock_movements"
-    __table_args__ = (MYSQL_TABLE,)
+    # A row's ledger, newest first (models.stock.queries.ledger): equality on both, then
+    # the id (InnoDB appends the primary key to a secondary index anyway; named here so
+    # SQLite's index carries it too).
+    __table_args__ = (Index("ix_stock_movements_store_sku", "store_id", "sku_id", "id"), MYSQL_TABLE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -88,7 +91,8 @@ class StockLevelEvent(db.Model):
 
 
 class ReplenishmentRequest(db.Model):
-    """Opened when a (store, SKU) turns red; closed when restocked or cancelled."""
+    """Opened when a (store, SKU) turns red; a manager accepts it (commits to restock) or
+    rejects it (not needed: cancelled); fulfilled when the level recovers (open or accepted)."""
 
     __tablename__ = "replenishment_requests"
     __table_args__ = (Index("ix_replenishment_requests_store_sku", "store_id", "sku_id"), MYSQL_TABLE)
@@ -97,9 +101,16 @@ class ReplenishmentRequest(db.Model):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
     qty_suggested: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | fulfilled | cancelled
+    # open | accepted | fulfilled | cancelled (models.stock.status.REPLENISHMENT)
+    status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The staff decision (accept or reject): who, when, how much they committed to
+    # restock (accept; None: the suggestion stands) and why (reject).
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None]
+    qty_committed: Mapped[int | None]
+    reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class TransferProposal(db.Model):

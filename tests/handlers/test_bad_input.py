@@ -64,7 +64,7 @@ def _cursor_routes(client) -> list[tuple[str, str]]:
         op = ops.get("get")
         if op and any(p["name"] == "cursor" and p["in"] == "query" for p in op.get("parameters", [])):
             who = "shopper" if any("ShopperToken" in s for s in op.get("security", [])) else "staff"
-            found.append((path.replace("{store_id}", "1").replace("{batch_id}", "1"), who))
+            found.append((path.replace("{store_id}", "1").replace("{batch_id}", "1").replace("{sku_id}", "1"), who))
     return found
 
 

@@ -11,12 +11,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit log, newest first */
+        /** Audit log, newest first; filtered by who, action, target and days */
         get: {
             parameters: {
                 query?: {
                     cursor?: string | null;
                     limit?: number;
+                    /** @description a staff member's id */
+                    actor_id?: number | null;
+                    /** @description exact (`inventory.restock`), or a prefix ending in * (`inventory.*`) */
+                    action?: string | null;
+                    /** @description a table name (`inventory`, `staff`...) */
+                    target_type?: string | null;
+                    /** @description with target_type */
+                    target_id?: string | null;
+                    /** @description first day (Asia/Shanghai), YYYY-MM-DD */
+                    from?: string | null;
+                    /** @description last day (Asia/Shanghai), included */
+                    to?: string | null;
                 };
                 header?: never;
                 path?: never;
@@ -33,7 +45,7 @@ export interface paths {
                         "application/json": components["schemas"]["AuditPage"];
                     };
                 };
-                /** @description Validation error */
+                /** @description invalid_request: a bad filter, or a date range that ends before it starts */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2092,7 +2104,7 @@ export interface paths {
                     cursor?: string | null;
                     limit?: number;
                     store_id?: number | null;
-                    status?: "open" | "fulfilled" | "cancelled" | null;
+                    status?: "open" | "accepted" | "fulfilled" | "cancelled" | null;
                 };
                 header?: never;
                 path?: never;
@@ -2149,6 +2161,234 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/replenishment-requests/{request_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Accept a replenishment request: the store will restock (it closes when the level recovers) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    request_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["AcceptReplenishmentIn"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReplenishmentOut1"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `stock.write`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description not_found: no such replenishment request */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description invalid_transition: decided already, or fulfilled */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unsupported_media_type: send JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/replenishment-requests/{request_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a replenishment request as not needed (cancelled, with the reason) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    request_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["RejectReplenishmentIn"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReplenishmentOut1"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `stock.write`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description not_found: no such replenishment request */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description invalid_transition: decided already, or fulfilled */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unsupported_media_type: send JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -3850,6 +4090,93 @@ export interface paths {
                 };
             };
         };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/stores/{store_id}/inventory/{sku_id}/ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The stock ledger of a SKU at a store, newest first, with the balance after each row */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    store_id: number;
+                    sku_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StockLedgerPage"];
+                    };
+                };
+                /** @description bundle_has_no_stock: a bundle has no ledger of its own */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `stock.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description not_found: no such store or SKU */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -8057,6 +8384,10 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AcceptReplenishmentIn: {
+            /** @default null */
+            qty?: number | null;
+        };
         ActivationOut: {
             activated?: number;
             /** @description in the range but not issued (active, void, used up) */
@@ -8222,6 +8553,7 @@ export interface components {
             request_id?: string | null;
             target_id?: string | null;
             target_type?: string;
+            user_agent?: string | null;
         };
         AuditPage: {
             items?: components["schemas"]["AuditOut"][];
@@ -8603,6 +8935,22 @@ export interface components {
             qty?: number;
             sku_id?: number;
             spec?: string;
+        };
+        LedgerEntryOut: {
+            /** Format: date-time */
+            at?: string;
+            /** @description on hand right after this movement */
+            balance_after?: number | null;
+            delta_on_hand?: number;
+            delta_reserved?: number;
+            id?: number;
+            /** @description restock, count, adjust:<reason>, transfer_in, transfer_out, reserve, release, deduct... */
+            kind?: string;
+            note?: string | null;
+            order_id?: number | null;
+            ref?: string | null;
+            staff_id?: number | null;
+            staff_name?: string | null;
         };
         LevelEventList: {
             items?: components["schemas"]["LevelEventOut"][];
@@ -9053,6 +9401,9 @@ export interface components {
             /** Format: date-time */
             succeeded_at?: string | null;
         };
+        RejectReplenishmentIn: {
+            reason: string;
+        };
         ReplenishmentList: {
             items?: components["schemas"]["ReplenishmentOut"][];
             next_cursor?: string | null;
@@ -9062,10 +9413,33 @@ export interface components {
             closed_at?: string | null;
             /** Format: date-time */
             created_at?: string;
+            /** Format: date-time */
+            decided_at?: string | null;
+            decided_by?: number | null;
             id?: number;
+            qty_committed?: number | null;
             qty_suggested?: number;
+            reason?: string | null;
             sku_id?: number;
-            status?: string;
+            /** @enum {string} */
+            status?: "open" | "accepted" | "fulfilled" | "cancelled";
+            store_id?: number;
+        };
+        ReplenishmentOut1: {
+            /** Format: date-time */
+            closed_at?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            decided_at?: string | null;
+            decided_by?: number | null;
+            id?: number;
+            qty_committed?: number | null;
+            qty_suggested?: number;
+            reason?: string | null;
+            sku_id?: number;
+            /** @enum {string} */
+            status?: "open" | "accepted" | "fulfilled" | "cancelled";
             store_id?: number;
         };
         ReportCohort: {
@@ -9501,6 +9875,10 @@ export interface components {
             /** @default null */
             note?: string | null;
             on_hand?: number;
+        };
+        StockLedgerPage: {
+            items?: components["schemas"]["LedgerEntryOut"][];
+            next_cursor?: string | null;
         };
         StoreIn: {
             /** @default true */

@@ -179,6 +179,8 @@ class Settings(BaseSettings):
     OUTBOX_LEASE_S: int = Field(default=300, ge=30)
     OUTBOX_SWEEP_S: int = Field(default=30, ge=5)
     AUDIT_RETENTION_DAYS: int = Field(default=180, ge=1)
+    # Idempotency keys (orders, pickup verifications) kept for retries this long.
+    IDEMPOTENCY_RETENTION_DAYS: int = Field(default=7, ge=1)
     # Days the hourly rollup job rebuilds (late payments and refunds reach their day).
     ANALYTICS_ROLLUP_DAYS: int = Field(default=7, ge=1, le=60)
     # The window the nightly customer scores (RFM) look back over.

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterable
 
 from flask import Flask, has_request_context
-from sqlalchemy import Select, event, exc
+from sqlalchemy import Select, delete, event, exc, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
@@ -53,6 +53,23 @@ def replica_reads():
         yield
     finally:
         g.replica_reads = before
+
+
+def purge_before(model, stamp, cutoff, batch: int = 1000) -> int:
+    """Delete `model` rows whose `stamp` is before `cutoff`, oldest first, a batch per
+    transaction. For append-only tables whose ids grow with time: each pass reads the
+    `batch` lowest ids by primary key and stops at the first row that is new enough, so
+    it never scans the rows it keeps (no index on the stamp needed)."""
+    deleted = 0
+    while True:
+        with own_transaction():
+            rows = db.session.execute(select(model.id, stamp).order_by(model.id).limit(batch)).all()
+            old = [row[0] for row in rows if row[1] < cutoff]
+            if old:
+                db.session.execute(delete(model).where(model.id.in_(old)))
+        deleted += len(old)
+        if len(old) < batch:
+            return deleted
 
 
 def each_in_own_transaction(ids: Iterable | Select, step: Callable[[object], object], *, what: str,

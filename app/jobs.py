@@ -10,11 +10,11 @@ from flask import current_app
 from models import audit
 from models.analytics import bottlenecks, customers, rollup
 from models.cards import exports as card_exports
-from models.orders import deadlines
+from models.orders import deadlines, placement
 from models.outbox import dispatch
 from models.outbox.enqueue import DISPATCH_TASK
 from models.payments import checkout, reconcile, refunds, upstream
-from models.pickup import expiry
+from models.pickup import expiry, replay
 from models.stock import flash_sale, levels
 
 
@@ -57,6 +57,11 @@ def register(celery: Celery) -> None:
     @task(name="tihuo.analytics.customers")
     def analytics_customers():
         return customers.build(current_app.config["ANALYTICS_RFM_DAYS"])
+
+    @task(name="tihuo.idempotency.retention")
+    def idempotency_retention():
+        days = current_app.config["IDEMPOTENCY_RETENTION_DAYS"]
+        return {"order_keys": placement.purge_keys(days), "verify_requests": replay.purge(days)}
 
     @task(name="tihuo.pickup.sweep")
     def pickup_sweep():

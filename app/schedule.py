@@ -38,6 +38,8 @@ def beat_schedule(cfg) -> dict:
         "analytics-rollup": {"task": "tihuo.analytics.rollup", "schedule": crontab(minute=7)},
         # Customer scores (RFM, segments, pickup style) over ANALYTICS_RFM_DAYS, nightly.
         "analytics-customers": {"task": "tihuo.analytics.customers", "schedule": crontab(hour=4, minute=10)},
+        # Idempotency keys of orders and pickup verifications past IDEMPOTENCY_RETENTION_DAYS.
+        "idempotency-retention": {"task": "tihuo.idempotency.retention", "schedule": crontab(hour=3, minute=40)},
         # Audit rows older than AUDIT_RETENTION_DAYS.
         "audit-retention": {"task": "tihuo.audit.retention", "schedule": crontab(hour=3, minute=30)},
     }

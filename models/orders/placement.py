@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.crypto import cipher
+from app.db import purge_before
 from app.errors import AppError, NotFound
 from app.extensions import db
 from app.tasks import after_commit
@@ -355,3 +356,9 @@ def _check_bought(user_id: int, limited: dict[int, int], skus: dict[int, SkuFact
     if over:
         raise PurchaseLimit(details={"sku_ids": over, "per_user": True})
 
+
+
+def purge_keys(days: int) -> int:
+    """Retention (the daily job): Idempotency-Keys older than `days` — long past any retry
+    a client makes — oldest first by id."""
+    return purge_before(IdempotencyKey, IdempotencyKey.created_at, utcnow() - timedelta(days=days))

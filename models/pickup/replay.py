@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.db import purge_before
 from app.errors import AppError
 from app.extensions import db
+from models.base import utcnow
 from models.pickup.tables import VerifyRequest
 
 
@@ -79,3 +81,8 @@ def _revived(stored: dict) -> dict:
             return [revive(v) for v in value]
         return value
     return revive(stored)
+
+
+def purge(days: int) -> int:
+    """Retention (the daily job): verify requests older than `days`, oldest first by id."""
+    return purge_before(VerifyRequest, VerifyRequest.created_at, utcnow() - timedelta(days=days))

@@ -29,6 +29,7 @@ def test_the_beat_schedule(app):
         "pickup-sweep": "tihuo.pickup.sweep", "flash-resync": "tihuo.flash.resync",
         "stock-levels": "tihuo.stock.levels", "reconcile": "tihuo.pay.reconcile",
         "analytics-rollup": "tihuo.analytics.rollup", "analytics-customers": "tihuo.analytics.customers",
+        "idempotency-retention": "tihuo.idempotency.retention",
         "audit-retention": "tihuo.audit.retention", "card-exports-sweep": "tihuo.cards.export_sweep"}
     assert all(entry["task"] in celery.tasks for entry in schedule.values())
     every = {name: entry["schedule"] for name, entry in schedule.items() if isinstance(entry["schedule"], float)}
@@ -261,3 +262,26 @@ def test_work_deferred_outside_a_request_belongs_to_its_thread(app):
     thread.join()
     assert ran == [[]] and [args for _, args in pending(app)] == [(424242,)]
     pending(app).clear()
+
+
+def test_idempotency_retention_keeps_recent_keys(app, client, ctx):
+    from datetime import timedelta
+
+    from app.db import purge_before
+    from models.orders.tables import IdempotencyKey
+    from models.users import User
+
+    user = User(openid="o-retention")
+    db.session.add(user)
+    db.session.commit()
+    now = utcnow()
+    for n, age in enumerate((30, 20, 8, 1, 0)):
+        db.session.add(IdempotencyKey(user_id=user.id, key=f"k{n}", request_hash="h" * 64,
+                                      created_at=now - timedelta(days=age)))
+    db.session.commit()
+    celery = app.extensions["celery"]
+    outcome = celery.tasks["tihuo.idempotency.retention"].apply()
+    assert outcome.result == {"order_keys": 3, "verify_requests": 0}
+    assert sorted(db.session.scalars(select(IdempotencyKey.key))) == ["k3", "k4"]
+    # Batches: a pass that deletes a full batch looks again; one that finds a new row stops.
+    assert purge_before(IdempotencyKey, IdempotencyKey.created_at, now + timedelta(days=1), batch=1) == 2

@@ -25,6 +25,7 @@ _DESCRIPTIONS = {
     "ready": "pickup orders made ready", "picked_up": "orders picked up in full",
     "shipped": "orders shipped", "delivered": "orders delivered", "completed": "orders completed",
     "pickup_expired": "pickups that expired uncollected",
+    "pickup_visits": "hand-overs at the counter", "partial_visits": "of which left something to collect later",
     "refunds": "refunds that succeeded", "refunded_fen": "what those refunds paid back",
     "net_fen": "paid_fen − refunded_fen", "average_order_fen": "paid_fen ÷ paid, rounded down",
 }

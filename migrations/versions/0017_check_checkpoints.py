@@ -1,4 +1,5 @@
-"""check checkpoints: where the incremental stock check and ledger check start
+"""check checkpoints: where the incremental stock check and ledger check start; the
+verification ledger indexed by time (a day's pickup visits, analytics)
 
 Revision ID: 0017_check_checkpoints
 Revises: 0014_analytics
@@ -47,7 +48,13 @@ def upgrade():
     )
 
 
+    with op.batch_alter_table('pickup_verifications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pickup_verifications_verified_at'), ['verified_at'], unique=False)
+
+
 def downgrade():
+    with op.batch_alter_table('pickup_verifications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pickup_verifications_verified_at'))
     op.drop_table('pickup_ledger_checkpoints')
     op.drop_table('stock_check_marks')
     op.drop_table('stock_check_sums')

@@ -11,6 +11,9 @@ of the history. What each figure counts:
 - cancelled, with who cancelled (the shopper, staff, or the system at the pay deadline);
 - ready, picked_up (the whole order; partial pickups are in the pickup ledger), shipped,
   delivered, completed, pickup_expired: orders that reached that state that day;
+- pickup_visits / partial_visits: hand-overs at the counter that day (the verification
+  ledger, `ix_pickup_verifications_verified_at`), and those that left something to
+  collect later (partial pickups);
 - refunds / refunded_fen: refunds that succeeded that day (the day the money left, as on
   WeChat Pay's bill), whichever day the order was paid.
 """
@@ -24,10 +27,11 @@ from app.extensions import db
 from models.analytics.calendar import bounds
 from models.orders.tables import Order, OrderEvent
 from models.payments.tables import Refund
+from models.pickup.tables import PickupVerification
 
 FIELDS = ("placed", "placed_fen", "paid", "paid_fen", "cancelled", "cancelled_by_shopper",
           "cancelled_by_staff", "cancelled_by_system", "ready", "picked_up", "shipped", "delivered",
-          "completed", "pickup_expired", "refunds", "refunded_fen")
+          "completed", "pickup_expired", "pickup_visits", "partial_visits", "refunds", "refunded_fen")
 
 # to_status → (count field, amount field or None)
 _MOVES = {
@@ -80,6 +84,16 @@ def of_day(day: date, store_ids: list[int] | None = None) -> dict[int, dict[str,
             figures[_CANCELLED_BY[actor_type]] += count
     for store_id, count, fen in db.session.execute(refunds):
         row(store_id).update(refunds=count, refunded_fen=int(fen))
+    visits = (select(PickupVerification.store_id, PickupVerification.partial, func.count())
+              .where(PickupVerification.verified_at >= start, PickupVerification.verified_at < end)
+              .group_by(PickupVerification.store_id, PickupVerification.partial))
+    if store_ids is not None:
+        visits = visits.where(PickupVerification.store_id.in_(store_ids or [-1]))
+    for store_id, partial, count in db.session.execute(visits):
+        figures = row(store_id)
+        figures["pickup_visits"] += count
+        if partial:
+            figures["partial_visits"] += count
     return out
 
 

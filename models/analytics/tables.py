@@ -45,6 +45,8 @@ class StoreDay(db.Model):
     delivered: Mapped[int] = mapped_column(default=0)
     completed: Mapped[int] = mapped_column(default=0)
     pickup_expired: Mapped[int] = mapped_column(default=0)
+    pickup_visits: Mapped[int] = mapped_column(default=0)
+    partial_visits: Mapped[int] = mapped_column(default=0)
     refunds: Mapped[int] = mapped_column(default=0)
     refunded_fen: Mapped[int] = mapped_column(default=0)
 

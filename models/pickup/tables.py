@@ -64,7 +64,7 @@ class PickupVerification(db.Model):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     items: Mapped[list] = mapped_column(JSON)   # [[sku_id, qty], ...] handed over, by sku_id
     partial: Mapped[bool] = mapped_column(default=False)
-    verified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # a day's visits (analytics)
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
 

@@ -93,6 +93,7 @@ def test_the_reports_page_shows_sales_steps_and_the_funnel_and_exports_csv(clien
     expect(steps).to_contain_text("下单→付款")
     expect(steps).to_contain_text("付款→备好")
     expect(steps.get_by_test_id("chart").locator("canvas").first).to_be_visible()  # the heat map
+    expect(steps.locator("[data-kpi=pickupRate] .kpi-value")).to_have_text("0.0%")  # 2 ready, none collected
     ranked = desk.get_by_test_id("products")
     expect(ranked).to_contain_text("月饼 双黄 6枚")
     ranked.locator(".el-table__row", has_text="双黄").first.wait_for()

@@ -9486,10 +9486,14 @@ export interface components {
             paid?: number;
             /** @description GMV: what the paid orders paid */
             paid_fen?: number;
+            /** @description of which left something to collect later */
+            partial_visits?: number;
             /** @description orders picked up in full */
             picked_up?: number;
             /** @description pickups that expired uncollected */
             pickup_expired?: number;
+            /** @description hand-overs at the counter */
+            pickup_visits?: number;
             /** @description orders placed */
             placed?: number;
             /** @description what the placed orders asked for */
@@ -9524,10 +9528,14 @@ export interface components {
             paid?: number;
             /** @description GMV: what the paid orders paid */
             paid_fen?: number;
+            /** @description of which left something to collect later */
+            partial_visits?: number;
             /** @description orders picked up in full */
             picked_up?: number;
             /** @description pickups that expired uncollected */
             pickup_expired?: number;
+            /** @description hand-overs at the counter */
+            pickup_visits?: number;
             /** @description orders placed */
             placed?: number;
             /** @description what the placed orders asked for */
@@ -9670,10 +9678,14 @@ export interface components {
             paid?: number;
             /** @description GMV: what the paid orders paid */
             paid_fen?: number;
+            /** @description of which left something to collect later */
+            partial_visits?: number;
             /** @description orders picked up in full */
             picked_up?: number;
             /** @description pickups that expired uncollected */
             pickup_expired?: number;
+            /** @description hand-overs at the counter */
+            pickup_visits?: number;
             /** @description orders placed */
             placed?: number;
             /** @description what the placed orders asked for */

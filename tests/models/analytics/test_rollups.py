@@ -19,6 +19,7 @@ from models.orders.status import SYSTEM, Actor, transition
 from models.orders.tables import Order, OrderEvent
 from models.orders.unpaid import cancel
 from models.payments.tables import Payment, Refund
+from models.pickup.tables import PickupVerification
 from models.stores import Store
 from tests.factories import bearer, make_staff, staff_token
 from tests.models.payments.test_payments import paid_order, place, shop  # noqa: F401
@@ -75,6 +76,10 @@ def brute_force() -> dict:
             count(by["cancelled"].at, o.store_id, who[by["cancelled"].actor_type])
         if "pickup_expired" in by:
             count(by["pickup_expired"].at, o.store_id, "pickup_expired")
+    for v in db.session.scalars(select(PickupVerification)):
+        count(v.verified_at, v.store_id, "pickup_visits")
+        if v.partial:
+            count(v.verified_at, v.store_id, "partial_visits")
     for r in db.session.scalars(select(Refund).where(Refund.status == "success")):
         store_id = db.session.get(Order, r.order_id).store_id
         count(r.succeeded_at, store_id, "refunds", r.amount_fen, "refunded_fen")
@@ -228,3 +233,16 @@ def test_only_ended_days_are_built_and_ranges_are_bounded(app, ctx):
 def test_every_figure_has_a_column():
     columns = {c.name for c in StoreDay.__table__.columns} - {"day", "store_id"}
     assert columns == set(FIELDS)
+
+
+def test_pickup_visits_and_partial_ones_are_counted(client, ctx):
+    from tests.models.pickup.support import make_counter, ready_order, shown, verify
+
+    c = make_counter(client)
+    code = shown(client, c, ready_order(client, c, (c.skus[0], 3)))["code"]
+    assert verify(client, c.clerk, code=code, items=[{"sku_id": c.skus[0].id, "qty": 1}]).status_code == 200
+    assert verify(client, c.clerk, code=code).status_code == 200
+    today = calendar.today()
+    figures = reports.daily([c.store.id], today, today)["totals"]
+    assert (figures["pickup_visits"], figures["partial_visits"], figures["picked_up"]) == (2, 1, 1)
+    assert brute_force()[(today, c.store.id)]["pickup_visits"] == 2

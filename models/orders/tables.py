@@ -15,6 +15,7 @@ class Order(db.Model):
     __table_args__ = (
         Index("ix_orders_user_id_id", "user_id", "id"),         # the shopper's list, newest first
         Index("ix_orders_store_id_id", "store_id", "id"),       # a store's list
+        Index("ix_orders_created_at", "created_at"),            # a date range's orders (exports)
         Index("ix_orders_status_pay_deadline", "status", "pay_deadline"),  # the unpaid sweep
         Index("ix_orders_status_pickup_deadline", "status", "pickup_deadline"),  # the pickup sweep
         CheckConstraint("total_fen >= 0 AND payable_fen >= 0", name="money_nonneg"),

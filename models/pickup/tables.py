@@ -55,7 +55,11 @@ class PickupVerification(db.Model):
     someone with only database access from re-hashing a forged tail."""
 
     __tablename__ = "pickup_verifications"
-    __table_args__ = (UniqueConstraint("store_id", "seq"), MYSQL_TABLE)
+    __table_args__ = (
+        UniqueConstraint("store_id", "seq"),
+        Index("ix_pickup_verifications_verified_at", "verified_at"),  # a date range's hand-overs (exports)
+        MYSQL_TABLE,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))

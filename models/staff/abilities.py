@@ -74,6 +74,10 @@ ABILITIES = _table(
     ("staff.write", "Create and change staff accounts; bind and unbind their official account", {_A}),
     ("audit.read", "Read the audit log", {_A, _N}),
     ("reports.read", "See sales and order figures per store and day (the dashboard, reports)", {_A, _M, _N}),
+    # The routes of background exports need this; what an export holds needs the ability
+    # of its rows too (orders.read, payments.read, ...: models/exports/kinds.py).
+    ("exports.own", "Start a background export of rows your other abilities let you read; follow and "
+                    "download your own exports", {_A, _M, _C, _N}),
 )
 
 

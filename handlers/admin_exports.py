@@ -37,31 +37,40 @@ def _check_range(data):
         raise ValidationError("A range is at most 366 days.", field_name="from")
 
 
-class FiltersIn(StrictSchema):
+def _store_id(strict: bool) -> fields.Integer:
+    return fields.Integer(load_default=None, strict=strict, validate=validators.Range(min=1),
+                          metadata={"description": "one store (yours); default: every store you read"})
+
+
+def _lang() -> fields.String:
+    return fields.String(load_default=None, validate=validators.OneOf(LANGS), metadata={
+        "description": "the headers' language; default: Accept-Language (zh*: Chinese, else English)"})
+
+
+class _Range(StrictSchema):
     from_ = fields.Date(data_key="from", load_default=None,
                         metadata={"description": "first day (Asia/Shanghai), default: 29 days before `to`"})
     to = fields.Date(load_default=None, metadata={"description": "last day, default: today"})
-    store_id = fields.Integer(load_default=None, strict=True, validate=validators.Range(min=1),
-                              metadata={"description": "one store (yours); default: every store you read"})
 
     @validates_schema
     def _range(self, data, **kwargs):
         _check_range(data)
 
 
-_LANG = fields.String(load_default=None, validate=validators.OneOf(LANGS), metadata={
-    "description": "the headers' language; default: Accept-Language (zh*: Chinese, else English)"})
+class FiltersIn(_Range):
+    store_id = _store_id(strict=True)
 
 
-class ExportQuery(FiltersIn):
-    lang = _LANG
+class ExportQuery(_Range):
+    store_id = _store_id(strict=False)  # a query string holds text
+    lang = _lang()
 
 
 class ExportIn(StrictSchema):
     kind = fields.String(required=True, validate=validators.OneOf(list(KINDS)))
     format = fields.String(load_default="csv", validate=validators.OneOf(FORMATS))
     filters = fields.Nested(FiltersIn, load_default=dict)
-    lang = _LANG
+    lang = _lang()
 
 
 class ExportFiltersOut(Schema):
@@ -144,7 +153,7 @@ for _kind in KINDS.values():
 
 @bp.post("")
 @bp.auth_required(staff_auth)
-@can("exports.own")
+@can("session.own")
 @bp.input(ExportIn, arg_name="body")
 @bp.output(ExportOut, status_code=202)
 @bp.doc(summary="Start a background export (any size): follow it, then download the file",
@@ -162,7 +171,7 @@ def start_export(body):
 
 @bp.get("")
 @bp.auth_required(staff_auth)
-@can("exports.own")
+@can("session.own")
 @bp.input(ExportsQuery, location="query", arg_name="query")
 @bp.output(ExportPage)
 @bp.doc(summary="Your background exports, newest first")
@@ -173,7 +182,7 @@ def list_exports(query):
 
 @bp.get("/<int:export_id>")
 @bp.auth_required(staff_auth)
-@can("exports.own")
+@can("session.own")
 @bp.output(ExportOut)
 @bp.doc(summary="A background export's state and progress (only for the one who started it)")
 def get_export(export_id):
@@ -182,7 +191,7 @@ def get_export(export_id):
 
 @bp.get("/<int:export_id>/download")
 @bp.auth_required(staff_auth)
-@can("exports.own")
+@can("session.own")
 @bp.doc(summary="The file of a ready export (only for the one who started it), as often as needed",
         responses={**_FILE, 409: "export_not_ready, export_failed", 410: "export_expired"})
 def download_export(export_id):

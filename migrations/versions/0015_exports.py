@@ -9,8 +9,8 @@ Secondary indexes are built online by InnoDB (ALGORITHM=INPLACE, LOCK=NONE: read
 writes go on meanwhile). `ix_orders_created_at` is also made by 0012_order_search (another
 branch): when both are merged, keep it in one of them only.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import mysql
 
 # revision identifiers, used by Alembic.

@@ -22,9 +22,9 @@ from __future__ import annotations
 import logging
 import secrets
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Iterator
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -32,7 +32,8 @@ from sqlalchemy import func, select, update
 from app.db import each_in_own_transaction, own_transaction
 from app.errors import Forbidden, NotFound
 from app.extensions import db
-from app.tasks import defer, start as start_task
+from app.tasks import defer
+from app.tasks import start as start_task
 from models import audit
 from models.base import keyset_page, utcnow
 from models.exports import storage
@@ -143,7 +144,7 @@ def run(export_id: int) -> dict:
         status = _write(export_id, token, job)
     except Exception as exc:
         db.session.rollback()
-        log.error("export %s failed: %s", export_id, type(exc).__name__, exc_info=True)
+        log.exception("export %s failed: %s", export_id, type(exc).__name__)
         with own_transaction():
             _fail(export_id, token, type(exc).__name__)
         return {"export_id": export_id, "ran": True, "status": E.failed.value}

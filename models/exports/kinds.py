@@ -27,10 +27,10 @@ whoever reads those stores' orders (clerks too, for their own stores).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
-from typing import Callable, Iterator
 
 from sqlalchemy import func, or_, select
 
@@ -77,7 +77,7 @@ class Filters:
                 "lang": self.lang, "store_ids": None if self.store_ids is None else list(self.store_ids)}
 
     @classmethod
-    def of_json(cls, data: dict) -> "Filters":
+    def of_json(cls, data: dict) -> Filters:
         ids = data.get("store_ids")
         return cls(date.fromisoformat(data["from"]), date.fromisoformat(data["to"]),
                    None if ids is None else tuple(ids), data.get("store_id"), data.get("lang", "en"))

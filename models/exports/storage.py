@@ -3,7 +3,8 @@ for why not the disk). Written as it is made, read back a chunk at a time: memor
 one chunk, whatever the file's size."""
 from __future__ import annotations
 
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from sqlalchemy import delete, insert, select
 

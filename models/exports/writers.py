@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import BinaryIO, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import BinaryIO
 
 import xlsxwriter
 

@@ -161,8 +161,8 @@ def test_a_kind_not_kept_per_store_refuses_a_store(client, ctx):
 
 
 def test_payments_refunds_and_reconciliation(app, client, sandbox, shop):
-    from tests.models.payments.test_reconcile import TODAY, reconcile
     from tests.models.payments.test_payments import sb
+    from tests.models.payments.test_reconcile import TODAY, reconcile
 
     order_no = paid_order(app, client, sandbox, shop, qty=2)
     with app.app_context():

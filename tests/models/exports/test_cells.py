@@ -5,7 +5,7 @@ that roll over."""
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -17,7 +17,7 @@ from tests.models.exports.support import BOM, csv_rows, ooxml_text, xlsx_cells, 
 
 COLUMNS = (Col("text", "文本", "Text"), Col("n", "数量", "Qty", INT), Col("amount_fen", "金额", "Amount", FEN),
            Col("at", "时间", "At", TIME), Col("day", "日期", "Day", DATE), Col("flag", "秒杀", "Flash", BOOL))
-AT = datetime(2026, 12, 7, 16, 30, 5, tzinfo=timezone.utc)  # 00:30:05 on the 8th in Shanghai
+AT = datetime(2026, 12, 7, 16, 30, 5, tzinfo=UTC)  # 00:30:05 on the 8th in Shanghai
 DANGEROUS = ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=1+1", "\r=1+1", "＝1+1"]
 
 

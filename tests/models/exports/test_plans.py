@@ -55,7 +55,7 @@ def test_each_kind_walks_an_index(stores, monkeypatch, name):
     every = Filters(today - timedelta(days=6), today, None, None, "en")
     kind = KINDS[name]
     for f in ((every, scoped) if kind.per_store else (every,)):
-        plans = explain_selects(lambda: (list(kind.pages(f)), kind.count(f, None), kind.count(f, 10)))
+        plans = explain_selects(lambda f=f: (list(kind.pages(f)), kind.count(f, None), kind.count(f, 10)))
         assert plans
         for statement, plan in plans:
             for step in plan:

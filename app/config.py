@@ -164,6 +164,13 @@ class Settings(BaseSettings):
     # download it and confirm receipt; then it is destroyed.
     CARD_EXPORT_TTL_S: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
     DELIVERY_AUTO_CONFIRM_DAYS: int = Field(default=7, ge=1, le=60)
+    # Exports (models/exports): at most this many rows are answered straight away by the
+    # GET of a kind (streamed); more need a background export. Its file (encrypted) is
+    # kept this long for the staff member who started it, then deleted; each member may
+    # have this many exports queued or running at once.
+    EXPORT_STREAM_MAX_ROWS: int = Field(default=10_000, ge=1, le=100_000)
+    EXPORT_TTL_S: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
+    EXPORT_MAX_ACTIVE: int = Field(default=3, ge=1, le=20)
 
     # Background work. A Celery worker (and one beat) runs it when CELERY_BROKER_URL is set,
     # and always in production (broker: REDIS_URL unless set); otherwise tasks run in the

@@ -44,6 +44,20 @@ class FieldCipher:
         cipher.update(aad)
         return cipher.decrypt_and_verify(ct, tag).decode()
 
+    def seal(self, data: bytes, *, aad: bytes) -> bytes:
+        """`encrypt` for bytes, without the text wrapping (nonce | ciphertext | tag): an
+        export's file, a chunk at a time (models/exports), where base64 would cost a third
+        more storage for nothing. A key of its own (`subkey`), so the two never share nonces."""
+        cipher = AES.new(self.subkey("sealed-bytes-v1"), AES.MODE_GCM, nonce=get_random_bytes(12))
+        cipher.update(aad)
+        ct, tag = cipher.encrypt_and_digest(data)
+        return cipher.nonce + ct + tag
+
+    def unseal(self, blob: bytes, *, aad: bytes) -> bytes:
+        cipher = AES.new(self.subkey("sealed-bytes-v1"), AES.MODE_GCM, nonce=blob[:12])
+        cipher.update(aad)
+        return cipher.decrypt_and_verify(blob[12:-16], blob[-16:])
+
     def lookup_hash(self, value: str) -> str:
         return hmac.new(self._hash_key, value.encode(), hashlib.sha256).hexdigest()
 

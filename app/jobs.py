@@ -10,6 +10,7 @@ from flask import current_app
 from models import audit
 from models.analytics import bottlenecks, customers, rollup
 from models.cards import exports as card_exports
+from models.exports import jobs as exports
 from models.orders import deadlines, placement
 from models.outbox import dispatch
 from models.outbox.enqueue import DISPATCH_TASK
@@ -82,6 +83,14 @@ def register(celery: Celery) -> None:
     @task(name="tihuo.cards.export_sweep")
     def cards_export_sweep():
         return card_exports.sweep()
+
+    @task(name=exports.EXPORT_TASK)  # "tihuo.exports.run": after the export's start commits
+    def exports_run(export_id: int):
+        return exports.run(export_id)
+
+    @task(name="tihuo.exports.sweep")
+    def exports_sweep():
+        return exports.sweep()
 
     @task(name="tihuo.audit.retention")
     def audit_retention():

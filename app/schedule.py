@@ -30,6 +30,8 @@ def beat_schedule(cfg) -> dict:
         "flash-resync": _every(60, "tihuo.flash.resync"),
         # Card exports: results past CARD_EXPORT_TTL_S destroyed; stalled jobs started again.
         "card-exports-sweep": _every(300, "tihuo.cards.export_sweep"),
+        # Exports: files past EXPORT_TTL_S deleted; stalled jobs started again.
+        "exports-sweep": _every(300, "tihuo.exports.sweep"),
         # Levels are evaluated with every stock change; this hourly pass only repairs drift.
         "stock-levels": {"task": "tihuo.stock.levels", "schedule": crontab(minute=17)},
         # Yesterday's WeChat Pay trade bill against our payments and refunds.

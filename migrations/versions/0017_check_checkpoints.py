@@ -1,8 +1,7 @@
-"""check checkpoints: where the incremental stock check and ledger check start; the
-verification ledger indexed by time (a day's pickup visits, analytics)
+"""check checkpoints: where the incremental stock check and ledger check start
 
 Revision ID: 0017_check_checkpoints
-Revises: 0014_analytics
+Revises: 0015_exports
 Create Date: 2026-12-07 11:45:00
 
 """
@@ -11,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0017_check_checkpoints'
-down_revision = '0014_analytics'
+down_revision = '0015_exports'
 branch_labels = None
 depends_on = None
 
@@ -48,13 +47,9 @@ def upgrade():
     )
 
 
-    with op.batch_alter_table('pickup_verifications', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_pickup_verifications_verified_at'), ['verified_at'], unique=False)
 
 
 def downgrade():
-    with op.batch_alter_table('pickup_verifications', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_pickup_verifications_verified_at'))
     op.drop_table('pickup_ledger_checkpoints')
     op.drop_table('stock_check_marks')
     op.drop_table('stock_check_sums')

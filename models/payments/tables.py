@@ -15,6 +15,7 @@ class Payment(db.Model):
     __tablename__ = "payments"
     __table_args__ = (
         Index("ix_payments_status_prepaid_at", "status", "prepaid_at"),  # the pending-payment query job
+        Index("ix_payments_paid_at", "paid_at"),  # a day's payments (exports, the reconciliation)
         MYSQL_TABLE,
     )
 
@@ -42,6 +43,7 @@ class Refund(db.Model):
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         Index("ix_refunds_status_created_at", "status", "created_at"),
         Index("ix_refunds_status_succeeded_at", "status", "succeeded_at"),  # a day's refunds (analytics)
+        Index("ix_refunds_created_at", "created_at"),  # a date range's refunds, any status (exports)
         MYSQL_TABLE,
     )
 

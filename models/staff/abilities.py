@@ -44,8 +44,11 @@ def _table(*rows: tuple[str, str, set[Role]]) -> dict[str, Ability]:
 
 
 ABILITIES = _table(
-    ("session.own", "See your own account (`/api/staff/me`, the console's session), sign out",
-     {_A, _M, _C, _N}),
+    # Also the door to background exports: each export needs the ability of its rows besides
+    # (orders.read, payments.read, ...: models/exports/kinds.py), checked by the model.
+    ("session.own", ("See your own account (`/api/staff/me`, the console's session), sign out; start "
+                     "background exports (each also needs the ability of its rows), follow and download "
+                     "your own"), {_A, _M, _C, _N}),
     ("catalog.read", "See stores, products and SKUs", {_A, _M, _C, _N}),
     ("stores.write", "Open a store; change its hours, location, pickup settings, active flag", {_A}),
     ("catalog.write", "Create and change products and SKUs (bundles too)", {_A}),

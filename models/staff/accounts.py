@@ -1,6 +1,8 @@
 """Staff accounts: passwords (argon2id), creating, changing and listing them."""
 from __future__ import annotations
 
+import threading
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
@@ -18,16 +20,32 @@ from models.stores import Store
 
 # argon2id with the library's defaults (RFC 9106 low-memory profile).
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so both cases cost the same time.
-_DUMMY_HASH = _hasher.hash("tihuo-dummy-password")
 MIN_PASSWORD_LEN = 10
+
+
+_dummy: list[str] = []
+_dummy_lock = threading.Lock()
+
+
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both cases cost the same time.
+    Made on a process's first login check rather than at import: argon2id takes 64 MiB
+    for a moment by design, which every process — Celery workers that never check a
+    password too — paid on start (their peak memory; scripts/bench_export.py). Made once,
+    under a lock: a burst of first logins must not hash it (and take 64 MiB) each."""
+    if not _dummy:
+        with _dummy_lock:
+            if not _dummy:
+                _dummy.append(_hasher.hash("tihuo-dummy-password"))
+    return _dummy[0]
 
 
 def password_matches(staff: Staff | None, password: str) -> bool:
     """Whether `password` is the member's. Without a member the dummy hash is checked, so
     an unknown username costs the same time as a wrong password."""
+    dummy = _dummy_hash()  # first, whoever logs in: the first check costs the same either way
     try:
-        _hasher.verify(staff.password_hash if staff else _DUMMY_HASH, password)
+        _hasher.verify(staff.password_hash if staff else dummy, password)
     except (VerificationError, InvalidHashError):
         return False
     return True

@@ -480,7 +480,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["ExportOut"];
+                        "application/json": components["schemas"]["ExportOut1"];
                     };
                 };
                 /** @description Authentication error */
@@ -666,7 +666,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["ExportOut"];
+                        "application/json": components["schemas"]["ExportOut1"];
                     };
                 };
                 /** @description Authentication error */
@@ -742,7 +742,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["ExportOut"];
+                        "application/json": components["schemas"]["ExportOut1"];
                     };
                 };
                 /** @description Authentication error */
@@ -1242,6 +1242,2012 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your background exports, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ExportPage"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `session.own`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Start a background export (any size): follow it, then download the file
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. The export needs the ability of its rows too (403 without it): orders.read (orders, order_items, pickup_ledger), payments.read (payments, refunds, reconciliation_differences), stock.read (stock_ledger), cards.read (card_batches), reports.read (report_daily). Only you can see and download it; the file is deleted EXPORT_TTL_S (24 h) after it is ready.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["ExportIn"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ExportOut"];
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `session.own`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_busy: EXPORT_MAX_ACTIVE of your exports are queued or running */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unsupported_media_type: send JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/card_batches.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Card batches created in the range, their cards counted by status (never a password), as CSV (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description CSV */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `cards.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/card_batches.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Card batches created in the range, their cards counted by status (never a password), as XLSX (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description XLSX */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `cards.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/order_items.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The lines of the orders placed in the range, as CSV (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description CSV */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `orders.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/order_items.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The lines of the orders placed in the range, as XLSX (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description XLSX */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `orders.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/orders.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Orders placed in the range, as CSV (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description CSV */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `orders.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/orders.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Orders placed in the range, as XLSX (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description XLSX */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `orders.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/payments.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Payments received (paid_at) in the range, as CSV (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description CSV */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `payments.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/payments.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Payments received (paid_at) in the range, as XLSX (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description XLSX */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `payments.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/pickup_ledger.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Hand-overs recorded in the pickup verification ledger in the range, as CSV (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description CSV */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `orders.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/pickup_ledger.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Hand-overs recorded in the pickup verification ledger in the range, as XLSX (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description XLSX */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `orders.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/reconciliation_differences.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The differences of the reconciliation reports of the bill dates in the range, as CSV (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description CSV */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `payments.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/reconciliation_differences.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The differences of the reconciliation reports of the bill dates in the range, as XLSX (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description XLSX */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `payments.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/refunds.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Refunds asked for in the range, in any status, as CSV (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description CSV */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `payments.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/refunds.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Refunds asked for in the range, in any status, as XLSX (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description XLSX */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `payments.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/report_daily.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The daily report: each day, each store, the total and the previous period's, as CSV (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description CSV */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `reports.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/report_daily.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The daily report: each day, each store, the total and the previous period's, as XLSX (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description XLSX */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `reports.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/stock_ledger.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stock movements in the range, as CSV (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description CSV */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `stock.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/stock_ledger.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stock movements in the range, as XLSX (at most EXPORT_STREAM_MAX_ROWS rows)
+         * @description Days are Asia/Shanghai calendar days, both included (default: the last 30 days); a range is at most 366 days. Times in the file are Asia/Shanghai wall-clock times; money is in fen and in yuan. A text cell starting with = + - @ (or a tab or carriage return) gets a leading apostrophe so no spreadsheet runs it as a formula. More rows than EXPORT_STREAM_MAX_ROWS (10 000): 409 `export_too_large` — start a background export (POST /api/admin/exports).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day (Asia/Shanghai), default: 29 days before `to` */
+                    from?: string | null;
+                    /** @description last day, default: today */
+                    to?: string | null;
+                    /** @description one store (yours); default: every store you read */
+                    store_id?: number | null;
+                    /** @description the headers' language; default: Accept-Language (zh*: Chinese, else English) */
+                    lang?: "zh" | "en" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description XLSX */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    };
+                };
+                /** @description invalid_request: a bad range, or store_id for an export not kept per store */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `stock.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_too_large: start a background export instead */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/{export_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A background export's state and progress (only for the one who started it) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    export_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ExportOut"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `session.own`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/{export_id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The file of a ready export (only for the one who started it), as often as needed */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    export_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the file: CSV (UTF-8 with a BOM) or XLSX */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                        "text/csv": unknown;
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `session.own`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_not_ready, export_failed */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description export_expired */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -8791,7 +10797,69 @@ export interface components {
             reason?: string | null;
             to_status?: string;
         };
+        ExportFiltersOut: {
+            /** Format: date */
+            from?: string;
+            lang?: string;
+            store_id?: number | null;
+            /** Format: date */
+            to?: string;
+        };
+        ExportIn: {
+            filters?: components["schemas"]["FiltersIn"];
+            /**
+             * @default csv
+             * @enum {string}
+             */
+            format?: "csv" | "xlsx";
+            /** @enum {string} */
+            kind: "orders" | "order_items" | "payments" | "refunds" | "reconciliation_differences" | "pickup_ledger" | "stock_ledger" | "card_batches" | "report_daily";
+            /**
+             * @description the headers' language; default: Accept-Language (zh*: Chinese, else English)
+             * @default null
+             * @enum {string|null}
+             */
+            lang?: "zh" | "en" | null;
+        };
         ExportOut: {
+            /** @description the file's size, once ready */
+            bytes?: number;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            downloaded_at?: string | null;
+            downloads?: number;
+            error?: string | null;
+            /** Format: date-time */
+            expired_at?: string | null;
+            /**
+             * Format: date-time
+             * @description the file is deleted then
+             */
+            expires_at?: string | null;
+            /** Format: date-time */
+            failed_at?: string | null;
+            filters?: components["schemas"]["ExportFiltersOut"];
+            /** @enum {string} */
+            format?: "csv" | "xlsx";
+            id?: number;
+            /** @enum {string} */
+            kind?: "orders" | "order_items" | "payments" | "refunds" | "reconciliation_differences" | "pickup_ledger" | "stock_ledger" | "card_batches" | "report_daily";
+            /** Format: date-time */
+            ready_at?: string | null;
+            /** @description rows written so far (progress) */
+            rows_done?: number;
+            /** @description rows to write, counted when the run began (null before); exact once ready */
+            rows_total?: number | null;
+            /** Format: date-time */
+            started_at?: string | null;
+            /**
+             * @description queued → running → ready (download it until expires_at) → expired; failed kept nothing (start a new export)
+             * @enum {string}
+             */
+            status?: "queued" | "running" | "ready" | "expired" | "failed";
+        };
+        ExportOut1: {
             batch_id?: number;
             /** @description passwords made so far (progress) */
             cards_done?: number;
@@ -8825,11 +10893,34 @@ export interface components {
              */
             status?: "queued" | "running" | "ready" | "delivered" | "expired" | "failed";
         };
+        ExportPage: {
+            items?: components["schemas"]["ExportOut"][];
+            next_cursor?: string | null;
+        };
         ExtendIn: {
             /** @description added to the current deadline (at most PICKUP_MAX_EXTENSION_HOURS from now) */
             hours: number;
             /** @default null */
             reason?: string | null;
+        };
+        FiltersIn: {
+            /**
+             * Format: date
+             * @description first day (Asia/Shanghai), default: 29 days before `to`
+             * @default null
+             */
+            from?: string | null;
+            /**
+             * @description one store (yours); default: every store you read
+             * @default null
+             */
+            store_id?: number | null;
+            /**
+             * Format: date
+             * @description last day, default: today
+             * @default null
+             */
+            to?: string | null;
         };
         FlashSaleIn: {
             enabled: boolean;

@@ -93,6 +93,17 @@ EXPECTED = {
     ("GET", "/api/admin/reports/flow"): {A, M, N},
     ("GET", "/api/admin/reports/products"): {A, M, N},
     ("GET", "/api/admin/reports/customers"): {A, M, N},
+    # Exports: a kind's rows need that kind's ability; a background export's routes need
+    # session.own (and the kind's ability, checked by the model), and only its owner sees it.
+    **{("GET", f"/api/admin/exports/{kind}.{fmt}"): roles for kind, roles in {
+        "orders": {A, M, C, N}, "order_items": {A, M, C, N}, "pickup_ledger": {A, M, C, N},
+        "stock_ledger": {A, M, C, N}, "payments": {A, N}, "refunds": {A, N},
+        "reconciliation_differences": {A, N}, "card_batches": {A, M, N}, "report_daily": {A, M, N},
+    }.items() for fmt in ("csv", "xlsx")},
+    ("POST", "/api/admin/exports"): {A, M, C, N},
+    ("GET", "/api/admin/exports"): {A, M, C, N},
+    ("GET", "/api/admin/exports/<int:export_id>"): {A, M, C, N},
+    ("GET", "/api/admin/exports/<int:export_id>/download"): {A, M, C, N},
     ("POST", "/api/staff/pickups/verify"): {A, M, C},
 }
 

@@ -421,7 +421,7 @@ BATCH_COLUMNS = (
     Col("valid_until", "失效时间", "Valid until", TIME), Col("created_at", "创建时间", "Created at", TIME),
     Col("exported_at", "导出时间", "Exported at", TIME), Col("voided_at", "作废时间", "Voided at", TIME),
     *(Col(f"cards_{s.value}", f"卡数：{zh}", f"Cards {s.value}", INT) for s, zh in zip(
-        CardStatus, ("未制卡", "已制卡", "已激活", "已用完", "已作废"))),
+        CardStatus, ("未制卡", "已制卡", "已激活", "已用完", "已作废"), strict=True)),
     Col("cards_locked", "卡数：锁定", "Cards locked", INT),
 )
 

@@ -46,7 +46,8 @@ class CsvWriter:
     def rows(self, rows: Iterable[Sequence]) -> None:
         columns, lang, write = self.columns, self.lang, self._csv.writerow
         for values in rows:
-            write([cell for col, value in zip(columns, values) for cell in csv_cells(col, value, lang)])
+            # strict: a kind whose rows and columns disagree fails, never shifts cells
+            write([cell for col, value in zip(columns, values, strict=True) for cell in csv_cells(col, value, lang)])
         self._flush()
 
     def close(self) -> None:
@@ -95,7 +96,7 @@ class XlsxWriter:
 
     def _write(self, r: int, values: Sequence) -> None:
         sheet, c = self.sheet, 0
-        for column, value in zip(self.columns, values):
+        for column, value in zip(self.columns, values, strict=True):
             kind = column.type
             if value is None:
                 c += 2 if kind == FEN else 1

@@ -2,6 +2,7 @@
 const zh = {
   money: {
     title: '资金',
+    exportHint: '导出近 30 天：', exportPayments: '导出支付', exportRefunds: '导出退款', exportDifferences: '导出对账差异',
     cases: '支付异常', reports: '对账', outbox: '投递失败',
     open: '待处理', resolved: '已处理',
     kind: '类型', order: '订单 ID', transaction: '微信支付单号', details: '详情', created: '创建时间',
@@ -31,6 +32,7 @@ const zh = {
 const en: typeof zh = {
   money: {
     title: 'Money',
+    exportHint: 'Export the last 30 days:', exportPayments: 'Export payments', exportRefunds: 'Export refunds', exportDifferences: 'Export differences',
     cases: 'Payment cases', reports: 'Reconciliation', outbox: 'Failed deliveries',
     open: 'Open', resolved: 'Resolved',
     kind: 'Kind', order: 'Order id', transaction: 'WeChat Pay transaction', details: 'Details', created: 'Created',

@@ -22,8 +22,9 @@ each for --warmup + --duration seconds with --concurrency clients:
   report_all     GET /api/admin/reports/daily, the last 30 days, every store (admin);
   report_store   the same for one store;
   expiring       GET /api/staff/pickups/expiring (the dashboard's other call);
-  staff_rare     GET /api/staff/orders?store_id=&status=pickup_expired: a status (almost)
-                 absent at that store — the worst case of a filtered staff list;
+  staff_rare     GET /api/staff/orders?store_id=&status=cancelled at the last store, where
+                 (gen_history.py) orders are almost never cancelled, a status common at the
+                 others: the worst case of a staff list filtered by status;
   outbox_failed  GET /api/admin/outbox?status=failed;
   oa_today       「今日」 from the admin's bound WeChat, POST /wechat/official (plain mode,
                  signed as WeChat signs).
@@ -68,7 +69,7 @@ OA_USER = "bench-admin-phone"
 REPORT_SCENARIOS = ["order_spread", "report_all", "report_store", "expiring", "staff_rare", "outbox_failed",
                     "oa_today"]
 JOBS = ["rollup_all", "rollup_7d", "sweep", "reconcile"]
-RARE_STATUS = "pickup_expired"
+RARE_STATUS = "cancelled"  # rare at the last store (gen_history.py), common elsewhere
 
 
 @dataclass

@@ -26,6 +26,9 @@ What it writes:
   to the counters) and the outbox rows the domain would have queued (sent, skipped, a few
   failed; pending for the last two minutes). Whatever would happen after "now" has not
   happened: recent orders are still unpaid, paid, ready, shipped, refunds processing.
+- the last store is a pickup point: no deliveries, and orders (almost) never cancelled — a
+  status common at the other stores and rare at this one (the worst case of a staff list
+  filtered by status at one store).
 - --overdue-unpaid K: K more orders of the last hour left unpaid past their pay deadline
   (as if the sweep had not run), for the sweep to work on.
 - --recent-per-day R: the last --recent-days days (today included, pro rata of the hours
@@ -484,6 +487,10 @@ class Generator:
         clerk, manager = w.clerks[store], w.managers[store]
         pay_deadline = created + PAY_TIMEOUT_S
         r = rng.random()
+        if store == w.stores[-1] and len(w.stores) > 1:
+            # The last store is a pickup point for group orders paid at once: it has (almost)
+            # no cancelled or delivery orders, a status common everywhere else but rare here.
+            delivery, r = False, 0.09 + r * 0.91 if r > 0.00003 else r
         prepay = None
         if forced_unpaid:
             pass

@@ -134,7 +134,7 @@ class Explainer:
         with self.engine.connect() as conn:
             for sql in self.seen.values():
                 rows = conn.exec_driver_sql("EXPLAIN " + sql).mappings().all()
-                scans = [r for r in rows if r["type"] == "ALL" or (r["rows"] or 0) > 5000]
+                scans = [r for r in rows if r["type"] == "ALL" or int(r["rows"] or 0) > 5000]
                 print(("!! " if scans else "   ") + " ".join(sql.split())[:400])
                 for r in rows:
                     print(f"      {r['table']}: type={r['type']} key={r['key']} rows={r['rows']} "

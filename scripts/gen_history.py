@@ -253,12 +253,16 @@ class Writer:
             raw.commit()
             return
         from app.extensions import db
+        from models.state_machine import MARK
+
         with self.engine.begin() as conn:
             for name in WRITE_ORDER:
                 rows = batch.get(name)
                 if rows:
-                    cols = TABLES[name]
-                    conn.execute(db.metadata.tables[name].insert(), [_as_dict(cols, r) for r in rows])
+                    # Rows in the state their recorded history (the order events) led to:
+                    # written for the machines, as the machines would have left them.
+                    insert = db.metadata.tables[name].insert().execution_options(**{MARK: name})
+                    conn.execute(insert, [_as_dict(TABLES[name], r) for r in rows])
                     self.rows += len(rows)
 
     def close(self) -> None:

@@ -61,7 +61,7 @@ import redis
 import sqlalchemy as sa
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
-import bench  # noqa: E402  (scripts/bench.py: Http, run_load, spawn, stop, setup_orders, ...)
+import bench
 
 ROOT, BIN = bench.ROOT, bench.BIN
 OA_APPID, OA_SECRET, OA_TOKEN = "wxbenchoa00000001", "bench-oa-secret", "benchoatoken"
@@ -177,7 +177,8 @@ def job(args) -> int:
 def _bill_rows(day: str, sandbox: str) -> dict:
     """Yesterday's payments and refunds as the sandbox's bill rows (what WeChat Pay's bill of
     the day would hold), posted to /_/pay/bill-rows."""
-    from datetime import datetime, time as dtime
+    from datetime import datetime
+    from datetime import time as dtime
     from zoneinfo import ZoneInfo
 
     from sqlalchemy import select
@@ -247,7 +248,7 @@ def _reads(day: str) -> dict:
 
 def run_job(env, name: str, *extra: str, explain: bool = False) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "_job", name, *extra] + (["--explain"] if explain else [])
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if done.returncode:
         raise RuntimeError(f"job {name} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
     lines = done.stdout.strip().splitlines()
@@ -272,7 +273,7 @@ def one_size(args, size: int, env: dict, sandbox: str, admin_engine, procs: list
                               "--stores", "5", "--skus", "200", "--seed", str(args.seed),
                               "--overdue-unpaid", str(args.overdue_unpaid),
                               "--recent-per-day", str(args.recent_per_day)],
-                             cwd=ROOT, env=env, capture_output=True, text=True)
+                             cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         if gen.returncode:
             raise RuntimeError(f"gen_history failed:\n{gen.stdout[-3000:]}{gen.stderr[-3000:]}")
         out["generate"] = {"seconds": time.monotonic() - t, "summary": gen.stdout.strip().splitlines()[-2:]}
@@ -300,7 +301,7 @@ def one_size(args, size: int, env: dict, sandbox: str, admin_engine, procs: list
 
 
 def _flask(env, *cmd):
-    done = subprocess.run([str(BIN / "flask"), *cmd], cwd=ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run([str(BIN / "flask"), *cmd], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if done.returncode:
         raise RuntimeError(f"flask {' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
     return done.stdout
@@ -322,7 +323,7 @@ def serve_and_measure(args, env, sandbox: str, procs: list, logs: Path) -> list[
         ctx.store_id = ctx.order_store_id = ctx.report_store = stores[-1]["id"]
         bench.setup_orders(ctx)
         http = bench.Http(ctx.base)  # a new connection: the last one may have idled out
-        status, body = http.call("POST", "/api/staff/login", {"username": "admin", "password": "tihuo-admin-demo"})
+        _, body = http.call("POST", "/api/staff/login", {"username": "admin", "password": "tihuo-admin-demo"})
         ctx.admin = {"Authorization": f"Bearer {json.loads(body)['token']}"}
         ctx.oa_openid = bind_official(ctx, http)
         results = []

@@ -62,14 +62,14 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select
 
 PAY_TIMEOUT_S = 15 * 60
 DAY_S = 86400
@@ -140,7 +140,7 @@ WRITE_ORDER = ["users", "orders", "order_items", "order_events", "payments", "re
 
 
 def _utc(t: int) -> datetime:
-    return datetime.fromtimestamp(t, timezone.utc)
+    return datetime.fromtimestamp(t, UTC)
 
 
 class MysqlLiterals:
@@ -201,7 +201,7 @@ class Writer:
         self.engine, self.mysql = engine, engine.dialect.name == "mysql"
         self.rows = 0
         self.spent: dict[str, float] = {}  # seconds per table
-        self.error: BaseException | None = None
+        self.error: Exception | None = None
         self.lock = threading.Lock()
         lanes = LANES if self.mysql else [tuple(WRITE_ORDER)]
         if self.mysql:
@@ -231,7 +231,7 @@ class Writer:
             while (batch := q.get()) is not None:
                 if not self.error:
                     self._write(raw, batch)
-        except BaseException as exc:  # reported by the next put / close
+        except Exception as exc:  # noqa: BLE001 — reported to the caller by the next put / close
             self.error = exc
             while q.get() is not None:  # drain, so put() never blocks
                 pass
@@ -313,7 +313,8 @@ def setup_world(rng: random.Random, n_stores: int, n_skus: int, n_users: int, st
 
     from app.demo import seed
     from app.extensions import db
-    from models import catalog, stores as stores_mod
+    from models import catalog
+    from models import stores as stores_mod
     from models.staff.accounts import create_staff
     from models.staff.tables import Staff
 
@@ -371,7 +372,7 @@ def day_counts(n: int, days: int, now: int, recent_days: int, recent_per_day: in
     today_share = (sum(HOUR_WEIGHTS[:int(gone)]) + HOUR_WEIGHTS[min(int(gone), 23)] * (gone % 1)) / hour_cum[-1]
     weights = []
     for start in starts:
-        weekday = datetime.fromtimestamp(start + CHINA_OFFSET_S, timezone.utc).weekday()
+        weekday = datetime.fromtimestamp(start + CHINA_OFFSET_S, UTC).weekday()
         weights.append((1.3 if weekday >= 5 else 1.0) * rng.uniform(0.9, 1.1))
     weights[-1] *= today_share
     counts = [0] * days

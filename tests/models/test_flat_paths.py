@@ -48,7 +48,7 @@ def plans(run, matching: str) -> list[dict]:
 
 def test_the_outbox_list_by_status_reads_its_page_from_an_index(history):
     for status in ("failed", "sent"):
-        [plan] = plans(lambda: review.rows(status=status, kind=None, cursor=None, limit=21), "FROM outbox")
+        [plan] = plans(lambda s=status: review.rows(status=s, kind=None, cursor=None, limit=21), "FROM outbox")
         assert plan["key"] == "ix_outbox_status_id", plan
         assert "filesort" not in (plan["Extra"] or ""), plan
 
@@ -65,5 +65,5 @@ def test_a_days_reconciliation_reads_that_days_payments_by_index(history):
     assert reconcile.paid_on(day)  # the generated history paid something yesterday
     for read, index in ((reconcile.paid_on, "ix_payments_status_paid_at"),
                         (reconcile.refunded_on, "ix_refunds_status_succeeded_at")):
-        [plan] = plans(lambda: read(day), "FROM ")
+        [plan] = plans(lambda read=read: read(day), "FROM ")
         assert plan["key"] == index and plan["type"] == "range", plan

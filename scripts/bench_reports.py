@@ -5,14 +5,14 @@ lists, 「今日」, the sweeps and jobs — at two sizes of that history, in on
         [--buffer-pool 2G] [--explain] [--keep] [--json out.json]
 
 For each size: a fresh database (`<--db-prefix>_<size>`), `flask db upgrade`, then
-scripts/gen_history.py fills it (90 days, 5 stores, 200 SKUs; the last 8 days hold the same
+scripts/gen_history.py fills it (90 days, 5 stores, 200 SKUs; the last 20 days hold the same
 --recent-per-day orders at every size, and --overdue-unpaid unpaid orders wait for the
 sweep, so a day's work is the same at both sizes and only the table differs). Then, timed
 in a process of their own (what `flask ...` would run, without its start-up):
   rollup_all     the rollups of every generated day (`flask analytics rollup --from --to`);
   rollup_7d      the scheduled job's trailing 7 days: must not grow with the table;
-  sweep          one pass of the unpaid / auto-confirm sweep (models.orders.deadlines.sweep),
-                 which cancels the --overdue-unpaid orders;
+  sweep          one pass of the unpaid / auto-confirm sweep (models.orders.deadlines.sweep,
+                 batch --sweep-batch), which cancels that many of the overdue unpaid orders;
   reconcile      yesterday's reconciliation (`flask pay reconcile --date`) against the WeChat
                  Pay sandbox's bill, which is given yesterday's payments and refunds first.
 Then the app under gunicorn (as scripts/bench.py runs it, whose machinery this reuses) and,
@@ -69,6 +69,11 @@ OA_USER = "bench-admin-phone"
 REPORT_SCENARIOS = ["order_spread", "report_all", "report_store", "expiring", "staff_rare", "outbox_failed",
                     "oa_today"]
 JOBS = ["rollup_all", "rollup_7d", "sweep", "reconcile"]
+# Days with the same orders at every size: the measured ones (today, the 7-day rollup,
+# yesterday's reconciliation) and, before them, the longest a generated order keeps moving
+# (auto-completion 7 days after a pickup or a shipment, refunds days after a delivery), so
+# that no event of the big size's busier days lands in a measured one.
+RECENT_DAYS = 20
 RARE_STATUS = "cancelled"  # rare at the last store (gen_history.py), common elsewhere
 
 
@@ -156,7 +161,7 @@ def job(args) -> int:
             db.session.commit()
         elif args.job == "sweep":
             from models.orders.deadlines import sweep
-            result = sweep()
+            result = sweep(batch=int(args.last))
         elif args.job == "bill":
             result = _bill_rows(args.first, args.sandbox)
         elif args.job == "reconcile":
@@ -263,28 +268,34 @@ def one_size(args, size: int, env: dict, sandbox: str, admin_engine, procs: list
     env = {**env, "DATABASE_URL": server.set(database=db_name, query={"charset": "utf8mb4"})
                                         .render_as_string(hide_password=False)}
     with admin_engine.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {db_name}"))
-        conn.execute(sa.text(f"CREATE DATABASE {db_name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+        reuse = args.reuse and conn.execute(sa.text("SELECT COUNT(*) FROM information_schema.schemata "
+                                                    "WHERE schema_name = :db"), {"db": db_name}).scalar()
+        if not reuse:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {db_name}"))
+            conn.execute(sa.text(f"CREATE DATABASE {db_name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
     out: dict = {"size": size, "database": db_name, "jobs": {}}
     try:
-        _flask(env, "db", "upgrade")
         t = time.monotonic()
-        gen = subprocess.run([sys.executable, "scripts/gen_history.py", "--orders", str(size), "--days", "90",
-                              "--stores", "5", "--skus", "200", "--seed", str(args.seed),
-                              "--overdue-unpaid", str(args.overdue_unpaid),
-                              "--recent-per-day", str(args.recent_per_day)],
-                             cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-        if gen.returncode:
-            raise RuntimeError(f"gen_history failed:\n{gen.stdout[-3000:]}{gen.stderr[-3000:]}")
-        out["generate"] = {"seconds": time.monotonic() - t, "summary": gen.stdout.strip().splitlines()[-2:]}
-        print(f"[{size}] generated in {out['generate']['seconds']:.0f}s: {out['generate']['summary'][0]}", flush=True)
+        _flask(env, "db", "upgrade")
+        if reuse:  # kept by an earlier run (--keep): upgraded to this code's schema, not regenerated
+            out["generate"] = {"seconds": 0, "summary": [f"{db_name} reused; db upgrade {time.monotonic() - t:.1f}s"]}
+        else:
+            gen = subprocess.run([sys.executable, "scripts/gen_history.py", "--orders", str(size), "--days", "90",
+                                  "--stores", "5", "--skus", "200", "--seed", str(args.seed),
+                                  "--overdue-unpaid", str(args.overdue_unpaid),
+                                  "--recent-per-day", str(args.recent_per_day), "--recent-days", str(RECENT_DAYS)],
+                                 cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+            if gen.returncode:
+                raise RuntimeError(f"gen_history failed:\n{gen.stdout[-3000:]}{gen.stderr[-3000:]}")
+            out["generate"] = {"seconds": time.monotonic() - t, "summary": gen.stdout.strip().splitlines()[-2:]}
+        print(f"[{size}] {out['generate']['summary'][0]}", flush=True)
         today = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the app's business day
         yesterday, first = today - timedelta(days=1), today - timedelta(days=89)
         jobs = out["jobs"]
         jobs["rollup_all"] = run_job(env, "rollup_all", "--first", first.isoformat(), "--last", yesterday.isoformat())
         jobs["rollup_7d"] = run_job(env, "rollup_7d", "--first", (yesterday - timedelta(days=6)).isoformat(),
                                     "--last", yesterday.isoformat(), explain=args.explain)
-        jobs["sweep"] = run_job(env, "sweep", explain=args.explain)
+        jobs["sweep"] = run_job(env, "sweep", "--last", str(args.sweep_batch), explain=args.explain)
         bench.Http(sandbox).call("POST", "/_/pay/reset", {})  # the other size's bill rows
         run_job(env, "bill", "--first", yesterday.isoformat(), "--sandbox", sandbox)
         jobs["reconcile"] = run_job(env, "reconcile", "--first", yesterday.isoformat(), explain=args.explain)
@@ -398,15 +409,19 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--threads", type=int, default=4)
     p.add_argument("--recent-per-day", type=int, default=100,
-                   help="orders on each of the last 8 days, at every size")
-    p.add_argument("--overdue-unpaid", type=int, default=100, help="unpaid orders waiting for the sweep")
+                   help=f"orders on each of the last {RECENT_DAYS} days, at every size")
+    p.add_argument("--overdue-unpaid", type=int, default=200, help="unpaid orders waiting for the sweep")
+    p.add_argument("--sweep-batch", type=int, default=100, help="the sweep pass's batch (what it cancels)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--buffer-pool", default="2G", help="innodb_buffer_pool_size for the run (README: production)")
     p.add_argument("--database-url", default="mysql+pymysql://root@127.0.0.1:3306",
                    help="MariaDB server URL, without a database")
     p.add_argument("--db-prefix", default="tihuo_bench_reports", help="databases <prefix>_<size>, dropped after")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
-    p.add_argument("--keep", action="store_true", help="keep the databases (and print their names)")
+    p.add_argument("--keep", action="store_true", help="keep the databases")
+    p.add_argument("--reuse", action="store_true",
+                   help="measure databases kept by an earlier run (--keep) again, after `flask db upgrade` "
+                        "(e.g. before and after a migration); the sweep then has the rest of the overdue orders")
     p.add_argument("--explain", action="store_true", help="EXPLAIN every statement of the jobs and read paths")
     p.add_argument("--json", type=Path)
     args = p.parse_args()

@@ -66,8 +66,9 @@ import bench
 ROOT, BIN = bench.ROOT, bench.BIN
 OA_APPID, OA_SECRET, OA_TOKEN = "wxbenchoa00000001", "bench-oa-secret", "benchoatoken"
 OA_USER = "bench-admin-phone"
-REPORT_SCENARIOS = ["order_spread", "report_all", "report_store", "expiring", "staff_rare", "outbox_failed",
-                    "oa_today"]
+# Order placement last: the orders it places are today's, which the reports and 「今日」 read.
+REPORT_SCENARIOS = ["report_all", "report_store", "expiring", "staff_rare", "outbox_failed", "oa_today",
+                    "order_spread"]
 JOBS = ["rollup_all", "rollup_7d", "sweep", "reconcile"]
 # Days with the same orders at every size: the measured ones (today, the 7-day rollup,
 # yesterday's reconciliation) and, before them, the longest a generated order keeps moving

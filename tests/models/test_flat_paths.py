@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from app.extensions import db
 from models.analytics import calendar
@@ -67,3 +67,16 @@ def test_a_days_reconciliation_reads_that_days_payments_by_index(history):
                         (reconcile.refunded_on, "ix_refunds_status_succeeded_at")):
         [plan] = plans(lambda read=read: read(day), "FROM ")
         assert plan["key"] == index and plan["type"] == "range", plan
+
+
+def test_a_days_figures_start_from_that_days_events_whatever_the_store_filter(history):
+    """of_day (reports, 「今日」, the rollups): the day's events, then each one's order by key —
+    never the stores' orders first (MariaDB's choice with a store filter, without the hint)."""
+    from models.analytics.figures import of_day
+    from models.stores import Store
+
+    stores = list(db.session.scalars(select(Store.id)))
+    for store_ids in (None, stores[-1:], stores):
+        found = plans(lambda ids=store_ids: of_day(calendar.today(), ids), "FROM order_events")
+        assert [row["table"] for row in found] == ["order_events", "orders"], found
+        assert found[1]["type"] == "eq_ref" and found[1]["key"] == "PRIMARY", found

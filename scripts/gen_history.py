@@ -472,6 +472,8 @@ class Generator:
         local = _utc(created)
         order_no = f"TH{local:%y%m%d%H%M}{rng.randrange(10**6):06d}{self.order_serial % 10**10:010d}"
         store = w.stores[min(int(rng.random() ** 1.3 * len(w.stores)), len(w.stores) - 1)]
+        if forced_unpaid and store == w.stores[-1] and len(w.stores) > 1:
+            store = w.stores[0]  # the pickup point's orders are paid at once (below)
         user = w.users[int(rng.random() ** 2 * len(w.users))]
         lines: dict[int, list] = {}
         for _ in range(rng.choices((1, 2, 3, 4), (62, 24, 10, 4))[0]):

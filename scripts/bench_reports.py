@@ -140,9 +140,9 @@ class Explainer:
         with self.engine.connect() as conn:
             for sql in self.seen.values():
                 rows = conn.exec_driver_sql("EXPLAIN " + sql).mappings().all()
-                # A full read of a table or index, or an estimate past 50 000 rows (a ref
-                # read's estimate counts the whole key; with LIMIT it stops at the page).
-                scans = [r for r in rows if r["type"] in ("ALL", "index") or int(r["rows"] or 0) > 50_000]
+                # A full read of a table or index (past a few stores' rows), or an estimate past
+                # 50 000 rows (a ref read's estimate counts the whole key; LIMIT stops it early).
+                scans = [r for r in rows if int(r["rows"] or 0) > (1000 if r["type"] in ("ALL", "index") else 50_000)]
                 print(("!! " if scans else "   ") + " ".join(sql.split())[:400])
                 for r in rows:
                     print(f"      {r['table']}: type={r['type']} key={r['key']} rows={r['rows']} "

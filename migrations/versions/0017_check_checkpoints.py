@@ -1,7 +1,7 @@
 """check checkpoints: where the incremental stock check and ledger check start
 
 Revision ID: 0017_check_checkpoints
-Revises: 0015_exports
+Revises: 0016_flat_paths
 Create Date: 2026-12-07 11:45:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0017_check_checkpoints'
-down_revision = '0015_exports'
+down_revision = '0016_flat_paths'
 branch_labels = None
 depends_on = None
 

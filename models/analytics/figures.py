@@ -60,12 +60,17 @@ def of_day(day: date, store_ids: list[int] | None = None) -> dict[int, dict[str,
     def row(store_id: int) -> dict[str, int]:
         return out.setdefault(store_id, blank())
 
+    # STRAIGHT_JOIN (MariaDB): the day's events first, then their orders by key. With a
+    # store filter the optimizer otherwise reads the stores' orders from the first one on
+    # and looks up their events (a scan of the history: 0.1 s at 10^4 orders, seconds at 10^6).
     moves = (select(Order.store_id, OrderEvent.to_status, OrderEvent.actor_type, func.count(),
                     func.coalesce(func.sum(Order.payable_fen), 0))
+             .prefix_with("STRAIGHT_JOIN", dialect="mysql")
              .join(Order, Order.id == OrderEvent.order_id)
              .where(OrderEvent.at >= start, OrderEvent.at < end)
              .group_by(Order.store_id, OrderEvent.to_status, OrderEvent.actor_type))
     refunds = (select(Order.store_id, func.count(), func.coalesce(func.sum(Refund.amount_fen), 0))
+               .prefix_with("STRAIGHT_JOIN", dialect="mysql")
                .join(Order, Order.id == Refund.order_id)
                .where(Refund.status == "success", Refund.succeeded_at >= start, Refund.succeeded_at < end)
                .group_by(Order.store_id))

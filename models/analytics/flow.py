@@ -45,6 +45,7 @@ def durations_of_day(day: date, store_ids: list[int] | None = None) -> dict[tupl
     start, end = bounds(day)
     query = (select(Order.store_id, OrderEvent.to_status, OrderEvent.at, Order.created_at, Order.paid_at,
                     Order.ready_at, Order.shipped_at)
+             .prefix_with("STRAIGHT_JOIN", dialect="mysql")  # the day's events first (figures.py says why)
              .join(Order, Order.id == OrderEvent.order_id)
              .where(OrderEvent.at >= start, OrderEvent.at < end, OrderEvent.to_status.in_(list(_BY_STATUS))))
     if store_ids is not None:

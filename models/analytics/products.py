@@ -47,10 +47,12 @@ def _lines(order_ids: set[int]) -> dict[int, list[tuple[int, int, int]]]:
 def of_day(day: date, store_ids: list[int] | None = None) -> dict[tuple[int, int], dict[str, int]]:
     """{(store_id, sku_id): {"orders", "units", "gmv_fen", "refunded_fen"}} of the day."""
     start, end = bounds(day)
-    paid = (select(Order.id, Order.store_id, Order.payable_fen)
-            .join(OrderEvent, OrderEvent.order_id == Order.id)
+    paid = (select(OrderEvent.order_id, Order.store_id, Order.payable_fen)
+            .select_from(OrderEvent).prefix_with("STRAIGHT_JOIN", dialect="mysql")  # the day's events first
+            .join(Order, Order.id == OrderEvent.order_id)
             .where(OrderEvent.at >= start, OrderEvent.at < end, OrderEvent.to_status == "paid"))
     refunded = (select(Refund.order_id, Order.store_id, Refund.amount_fen)
+                .prefix_with("STRAIGHT_JOIN", dialect="mysql")
                 .join(Order, Order.id == Refund.order_id)
                 .where(Refund.status == "success", Refund.succeeded_at >= start, Refund.succeeded_at < end))
     if store_ids is not None:

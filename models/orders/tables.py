@@ -23,6 +23,10 @@ class Order(db.Model):
         Index("ix_orders_created_at", "created_at"),
         Index("ix_orders_status_pay_deadline", "status", "pay_deadline"),  # the unpaid sweep
         Index("ix_orders_status_pickup_deadline", "status", "pickup_deadline"),  # the pickup sweep
+        # The orders sweep's auto-completion (models/orders/deadlines.py): a range read of the
+        # orders past their window, not every order still inside it.
+        Index("ix_orders_status_picked_up_at", "status", "picked_up_at"),
+        Index("ix_orders_status_shipped_at", "status", "shipped_at"),
         CheckConstraint("total_fen >= 0 AND payable_fen >= 0", name="money_nonneg"),
         MYSQL_TABLE,
     )

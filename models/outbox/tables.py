@@ -12,7 +12,13 @@ from models.base import MYSQL_TABLE, UTCDateTime, utcnow
 
 class OutboxMessage(db.Model):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"), MYSQL_TABLE)
+    __table_args__ = (
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),  # what is due (dispatch)
+        # Staff's list by status, newest first (models/outbox/review.py): the page is the
+        # first rows of the index, however many rows of other statuses there are.
+        Index("ix_outbox_status_id", "status", "id"),
+        MYSQL_TABLE,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # e.g. staff_alert, subscribe_message, shipping_upload

@@ -46,16 +46,31 @@ def reconcile_day(bill_date: str | date | None = None) -> dict:
             "differences": len(report.differences), "repairs": len(report.repairs)}
 
 
+def paid_on(bill_date: date) -> dict[str, Payment]:
+    """The day's money received here, by transaction: applied to its order (paid) or not,
+    and refunded (held). A range read of ix_payments_status_paid_at: the day's payments,
+    however long the history."""
+    start, end = _bounds(bill_date)
+    return {p.transaction_id: p for p in db.session.scalars(select(Payment).where(
+        Payment.status.in_(("paid", "held")), Payment.paid_at >= start, Payment.paid_at < end))}
+
+
+def refunded_on(bill_date: date) -> dict[str, Refund]:
+    """The day's successful refunds (ix_refunds_status_succeeded_at)."""
+    start, end = _bounds(bill_date)
+    return {r.out_refund_no: r for r in db.session.scalars(select(Refund).where(
+        Refund.status == "success", Refund.succeeded_at >= start, Refund.succeeded_at < end))}
+
+
+def _bounds(bill_date: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(bill_date, time(0), CHINA)
+    return start, start + timedelta(days=1)
+
+
 def reconcile(bill_date: date) -> ReconciliationReport:
     raw = wechat.pay().trade_bill(bill_date, "ALL")
     rows, summary = parse_trade_bill(raw.decode("utf-8-sig"))
-    start = datetime.combine(bill_date, time(0), CHINA)
-    end = start + timedelta(days=1)
-    # Money received: applied to its order (paid) or not, and refunded (held).
-    ours_paid = {p.transaction_id: p for p in db.session.scalars(select(Payment).where(
-        Payment.status.in_(("paid", "held")), Payment.paid_at >= start, Payment.paid_at < end))}
-    ours_refunds = {r.out_refund_no: r for r in db.session.scalars(select(Refund).where(
-        Refund.status == "success", Refund.succeeded_at >= start, Refund.succeeded_at < end))}
+    ours_paid, ours_refunds = paid_on(bill_date), refunded_on(bill_date)
 
     differences, repairs = [], []
     bill_paid = {r["transaction_id"]: r for r in rows if r.get("trade_state") == "SUCCESS"}

@@ -16,6 +16,7 @@ class Payment(db.Model):
     __table_args__ = (
         Index("ix_payments_status_prepaid_at", "status", "prepaid_at"),  # the pending-payment query job
         Index("ix_payments_paid_at", "paid_at"),  # a day's payments (exports, the reconciliation)
+        Index("ix_payments_status_paid_at", "status", "paid_at"),  # a day's payments (reconciliation)
         MYSQL_TABLE,
     )
 

@@ -1,0 +1,82 @@
+"""What must stay flat as the history grows reads an index, not the history (MariaDB's
+plans; scripts/bench_reports.py measures the same paths at 10^4 and 10^6 orders):
+the orders sweep's auto-completion, a day's payments for reconciliation, the outbox list
+by status. Each statement those paths run is captured and EXPLAINed."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+from app.extensions import db
+from models.analytics import calendar
+from models.orders import deadlines
+from models.outbox import review
+from models.payments import reconcile
+from scripts import gen_history
+from tests.conftest import backend_is_mysql
+
+pytestmark = pytest.mark.skipif(not backend_is_mysql(), reason="MariaDB's query plans")
+
+
+@pytest.fixture
+def history(app, ctx):
+    gen_history.generate(orders=400, days=10, stores=3, skus=20, seed=3, batch=200)
+    db.session.commit()
+    with db.engine.connect() as conn:  # statistics as a real table would have them
+        conn.exec_driver_sql("ANALYZE TABLE orders, payments, outbox")
+
+
+def plans(run, matching: str) -> list[dict]:
+    """EXPLAIN of each statement `run` sends whose text contains `matching`."""
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if matching in statement and statement.lstrip().upper().startswith("SELECT"):
+            seen.append(cursor.mogrify(statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert seen, f"no statement with {matching!r}"
+    with db.engine.connect() as conn:
+        return [row for sql in seen for row in conn.exec_driver_sql("EXPLAIN " + sql).mappings()]
+
+
+def test_the_outbox_list_by_status_reads_its_page_from_an_index(history):
+    for status in ("failed", "sent"):
+        [plan] = plans(lambda s=status: review.rows(status=s, kind=None, cursor=None, limit=21), "FROM outbox")
+        assert plan["key"] == "ix_outbox_status_id", plan
+        assert "filesort" not in (plan["Extra"] or ""), plan
+
+
+def test_the_sweep_reads_only_orders_past_their_window(history):
+    found = plans(deadlines.sweep, "FROM orders")
+    keys = {row["key"] for row in found}
+    assert {"ix_orders_status_shipped_at", "ix_orders_status_picked_up_at"} <= keys, found
+    assert all(row["type"] in ("range", "ref") for row in found), found
+
+
+def test_a_days_reconciliation_reads_that_days_payments_by_index(history):
+    day = calendar.today() - timedelta(days=1)
+    assert reconcile.paid_on(day)  # the generated history paid something yesterday
+    for read, index in ((reconcile.paid_on, "ix_payments_status_paid_at"),
+                        (reconcile.refunded_on, "ix_refunds_status_succeeded_at")):
+        [plan] = plans(lambda read=read: read(day), "FROM ")
+        assert plan["key"] == index and plan["type"] == "range", plan
+
+
+def test_a_days_figures_start_from_that_days_events_whatever_the_store_filter(history):
+    """of_day (reports, 「今日」, the rollups): the day's events, then each one's order by key —
+    never the stores' orders first (MariaDB's choice with a store filter, without the hint)."""
+    from models.analytics.figures import of_day
+    from models.stores import Store
+
+    stores = list(db.session.scalars(select(Store.id)))
+    for store_ids in (None, stores[-1:], stores):
+        found = plans(lambda ids=store_ids: of_day(calendar.today(), ids), "FROM order_events")
+        assert [row["table"] for row in found] == ["order_events", "orders"], found
+        assert found[1]["type"] == "eq_ref" and found[1]["key"] == "PRIMARY", found

@@ -11,6 +11,11 @@ from app.extensions import db
 def explain_selects(call) -> list[list[dict]]:
     """Run `call()`, then EXPLAIN each SELECT it sent: one list of plan rows (dicts with
     MariaDB's columns: table, type, key, rows, Extra...) per statement."""
+    return [plan for _, plan in explain_statements(call)]
+
+
+def explain_statements(call) -> list[tuple[str, list[dict]]]:
+    """As explain_selects, each plan with the statement it explains."""
     sent = []
 
     def seen(conn, cursor, statement, parameters, context, executemany):
@@ -22,11 +27,9 @@ def explain_selects(call) -> list[list[dict]]:
         call()
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
-    plans = []
-    for statement, parameters in sent:
-        result = db.session.connection().exec_driver_sql("EXPLAIN " + statement, parameters)
-        plans.append([dict(row._mapping) for row in result])
-    return plans
+    return [(statement, [dict(row._mapping) for row in
+                         db.session.connection().exec_driver_sql("EXPLAIN " + statement, parameters)])
+            for statement, parameters in sent]
 
 
 def analyze(*tables: str) -> None:

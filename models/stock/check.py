@@ -28,6 +28,19 @@ def _ledger_sums():
     )
 
 
+def _mismatches(rows) -> list[dict]:
+    """Rows of counters beside their ledger sums (ledger_on_hand, ledger_reserved) as one
+    mismatch per field that differs."""
+    problems = []
+    for row in rows:
+        for field in ("on_hand", "reserved"):
+            counter, summed = getattr(row, field), int(getattr(row, f"ledger_{field}"))
+            if counter != summed:
+                problems.append({"store_id": row.store_id, "sku_id": row.sku_id, "field": field,
+                                 "counter": counter, "ledger": summed})
+    return problems
+
+
 def check_ledger() -> list[dict]:
     """Mismatches as {store_id, sku_id, field, counter, ledger}; empty when all agree.
     `field` is on_hand, reserved, or inventory_row (ledger entries but no row; counter None)."""
@@ -35,19 +48,12 @@ def check_ledger() -> list[dict]:
     on_hand = func.coalesce(ledger.c.on_hand, 0)
     reserved = func.coalesce(ledger.c.reserved, 0)
     keyed = (ledger.c.store_id == Inventory.store_id) & (ledger.c.sku_id == Inventory.sku_id)
-    problems = []
-    for row in db.session.execute(
+    problems = _mismatches(db.session.execute(
         select(Inventory.store_id, Inventory.sku_id, Inventory.on_hand, Inventory.reserved,
                on_hand.label("ledger_on_hand"), reserved.label("ledger_reserved"))
         .outerjoin(ledger, keyed)
         .where(or_(Inventory.on_hand != on_hand, Inventory.reserved != reserved))
-        .order_by(Inventory.store_id, Inventory.sku_id)
-    ):
-        for field in ("on_hand", "reserved"):
-            counter, summed = getattr(row, field), int(getattr(row, f"ledger_{field}"))
-            if counter != summed:
-                problems.append({"store_id": row.store_id, "sku_id": row.sku_id, "field": field,
-                                 "counter": counter, "ledger": summed})
+        .order_by(Inventory.store_id, Inventory.sku_id)))
     for row in db.session.execute(
         select(ledger.c.store_id, ledger.c.sku_id, ledger.c.on_hand)
         .outerjoin(Inventory, keyed).where(Inventory.id.is_(None))
@@ -85,20 +91,13 @@ def check_incremental(now=None) -> tuple[list[dict], int]:
               .subquery("recent"))
     on_hand = func.coalesce(StockCheckSum.on_hand, 0) + func.coalesce(recent.c.on_hand, 0)
     reserved = func.coalesce(StockCheckSum.reserved, 0) + func.coalesce(recent.c.reserved, 0)
-    problems = []
-    for row in db.session.execute(
+    problems = _mismatches(db.session.execute(
         select(Inventory.store_id, Inventory.sku_id, Inventory.on_hand, Inventory.reserved,
                on_hand.label("ledger_on_hand"), reserved.label("ledger_reserved"))
         .outerjoin(StockCheckSum, (StockCheckSum.store_id == Inventory.store_id) & (StockCheckSum.sku_id == Inventory.sku_id))
         .outerjoin(recent, (recent.c.store_id == Inventory.store_id) & (recent.c.sku_id == Inventory.sku_id))
         .where(or_(Inventory.on_hand != on_hand, Inventory.reserved != reserved))
-        .order_by(Inventory.store_id, Inventory.sku_id)
-    ):
-        for field in ("on_hand", "reserved"):
-            counter, summed = getattr(row, field), int(getattr(row, f"ledger_{field}"))
-            if counter != summed:
-                problems.append({"store_id": row.store_id, "sku_id": row.sku_id, "field": field,
-                                 "counter": counter, "ledger": summed})
+        .order_by(Inventory.store_id, Inventory.sku_id)))
     read = db.session.scalar(select(func.count()).select_from(StockMovement).where(StockMovement.id > through))
     if not problems:
         _advance(through, now)

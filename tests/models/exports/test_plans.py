@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from app.extensions import db
 from models.analytics import calendar
 from models.exports import kinds
 from models.exports.kinds import KINDS, Filters
 from tests.conftest import backend_is_mysql
+from tests.explain import explain_statements
 from tests.handlers.test_admin_exports import stores  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(not backend_is_mysql(), reason="MariaDB's plans")
@@ -28,21 +28,6 @@ HISTORY = {"orders": {"ix_orders_created_at", "PRIMARY"}, "order_items": {"ix_or
 JOINED = {"orders": {"PRIMARY", "ix_orders_created_at"}}
 
 
-def explain_selects(call) -> list[tuple[str, list[dict]]]:
-    sent = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
-            sent.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
-        call()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
-    return [(statement, [dict(row._mapping) for row in
-                         db.session.connection().exec_driver_sql("EXPLAIN " + statement, parameters)])
-            for statement, parameters in sent]
 
 
 @pytest.mark.parametrize("name", [k for k in KINDS if k != "report_daily"])
@@ -55,7 +40,7 @@ def test_each_kind_walks_an_index(stores, monkeypatch, name):
     every = Filters(today - timedelta(days=6), today, None, None, "en")
     kind = KINDS[name]
     for f in ((every, scoped) if kind.per_store else (every,)):
-        plans = explain_selects(lambda f=f: (list(kind.pages(f)), kind.count(f, None), kind.count(f, 10)))
+        plans = explain_statements(lambda f=f: (list(kind.pages(f)), kind.count(f, None), kind.count(f, 10)))
         assert plans
         for statement, plan in plans:
             for step in plan:

@@ -26,6 +26,8 @@ _DESCRIPTIONS = {
     "shipped": "orders shipped", "delivered": "orders delivered", "completed": "orders completed",
     "pickup_expired": "pickups that expired uncollected",
     "pickup_visits": "hand-overs at the counter", "partial_visits": "of which left something to collect later",
+    "new_buyers": "shoppers whose first paid order it was (per day)",
+    "returning_buyers": "shoppers who had paid before (per day)",
     "refunds": "refunds that succeeded", "refunded_fen": "what those refunds paid back",
     "net_fen": "paid_fen − refunded_fen", "average_order_fen": "paid_fen ÷ paid, rounded down",
 }

@@ -18,7 +18,8 @@ depends_on = None
 
 _FIGURES = ("placed", "placed_fen", "paid", "paid_fen", "cancelled", "cancelled_by_shopper",
             "cancelled_by_staff", "cancelled_by_system", "ready", "picked_up", "shipped", "delivered",
-            "completed", "pickup_expired", "pickup_visits", "partial_visits", "refunds", "refunded_fen")
+            "completed", "pickup_expired", "pickup_visits", "partial_visits", "new_buyers",
+            "returning_buyers", "refunds", "refunded_fen")
 
 _FUNNEL = ("placed", "paid", "prepared", "collected", "kept", "lost_unpaid", "lost_expired", "lost_refunded")
 

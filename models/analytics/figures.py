@@ -14,6 +14,9 @@ of the history. What each figure counts:
 - pickup_visits / partial_visits: hand-overs at the counter that day (the verification
   ledger, `ix_pickup_verifications_verified_at`), and those that left something to
   collect later (partial pickups);
+- new_buyers / returning_buyers: the shoppers who paid that day, by whether it was their
+  first paid order anywhere (an earlier one looked up on `ix_orders_user_id_id`). Per day:
+  over a range a shopper counts once for each day they paid;
 - refunds / refunded_fen: refunds that succeeded that day (the day the money left, as on
   WeChat Pay's bill), whichever day the order was paid.
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from models.analytics.calendar import bounds
@@ -31,7 +35,8 @@ from models.pickup.tables import PickupVerification
 
 FIELDS = ("placed", "placed_fen", "paid", "paid_fen", "cancelled", "cancelled_by_shopper",
           "cancelled_by_staff", "cancelled_by_system", "ready", "picked_up", "shipped", "delivered",
-          "completed", "pickup_expired", "pickup_visits", "partial_visits", "refunds", "refunded_fen")
+          "completed", "pickup_expired", "pickup_visits", "partial_visits", "new_buyers", "returning_buyers",
+          "refunds", "refunded_fen")
 
 # to_status → (count field, amount field or None)
 _MOVES = {
@@ -99,6 +104,21 @@ def of_day(day: date, store_ids: list[int] | None = None) -> dict[int, dict[str,
         figures["pickup_visits"] += count
         if partial:
             figures["partial_visits"] += count
+    earlier = aliased(Order)
+    returning = (select(earlier.id).where(earlier.user_id == Order.user_id, earlier.id < Order.id,
+                                          earlier.paid_at.is_not(None)).exists())
+    buyers = (select(Order.store_id, Order.user_id, returning.label("had_paid"))
+              .select_from(OrderEvent).prefix_with("STRAIGHT_JOIN", dialect="mysql")
+              .join(Order, Order.id == OrderEvent.order_id)
+              .where(OrderEvent.at >= start, OrderEvent.at < end, OrderEvent.to_status == "paid"))
+    if store_ids is not None:
+        buyers = buyers.where(Order.store_id.in_(store_ids or [-1]))
+    seen: dict[tuple[int, int], bool] = {}
+    for store_id, user_id, was_returning in db.session.execute(buyers):
+        key = (store_id, user_id)
+        seen[key] = seen.get(key, True) and bool(was_returning)  # new if any of the day's was their first
+    for (store_id, _), was_returning in seen.items():
+        row(store_id)["returning_buyers" if was_returning else "new_buyers"] += 1
     return out
 
 

@@ -47,6 +47,8 @@ class StoreDay(db.Model):
     pickup_expired: Mapped[int] = mapped_column(default=0)
     pickup_visits: Mapped[int] = mapped_column(default=0)
     partial_visits: Mapped[int] = mapped_column(default=0)
+    new_buyers: Mapped[int] = mapped_column(default=0)
+    returning_buyers: Mapped[int] = mapped_column(default=0)
     refunds: Mapped[int] = mapped_column(default=0)
     refunded_fen: Mapped[int] = mapped_column(default=0)
 

@@ -463,7 +463,8 @@ _FIGURE_HEADERS = {
     "ready": ("备货完成", "Made ready"), "picked_up": ("已提货", "Picked up"), "shipped": ("已发货", "Shipped"),
     "delivered": ("已送达", "Delivered"), "completed": ("已完成", "Completed"),
     "pickup_expired": ("提货过期", "Pickups expired"), "pickup_visits": ("到店提货次数", "Counter visits"),
-    "partial_visits": ("分次提货次数", "Partial visits"), "refunds": ("退款笔数", "Refunds"),
+    "partial_visits": ("分次提货次数", "Partial visits"), "new_buyers": ("新顾客", "New buyers"),
+    "returning_buyers": ("老顾客", "Returning buyers"), "refunds": ("退款笔数", "Refunds"),
     "refunded_fen": ("退款金额", "Refunded"), "net_fen": ("净收入", "Net"),
     "average_order_fen": ("客单价", "Average order"),
 }

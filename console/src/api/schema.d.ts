@@ -11573,6 +11573,8 @@ export interface components {
             delivered?: number;
             /** @description paid_fen − refunded_fen */
             net_fen?: number;
+            /** @description shoppers whose first paid order it was (per day) */
+            new_buyers?: number;
             /** @description orders paid */
             paid?: number;
             /** @description GMV: what the paid orders paid */
@@ -11595,6 +11597,8 @@ export interface components {
             refunded_fen?: number;
             /** @description refunds that succeeded */
             refunds?: number;
+            /** @description shoppers who had paid before (per day) */
+            returning_buyers?: number;
             /** @description orders shipped */
             shipped?: number;
         };
@@ -11615,6 +11619,8 @@ export interface components {
             delivered?: number;
             /** @description paid_fen − refunded_fen */
             net_fen?: number;
+            /** @description shoppers whose first paid order it was (per day) */
+            new_buyers?: number;
             /** @description orders paid */
             paid?: number;
             /** @description GMV: what the paid orders paid */
@@ -11637,6 +11643,8 @@ export interface components {
             refunded_fen?: number;
             /** @description refunds that succeeded */
             refunds?: number;
+            /** @description shoppers who had paid before (per day) */
+            returning_buyers?: number;
             /** @description orders shipped */
             shipped?: number;
         };
@@ -11765,6 +11773,8 @@ export interface components {
             delivered?: number;
             /** @description paid_fen − refunded_fen */
             net_fen?: number;
+            /** @description shoppers whose first paid order it was (per day) */
+            new_buyers?: number;
             /** @description orders paid */
             paid?: number;
             /** @description GMV: what the paid orders paid */
@@ -11787,6 +11797,8 @@ export interface components {
             refunded_fen?: number;
             /** @description refunds that succeeded */
             refunds?: number;
+            /** @description shoppers who had paid before (per day) */
+            returning_buyers?: number;
             /** @description orders shipped */
             shipped?: number;
             store_id?: number;

@@ -3,7 +3,7 @@ const zh = {
   report: {
     today: '今日', todayAsOf: '今日（截至 {time}）', last30: '近 30 天',
     placed: '下单', paid: '付款订单', paid_fen: '成交额', picked_up: '已提货', refunded_fen: '退款金额', net_fen: '净收入',
-    refunds: '退款笔数', average_order_fen: '客单价', delivered: '已送达', cancelled: '已取消',
+    refunds: '退款笔数', average_order_fen: '客单价', new_buyers: '新顾客（人·天）', returning_buyers: '老顾客（人·天）', delivered: '已送达', cancelled: '已取消',
     vsYesterday: '较昨日 {change}', vsPrevious: '较前 30 天 {change}', noBefore: '前期无数据',
     store: '门店', allStores: '合计',
     gmv: '成交额（元）', paidOrders: '付款订单', pickedUp: '已提货订单',
@@ -40,7 +40,7 @@ const en: typeof zh = {
   report: {
     today: 'Today', todayAsOf: 'Today (as of {time})', last30: 'Last 30 days',
     placed: 'Placed', paid: 'Paid orders', paid_fen: 'GMV', picked_up: 'Picked up', refunded_fen: 'Refunded', net_fen: 'Net revenue',
-    refunds: 'Refunds', average_order_fen: 'Average order', delivered: 'Delivered', cancelled: 'Cancelled',
+    refunds: 'Refunds', average_order_fen: 'Average order', new_buyers: 'New buyers (per day)', returning_buyers: 'Returning buyers (per day)', delivered: 'Delivered', cancelled: 'Cancelled',
     vsYesterday: '{change} vs yesterday', vsPrevious: '{change} vs the 30 days before', noBefore: 'nothing before',
     store: 'Store', allStores: 'Total',
     gmv: 'GMV (¥)', paidOrders: 'Paid orders', pickedUp: 'Picked up',

@@ -63,7 +63,14 @@ def brute_force() -> dict:
         if fen_name:
             figures[fen_name] += fen
 
+    first_paid: dict[int, int] = {}
+    for o in db.session.scalars(select(Order).where(Order.paid_at.is_not(None)).order_by(Order.id)):
+        first_paid.setdefault(o.user_id, o.id)
+    buyers: dict = {}
     for o in db.session.scalars(select(Order)):
+        if o.paid_at is not None:
+            key = (day(o.paid_at), o.store_id, o.user_id)
+            buyers[key] = buyers.get(key, False) or first_paid[o.user_id] == o.id
         count(o.created_at, o.store_id, "placed", o.payable_fen, "placed_fen")
         count(o.paid_at, o.store_id, "paid", o.payable_fen, "paid_fen")
         count(o.cancelled_at, o.store_id, "cancelled")
@@ -80,6 +87,8 @@ def brute_force() -> dict:
         count(v.verified_at, v.store_id, "pickup_visits")
         if v.partial:
             count(v.verified_at, v.store_id, "partial_visits")
+    for (d, store_id, _), new in buyers.items():
+        out[(d, store_id)]["new_buyers" if new else "returning_buyers"] += 1
     for r in db.session.scalars(select(Refund).where(Refund.status == "success")):
         store_id = db.session.get(Order, r.order_id).store_id
         count(r.succeeded_at, store_id, "refunds", r.amount_fen, "refunded_fen")
@@ -136,6 +145,8 @@ def test_built_days_equal_an_independent_count_of_the_raw_tables(app, history):
         assert (total["ready"], total["picked_up"], total["completed"]) == (2, 1, 1)
         assert (total["refunds"], total["refunded_fen"]) == (1, 5000)
         assert total["paid_fen"] == 4 * 12800 + 12800
+        # One shopper paid three orders over two days: new on the first, returning on the next.
+        assert (total["new_buyers"], total["returning_buyers"]) == (1, 1)
         # Building again changes nothing.
         rollup.build(today - timedelta(days=5), today - timedelta(days=1))
         db.session.commit()

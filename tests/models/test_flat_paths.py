@@ -63,10 +63,12 @@ def test_the_sweep_reads_only_orders_past_their_window(history):
 def test_a_days_reconciliation_reads_that_days_payments_by_index(history):
     day = calendar.today() - timedelta(days=1)
     assert reconcile.paid_on(day)  # the generated history paid something yesterday
-    for read, index in ((reconcile.paid_on, "ix_payments_status_paid_at"),
-                        (reconcile.refunded_on, "ix_refunds_status_succeeded_at")):
+    # Either time index serves a day's range (the exports' `paid_at` one, or `(status, paid_at)`):
+    # MariaDB picks by its statistics; what matters is a range read of the day, not a scan.
+    for read, indexes in ((reconcile.paid_on, {"ix_payments_status_paid_at", "ix_payments_paid_at"}),
+                          (reconcile.refunded_on, {"ix_refunds_status_succeeded_at"})):
         [plan] = plans(lambda read=read: read(day), "FROM ")
-        assert plan["key"] == index and plan["type"] == "range", plan
+        assert plan["key"] in indexes and plan["type"] == "range", plan
 
 
 def test_a_days_figures_start_from_that_days_events_whatever_the_store_filter(history):

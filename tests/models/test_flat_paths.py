@@ -80,5 +80,9 @@ def test_a_days_figures_start_from_that_days_events_whatever_the_store_filter(hi
     stores = list(db.session.scalars(select(Store.id)))
     for store_ids in (None, stores[-1:], stores):
         found = plans(lambda ids=store_ids: of_day(calendar.today(), ids), "FROM order_events")
-        assert [row["table"] for row in found] == ["order_events", "orders"], found
-        assert found[1]["type"] == "eq_ref" and found[1]["key"] == "PRIMARY", found
+        # The day's moves, then the day's buyers (whose earlier orders come by the shopper's
+        # own index): each starts from the day's events, each order by its key.
+        assert [row["table"] for row in found] == ["order_events", "orders", "order_events", "orders", "orders_1"], found
+        assert found[0]["key"] == found[2]["key"] == "ix_order_events_at", found
+        assert all(row["type"] == "eq_ref" and row["key"] == "PRIMARY" for row in (found[1], found[3])), found
+        assert found[4]["key"] == "ix_orders_user_id_id", found

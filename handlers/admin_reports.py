@@ -185,14 +185,21 @@ class CustomersQuery(StrictSchema):
     store_id = fields.Integer(load_default=None, validate=validators.Range(min=1))
 
 
+HOLDING = {
+    "units_held": fields.Integer(metadata={"description": "units of open pickup orders not yet collected"}),
+    "card_units_held": fields.Integer(metadata={
+        "description": "goods left on active pickup cards they redeemed from (units left × each unit's quantity)"}),
+}
 SegmentOut = Schema.from_dict({
     "segment": fields.String(metadata={"description": "dormant | new | champions | loyal | at_risk | regular"}),
     "customers": fields.Integer(), "monetary_fen": fields.Integer(metadata={"description": "what they paid in the window"}),
     "reachable": fields.Integer(metadata={"description": "of them, with a subscribe grant left"}),
+    **HOLDING,
 }, name="ReportSegment")
 StyleOut = Schema.from_dict({
     "style": fields.String(metadata={"description": "stocks_up (several visits, or a card over weeks) | at_once | none"}),
     "customers": fields.Integer(), "pickup_orders": fields.Integer(), "visits": fields.Integer(),
+    **HOLDING,
 }, name="ReportPickupStyle")
 CohortOut = Schema.from_dict({
     "month": fields.String(metadata={"description": "the month of the first paid order, YYYY-MM"}),

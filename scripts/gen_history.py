@@ -36,6 +36,12 @@ What it writes:
   costs (a rollup of the last week, a day's reconciliation, 「今日」) is the same at every N
   and a benchmark compares table sizes alone.
 
+--demo (scripts/dev, with --if-empty): the demo seed's own stores, SKUs and staff (its
+clerk at the first store, its admin elsewhere) and its stock — the history's opening
+restock is what the history took, so the shelves stay as seeded — then the generated
+days' rollups and the customer scores are built, so the console's overview and reports
+have something to show on first start.
+
 Not generated: pickup cards, partial pickups, payment cases, audit rows, generic state
 history (state_changes) of payments and refunds.
 
@@ -304,11 +310,16 @@ class World:
     skus: list[SkuInfo]
     sku_cum: list[float]       # cumulative popularity (Zipf-like)
     users: list[int] = field(default_factory=list)
+    # --demo: the demo's own stock rows, {(store, sku): on_hand}, topped up at the end
+    # instead of written anew.
+    shelves: dict[tuple[int, int], int] = field(default_factory=dict)
 
 
-def setup_world(rng: random.Random, n_stores: int, n_skus: int, n_users: int, start: int) -> World:
+def setup_world(rng: random.Random, n_stores: int, n_skus: int, n_users: int, start: int,
+                demo: bool = False) -> World:
     """Stores, staff, catalog and shoppers through the domain (the demo seed, create_store,
-    create_staff, create_product); shoppers in bulk."""
+    create_staff, create_product); shoppers in bulk. `demo`: the demo seed's own stores,
+    SKUs, stock and staff, nothing added."""
     import secrets as _secrets
 
     from app.demo import seed
@@ -320,6 +331,8 @@ def setup_world(rng: random.Random, n_stores: int, n_skus: int, n_users: int, st
 
     seed()
     have = list(db.session.scalars(select(stores_mod.Store).order_by(stores_mod.Store.id)))
+    if demo:
+        return _demo_world(have)
     every_day = {d: [["08:00", "22:00"]] for d in stores_mod.DAYS}
     for name, address, lat, lng in EXTRA_STORES:
         if len(have) >= n_stores:
@@ -358,6 +371,29 @@ def setup_world(rng: random.Random, n_stores: int, n_skus: int, n_users: int, st
     weights = [1 / (rank + 1) ** 0.9 for rank in range(len(skus))]
     rng.shuffle(weights)
     return World(store_ids, clerks, managers, skus, list(itertools.accumulate(weights)))
+
+
+def _demo_world(have) -> World:
+    from app.demo import DEMO_STAFF
+    from app.extensions import db
+    from models import catalog
+    from models.staff.tables import Staff
+    from models.stock.tables import Inventory
+
+    staff = {s.username: s for s in db.session.scalars(
+        select(Staff).where(Staff.username.in_([f["username"] for f in DEMO_STAFF])))}
+    admin, clerk = staff["admin"].id, staff["clerk"].id
+    store_ids = [s.id for s in have]
+    # The demo clerk works at the first store; the admin stands in at the others.
+    clerks = {sid: clerk if i == 0 else admin for i, sid in enumerate(store_ids)}
+    skus = [SkuInfo(sku.id, product.id, product.name, sku.spec, sku.price_fen) for sku, product in db.session.execute(
+        select(catalog.Sku, catalog.Product).join(catalog.Product, catalog.Product.id == catalog.Sku.product_id)
+        .where(catalog.Sku.is_bundle.is_(False)).order_by(catalog.Sku.id))]
+    shelves = {(inv.store_id, inv.sku_id): inv.on_hand for inv in db.session.scalars(select(Inventory))}
+    db.session.commit()  # no lock held while the writer writes (SQLite)
+    weights = [1 / (rank + 1) ** 0.9 for rank in range(len(skus))]
+    return World(store_ids, clerks, {sid: admin for sid in store_ids}, skus,
+                 list(itertools.accumulate(weights)), shelves=shelves)
 
 
 # --- when orders are placed -----------------------------------------------------------------
@@ -433,6 +469,7 @@ class Generator:
         self.stock: dict[tuple[int, int], list[int]] = {}  # (store, sku) → [deducted, reserved]
         self.pending_verifications: list = []               # heap of (at, order id, store, staff, items)
         self.heads = {sid: [0, self.ledger.GENESIS] for sid in world.stores}
+        self.shelves_after: dict[tuple[int, int], tuple[int, int]] = {}  # --demo: (on_hand, reserved)
         self.status_count: dict[str, int] = {}
         self.order_serial = rng.randrange(10**5)
 
@@ -710,6 +747,12 @@ class Generator:
         for sid in self.w.stores:
             for sku in self.w.skus:
                 deducted, reserved = self.stock.get((sid, sku.id), [0, 0])
+                if self.w.shelves:  # --demo: what the history took comes back as the opening
+                    self.rows["stock_movements"].append((  # restock; the shelf stays as seeded
+                        self.ids("stock_movements"), opened, sid, sku.id, deducted + reserved, 0, "restock",
+                        None, self.w.managers[sid], "opening stock (demo history)"))
+                    self.shelves_after[(sid, sku.id)] = (self.w.shelves.get((sid, sku.id), 0) + reserved, reserved)
+                    continue
                 shelf = rng.randint(80, 400)
                 opening = deducted + reserved + shelf
                 self.rows["stock_movements"].append((self.ids("stock_movements"), opened, sid, sku.id, opening, 0,
@@ -730,7 +773,7 @@ def _first_ids(conn) -> dict[str, int]:
 
 def generate(*, orders: int, days: int = 90, stores: int = 5, skus: int = 200, seed: int = 1,
              batch: int = 10_000, overdue_unpaid: int = 0, recent_per_day: int | None = None,
-             recent_days: int = 8, now: datetime | None = None, progress=None) -> dict:
+             recent_days: int = 8, now: datetime | None = None, progress=None, demo: bool = False) -> dict:
     """Fill the app's database (call inside an app context). Returns counts and timings."""
     from flask import current_app
 
@@ -743,7 +786,7 @@ def generate(*, orders: int, days: int = 90, stores: int = 5, skus: int = 200, s
     rng = random.Random(seed)
     now_s = int((now or utcnow()).timestamp())
     t0 = time.monotonic()
-    world = setup_world(rng, stores, skus, max(50, orders // 8), now_s)
+    world = setup_world(rng, stores, skus, max(50, orders // 8), now_s, demo=demo)
     setup_s = time.monotonic() - t0
     engine = db.engine
     with engine.connect() as conn:
@@ -777,6 +820,8 @@ def generate(*, orders: int, days: int = 90, stores: int = 5, skus: int = 200, s
         writer.put(gen.closing_rows(opened))
     finally:
         writer.close()
+    if demo:
+        _demo_finish(gen.shelves_after, days)
     elapsed = time.monotonic() - t0
     if os.environ.get("GEN_HISTORY_PROFILE"):
         print({k: round(v, 1) for k, v in sorted(writer.spent.items(), key=lambda kv: -kv[1])})
@@ -784,6 +829,27 @@ def generate(*, orders: int, days: int = 90, stores: int = 5, skus: int = 200, s
             "statuses": dict(sorted(gen.status_count.items())), "stores": world.stores,
             "skus": len(world.skus), "users": users,
             "first_day": first_generated_day(days, _utc(now_s)).isoformat(), "days": days}
+
+
+def _demo_finish(shelves: dict[tuple[int, int], tuple[int, int]], days: int) -> None:
+    """The demo's stock rows hold what the history still reserves (its shelf unchanged), and
+    the reports are built: the generated days' rollups and the customer scores."""
+    from datetime import timedelta
+
+    from flask import current_app
+    from sqlalchemy import update
+
+    from app.extensions import db
+    from models.analytics import calendar, customers, rollup
+    from models.stock.tables import Inventory
+
+    for (sid, sku_id), (on_hand, reserved) in shelves.items():
+        db.session.execute(update(Inventory).where(Inventory.store_id == sid, Inventory.sku_id == sku_id)
+                           .values(on_hand=on_hand, reserved=reserved))
+    yesterday = calendar.today() - timedelta(days=1)
+    rollup.build(yesterday - timedelta(days=days - 1), yesterday)
+    customers.build(current_app.config["ANALYTICS_RFM_DAYS"])
+    db.session.commit()
 
 
 def first_generated_day(days: int, now: datetime | None = None) -> date:
@@ -807,16 +873,28 @@ def main() -> int:
     p.add_argument("--recent-per-day", type=int, default=None,
                    help="orders on each of the last --recent-days days (default: N spread evenly)")
     p.add_argument("--recent-days", type=int, default=8)
+    p.add_argument("--demo", action="store_true",
+                   help="the demo's own stores, SKUs, staff and stock (no more are made), then the "
+                        "rollups and customer scores built; the app's database by default")
+    p.add_argument("--if-empty", action="store_true", help="do nothing when the database has orders")
     args = p.parse_args()
-    if not args.database_url:
+    if not args.database_url and not args.demo:
         p.error("--database-url or DATABASE_URL")
     if args.days < 1 or args.days > 366 or args.orders < 0:
         p.error("--days is 1–366, --orders ≥ 0")
-    os.environ["DATABASE_URL"] = args.database_url
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     from app import create_app
+    from app.extensions import db
+    from models.orders.tables import Order
 
     app = create_app()
+    if args.if_empty:
+        with app.app_context():
+            if db.session.scalar(select(Order.id).limit(1)) is not None:
+                print("the database has orders already: no history generated")
+                return 0
 
     def progress(done, seconds, rows):
         print(f"  {done} orders in {seconds:.0f}s ({done / seconds:.0f} orders/s, {rows / seconds:.0f} rows/s written)",
@@ -826,7 +904,7 @@ def main() -> int:
         result = generate(orders=args.orders, days=args.days, stores=args.stores, skus=args.skus, seed=args.seed,
                           batch=args.batch, overdue_unpaid=args.overdue_unpaid,
                           recent_per_day=args.recent_per_day, recent_days=args.recent_days,
-                          progress=progress if args.orders >= 100_000 else None)
+                          progress=progress if args.orders >= 100_000 else None, demo=args.demo)
     s = result["seconds"] - result["setup_seconds"]
     print(f"{result['orders']} orders, {result['rows']} rows in {s:.1f}s: {result['orders'] / s:.0f} orders/s, "
           f"{result['rows'] / s:.0f} rows/s (after {result['setup_seconds']:.1f}s of set-up); stores {result['stores']}, {result['skus']} SKUs, "

@@ -18,7 +18,14 @@ share a score: their middle rank's). Segments, first match wins:
 Pickup style: `stocks_up` when their pickup orders took 1.5 visits or more on average
 (partial pickups), or a pickup card of theirs was redeemed over 14 days or more;
 `at_once` when they collected otherwise; `none` without a pickup. Reachable: a subscribe
-grant with messages left. The table is replaced whole each night (its cost is the
+grant with messages left.
+
+How their stock is held, as the night finds it: `units_held`, units of their paid pickup
+orders not yet collected (paid or ready; a partial pickup counts what is left), and
+`card_units_held`, goods left on active, unexpired pickup cards they redeemed from in the
+window (units left × each unit's quantity), counted for whoever redeemed from the card
+last and at that order's store. Both come from the window's own orders, so they cost what
+the window costs. The table is replaced whole each night (its cost is the
 window's orders and customers, not the history).
 """
 from __future__ import annotations
@@ -32,9 +39,11 @@ from sqlalchemy import delete, func, insert, select
 
 from app.extensions import db
 from models.analytics.tables import Customer
+from models.cards.tables import Card, CardBatch, CardRedemption, CardStatus
 from models.base import utcnow
 from models.notifications.tables import SubscribeGrant
-from models.orders.tables import Order, OrderEvent
+from models.orders.status import Status
+from models.orders.tables import Order, OrderEvent, OrderItem
 from models.pickup.tables import PickupVerification
 
 DORMANT_DAYS = 90
@@ -66,6 +75,38 @@ def segment(recency_days: int, first_days: int, r: int, f: int) -> str:
     return "regular"
 
 
+def _holdings(paid: list, now: datetime) -> tuple[dict[int, int], dict[int, int]]:
+    """Per order of the window: units it still holds for collection, and the goods left on
+    the card it was redeemed from (put on the latest such order of each card, so a card is
+    counted once, for its latest holder)."""
+    open_ids = [row.id for row in paid if row.fulfillment == "pickup"
+                and row.status in (Status.paid.value, Status.ready_for_pickup.value)]
+    held: dict[int, int] = defaultdict(int)
+    for chunk in range(0, len(open_ids), 1000):
+        for order_id, qty in db.session.execute(
+                select(OrderItem.order_id, func.sum(OrderItem.qty - OrderItem.picked_up_qty))
+                .where(OrderItem.order_id.in_(open_ids[chunk:chunk + 1000])).group_by(OrderItem.order_id)):
+            held[order_id] += int(qty or 0)
+    card_ids = [row.id for row in paid if row.source.startswith("card:")]
+    latest: dict[int, tuple[datetime, int]] = {}  # card → (redeemed at, order)
+    for chunk in range(0, len(card_ids), 1000):
+        for card_id, order_id, at in db.session.execute(
+                select(CardRedemption.card_id, CardRedemption.order_id, CardRedemption.at)
+                .where(CardRedemption.order_id.in_(card_ids[chunk:chunk + 1000]))):
+            if card_id not in latest or (at, order_id) > latest[card_id]:
+                latest[card_id] = (at, order_id)
+    card_held: dict[int, int] = {}
+    cards = sorted(latest)
+    for chunk in range(0, len(cards), 1000):
+        for card_id, left in db.session.execute(
+                select(Card.id, Card.units_left * CardBatch.qty_per_unit)
+                .join(CardBatch, CardBatch.id == Card.batch_id)
+                .where(Card.id.in_(cards[chunk:chunk + 1000]), Card.status == CardStatus.active.value,
+                       Card.units_left > 0, CardBatch.valid_until > now)):
+            card_held[latest[card_id][1]] = int(left)
+    return held, card_held
+
+
 def build(window_days: int, now: datetime | None = None) -> dict:
     """Replace the customer rows; the caller commits."""
     now = now or utcnow()
@@ -82,6 +123,7 @@ def build(window_days: int, now: datetime | None = None) -> dict:
                 select(PickupVerification.order_id, PickupVerification.verified_at)
                 .where(PickupVerification.order_id.in_(order_ids[chunk:chunk + 1000]))):
             visits[order_id].append(at)
+    held, card_held = _holdings(paid, now)
     users = sorted({row.user_id for row in paid})
     first: dict[int, datetime] = {}
     reachable: set[int] = set()
@@ -97,10 +139,13 @@ def build(window_days: int, now: datetime | None = None) -> dict:
     for row in paid:
         for scope in (ALL_STORES, row.store_id):
             c = per.setdefault((scope, row.user_id), {"orders": 0, "monetary_fen": 0, "last": row.at,
-                                                      "pickup_orders": 0, "visits": 0, "cards": defaultdict(list)})
+                                                      "pickup_orders": 0, "visits": 0, "cards": defaultdict(list),
+                                                      "held": 0, "card_held": 0})
             c["orders"] += 1
             c["monetary_fen"] += 0 if row.status == "refunded" else row.payable_fen
             c["last"] = max(c["last"], row.at)
+            c["held"] += held.get(row.id, 0)
+            c["card_held"] += card_held.get(row.id, 0)
             if row.fulfillment == "pickup" and visits.get(row.id):
                 c["pickup_orders"] += 1
                 c["visits"] += len(visits[row.id])
@@ -129,6 +174,7 @@ def build(window_days: int, now: datetime | None = None) -> dict:
                          "first_order_at": first.get(user_id, c["last"]), "r": r, "f": f, "m": m,
                          "segment": segment(recency_days, first_days, r, f), "pickup_style": style,
                          "pickup_orders": c["pickup_orders"], "visits": c["visits"],
+                         "units_held": c["held"], "card_units_held": c["card_held"],
                          "reachable": user_id in reachable, "computed_at": now})
     db.session.execute(delete(Customer))
     for chunk in range(0, len(rows), 1000):

@@ -165,6 +165,11 @@ def products(store_ids: list[int] | None, first: date, last: date, *, sort: str 
 
 
 
+def _holding(row) -> dict:
+    """How a group's stock is held: uncollected order units, and goods left on cards."""
+    return {"units_held": int(row.held or 0) if row else 0, "card_units_held": int(row.card_held or 0) if row else 0}
+
+
 @_on_replica
 def customers(store_ids: list[int] | None) -> dict:
     """The nightly customer scores: per scope (0: every store, else a store of the member's),
@@ -176,11 +181,13 @@ def customers(store_ids: list[int] | None) -> dict:
         where = Customer.store_id == scope
         segments = {row.segment: row for row in db.session.execute(
             select(Customer.segment, func.count().label("customers"), func.sum(Customer.monetary_fen).label("fen"),
-                   func.sum(case((Customer.reachable.is_(True), 1), else_=0)).label("reachable"))
+                   func.sum(case((Customer.reachable.is_(True), 1), else_=0)).label("reachable"),
+                   func.sum(Customer.units_held).label("held"), func.sum(Customer.card_units_held).label("card_held"))
             .where(where).group_by(Customer.segment))}
         styles = {row.pickup_style: row for row in db.session.execute(
             select(Customer.pickup_style, func.count().label("customers"),
-                   func.sum(Customer.pickup_orders).label("orders"), func.sum(Customer.visits).label("visits"))
+                   func.sum(Customer.pickup_orders).label("orders"), func.sum(Customer.visits).label("visits"),
+                   func.sum(Customer.units_held).label("held"), func.sum(Customer.card_units_held).label("card_held"))
             .where(where).group_by(Customer.pickup_style))}
         cohorts: dict[str, list[int]] = {}
         for first, orders in db.session.execute(select(Customer.first_order_at, Customer.orders).where(where)):
@@ -193,11 +200,13 @@ def customers(store_ids: list[int] | None) -> dict:
             "computed_at": db.session.scalar(select(func.max(Customer.computed_at)).where(where)),
             "segments": [{"segment": name, "customers": int(segments[name].customers) if name in segments else 0,
                           "monetary_fen": int(segments[name].fen or 0) if name in segments else 0,
-                          "reachable": int(segments[name].reachable or 0) if name in segments else 0}
+                          "reachable": int(segments[name].reachable or 0) if name in segments else 0,
+                          **_holding(segments.get(name))}
                          for name in customer_scores.SEGMENTS],
             "pickup_styles": [{"style": name, "customers": int(styles[name].customers) if name in styles else 0,
                                "pickup_orders": int(styles[name].orders or 0) if name in styles else 0,
-                               "visits": int(styles[name].visits or 0) if name in styles else 0}
+                               "visits": int(styles[name].visits or 0) if name in styles else 0,
+                               **_holding(styles.get(name))}
                               for name in customer_scores.STYLES],
             "cohorts": [{"month": month, "customers": c[0], "repeat": c[1], "repeat_rate": c[1] * 1000 // c[0]}
                         for month, c in sorted(cohorts.items())],

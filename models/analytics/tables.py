@@ -125,5 +125,9 @@ class Customer(db.Model):
     pickup_style: Mapped[str] = mapped_column(String(16))
     pickup_orders: Mapped[int]
     visits: Mapped[int]
+    # How their stock is held when scored: units paid for at a store and not yet collected
+    # (open pickup orders), and units left on pickup cards they have redeemed from.
+    units_held: Mapped[int] = mapped_column(default=0, server_default="0")
+    card_units_held: Mapped[int] = mapped_column(default=0, server_default="0")
     reachable: Mapped[bool]
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -106,3 +106,28 @@ def test_generated_text_needs_no_escaping():
     assert "FROM_UNIXTIME(1700000000),FROM_UNIXTIME(1700000900),FROM_UNIXTIME(1700000100),NULL" in sql
     with pytest.raises(ValueError):
         list(literals.statements("users", [(1, "a\\b", 1, None)]))
+
+
+def test_demo_history_uses_the_demo_shop_and_keeps_its_shelves(app, ctx):
+    """--demo (scripts/dev's first start): the demo's stores, SKUs and staff, nothing added;
+    each shelf's available stock stays as seeded; the reports are built."""
+    from app.demo import seed
+    from models import catalog, stores
+    from models.analytics.tables import Customer, StoreDay
+    from models.staff.tables import Staff
+    from models.stock.tables import Inventory
+
+    seed()
+    db.session.commit()
+    available = {(i.store_id, i.sku_id): i.on_hand - i.reserved for i in db.session.scalars(select(Inventory))}
+    before = {"stores": count(of=stores.Store), "skus": count(of=catalog.Sku), "staff": count(of=Staff)}
+    result = gen_history.generate(orders=200, days=DAYS, seed=3, demo=True)
+    db.session.expire_all()
+    assert result["orders"] == 200
+    assert {"stores": count(of=stores.Store), "skus": count(of=catalog.Sku), "staff": count(of=Staff)} == before
+    assert {(i.store_id, i.sku_id): i.on_hand - i.reserved for i in db.session.scalars(select(Inventory))} == available
+    assert count(Inventory.reserved > 0, of=Inventory) > 0  # open orders hold stock
+    assert check_ledger() == [] and ledger.check()[0] == []
+    yesterday = calendar.today() - timedelta(days=1)
+    assert differences(calendar.today() - timedelta(days=DAYS - 1), yesterday) == []
+    assert count(of=StoreDay) > 0 and count(of=Customer) > 0

@@ -11698,10 +11698,14 @@ export interface components {
             totals?: components["schemas"]["ReportFigures"];
         };
         ReportPickupStyle: {
+            /** @description goods left on active pickup cards they redeemed from (units left × each unit's quantity) */
+            card_units_held?: number;
             customers?: number;
             pickup_orders?: number;
             /** @description stocks_up (several visits, or a card over weeks) | at_once | none */
             style?: string;
+            /** @description units of open pickup orders not yet collected */
+            units_held?: number;
             visits?: number;
         };
         ReportProduct: {
@@ -11724,6 +11728,8 @@ export interface components {
             units?: number;
         };
         ReportSegment: {
+            /** @description goods left on active pickup cards they redeemed from (units left × each unit's quantity) */
+            card_units_held?: number;
             customers?: number;
             /** @description what they paid in the window */
             monetary_fen?: number;
@@ -11731,6 +11737,8 @@ export interface components {
             reachable?: number;
             /** @description dormant | new | champions | loyal | at_risk | regular */
             segment?: string;
+            /** @description units of open pickup orders not yet collected */
+            units_held?: number;
         };
         ReportStep: {
             by_store?: components["schemas"]["ReportStepStore"][];

@@ -53,6 +53,22 @@ def test_the_outbox_list_by_status_reads_its_page_from_an_index(history):
         assert "filesort" not in (plan["Extra"] or ""), plan
 
 
+def test_a_stores_list_by_a_rare_status_reads_its_page_from_an_index(history):
+    """The worst case the bench measures (staff_rare): a status the store almost never has.
+    The list walks (store_id, status, id): what it reads is its page, not the store's history."""
+    from models.orders import search
+    from models.staff.tables import Staff
+    from models.stores import Store
+
+    store = db.session.scalars(select(Store).order_by(Store.id.desc())).first()
+    admin = db.session.scalars(select(Staff).where(Staff.username == "admin")).one()
+    plan_rows = plans(lambda: search.staff_orders(admin, store_id=store.id, status="cancelled", limit=21),
+                      "FROM orders")
+    walked = [p for p in plan_rows if p["table"] == "orders"]
+    assert walked and walked[0]["key"] == "ix_orders_store_id_status_id", walked
+    assert walked[0]["type"] in ("ref", "range"), walked
+
+
 def test_the_sweep_reads_only_orders_past_their_window(history):
     found = plans(deadlines.sweep, "FROM orders")
     keys = {row["key"] for row in found}

@@ -9,6 +9,7 @@ def load_all() -> None:
     from models.analytics import tables as analytics_tables  # noqa: F401
     from models.cards import status as card_status, tables as card_tables  # noqa: F401
     from models.exports import status as export_status, tables as export_tables  # noqa: F401
+    from models.growth import status as growth_status, tables as growth_tables  # noqa: F401
     from models.notifications import status as message_status, tables as notification_tables  # noqa: F401
     from models.official import status as official_status, tables as official_tables  # noqa: F401
     from models.orders import status as order_status, tables  # noqa: F401

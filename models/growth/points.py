@@ -1,0 +1,217 @@
+"""Points (积分) as a lot ledger.
+
+Each earning is a lot: how many, how many are left, from when they can be spent (after the
+after-sale window of the order that earned them) and when they expire (the end of the
+month twelve months after the earning, China time). Every change is an append-only entry
+with the balance (and debt) after it.
+
+Every operation on a shopper's points locks their account row first, then the lots it
+touches in (expires_at, id) order: two spends of one shopper queue, and no two
+operations lock lots in different orders (no deadlock). Spending takes the
+oldest-expiring lots first and never more than is spendable, so a balance never goes
+negative. A refund of the earning order claws back what is left of its lot; what was
+already spent becomes a debt that later earnings pay first.
+"""
+from __future__ import annotations
+
+import calendar as cal
+from collections import defaultdict
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.errors import AppError, InvalidRequest
+from app.extensions import db
+from models.base import utcnow
+from models.growth.tables import PointAccount, PointEntry, PointLot
+
+CHINA = ZoneInfo("Asia/Shanghai")
+VALID_MONTHS = 12
+
+
+class PointsInsufficient(AppError):
+    status, code, message = 409, "points_insufficient", "Not enough points."
+
+
+def expiry_for(earned_at: datetime) -> datetime:
+    """The end of the month `VALID_MONTHS` after the earning's month (China time), in UTC."""
+    local = earned_at.astimezone(CHINA)
+    months = local.year * 12 + local.month - 1 + VALID_MONTHS
+    year, month = divmod(months, 12)
+    last_day = cal.monthrange(year, month + 1)[1]
+    end = datetime(year, month + 1, last_day, tzinfo=CHINA) + timedelta(days=1)
+    return end.astimezone(ZoneInfo("UTC"))
+
+
+def _account(user_id: int) -> PointAccount:
+    """The shopper's account, locked (made on first use: two first uses at once, one insert wins)."""
+    if db.session.get(PointAccount, user_id) is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(PointAccount(user_id=user_id, balance=0, debt=0, updated_at=utcnow()))
+        except IntegrityError:
+            pass
+    return db.session.scalars(select(PointAccount).where(PointAccount.user_id == user_id)
+                              .with_for_update().execution_options(populate_existing=True)).one()
+
+
+def _entry(account: PointAccount, delta: int, reason: str, ref: str | None, lot_id: int | None, at: datetime) -> None:
+    db.session.add(PointEntry(user_id=account.user_id, lot_id=lot_id, delta=delta, balance_after=account.balance,
+                              debt_after=account.debt, reason=reason, ref=ref, at=at))
+
+
+def earn(user_id: int, amount: int, *, source: str, ref: str, available_from: datetime | None = None,
+         now: datetime | None = None) -> PointLot:
+    """A lot of `amount` points; earning the same (source, ref) again returns the first lot.
+    A debt is paid from it first. The caller commits."""
+    if amount <= 0:
+        raise InvalidRequest("Points earned are a positive number.", details={"amount": amount})
+    now = now or utcnow()
+    account = _account(user_id)
+    lot = db.session.scalars(select(PointLot).where(PointLot.source == source, PointLot.ref == ref)).first()
+    if lot is not None:
+        return lot
+    lot = PointLot(user_id=user_id, source=source, ref=ref, amount=amount, remaining=amount,
+                   available_from=available_from or now, expires_at=expiry_for(now), created_at=now)
+    db.session.add(lot)
+    db.session.flush()
+    account.balance += amount
+    _entry(account, amount, "earn", ref, lot.id, now)
+    paid = min(account.debt, amount)
+    if paid:
+        lot.remaining -= paid
+        account.balance -= paid
+        account.debt -= paid
+        _entry(account, -paid, "debt", ref, lot.id, now)
+    account.updated_at = now
+    return lot
+
+
+def _spendable_lots(user_id: int, now: datetime) -> list[PointLot]:
+    return list(db.session.scalars(
+        select(PointLot).where(PointLot.user_id == user_id, PointLot.remaining > 0, PointLot.available_from <= now,
+                               PointLot.expires_at > now)
+        .order_by(PointLot.expires_at, PointLot.id).with_for_update()
+        .execution_options(populate_existing=True)))
+
+
+def spendable(user_id: int, now: datetime | None = None) -> int:
+    now = now or utcnow()
+    return int(db.session.scalar(select(func.coalesce(func.sum(PointLot.remaining), 0)).where(
+        PointLot.user_id == user_id, PointLot.remaining > 0, PointLot.available_from <= now,
+        PointLot.expires_at > now)))
+
+
+def spend(user_id: int, points: int, *, ref: str, now: datetime | None = None) -> list[tuple[int, int]]:
+    """Take `points` from the oldest-expiring spendable lots: [(lot_id, points)]. Spending
+    with a `ref` already spent (and not returned) returns that spend. The caller commits."""
+    if points <= 0:
+        raise InvalidRequest("Points spent are a positive number.", details={"points": points})
+    now = now or utcnow()
+    account = _account(user_id)
+    done = _spent(user_id, ref)
+    if done:
+        return done
+    lots = _spendable_lots(user_id, now)
+    if sum(lot.remaining for lot in lots) < points:
+        raise PointsInsufficient(details={"spendable": sum(lot.remaining for lot in lots), "asked": points})
+    taken, left = [], points
+    for lot in lots:
+        n = min(lot.remaining, left)
+        lot.remaining -= n
+        account.balance -= n
+        _entry(account, -n, "spend", ref, lot.id, now)
+        taken.append((lot.id, n))
+        left -= n
+        if not left:
+            break
+    account.updated_at = now
+    return taken
+
+
+def _spent(user_id: int, ref: str) -> list[tuple[int, int]]:
+    """The spend under `ref` not yet returned: [(lot_id, points)] (empty: none, or returned)."""
+    rows = db.session.execute(select(PointEntry.lot_id, PointEntry.delta, PointEntry.reason).where(
+        PointEntry.reason.in_(("spend", "return")), PointEntry.ref == ref, PointEntry.user_id == user_id)).all()
+    if any(r.reason == "return" for r in rows):
+        return []
+    return [(r.lot_id, -r.delta) for r in rows]
+
+
+def return_spend(user_id: int, *, ref: str, now: datetime | None = None) -> int:
+    """The order that spent them was cancelled: the points go back to the lots they came
+    from (an expired lot's return expires at the next run). Once. The caller commits."""
+    now = now or utcnow()
+    account = _account(user_id)
+    spent = _spent(user_id, ref)
+    if not spent:
+        return 0
+    lots = {lot.id: lot for lot in db.session.scalars(
+        select(PointLot).where(PointLot.id.in_([lot_id for lot_id, _ in spent]))
+        .order_by(PointLot.expires_at, PointLot.id).with_for_update().execution_options(populate_existing=True))}
+    for lot_id, n in spent:
+        lots[lot_id].remaining += n
+        account.balance += n
+        _entry(account, n, "return", ref, lot_id, now)
+    account.updated_at = now
+    return sum(n for _, n in spent)
+
+
+def claw_back(*, source: str, ref: str, now: datetime | None = None) -> int:
+    """The earning order was refunded: what is left of its lot is taken back, and what had
+    left it otherwise than by expiring (spent, or paid a debt) becomes a debt. Once.
+    Returns the points taken back and owed. The caller commits."""
+    now = now or utcnow()
+    found = db.session.scalars(select(PointLot.user_id).where(PointLot.source == source, PointLot.ref == ref)).first()
+    if found is None:
+        return 0
+    account = _account(found)
+    lot = db.session.scalars(select(PointLot).where(PointLot.source == source, PointLot.ref == ref)
+                             .with_for_update().execution_options(populate_existing=True)).one()
+    if lot.clawed_back_at is not None:
+        return 0
+    expired = -int(db.session.scalar(select(func.coalesce(func.sum(PointEntry.delta), 0)).where(
+        PointEntry.lot_id == lot.id, PointEntry.reason == "expire")))
+    owed = lot.amount - lot.remaining - expired
+    taken = lot.remaining
+    lot.remaining = 0
+    lot.clawed_back_at = now
+    account.balance -= taken
+    account.debt += owed
+    _entry(account, -taken, "clawback", ref, lot.id, now)
+    account.updated_at = now
+    return taken + owed
+
+
+def expire_due(now: datetime | None = None, batch: int = 500) -> int:
+    """Lots past their expiry with points left lose them (the expires_at index finds them);
+    returns the points expired. The caller commits."""
+    now = now or utcnow()
+    due = db.session.execute(select(PointLot.id, PointLot.user_id).where(
+        PointLot.expires_at <= now, PointLot.remaining > 0).order_by(PointLot.expires_at).limit(batch)).all()
+    by_user: dict[int, list[int]] = defaultdict(list)
+    for lot_id, user_id in due:
+        by_user[user_id].append(lot_id)
+    expired = 0
+    for user_id in sorted(by_user):
+        account = _account(user_id)
+        for lot in db.session.scalars(select(PointLot).where(
+                PointLot.id.in_(by_user[user_id]), PointLot.remaining > 0, PointLot.expires_at <= now)
+                .order_by(PointLot.expires_at, PointLot.id).with_for_update().execution_options(populate_existing=True)):
+            n, lot.remaining = lot.remaining, 0
+            account.balance -= n
+            _entry(account, -n, "expire", lot.ref, lot.id, now)
+            expired += n
+        account.updated_at = now
+    return expired
+
+
+def checkout_value(points: int, payable_fen: int, *, points_per_yuan: int = 100, unit: int = 100,
+                   max_share_percent: int = 50) -> tuple[int, int]:
+    """(points used, fen off) for `points` offered at checkout: whole units of `unit`
+    points, `points_per_yuan` points to ¥1, at most `max_share_percent` % of the payable."""
+    cap_fen = payable_fen * max_share_percent // 100
+    usable = min(points, cap_fen * points_per_yuan // 100) // unit * unit
+    return usable, usable * 100 // points_per_yuan

@@ -1,0 +1,150 @@
+"""Coupons and points. Coupons: a template (what it takes off, where, for how long, how
+many) and the coupons claimed from it, one row each. Points: an account per shopper, a
+lot per earning (what is left of it, from when it can be spent, when it expires) and an
+append-only entry for every change with the balance after it."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from models.base import MYSQL_TABLE, UTCDateTime, utcnow
+
+
+class CouponKind(str, enum.Enum):
+    fixed = "fixed"          # amount_fen off
+    percent = "percent"      # percent_off % off the eligible lines, at most cap_fen
+    threshold = "threshold"  # 满减: amount_fen off once the eligible lines reach min_spend_fen
+    voucher = "voucher"      # 提货券: one unit of sku_id free
+
+
+class CouponScope(str, enum.Enum):
+    all = "all"
+    category = "category"    # scope_ids: category names
+    sku = "sku"              # scope_ids: SKU ids
+    store = "store"          # scope_ids: store ids (the order's store)
+
+
+class CouponStatus(str, enum.Enum):
+    available = "available"
+    locked = "locked"        # held by an order placed and not yet paid
+    used = "used"            # its order was paid
+    expired = "expired"
+
+
+class CouponTemplate(db.Model):
+    __tablename__ = "coupon_templates"
+    __table_args__ = (
+        CheckConstraint("total_limit IS NULL OR issued <= total_limit", name="issued_within_total"),
+        CheckConstraint("per_user_limit >= 1", name="per_user_positive"),
+        MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount_fen: Mapped[int] = mapped_column(default=0)
+    percent_off: Mapped[int] = mapped_column(default=0)
+    cap_fen: Mapped[int | None]
+    min_spend_fen: Mapped[int] = mapped_column(default=0)
+    sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"))
+    scope: Mapped[str] = mapped_column(String(16), default=CouponScope.all.value)
+    scope_ids: Mapped[list] = mapped_column(JSON, default=list)
+    # Validity: fixed dates, or `valid_days` from claiming (within valid_until if both).
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_days: Mapped[int | None]
+    total_limit: Mapped[int | None]
+    per_user_limit: Mapped[int] = mapped_column(default=1)
+    # Coupons handed out so far: raised only by a guarded update (`issued < total_limit`).
+    issued: Mapped[int] = mapped_column(default=0)
+    channels: Mapped[list] = mapped_column(JSON, default=list)
+    stack_with_points: Mapped[bool] = mapped_column(default=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Coupon(db.Model):
+    __tablename__ = "coupons"
+    __table_args__ = (
+        # A shopper's n-th coupon of a template, n ≤ per_user_limit: two claims at once that
+        # both counted n-1 cannot both insert n.
+        UniqueConstraint("template_id", "user_id", "user_seq"),
+        Index("ix_coupons_user_id_status", "user_id", "status"),
+        Index("ix_coupons_status_valid_until", "status", "valid_until"),
+        MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("coupon_templates.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    user_seq: Mapped[int]
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=CouponStatus.available.value)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PointAccount(db.Model):
+    """The row every change of a shopper's points locks first (so spends, earnings and
+    claw-backs of one shopper queue, and lots are then locked in one order)."""
+
+    __tablename__ = "point_accounts"
+    __table_args__ = (CheckConstraint("balance >= 0 AND debt >= 0", name="nonnegative"), MYSQL_TABLE)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, autoincrement=False)
+    balance: Mapped[int] = mapped_column(default=0)  # Σ remaining of lots not expired
+    debt: Mapped[int] = mapped_column(default=0)     # points clawed back after they were spent
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PointLot(db.Model):
+    __tablename__ = "point_lots"
+    __table_args__ = (
+        UniqueConstraint("source", "ref"),  # one earning per source event: earning twice is a no-op
+        CheckConstraint("remaining >= 0 AND remaining <= amount", name="remaining_range"),
+        Index("ix_point_lots_user_id_expires_at", "user_id", "expires_at"),
+        Index("ix_point_lots_expires_at", "expires_at"),
+        MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    source: Mapped[str] = mapped_column(String(24))   # order | invitation | streak | campaign | admin
+    ref: Mapped[str] = mapped_column(String(64))      # e.g. the order number
+    amount: Mapped[int]
+    remaining: Mapped[int]
+    available_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    clawed_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PointEntry(db.Model):
+    """Append-only: every change of a shopper's points, with the balance after it."""
+
+    __tablename__ = "point_entries"
+    __table_args__ = (
+        Index("ix_point_entries_user_id_id", "user_id", "id"),
+        Index("ix_point_entries_reason_ref", "reason", "ref"),
+        MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("point_lots.id"))
+    delta: Mapped[int]
+    balance_after: Mapped[int]
+    debt_after: Mapped[int] = mapped_column(default=0)
+    reason: Mapped[str] = mapped_column(String(24))  # earn | spend | return | clawback | expire | debt
+    ref: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

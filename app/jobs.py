@@ -11,6 +11,7 @@ from models import audit
 from models.analytics import bottlenecks, customers, rollup
 from models.cards import exports as card_exports
 from models.exports import jobs as exports
+from models.growth import coupons, points
 from models.orders import deadlines, placement
 from models.outbox import dispatch
 from models.outbox.enqueue import DISPATCH_TASK
@@ -63,6 +64,10 @@ def register(celery: Celery) -> None:
     def idempotency_retention():
         days = current_app.config["IDEMPOTENCY_RETENTION_DAYS"]
         return {"order_keys": placement.purge_keys(days), "verify_requests": replay.purge(days)}
+
+    @task(name="tihuo.growth.expire")
+    def growth_expire():
+        return {"coupons": coupons.expire_due(), "points": points.expire_due()}
 
     @task(name="tihuo.pickup.sweep")
     def pickup_sweep():

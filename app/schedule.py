@@ -44,4 +44,6 @@ def beat_schedule(cfg) -> dict:
         "idempotency-retention": {"task": "tihuo.idempotency.retention", "schedule": crontab(hour=3, minute=40)},
         # Audit rows older than AUDIT_RETENTION_DAYS.
         "audit-retention": {"task": "tihuo.audit.retention", "schedule": crontab(hour=3, minute=30)},
+        # Coupons and points past their end (points end at a Shanghai midnight: 16:00 UTC).
+        "growth-expire": {"task": "tihuo.growth.expire", "schedule": crontab(minute=5)},
     }

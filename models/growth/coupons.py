@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import AppError, Conflict, InvalidRequest, NotFound
 from app.extensions import db
-from models.base import utcnow
+from models.base import keyset_page, utcnow
 from models.growth.status import COUPONS
 from models.growth.tables import Coupon, CouponKind, CouponScope, CouponStatus, CouponTemplate
 from models.money import largest_remainder
@@ -68,8 +68,10 @@ class Quote:
 
 # -- templates ------------------------------------------------------------------------------
 
-def create_template(fields: dict) -> CouponTemplate:
-    """A template from validated fields; refuses combinations that make no sense."""
+def create_template(staff, fields: dict) -> CouponTemplate:
+    """A template from validated fields (audited); refuses combinations that make no sense."""
+    from models import audit
+
     kind = fields.get("kind")
     problems = {}
     if kind not in {k.value for k in CouponKind}:
@@ -97,6 +99,8 @@ def create_template(fields: dict) -> CouponTemplate:
     template = CouponTemplate(**{"channels": ["claim"], "scope_ids": [], **fields})
     db.session.add(template)
     db.session.flush()
+    audit.record("coupon_template.create", template, actor=staff,
+                 changes={k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()})
     return template
 
 
@@ -236,3 +240,42 @@ def expire_due(now: datetime | None = None, batch: int = 500) -> int:
     ids = list(db.session.scalars(select(Coupon.id).where(
         Coupon.status == CouponStatus.available.value, Coupon.valid_until <= now).limit(batch)))
     return COUPONS.move_all("expire", Coupon.id.in_(ids), Coupon.valid_until <= now, at=now) if ids else 0
+
+
+# -- what shoppers and staff see ------------------------------------------------------------
+
+def claimable(user_id: int, now: datetime | None = None) -> list[dict]:
+    """Templates open to claiming by hand now, with how many of each the shopper has."""
+    now = now or utcnow()
+    templates = [t for t in db.session.scalars(select(CouponTemplate).where(CouponTemplate.active.is_(True))
+                                               .order_by(CouponTemplate.id.desc()).limit(200))
+                 if "claim" in (t.channels or []) and (t.valid_until is None or t.valid_until > now)
+                 and (t.total_limit is None or t.issued < t.total_limit)]
+    have = dict(db.session.execute(select(Coupon.template_id, func.count()).where(
+        Coupon.user_id == user_id, Coupon.template_id.in_([t.id for t in templates] or [-1]))
+        .group_by(Coupon.template_id)).all())
+    return [{"template": t, "have": int(have.get(t.id, 0)),
+             "can_claim": int(have.get(t.id, 0)) < t.per_user_limit} for t in templates]
+
+
+def mine(user_id: int, status: str | None, *, cursor: int | None, limit: int) -> list[Coupon]:
+    query = select(Coupon).where(Coupon.user_id == user_id)
+    if status:
+        query = query.where(Coupon.status == status)
+    return keyset_page(query, Coupon.id, cursor=cursor, limit=limit, newest_first=True)
+
+
+def templates(*, cursor: int | None, limit: int) -> list[CouponTemplate]:
+    return keyset_page(select(CouponTemplate), CouponTemplate.id, cursor=cursor, limit=limit, newest_first=True)
+
+
+def set_active(staff, template_id: int, active: bool) -> CouponTemplate:
+    from models import audit
+
+    template = db.session.get(CouponTemplate, template_id)
+    if template is None:
+        raise NotFound("No such coupon.", details={"template_id": template_id})
+    if template.active != active:
+        audit.record("coupon_template.update", template, actor=staff, changes={"active": [template.active, active]})
+        template.active = active
+    return template

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import AppError, InvalidRequest
 from app.extensions import db
-from models.base import utcnow
+from models.base import keyset_page, utcnow
 from models.growth.tables import PointAccount, PointEntry, PointLot
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -33,6 +33,10 @@ VALID_MONTHS = 12
 
 class PointsInsufficient(AppError):
     status, code, message = 409, "points_insufficient", "Not enough points."
+
+
+class GrantKeyReused(AppError):
+    status, code, message = 422, "idempotency_key_reused", "This Idempotency-Key was used with a different grant."
 
 
 def expiry_for(earned_at: datetime) -> datetime:
@@ -215,3 +219,37 @@ def checkout_value(points: int, payable_fen: int, *, points_per_yuan: int = 100,
     cap_fen = payable_fen * max_share_percent // 100
     usable = min(points, cap_fen * points_per_yuan // 100) // unit * unit
     return usable, usable * 100 // points_per_yuan
+
+
+def summary(user_id: int, now: datetime | None = None) -> dict:
+    """A shopper's points: balance, what they can spend now, a debt, and what expires next."""
+    now = now or utcnow()
+    account = db.session.get(PointAccount, user_id)
+    soon = db.session.execute(select(PointLot.expires_at, func.sum(PointLot.remaining)).where(
+        PointLot.user_id == user_id, PointLot.remaining > 0, PointLot.expires_at > now)
+        .group_by(PointLot.expires_at).order_by(PointLot.expires_at).limit(3)).all()
+    return {"balance": account.balance if account else 0, "debt": account.debt if account else 0,
+            "spendable": spendable(user_id, now),
+            "expiring": [{"expires_at": at, "points": int(n)} for at, n in soon]}
+
+
+def history(user_id: int, *, cursor: int | None, limit: int) -> list[PointEntry]:
+    return keyset_page(select(PointEntry).where(PointEntry.user_id == user_id), PointEntry.id,
+                       cursor=cursor, limit=limit, newest_first=True)
+
+
+def grant(staff, user_id: int, amount: int, *, key: str, note: str | None) -> PointLot:
+    """Points given by hand (audited); the same key again is the same grant."""
+    from models import audit
+    from models.users import User
+
+    if db.session.get(User, user_id) is None:
+        raise InvalidRequest("No such shopper.", details={"user_id": user_id})
+    done = db.session.scalars(select(PointLot).where(PointLot.source == "admin", PointLot.ref == key)).first()
+    if done is not None:  # a retry: the same grant, nothing new; the key for another grant: refused
+        if (done.user_id, done.amount) != (user_id, amount):
+            raise GrantKeyReused(details={"user_id": done.user_id, "points": done.amount})
+        return done
+    lot = earn(user_id, amount, source="admin", ref=key)
+    audit.record("points.grant", lot, actor=staff, changes={"user_id": user_id, "amount": amount, "note": note})
+    return lot

@@ -78,6 +78,8 @@ ABILITIES = _table(
     ("staff.read", "See staff accounts and their official-account binding", {_A}),
     ("staff.write", "Create and change staff accounts; bind and unbind their official account", {_A}),
     ("audit.read", "Read the audit log", {_A, _N}),
+    ("growth.read", "See coupon templates", {_A, _M, _N}),
+    ("growth.write", "Create coupon templates and open or close them; give shoppers points", {_A}),
     ("reports.read", "See sales and order figures per store and day (the dashboard, reports)", {_A, _M, _N}),
 )
 

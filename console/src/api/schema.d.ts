@@ -1248,6 +1248,264 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/coupon-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Coupon templates, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CouponTemplatePage"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `growth.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a coupon template */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["CouponTemplateIn"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminTemplateOut1"];
+                    };
+                };
+                /** @description invalid_request (with the fields at fault) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `growth.write`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unsupported_media_type: send JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/coupon-templates/{template_id}/active": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Open or close a template to new claims (coupons already claimed stay) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    template_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["ActiveIn"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminTemplateOut1"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `growth.write`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unsupported_media_type: send JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/exports": {
         parameters: {
             query?: never;
@@ -3540,6 +3798,111 @@ export interface paths {
                 };
                 /** @description Not found */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/points/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give a shopper points (Idempotency-Key required: a retry is the same grant) */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    "Idempotency-Key": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["GrantIn"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GrantOut"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `growth.write`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unsupported_media_type: send JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description idempotency_key_reused */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -7284,6 +7647,321 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/coupons/claimable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Coupons open to claiming now */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ClaimableOut"][];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/coupons/{template_id}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Claim a coupon */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    template_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CouponOut1"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description coupon_sold_out, coupon_limit_reached, coupon_not_claimable */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/coupons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My coupons, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                    status?: "available" | "locked" | "used" | "expired" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CouponPage"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/points": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My points: balance, spendable now, next expiries */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PointsOut"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/points/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every change of my points, newest first, with the balance after it */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PointEntryPage"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/messages/subscriptions": {
         parameters: {
             query?: never;
@@ -10399,6 +11077,9 @@ export interface components {
             /** @description in the range but not issued (active, void, used up) */
             skipped?: number;
         };
+        ActiveIn: {
+            active: boolean;
+        };
         AddressIn: {
             city: string;
             detail: string;
@@ -10544,6 +11225,64 @@ export interface components {
         AdminStoreList: {
             items?: components["schemas"]["AdminStore"][];
             next_cursor?: string | null;
+        };
+        AdminTemplateOut: {
+            active?: boolean;
+            amount_fen?: number;
+            cap_fen?: number | null;
+            channels?: string[];
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            /** @description coupons handed out so far */
+            issued?: number;
+            /** @description fixed | percent | threshold (满减) | voucher (one unit of sku_id) */
+            kind?: string;
+            min_spend_fen?: number;
+            name?: string;
+            per_user_limit?: number;
+            percent_off?: number;
+            /** @description all | category | sku | store */
+            scope?: string;
+            scope_ids?: unknown[];
+            sku_id?: number | null;
+            stack_with_points?: boolean;
+            total_limit?: number | null;
+            /** @description valid this many days from claiming */
+            valid_days?: number | null;
+            /** Format: date-time */
+            valid_from?: string | null;
+            /** Format: date-time */
+            valid_until?: string | null;
+        };
+        AdminTemplateOut1: {
+            active?: boolean;
+            amount_fen?: number;
+            cap_fen?: number | null;
+            channels?: string[];
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            /** @description coupons handed out so far */
+            issued?: number;
+            /** @description fixed | percent | threshold (满减) | voucher (one unit of sku_id) */
+            kind?: string;
+            min_spend_fen?: number;
+            name?: string;
+            per_user_limit?: number;
+            percent_off?: number;
+            /** @description all | category | sku | store */
+            scope?: string;
+            scope_ids?: unknown[];
+            sku_id?: number | null;
+            stack_with_points?: boolean;
+            total_limit?: number | null;
+            /** @description valid this many days from claiming */
+            valid_days?: number | null;
+            /** Format: date-time */
+            valid_from?: string | null;
+            /** Format: date-time */
+            valid_until?: string | null;
         };
         AuditOut: {
             action?: string;
@@ -10741,6 +11480,12 @@ export interface components {
             items?: components["schemas"]["CaseOut"][];
             next_cursor?: string | null;
         };
+        ClaimableOut: {
+            can_claim?: boolean;
+            /** @description how many of these you have */
+            have?: number;
+            template?: components["schemas"]["CouponTemplateOut"];
+        };
         CodeIn: {
             code: string;
         };
@@ -10767,6 +11512,102 @@ export interface components {
             role?: string;
             store_ids?: number[];
             username?: string;
+        };
+        CouponOut: {
+            channel?: string;
+            /** Format: date-time */
+            claimed_at?: string;
+            id?: number;
+            /** @description available | locked (held by an unpaid order) | used | expired */
+            status?: string;
+            template_id?: number;
+            /** Format: date-time */
+            valid_from?: string;
+            /** Format: date-time */
+            valid_until?: string;
+        };
+        CouponOut1: {
+            channel?: string;
+            /** Format: date-time */
+            claimed_at?: string;
+            id?: number;
+            /** @description available | locked (held by an unpaid order) | used | expired */
+            status?: string;
+            template_id?: number;
+            /** Format: date-time */
+            valid_from?: string;
+            /** Format: date-time */
+            valid_until?: string;
+        };
+        CouponPage: {
+            items?: components["schemas"]["CouponOut"][];
+            next_cursor?: string | null;
+        };
+        CouponTemplateIn: {
+            /** @default 0 */
+            amount_fen?: number;
+            /** @default null */
+            cap_fen?: number | null;
+            channels?: ("claim" | "new_customer" | "invitation" | "campaign" | "order_gift" | "points_exchange")[];
+            /** @enum {string} */
+            kind: "fixed" | "percent" | "threshold" | "voucher";
+            /** @default 0 */
+            min_spend_fen?: number;
+            name: string;
+            /** @default 1 */
+            per_user_limit?: number;
+            /** @default 0 */
+            percent_off?: number;
+            /**
+             * @default all
+             * @enum {string}
+             */
+            scope?: "all" | "category" | "sku" | "store";
+            scope_ids?: unknown[];
+            /** @default null */
+            sku_id?: number | null;
+            /** @default true */
+            stack_with_points?: boolean;
+            /** @default null */
+            total_limit?: number | null;
+            /** @default null */
+            valid_days?: number | null;
+            /**
+             * Format: date-time
+             * @default null
+             */
+            valid_from?: string | null;
+            /**
+             * Format: date-time
+             * @default null
+             */
+            valid_until?: string | null;
+        };
+        CouponTemplateOut: {
+            amount_fen?: number;
+            cap_fen?: number | null;
+            id?: number;
+            /** @description fixed | percent | threshold (满减) | voucher (one unit of sku_id) */
+            kind?: string;
+            min_spend_fen?: number;
+            name?: string;
+            per_user_limit?: number;
+            percent_off?: number;
+            /** @description all | category | sku | store */
+            scope?: string;
+            scope_ids?: unknown[];
+            sku_id?: number | null;
+            stack_with_points?: boolean;
+            /** @description valid this many days from claiming */
+            valid_days?: number | null;
+            /** Format: date-time */
+            valid_from?: string | null;
+            /** Format: date-time */
+            valid_until?: string | null;
+        };
+        CouponTemplatePage: {
+            items?: components["schemas"]["AdminTemplateOut"][];
+            next_cursor?: string | null;
         };
         CustomersReport: {
             scopes?: components["schemas"]["ReportCustomerScope"][];
@@ -10796,6 +11637,11 @@ export interface components {
             from_status?: string | null;
             reason?: string | null;
             to_status?: string;
+        };
+        ExpiringOut: {
+            /** Format: date-time */
+            expires_at?: string;
+            points?: number;
         };
         ExportFiltersOut: {
             /** Format: date */
@@ -10945,6 +11791,19 @@ export interface components {
         FunnelReport: {
             by_store?: components["schemas"]["ReportFunnelStore"][];
             totals?: components["schemas"]["ReportFunnel"];
+        };
+        GrantIn: {
+            /** @default null */
+            note?: string | null;
+            points: number;
+            user_id: number;
+        };
+        GrantOut: {
+            /** Format: date-time */
+            expires_at?: string;
+            lot_id?: number;
+            points?: number;
+            user_id?: number;
         };
         GrantsOut: {
             grants?: {
@@ -11324,6 +12183,30 @@ export interface components {
             };
             phone?: string | null;
             pickup_radius_m?: number | null;
+        };
+        PointEntryOut: {
+            /** Format: date-time */
+            at?: string;
+            balance_after?: number;
+            delta?: number;
+            id?: number;
+            /** @description earn | spend | return | clawback | expire | debt */
+            reason?: string;
+            ref?: string | null;
+        };
+        PointEntryPage: {
+            items?: components["schemas"]["PointEntryOut"][];
+            next_cursor?: string | null;
+        };
+        PointsOut: {
+            /** @description points not expired (some may not be spendable yet) */
+            balance?: number;
+            /** @description points owed after a refund; later earnings pay it first */
+            debt?: number;
+            /** @description the next expiries */
+            expiring?: components["schemas"]["ExpiringOut"][];
+            /** @description points you can spend now */
+            spendable?: number;
         };
         PresentedIn: {
             /**

@@ -9,7 +9,7 @@ export const ABILITIES = [
   'pickups.verify', 'pickups.review', 'pickups.reissue', 'pickups.extend',
   'cards.read', 'cards.write', 'cards.export', 'cards.review',
   'payments.read', 'payments.resolve', 'outbox.read', 'outbox.retry',
-  'staff.read', 'staff.write', 'audit.read', 'reports.read',
+  'staff.read', 'staff.write', 'audit.read', 'reports.read', 'growth.read', 'growth.write',
 ] as const
 
 export type Ability = (typeof ABILITIES)[number]

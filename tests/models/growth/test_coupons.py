@@ -24,7 +24,7 @@ from tests.models.pickup.support import counter, place  # noqa: F401
 def template(**over) -> CouponTemplate:
     fields = {"name": "满100减20", "kind": "threshold", "amount_fen": 2000, "min_spend_fen": 10000,
               "valid_days": 30, **over}
-    made = coupons.create_template(fields)
+    made = coupons.create_template(None, fields)
     db.session.commit()
     return made
 
@@ -115,7 +115,7 @@ def test_claiming_refuses_what_the_template_does_not_allow(ctx):
         coupons.claim(user, invite_only.id)
     assert coupons.claim(user, invite_only.id, channel="invitation").channel == "invitation"
     with pytest.raises(Exception) as bad:
-        coupons.create_template({"name": "x", "kind": "threshold", "amount_fen": 2000, "min_spend_fen": 1000,
+        coupons.create_template(None, {"name": "x", "kind": "threshold", "amount_fen": 2000, "min_spend_fen": 1000,
                                  "valid_days": 7})
     assert getattr(bad.value, "details", {}).get("min_spend_fen")
 

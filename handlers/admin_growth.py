@@ -1,0 +1,100 @@
+"""Merchant console: coupon templates (create, switch on and off, list) and points given
+by hand."""
+from __future__ import annotations
+
+from apiflask import APIBlueprint, fields, validators
+
+from handlers.access import can, current_staff, staff_auth
+from handlers.growth import CouponTemplateOut
+from handlers.schemas import PageQuery, RequiredIdempotencyHeaders, Schema, StrictSchema, cursor_int, page, page_of
+from models.growth import coupons, points
+from models.growth.tables import CouponKind, CouponScope
+
+bp = APIBlueprint("admin_growth", __name__, url_prefix="/api/admin", tag="Admin: points and coupons")
+
+
+class CouponTemplateIn(StrictSchema):
+    name = fields.String(required=True, validate=validators.Length(1, 64))
+    kind = fields.String(required=True, validate=validators.OneOf([k.value for k in CouponKind]))
+    amount_fen = fields.Integer(load_default=0, strict=True, validate=validators.Range(0, 10_000_000))
+    percent_off = fields.Integer(load_default=0, strict=True, validate=validators.Range(0, 99))
+    cap_fen = fields.Integer(load_default=None, strict=True, validate=validators.Range(1, 10_000_000))
+    min_spend_fen = fields.Integer(load_default=0, strict=True, validate=validators.Range(0, 100_000_000))
+    sku_id = fields.Integer(load_default=None, strict=True, validate=validators.Range(min=1))
+    scope = fields.String(load_default="all", validate=validators.OneOf([s.value for s in CouponScope]))
+    scope_ids = fields.List(fields.Raw(), load_default=list, validate=validators.Length(max=200))
+    valid_from = fields.AwareDateTime(load_default=None)
+    valid_until = fields.AwareDateTime(load_default=None)
+    valid_days = fields.Integer(load_default=None, strict=True, validate=validators.Range(1, 3650))
+    total_limit = fields.Integer(load_default=None, strict=True, validate=validators.Range(1, 10_000_000))
+    per_user_limit = fields.Integer(load_default=1, strict=True, validate=validators.Range(1, 1000))
+    channels = fields.List(fields.String(validate=validators.OneOf(coupons.CHANNELS)), load_default=lambda: ["claim"])
+    stack_with_points = fields.Boolean(load_default=True)
+
+
+class AdminTemplateOut(CouponTemplateOut):
+    total_limit = fields.Integer(allow_none=True)
+    issued = fields.Integer(metadata={"description": "coupons handed out so far"})
+    channels = fields.List(fields.String())
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+
+
+class ActiveIn(StrictSchema):
+    active = fields.Boolean(required=True)
+
+
+class GrantIn(StrictSchema):
+    user_id = fields.Integer(required=True, strict=True, validate=validators.Range(min=1))
+    points = fields.Integer(required=True, strict=True, validate=validators.Range(1, 1_000_000))
+    note = fields.String(load_default=None, validate=validators.Length(max=200))
+
+
+class GrantOut(Schema):
+    lot_id = fields.Integer(attribute="id")
+    user_id = fields.Integer()
+    points = fields.Integer(attribute="amount")
+    expires_at = fields.DateTime()
+
+
+@bp.get("/coupon-templates")
+@bp.auth_required(staff_auth)
+@can("growth.read")
+@bp.input(PageQuery, location="query", arg_name="query")
+@bp.output(page_of(AdminTemplateOut, "CouponTemplatePage"))
+@bp.doc(summary="Coupon templates, newest first")
+def list_templates(query):
+    return page(coupons.templates(cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1), query["limit"])
+
+
+@bp.post("/coupon-templates")
+@bp.auth_required(staff_auth)
+@can("growth.write")
+@bp.input(CouponTemplateIn, arg_name="body")
+@bp.output(AdminTemplateOut, status_code=201)
+@bp.doc(summary="Create a coupon template", responses={400: "invalid_request (with the fields at fault)"})
+def create_template(body):
+    return coupons.create_template(current_staff(), body)
+
+
+@bp.post("/coupon-templates/<int:template_id>/active")
+@bp.auth_required(staff_auth)
+@can("growth.write")
+@bp.input(ActiveIn, arg_name="body")
+@bp.output(AdminTemplateOut)
+@bp.doc(summary="Open or close a template to new claims (coupons already claimed stay)")
+def set_active(template_id, body):
+    return coupons.set_active(current_staff(), template_id, body["active"])
+
+
+@bp.post("/points/grants")
+@bp.auth_required(staff_auth)
+@can("growth.write")
+@bp.input(GrantIn, arg_name="body")
+@bp.input(RequiredIdempotencyHeaders, location="headers", arg_name="headers")
+@bp.output(GrantOut, status_code=201)
+@bp.doc(summary="Give a shopper points (Idempotency-Key required: a retry is the same grant)",
+        responses={422: "idempotency_key_reused"})
+def grant_points(body, headers):
+    return points.grant(current_staff(), body["user_id"], body["points"],
+                        key=f"{current_staff().id}:{headers['idempotency_key']}", note=body["note"])

@@ -1,0 +1,121 @@
+"""The shopper's points and coupons: what they have, what they can claim, claiming."""
+from __future__ import annotations
+
+from apiflask import APIBlueprint, fields, validators
+
+from handlers.access import current_user, shopper_auth
+from handlers.schemas import Cursor, PageQuery, Schema, StrictSchema, cursor_int, page, page_of
+from models.growth import coupons, points
+from models.growth.tables import CouponStatus
+
+bp = APIBlueprint("growth", __name__, url_prefix="/api", tag="Points and coupons")
+
+
+class CouponTemplateOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String(metadata={"description": "fixed | percent | threshold (满减) | voucher (one unit of sku_id)"})
+    amount_fen = fields.Integer()
+    percent_off = fields.Integer()
+    cap_fen = fields.Integer(allow_none=True)
+    min_spend_fen = fields.Integer()
+    sku_id = fields.Integer(allow_none=True)
+    scope = fields.String(metadata={"description": "all | category | sku | store"})
+    scope_ids = fields.List(fields.Raw())
+    valid_from = fields.DateTime(allow_none=True)
+    valid_until = fields.DateTime(allow_none=True)
+    valid_days = fields.Integer(allow_none=True, metadata={"description": "valid this many days from claiming"})
+    per_user_limit = fields.Integer()
+    stack_with_points = fields.Boolean()
+
+
+class ClaimableOut(Schema):
+    template = fields.Nested(CouponTemplateOut)
+    have = fields.Integer(metadata={"description": "how many of these you have"})
+    can_claim = fields.Boolean()
+
+
+class CouponOut(Schema):
+    id = fields.Integer()
+    template_id = fields.Integer()
+    status = fields.String(metadata={"description": "available | locked (held by an unpaid order) | used | expired"})
+    valid_from = fields.DateTime()
+    valid_until = fields.DateTime()
+    claimed_at = fields.DateTime()
+    channel = fields.String()
+
+
+class CouponsQuery(PageQuery):
+    status = fields.String(load_default=None, validate=validators.OneOf([s.value for s in CouponStatus]))
+
+
+class ExpiringOut(Schema):
+    expires_at = fields.DateTime()
+    points = fields.Integer()
+
+
+class PointsOut(Schema):
+    balance = fields.Integer(metadata={"description": "points not expired (some may not be spendable yet)"})
+    spendable = fields.Integer(metadata={"description": "points you can spend now"})
+    debt = fields.Integer(metadata={"description": "points owed after a refund; later earnings pay it first"})
+    expiring = fields.Nested(ExpiringOut, many=True, metadata={"description": "the next expiries"})
+
+
+class PointEntryOut(Schema):
+    id = fields.Integer()
+    delta = fields.Integer()
+    balance_after = fields.Integer()
+    reason = fields.String(metadata={"description": "earn | spend | return | clawback | expire | debt"})
+    ref = fields.String(allow_none=True)
+    at = fields.DateTime()
+
+
+class HistoryQuery(StrictSchema):
+    cursor = Cursor()
+    limit = fields.Integer(load_default=20, validate=validators.Range(1, 100))
+
+
+@bp.get("/coupons/claimable")
+@bp.auth_required(shopper_auth)
+@bp.output(ClaimableOut(many=True))
+@bp.doc(summary="Coupons open to claiming now")
+def claimable():
+    return coupons.claimable(current_user().id)
+
+
+@bp.post("/coupons/<int:template_id>/claim")
+@bp.auth_required(shopper_auth)
+@bp.output(CouponOut, status_code=201)
+@bp.doc(summary="Claim a coupon",
+        responses={404: "not_found", 409: "coupon_sold_out, coupon_limit_reached, coupon_not_claimable"})
+def claim(template_id):
+    return coupons.claim(current_user().id, template_id)
+
+
+@bp.get("/me/coupons")
+@bp.auth_required(shopper_auth)
+@bp.input(CouponsQuery, location="query", arg_name="query")
+@bp.output(page_of(CouponOut, "CouponPage"))
+@bp.doc(summary="My coupons, newest first")
+def my_coupons(query):
+    rows = coupons.mine(current_user().id, query["status"], cursor=cursor_int(query["cursor"]),
+                        limit=query["limit"] + 1)
+    return page(rows, query["limit"])
+
+
+@bp.get("/me/points")
+@bp.auth_required(shopper_auth)
+@bp.output(PointsOut)
+@bp.doc(summary="My points: balance, spendable now, next expiries")
+def my_points():
+    return points.summary(current_user().id)
+
+
+@bp.get("/me/points/history")
+@bp.auth_required(shopper_auth)
+@bp.input(HistoryQuery, location="query", arg_name="query")
+@bp.output(page_of(PointEntryOut, "PointEntryPage"))
+@bp.doc(summary="Every change of my points, newest first, with the balance after it")
+def my_points_history(query):
+    rows = points.history(current_user().id, cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
+    return page(rows, query["limit"])

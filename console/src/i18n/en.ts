@@ -8,6 +8,7 @@ const en: typeof zh = {
   },
   roles: { admin: 'Admin', manager: 'Manager', clerk: 'Clerk', analyst: 'Analyst' },
   nav: {
+    coupons: 'Coupons and points',
     dashboard: 'Overview', reports: 'Reports', expiring: 'Pickups expiring', counter: 'Counter', reviews: 'Locked pickup codes', lockedCards: 'Locked cards',
     replenishment: 'Replenishment', paymentCases: 'Payment cases', outbox: 'Failed deliveries',
     orders: 'Orders', stock: 'Stock', cards: 'Pickup cards', catalog: 'Catalog & stores', staff: 'Staff', audit: 'Audit log', money: 'Money',

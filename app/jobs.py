@@ -11,7 +11,7 @@ from models import audit
 from models.analytics import bottlenecks, customers, rollup
 from models.cards import exports as card_exports
 from models.exports import jobs as exports
-from models.growth import coupons, points
+from models.growth import coupons, invitations, points
 from models.orders import deadlines, placement
 from models.outbox import dispatch
 from models.outbox.enqueue import DISPATCH_TASK
@@ -68,6 +68,10 @@ def register(celery: Celery) -> None:
     @task(name="tihuo.growth.expire")
     def growth_expire():
         return {"coupons": coupons.expire_due(), "points": points.expire_due()}
+
+    @task(name="tihuo.growth.invitations")
+    def growth_invitations():
+        return invitations.sweep()
 
     @task(name="tihuo.pickup.sweep")
     def pickup_sweep():

@@ -46,4 +46,6 @@ def beat_schedule(cfg) -> dict:
         "audit-retention": {"task": "tihuo.audit.retention", "schedule": crontab(hour=3, minute=30)},
         # Coupons and points past their end (points end at a Shanghai midnight: 16:00 UTC).
         "growth-expire": {"task": "tihuo.growth.expire", "schedule": crontab(minute=5)},
+        # Invitations: first orders found, referrals settled after 7 days, tiers granted once.
+        "growth-invitations": {"task": "tihuo.growth.invitations", "schedule": crontab(minute=25)},
     }

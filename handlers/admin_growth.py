@@ -5,9 +5,9 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields, validators
 
 from handlers.access import can, current_staff, staff_auth
-from handlers.growth import CouponTemplateOut
+from handlers.growth import CampaignOut, CouponTemplateOut
 from handlers.schemas import PageQuery, RequiredIdempotencyHeaders, Schema, StrictSchema, cursor_int, page, page_of
-from models.growth import coupons, points
+from models.growth import coupons, invitations, points
 from models.growth.tables import CouponKind, CouponScope
 
 bp = APIBlueprint("admin_growth", __name__, url_prefix="/api/admin", tag="Admin: points and coupons")
@@ -98,3 +98,28 @@ def set_active(template_id, body):
 def grant_points(body, headers):
     return points.grant(current_staff(), body["user_id"], body["points"],
                         key=f"{current_staff().id}:{headers['idempotency_key']}", note=body["note"])
+
+
+class TierIn(StrictSchema):
+    invitees = fields.Integer(required=True, strict=True, validate=validators.Range(1, 1000))
+    reward = fields.Dict(required=True, metadata={
+        "description": "{kind: coupon, template_id} (a template open to the invitation channel) or "
+                       "{kind: points, points}"})
+
+
+class CampaignIn(StrictSchema):
+    name = fields.String(required=True, validate=validators.Length(1, 64))
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+    min_order_fen = fields.Integer(load_default=0, strict=True, validate=validators.Range(0, 100_000_000))
+    tiers = fields.List(fields.Nested(TierIn), required=True, validate=validators.Length(1, 10))
+
+
+@bp.post("/invitation-campaigns")
+@bp.auth_required(staff_auth)
+@can("growth.write")
+@bp.input(CampaignIn, arg_name="body")
+@bp.output(CampaignOut, status_code=201)
+@bp.doc(summary="Start an invitation campaign with reward tiers", responses={400: "invalid_request"})
+def create_campaign(body):
+    return invitations.create_campaign(current_staff(), body)

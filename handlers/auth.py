@@ -8,12 +8,19 @@ from handlers.access import current_user, shopper_auth
 from app.sessions import issue_token, revoke_token, session_ttl
 from handlers.schemas import Bool, Schema, StrictSchema
 from models import users
+from models.growth import invitations
 
 bp = APIBlueprint("auth", __name__, url_prefix="/api/auth", tag="Shopper login")
 
 
 class CodeIn(StrictSchema):
     code = fields.String(required=True, validate=validators.Length(1, 128))
+
+
+class LoginIn(CodeIn):
+    invite_code = fields.String(load_default=None, validate=validators.Length(1, 32), metadata={
+        "description": "an invitation code from the share path (`inv`) or the mini-program code's scene "
+                       "(`inv=CODE`): counts at a shopper's first login only"})
 
 
 class LoginUser(Schema):
@@ -33,11 +40,12 @@ class PhoneOut(Schema):
 
 
 @bp.post("/login")
-@bp.input(CodeIn, arg_name="body")
+@bp.input(LoginIn, arg_name="body")
 @bp.output(LoginOut)
 @bp.doc(summary="Log in with a wx.login code")
 def login(body):
     user, is_new = users.login(body["code"])
+    invitations.attribute(user, is_new, body["invite_code"])
     token, expires_at = issue_token("user", user.id, session_ttl("user"))
     return {"token": token, "expires_at": expires_at,
             "user": {"id": user.id, "is_new": is_new, "has_phone": user.has_phone}}

@@ -5,7 +5,7 @@ from apiflask import APIBlueprint, fields, validators
 
 from handlers.access import current_user, shopper_auth
 from handlers.schemas import Cursor, PageQuery, Schema, StrictSchema, cursor_int, page, page_of
-from models.growth import coupons, points
+from models.growth import coupons, invitations, points
 from models.growth.tables import CouponStatus
 
 bp = APIBlueprint("growth", __name__, url_prefix="/api", tag="Points and coupons")
@@ -119,3 +119,34 @@ def my_points():
 def my_points_history(query):
     rows = points.history(current_user().id, cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
     return page(rows, query["limit"])
+
+
+class TierOut(Schema):
+    invitees = fields.Integer(metadata={"description": "qualified invitees this tier needs"})
+    reward = fields.Dict(metadata={"description": "{kind: coupon, template_id} or {kind: points, points}"})
+
+
+class CampaignOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    min_order_fen = fields.Integer(metadata={"description": "an invitee's first order must be at least this"})
+    tiers = fields.Nested(TierOut, many=True)
+
+
+class InvitationOut(Schema):
+    code = fields.String(metadata={"description": "my invitation code: the share path's `inv`"})
+    scene = fields.String(metadata={"description": "the mini-program code's scene (getwxacodeunlimit)"})
+    campaign = fields.Nested(CampaignOut, allow_none=True)
+    qualified = fields.Integer(metadata={"description": "invitees who qualified (first order collected, kept 7 days)"})
+    waiting = fields.Integer(metadata={"description": "invitees who have not qualified yet"})
+    granted = fields.List(fields.Integer(), metadata={"description": "tiers rewarded (their invitee counts)"})
+
+
+@bp.get("/me/invitation")
+@bp.auth_required(shopper_auth)
+@bp.output(InvitationOut)
+@bp.doc(summary="My invitation code and how far I am in the running campaign")
+def my_invitation():
+    return invitations.progress(current_user().id)

@@ -1,7 +1,7 @@
 """The coupon transition table (models.state_machine does the moving)."""
 from __future__ import annotations
 
-from models.growth.tables import Coupon, CouponStatus
+from models.growth.tables import Coupon, CouponStatus, Referral, ReferralStatus
 from models.state_machine import Machine, Move
 
 S = CouponStatus
@@ -13,3 +13,10 @@ COUPONS = Machine(Coupon, {
     "give_back": Move((S.used,), S.available),              # that order refunded in full, the coupon still valid
     "expire": Move((S.available,), S.expired, "expired_at"),
 }, states=CouponStatus, initial=(S.available,))
+
+R = ReferralStatus
+
+REFERRALS = Machine(Referral, {
+    "qualify": Move((R.attributed,), R.qualified, "qualified_at"),
+    "disqualify": Move((R.attributed,), R.disqualified, "disqualified_at"),
+}, states=ReferralStatus, initial=(R.attributed,))

@@ -148,3 +148,74 @@ class PointEntry(db.Model):
     reason: Mapped[str] = mapped_column(String(24))  # earn | spend | return | clawback | expire | debt
     ref: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InvitationCampaign(db.Model):
+    """邀请有礼: within [starts_at, ends_at), each inviter's qualified invitees reach tiers
+    ({"invitees": 3, "reward": {"kind": "coupon", "template_id": 7}} or
+    {"kind": "points", "points": 500}), each tier rewarded once."""
+
+    __tablename__ = "invitation_campaigns"
+    __table_args__ = (MYSQL_TABLE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    min_order_fen: Mapped[int] = mapped_column(default=0)
+    tiers: Mapped[list] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InviteCode(db.Model):
+    """A shopper's own invitation code: random (ids are not shown), in the share path and
+    the mini-program code's scene."""
+
+    __tablename__ = "invite_codes"
+    __table_args__ = (MYSQL_TABLE,)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, autoincrement=False)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReferralStatus(str, enum.Enum):
+    attributed = "attributed"        # came through an inviter's code at their first login
+    qualified = "qualified"          # first order collected or delivered, ≥ the minimum, not refunded in 7 days
+    disqualified = "disqualified"    # that order was refunded, or the phone was seen before
+
+
+class Referral(db.Model):
+    __tablename__ = "referrals"
+    __table_args__ = (
+        Index("ix_referrals_campaign_id_inviter_id_status", "campaign_id", "inviter_id", "status"),
+        Index("ix_referrals_status_qualifies_at", "status", "qualifies_at"),
+        MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("invitation_campaigns.id"))
+    inviter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    invitee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)  # one referral per invitee
+    status: Mapped[str] = mapped_column(String(16), default=ReferralStatus.attributed.value)
+    attributed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    qualifies_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # collected/delivered + 7 days
+    qualified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disqualified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class TierGrant(db.Model):
+    """A tier reached by an inviter, rewarded: the unique key makes it once."""
+
+    __tablename__ = "invitation_tier_grants"
+    __table_args__ = (UniqueConstraint("campaign_id", "inviter_id", "invitees"), MYSQL_TABLE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("invitation_campaigns.id"))
+    inviter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    invitees: Mapped[int]
+    reward: Mapped[dict] = mapped_column(JSON)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -31,7 +31,8 @@ def test_the_beat_schedule(app):
         "analytics-rollup": "tihuo.analytics.rollup", "analytics-customers": "tihuo.analytics.customers",
         "idempotency-retention": "tihuo.idempotency.retention",
         "audit-retention": "tihuo.audit.retention", "card-exports-sweep": "tihuo.cards.export_sweep",
-        "exports-sweep": "tihuo.exports.sweep", "growth-expire": "tihuo.growth.expire"}
+        "exports-sweep": "tihuo.exports.sweep", "growth-expire": "tihuo.growth.expire",
+        "growth-invitations": "tihuo.growth.invitations"}
     assert all(entry["task"] in celery.tasks for entry in schedule.values())
     every = {name: entry["schedule"] for name, entry in schedule.items() if isinstance(entry["schedule"], float)}
     assert every == {"outbox-dispatch": 30.0, "orders-sweep": 60.0, "payments-query-pending": 60.0,

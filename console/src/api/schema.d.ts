@@ -3512,6 +3512,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/invitation-campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start an invitation campaign with reward tiers */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["CampaignIn"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CampaignOut1"];
+                    };
+                };
+                /** @description invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `growth.write`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unsupported_media_type: send JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/outbox": {
         parameters: {
             query?: never;
@@ -7032,7 +7126,7 @@ export interface paths {
             };
             requestBody?: {
                 content: {
-                    "application/json": components["schemas"]["CodeIn"];
+                    "application/json": components["schemas"]["LoginIn"];
                 };
             };
             responses: {
@@ -7812,6 +7906,60 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My invitation code and how far I am in the running campaign */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["InvitationOut"];
                     };
                 };
                 /** @description Authentication error */
@@ -11392,6 +11540,38 @@ export interface components {
             /** @description what the QR code encodes */
             url?: string;
         };
+        CampaignIn: {
+            /** Format: date-time */
+            ends_at: string;
+            /** @default 0 */
+            min_order_fen?: number;
+            name: string;
+            /** Format: date-time */
+            starts_at: string;
+            tiers: components["schemas"]["TierIn"][];
+        };
+        CampaignOut: {
+            /** Format: date-time */
+            ends_at?: string;
+            id?: number;
+            /** @description an invitee's first order must be at least this */
+            min_order_fen?: number;
+            name?: string;
+            /** Format: date-time */
+            starts_at?: string;
+            tiers?: components["schemas"]["TierOut"][];
+        };
+        CampaignOut1: {
+            /** Format: date-time */
+            ends_at?: string;
+            id?: number;
+            /** @description an invitee's first order must be at least this */
+            min_order_fen?: number;
+            name?: string;
+            /** Format: date-time */
+            starts_at?: string;
+            tiers?: components["schemas"]["TierOut"][];
+        };
         CardBatchPage: {
             items?: components["schemas"]["BatchOut"][];
             next_cursor?: string | null;
@@ -11874,6 +12054,19 @@ export interface components {
             /** Format: date-time */
             updated_at?: string;
         };
+        InvitationOut: {
+            campaign?: components["schemas"]["CampaignOut"] | null;
+            /** @description my invitation code: the share path's `inv` */
+            code?: string;
+            /** @description tiers rewarded (their invitee counts) */
+            granted?: number[];
+            /** @description invitees who qualified (first order collected, kept 7 days) */
+            qualified?: number;
+            /** @description the mini-program code's scene (getwxacodeunlimit) */
+            scene?: string;
+            /** @description invitees who have not qualified yet */
+            waiting?: number;
+        };
         ItemIn: {
             qty: number;
             sku_id: number;
@@ -11935,6 +12128,14 @@ export interface components {
         LockedPage: {
             items?: components["schemas"]["LockedOut"][];
             next_cursor?: string | null;
+        };
+        LoginIn: {
+            code: string;
+            /**
+             * @description an invitation code from the share path (`inv`) or the mini-program code's scene (`inv=CODE`): counts at a shopper's first login only
+             * @default null
+             */
+            invite_code?: string | null;
         };
         LoginOut: {
             /** Format: date-time */
@@ -12991,6 +13192,21 @@ export interface components {
             /** @description event → template id */
             templates?: {
                 [key: string]: string;
+            };
+        };
+        TierIn: {
+            invitees: number;
+            /** @description {kind: coupon, template_id} (a template open to the invitation channel) or {kind: points, points} */
+            reward: {
+                [key: string]: unknown;
+            };
+        };
+        TierOut: {
+            /** @description qualified invitees this tier needs */
+            invitees?: number;
+            /** @description {kind: coupon, template_id} or {kind: points, points} */
+            reward?: {
+                [key: string]: unknown;
             };
         };
         TransferIn: {

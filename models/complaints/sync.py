@@ -61,9 +61,13 @@ def record_notification(resource: dict) -> str:
 
 # --- one complaint ---------------------------------------------------------------------------
 
-def sync(complaint_id: str) -> str:
+def sync(complaint_id: str, *, create: bool = False) -> str:
     """Read the complaint and its history from WeChat Pay, then write them. Returns
-    synced | unknown (WeChat does not know it) | unavailable (asked again later)."""
+    synced | unknown (WeChat does not know it) | unavailable (asked again later) | gone.
+    Only the pull creates rows (`create`): the sync a notification or an action deferred
+    finds its row, or does nothing."""
+    if not create and not db.session.scalar(select(Complaint.id).where(Complaint.complaint_id == complaint_id)):
+        return "gone"
     try:
         detail = wechat.pay().complaint(complaint_id)
         history = list(wechat.pay().iter_negotiation_history(complaint_id)) if detail else []
@@ -72,14 +76,16 @@ def sync(complaint_id: str) -> str:
         return "unavailable"
     if detail is None:
         return "unknown"
-    upsert(detail, history)
-    return "synced"
+    return "synced" if upsert(detail, history, create=create) is not None else "gone"
 
 
-def upsert(detail: dict, history: list[dict] | None) -> Complaint:
+def upsert(detail: dict, history: list[dict] | None, *, create: bool = True) -> Complaint | None:
     """Write what WeChat says about a complaint (a detail or a list item) and, when given,
     its history. Holds the complaint's row lock only for these writes."""
     info = (detail.get("complaint_order_info") or [{}])[0] or {}
+    if not create and not db.session.scalar(select(Complaint.id).where(
+            Complaint.complaint_id == detail["complaint_id"])):
+        return None
     complaint = _get_or_create(detail["complaint_id"], out_trade_no=_text(info.get("out_trade_no"), 32),
                                complaint_time=_time(detail.get("complaint_time")),
                                amount_fen=_fen(info.get("amount")))
@@ -180,6 +186,8 @@ def pull(today: date | None = None) -> dict:
     """The beat job: complaints listed since the newest day we hold (overlapping it by a
     day, at most PULL_LOOKBACK_DAYS back) are written with their history; then the open
     ones not read for an hour, and those a notification flagged, are synced again."""
+    if not wechat.pay_configured():
+        return {"skipped": "WeChat Pay is not configured"}
     today = today or datetime.now(CHINA_TZ).date()
     newest = db.session.scalar(select(func.max(Complaint.complaint_time)))
     begin = today - timedelta(days=PULL_LOOKBACK_DAYS)
@@ -192,7 +200,8 @@ def pull(today: date | None = None) -> dict:
         log.warning("complaint pull: WeChat Pay failed: %s", getattr(exc, "code", None) or exc)
         listed = []
     changed = [item for item in listed if isinstance(item.get("complaint_id"), str) and _changed(item)]
-    written = each_in_own_transaction([item["complaint_id"] for item in changed], sync, what="complaint pull")
+    written = each_in_own_transaction([item["complaint_id"] for item in changed],
+                                      lambda cid: sync(cid, create=True), what="complaint pull")
     stale = utcnow() - REFRESH_AFTER
     again = db.session.scalars(
         select(Complaint.complaint_id).where(

@@ -179,6 +179,46 @@ def test_forged_stale_and_duplicate_notifications_change_nothing(app, client, li
         assert db.session.get(Complaint, row.id).status == "pending"
 
 
+def test_duplicate_notifications_at_once_record_one_complaint(app, client, live, sandbox, shop):  # noqa: F811
+    """Real threads: the same genuine notification eight times at once (WeChat's retries
+    racing each other) → one complaint, its history once, every copy answered 204."""
+    import threading
+
+    register_url(app)
+    order_no = paid_order(client, sandbox, shop)
+    captured = []
+    sandbox.state.pay.notify_sender = lambda url, headers, body, timeout: captured.append((headers, body)) or 503
+    try:
+        complaint_id = complain(sandbox, order_no)
+        deliveries(sandbox, complaint_id)
+    finally:
+        sandbox.state.pay.notify_sender = None
+    headers, body = captured[0]
+    start, answers = threading.Barrier(8), []
+
+    def send():
+        start.wait()
+        answers.append(requests.post(f"{live}/wechat/pay/complaint-notify", data=body, headers=headers,
+                                     timeout=10).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [204] * 8
+    history_path = f"/v3/merchant-service/complaints-v2/{complaint_id}/negotiation-historys"
+
+    def all_synced():  # each copy's sync ran (after its answer): 8 history reads
+        calls = sb(sandbox, "GET", "/_/pay/calls", params={"path": history_path}).json()["calls"]
+        return len(calls) == 8
+    eventually(app, all_synced, seconds=15)
+    synced(app, complaint_id)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Complaint)) == 1
+        assert db.session.scalar(select(func.count()).select_from(ComplaintHistory)) == 2
+
+
 def test_another_store_sees_nothing(app, client, live, sandbox, shop):  # noqa: F811
     register_url(app)
     complaint_id = complain(sandbox, paid_order(client, sandbox, shop))

@@ -68,7 +68,8 @@ def wechat_side(sandbox, complaint_id):
     return sb(sandbox, "GET", f"/_/pay/complaints/{complaint_id}").json()["complaint"]
 
 
-def test_notify_sync_respond_refund_complete(app, client, live, sandbox, shop):  # noqa: F811
+def test_notify_sync_respond_refund_complete(app, client, live, sandbox, shop, caplog):  # noqa: F811
+    caplog.set_level("DEBUG")
     register_url(app)
     order_no = paid_order(client, sandbox, shop)
     sandbox.state.advance(-7200)  # the payer complained two hours ago
@@ -135,6 +136,7 @@ def test_notify_sync_respond_refund_complete(app, client, live, sandbox, shop): 
     summary = client.get("/api/staff/complaints/summary", headers=headers).json
     assert summary["total"] == 1 and summary["answered"] == 1 and summary["open"] == 0
     assert summary["max_first_response_s"] == detail_first(client, headers, complaint_id)
+    assert PHONE not in caplog.text and PHONE[-8:] not in caplog.text  # never logged
 
 
 def detail_first(client, headers, complaint_id):
@@ -259,3 +261,36 @@ def test_the_pull_catches_up_without_notifications(app, client, live, sandbox, s
                              json={"action": "REJECT", "reject_reason": "不符合"}), 409, "complaint_not_refund")
     assert_error(client.post(f"/api/staff/complaints/{first}/refund-progress", headers=headers,
                              json={"action": "APPROVE"}), 400, "invalid_request")
+
+
+def test_an_answer_made_elsewhere_counts_and_a_new_complaint_reopens(app, client, live, sandbox, shop):  # noqa: F811
+    """Answered on WeChat's merchant platform (not through us): the pull finds it in the
+    history, sets the first response from it and follows WeChat's state; the payer
+    complaining again after completion reopens ours."""
+    from datetime import timedelta
+
+    order_no = paid_order(client, sandbox, shop)
+    sandbox.state.advance(-3600)
+    try:
+        complaint_id = complain(sandbox, order_no, problem_type="OTHERS")
+    finally:
+        sandbox.state.advance(3600)
+    with app.app_context():
+        from app import wechat
+
+        wechat.pay().respond_complaint(complaint_id, "已在商户平台回复")
+        wechat.pay().complete_complaint(complaint_id)
+        pull()
+        db.session.commit()
+        row = db.session.scalars(select(Complaint)).one()
+        assert row.status == "processed" and row.first_response_by is None
+        assert timedelta(minutes=59) <= row.first_response_at - row.complaint_time <= timedelta(minutes=61)
+    sb(sandbox, "POST", f"/_/pay/complaints/{complaint_id}/user-response", json={"content": "问题没解决"})
+    with app.app_context():
+        pull()
+        db.session.commit()
+        row = db.session.scalars(select(Complaint)).one()
+        assert row.status == "pending" and row.incoming_user_response and row.user_complaint_times == 2
+        moves = db.session.scalars(select(StateChange.to_status).where(
+            StateChange.machine == "complaints").order_by(StateChange.id)).all()
+        assert moves == ["processed", "pending"]  # followed WeChat to processed, then reopened

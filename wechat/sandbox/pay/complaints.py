@@ -19,6 +19,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from Crypto.Cipher import PKCS1_OAEP
 from Crypto.Hash import SHA1
@@ -209,8 +210,6 @@ def _notify_url(body: dict, allow_http_loopback: bool) -> str:
     url = body.get("url")
     if not isinstance(url, str) or not url:
         raise validate.param_error("url", url, "缺少必填参数")
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     loopback_http = (allow_http_loopback and parts.scheme == "http"
                      and parts.hostname in validate.LOOPBACK_HOSTS)

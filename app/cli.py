@@ -152,6 +152,30 @@ def pay_reconcile_command(bill_date):
         raise SystemExit(1)
 
 
+@pay_cli.command("complaint-url")
+@click.option("--url", default=None, help="default: WECHATPAY_NOTIFY_BASE + /wechat/pay/complaint-notify")
+def pay_complaint_url_command(url):
+    """Register (or update) the WeChat Pay complaint notification URL; prints what WeChat holds."""
+    from flask import current_app
+
+    from app import wechat
+
+    url = url or f"{current_app.config['WECHATPAY_NOTIFY_BASE']}/wechat/pay/complaint-notify"
+    held = wechat.call_pay("complaint_url_set", wechat.pay().register_complaint_notification_url, url)
+    click.echo(f"complaint notifications for {held.get('mchid')}: {held.get('url')}")
+
+
+@pay_cli.command("complaints")
+def pay_complaints_command():
+    """Pull new WeChat Pay complaints and refresh the open ones (what the beat runs)."""
+    from app.tasks import run_deferred
+    from models.complaints.sync import pull
+
+    click.echo(f"complaints: {pull()}")
+    db.session.commit()
+    run_deferred()
+
+
 jobs_cli = AppGroup("jobs", help="Background jobs (what the Celery beat schedule runs).")
 
 

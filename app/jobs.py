@@ -10,6 +10,7 @@ from flask import current_app
 from models import audit
 from models.analytics import bottlenecks, customers, rollup
 from models.cards import exports as card_exports
+from models.complaints import sync as complaint_sync
 from models.exports import jobs as exports
 from models.growth import coupons, invitations, points
 from models.orders import deadlines, placement
@@ -46,6 +47,14 @@ def register(celery: Celery) -> None:
     @task(name="tihuo.pay.refunds")
     def pay_refunds():
         return refunds.query_unsettled()
+
+    @task(name=complaint_sync.SYNC_TASK)  # "tihuo.complaints.sync": after a notification or an action
+    def complaints_sync(complaint_id: str):
+        return complaint_sync.sync(complaint_id)
+
+    @task(name="tihuo.complaints.pull")
+    def complaints_pull():
+        return complaint_sync.pull()
 
     @task(name="tihuo.pay.reconcile")
     def pay_reconcile(bill_date: str | None = None):

@@ -24,6 +24,8 @@ def beat_schedule(cfg) -> dict:
         "payments-query-pending": _every(60, "tihuo.pay.query_pending"),
         # Refunds still pending (resubmitted) or processing (asked about).
         "refunds-query": _every(300, "tihuo.pay.refunds"),
+        # WeChat Pay complaints new since the newest we hold, and open ones not read for an hour.
+        "complaints-pull": _every(600, "tihuo.complaints.pull"),
         # Pickup reminders (expiring soon) and expiry with refund.
         "pickup-sweep": _every(60, "tihuo.pickup.sweep"),
         # Flash-sale gates recounted from the database (nothing to do without flash sales).

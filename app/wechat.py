@@ -122,6 +122,10 @@ class _RedisCertStore:
         self.redis.set(key, value, ex=max(int(ttl), 1))
 
 
+def pay_configured() -> bool:
+    return "wechatpay" in current_app.extensions
+
+
 def pay():
     client = current_app.extensions.get("wechatpay")
     if client is None:

@@ -7,6 +7,7 @@ from flask import Response, jsonify, request
 
 from handlers.access import current_user, shopper_auth
 from handlers.schemas import Schema
+from models.complaints import notify as complaint_notify_model
 from models.payments import checkout, notify
 
 bp = APIBlueprint("pay", __name__, tag="Payments")
@@ -51,6 +52,13 @@ def payment_notify():
 @bp.doc(summary="WeChat Pay refund notification (signed, encrypted)", responses=_NOTIFY_REFUSED)
 def refund_notify():
     return _answer(notify.handle_refund)
+
+
+@bp.post("/wechat/pay/complaint-notify")
+@bp.output({}, status_code=204, description="Recorded (or already recorded): WeChat stops sending it")
+@bp.doc(summary="WeChat Pay complaint notification (消费者投诉2.0; signed, encrypted)", responses=_NOTIFY_REFUSED)
+def complaint_notify():
+    return _answer(complaint_notify_model.handle)
 
 
 def _answer(handle):

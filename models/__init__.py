@@ -8,6 +8,7 @@ def load_all() -> None:
     from models import audit, catalog, state_machine, stores, users  # noqa: F401
     from models.analytics import tables as analytics_tables  # noqa: F401
     from models.cards import status as card_status, tables as card_tables  # noqa: F401
+    from models.complaints import status as complaint_status, tables as complaint_tables  # noqa: F401
     from models.exports import status as export_status, tables as export_tables  # noqa: F401
     from models.growth import status as growth_status, tables as growth_tables  # noqa: F401
     from models.notifications import status as message_status, tables as notification_tables  # noqa: F401

@@ -16,14 +16,14 @@ class Rejected(Exception):
 
 
 def handle_payment(headers, body: bytes) -> str:
-    envelope = _parse(headers, body)
+    envelope = verified(headers, body)
     if envelope.get("event_type") != "TRANSACTION.SUCCESS":
         return "ignored"
     return apply_transaction(envelope["resource"], source="notify")
 
 
 def handle_refund(headers, body: bytes) -> str:
-    envelope = _parse(headers, body)
+    envelope = verified(headers, body)
     resource = envelope["resource"]
     refund = db.session.scalars(select(Refund).where(
         Refund.out_refund_no == resource.get("out_refund_no")).with_for_update()).first()
@@ -33,7 +33,9 @@ def handle_refund(headers, body: bytes) -> str:
     return refund.status
 
 
-def _parse(headers, body: bytes) -> dict:
+def verified(headers, body: bytes) -> dict:
+    """The envelope with its resource decrypted; Rejected when not from WeChat Pay
+    (also for complaint notifications: models/complaints/notify.py)."""
     try:
         return wechat.pay().parse_notification(headers, body)
     except NotificationRejected as exc:

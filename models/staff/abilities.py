@@ -71,6 +71,10 @@ ABILITIES = _table(
     ("cards.export", "Export a batch's passwords for the printer (once); follow, download and "
                      "confirm your own export", {_A}),
     ("cards.review", "See cards locked by wrong passwords; unlock one", {_A, _M}),
+    ("complaints.read", "See WeChat Pay complaints about the orders of your stores, their history and "
+                        "first-response times", {_A, _M}),
+    ("complaints.handle", "Answer a WeChat Pay complaint, approve or reject its refund, complete it",
+     {_A, _M}),
     ("payments.read", "See payment cases and reconciliation reports", {_A, _N}),
     ("payments.resolve", "Resolve a payment case", {_A}),
     ("outbox.read", "See outbox deliveries", {_A, _N}),

@@ -5,6 +5,7 @@ endpoints, notification parsing and the choice of verification key:
 - public-key mode (public_key + public_key_id): the answer's serial must be the key id;
 - platform-certificate mode otherwise (`certs`);
 - during a migration both: the public key when the serial is its id, certificates else.
+Complaints (消费者投诉2.0, §11) come from `ComplaintsMixin` (complaints.py).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from wechat.pay import validate as v
+from wechat.pay.complaints import ComplaintsMixin
 from wechat.pay.certs import CertificateCache, decrypt_certificates, normalize_serial
 from wechat.pay.errors import (BillHashMismatch, NotificationRejected,
                                ResponseSignatureInvalid, WeChatPayError, WeChatPayUnavailable)
@@ -33,7 +35,7 @@ DEFAULT_API_BASE = "https://api.mch.weixin.qq.com"
 BILL_TYPES = ("ALL", "SUCCESS", "REFUND")
 
 
-class WeChatPayClient:
+class WeChatPayClient(ComplaintsMixin):
     def __init__(self, *, mchid: str, appid: str, merchant_serial: str,
                  merchant_private_key: str, apiv3_key: str,
                  api_base: str = DEFAULT_API_BASE, public_key: str | None = None,

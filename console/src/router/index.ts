@@ -26,6 +26,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   money: () => import('@/pages/MoneyPage.vue'),
   reports: () => import('@/pages/ReportsPage.vue'),
   coupons: () => import('@/pages/CouponsPage.vue'),
+  complaints: () => import('@/pages/ComplaintsPage.vue'),
 }
 const queue = () => import('@/pages/QueuePage.vue')
 const soon = () => import('@/pages/ComingSoon.vue')

@@ -75,6 +75,12 @@ EXPECTED = {
     ("GET", "/api/staff/me"): {A, M, C, N},
     ("GET", "/api/console/session"): {A, M, C, N},
     ("DELETE", "/api/console/session"): {A, M, C, N},
+    ("GET", "/api/staff/complaints"): {A, M},
+    ("GET", "/api/staff/complaints/summary"): {A, M},
+    ("GET", "/api/staff/complaints/<complaint_id>"): {A, M},
+    ("POST", "/api/staff/complaints/<complaint_id>/response"): {A, M},
+    ("POST", "/api/staff/complaints/<complaint_id>/refund-progress"): {A, M},
+    ("POST", "/api/staff/complaints/<complaint_id>/complete"): {A, M},
     ("GET", "/api/staff/orders"): {A, M, C, N},
     ("GET", "/api/staff/orders/<order_no>"): {A, M, C},  # an analyst lists orders, opens none
     ("POST", "/api/staff/orders/<order_no>/cancel"): {A, M},

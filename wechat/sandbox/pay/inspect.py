@@ -7,6 +7,7 @@ import re
 
 from flask import Blueprint, jsonify, request
 
+from wechat.sandbox.pay import complaints
 from wechat.sandbox.pay.bill import ALL_COLUMNS, REFUND_COLUMNS
 from wechat.sandbox.pay.crypto import rsa_verify
 from wechat.sandbox.pay.models import PayError, rfc3339
@@ -195,7 +196,7 @@ def register(bp: Blueprint, state) -> None:
         if wait > 0:
             state.pay.notifier.wait(wait)
         filters = {k: request.args[k] for k in ("kind", "out_trade_no", "out_refund_no",
-                                                "variant") if k in request.args}
+                                                "complaint_id", "variant") if k in request.args}
         log = [n for n in list(state.pay.notifier.log)
                if all(n.get(k) == v for k, v in filters.items())]
         return jsonify(notifications=log, pending=state.pay.notifier.pending())
@@ -237,6 +238,8 @@ def register(bp: Blueprint, state) -> None:
                 "message": body.get("message") if isinstance(body.get("message"), str)
                 else "系统错误" if status >= 500 else "注入的错误"}
         return jsonify(pending=state.pay.add_failure(spec))
+
+    complaints.register_control(bp, state, _PayBadRequest, _body, _notify_options)
 
     @bp.post("/_/pay/reset")
     def pay_reset():

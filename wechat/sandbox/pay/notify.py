@@ -141,7 +141,7 @@ class Notifier:
         ok = status is not None and 200 <= status < 300 and elapsed <= self.pay.notify_timeout
         if status is not None and not ok and 200 <= status < 300:
             error = "too slow"
-        key_name = "out_trade_no" if job["kind"] == "transaction" else "out_refund_no"
+        key_name = {"transaction": "out_trade_no", "complaint": "complaint_id"}.get(job["kind"], "out_refund_no")
         entry = {"kind": job["kind"], key_name: job["key"],
                  "event_type": job["event_type"], "url": job["url"], "variant": variant,
                  "attempt": attempt, "status_code": status, "accepted": ok, "error": error,

@@ -16,6 +16,7 @@ import threading
 import time
 
 from wechat.sandbox.failures import InjectedFailures
+from wechat.sandbox.pay.complaints import ComplaintsSandbox
 from wechat.sandbox.pay.models import (REFUND_SUMMARY, Merchant, PayError, Refund,
                                        Transaction, new_prepay_id, new_refund_id,
                                        new_transaction_id)
@@ -60,6 +61,7 @@ class PaySandbox(InjectedFailures):
         for mchid, merchant in (merchants or {}).items():
             self.add_merchant(mchid, merchant)
         self.notifier = Notifier(self)
+        self.complaints = ComplaintsSandbox(self)  # 消费者投诉2.0 (complaints.py)
         self.reset()
 
     def reset(self) -> None:
@@ -71,6 +73,7 @@ class PaySandbox(InjectedFailures):
             self.extra_bill_rows: list[dict] = []
             self.calls: list[dict] = []
             self._failures: list[dict] = []
+        self.complaints.reset()
         self.notifier.reset()
 
     # -- configuration ----------------------------------------------------------------

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 from flask import Blueprint, Response, request
 
 from wechat.sandbox.pay import bill as trade_bill
-from wechat.sandbox.pay import validate
+from wechat.sandbox.pay import complaints, validate
 from wechat.sandbox.pay.crypto import aes_gcm_encrypt, parse_authorization, rsa_verify
 from wechat.sandbox.pay.models import SHANGHAI, Merchant, PayError, rfc3339
 
@@ -120,8 +120,9 @@ def same_mchid(merchant: Merchant, mchid, location: str) -> None:
         raise PayError(403, "NO_AUTH", "商户号与请求签名的商户号不一致")
 
 
-def add_pay_route(bp: Blueprint, state, rule: str, method: str, view) -> None:
-    """`view(merchant, **url_args)` returns a dict (200), None (204) or a Response."""
+def add_pay_route(bp: Blueprint, state, rule: str, method: str, view, name: str | None = None) -> None:
+    """`view(merchant, **url_args)` returns a dict (200), None (204) or a Response.
+    `name`: the endpoint's, when one rule takes several methods."""
 
     def endpoint(**kwargs):
         pay = state.pay
@@ -146,7 +147,7 @@ def add_pay_route(bp: Blueprint, state, rule: str, method: str, view) -> None:
         pay.record_call(request.method, path, res.status_code, code)
         return res
 
-    name = "pay_" + rule.strip("/").replace("/", "_").replace("<", "").replace(">", "")
+    name = name or "pay_" + rule.strip("/").replace("/", "_").replace("<", "").replace(">", "")
     bp.add_url_rule(rule, endpoint=name, view_func=endpoint, methods=[method])
 
 
@@ -231,4 +232,6 @@ def register(bp: Blueprint, state) -> None:
     add_pay_route(bp, state, "/v3/certificates", "GET", certificates)
     add_pay_route(bp, state, "/v3/bill/tradebill", "GET", tradebill)
     add_pay_route(bp, state, "/v3/billdownload/file", "GET", billdownload)
+    complaints.register(bp, state, add_pay_route, json_object,
+                        lambda: request.host_url.rstrip("/") + request_target()[0])
 

@@ -147,6 +147,15 @@ class Settings(BaseSettings):
     PAYMENT_QUERY_AFTER_S: int = Field(default=3 * 60, ge=10)
 
     ORDER_PAY_TIMEOUT_S: int = Field(default=15 * 60, ge=60, le=24 * 3600)
+    # Points at checkout: POINTS_PER_YUAN points take ¥1 off, in whole units of POINTS_UNIT,
+    # at most POINTS_MAX_SHARE_PERCENT % of what is left to pay after a coupon. Earning:
+    # POINTS_EARN_PER_YUAN per yuan paid for a completed order, spendable once its
+    # after-sale window (POINTS_HOLD_DAYS after completion) has passed.
+    POINTS_PER_YUAN: int = Field(default=100, ge=1, le=100_000)
+    POINTS_UNIT: int = Field(default=100, ge=1, le=100_000)
+    POINTS_MAX_SHARE_PERCENT: int = Field(default=50, ge=0, le=100)
+    POINTS_EARN_PER_YUAN: int = Field(default=1, ge=0, le=1000)
+    POINTS_HOLD_DAYS: int = Field(default=7, ge=0, le=90)
     # Pickup cards. Passwords are 16 random digits (~53 bits), stored as PBKDF2-HMAC-SHA256
     # with a per-card salt; each hash records its own iteration count, so raising this
     # later applies to new batches without breaking old cards. Random 53-bit secrets don't

@@ -44,6 +44,10 @@ class OrderIn(FulfillmentIn):
     store_id = fields.Integer(required=True, strict=True, validate=validators.Range(min=1))
     items = fields.List(fields.Nested(ItemIn), required=True, validate=validators.Length(1, 50))
     remark = fields.String(load_default=None, validate=validators.Length(max=200))
+    coupon_id = fields.Integer(load_default=None, strict=True, validate=validators.Range(min=1), metadata={
+        "description": "one of my coupons (GET /api/me/coupons); never in a flash sale"})
+    points = fields.Integer(load_default=0, strict=True, validate=validators.Range(0, 10_000_000), metadata={
+        "description": "points offered: whole units are used, at most the configured share of what is left to pay"})
 
 
 class ReasonIn(StrictSchema):
@@ -99,6 +103,7 @@ class ItemOut(Schema):
     qty = fields.Integer()
     price_fen = fields.Integer()
     picked_up_qty = fields.Integer()
+    discount_fen = fields.Integer(metadata={"description": "the line's part of the coupon and points discounts"})
 
 
 class EventOut(Schema):
@@ -116,7 +121,11 @@ class OrderOut(Schema):
     store_id = fields.Integer()
     items = fields.Nested(ItemOut, many=True)
     total_fen = fields.Integer()
-    payable_fen = fields.Integer()
+    payable_fen = fields.Integer(metadata={"description": "total − coupon_discount_fen − points_discount_fen"})
+    coupon_id = fields.Integer(allow_none=True)
+    coupon_discount_fen = fields.Integer()
+    points_used = fields.Integer()
+    points_discount_fen = fields.Integer()
     source = fields.String()  # "shop", or "card:<serial>" for a redeemed pickup card
     remark = fields.String(allow_none=True)
     created_at = fields.DateTime()

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from app.db import each_in_own_transaction
 from models.base import utcnow
-from models.orders import unpaid
-from models.orders.status import SYSTEM, Status, transition
+from models.orders import lifecycle, unpaid
+from models.orders.status import SYSTEM, Status
 from models.orders.tables import Order
 from models.pickup import expiry
 
@@ -47,9 +47,9 @@ def sweep(batch: int = 200) -> dict:
     return {
         "expired": _each_order(unpaid_overdue, lambda o: expire_if_overdue(o, now)),
         "auto_confirmed": _each_order(delivered_long_ago,
-                                      lambda o: transition(o, "complete", SYSTEM, reason="auto_confirmed").applied),
+                                      lambda o: lifecycle.complete(o, SYSTEM, reason="auto_confirmed").applied),
         "auto_completed": _each_order(picked_up_long_ago,
-                                      lambda o: transition(o, "complete", SYSTEM, reason="auto_completed").applied),
+                                      lambda o: lifecycle.complete(o, SYSTEM, reason="auto_completed").applied),
     }
 
 

@@ -17,6 +17,7 @@ from models.orders.tables import Order
 from models.outbox.status import OUTBOX
 from models.outbox.tables import OutboxMessage
 from models.pickup import codes
+from models.growth import checkout
 from models.stock import holds
 from models.stores import Store
 
@@ -30,6 +31,7 @@ def cancel_unpaid(order: Order, actor: Actor, *, reason: str, cancel_reason: str
     outcome = transition(order, "cancel", actor, reason=reason, cancel_reason=cancel_reason)
     if outcome.applied:
         holds.release(order.store_id, order.stock_lines(), order_id=order.id, reason=ledger_reason)
+        checkout.on_ended_unpaid(order)  # its coupon free again, its points back
         if tell_shopper:
             outbox.enqueue("subscribe_message", {"event": "order_cancelled", "order_id": order.id,
                                                  "reason": reason}, dedupe_key=f"order_cancelled:{order.id}")
@@ -63,6 +65,7 @@ def on_paid(order: Order) -> None:
     with nothing to pay). A pickup order at a store set to `auto_ready` is ready at once
     when the store has its stock on hand — no packing step. Never fails the payment: a
     problem here leaves the order paid for staff to mark ready."""
+    checkout.on_paid(order)  # its coupon is used
     if order.fulfillment != "pickup" or order.status != Status.paid.value:
         return
     store = db.session.get(Store, order.store_id)
@@ -134,4 +137,12 @@ def confirm_receipt(order: Order, actor: Actor) -> Outcome:
         raise WrongFulfillment(details={"fulfillment": order.fulfillment})
     if order.status == Status.completed.value:
         return Outcome(False, Status.completed)
-    return transition(order, "complete", actor, reason="receipt_confirmed")
+    return complete(order, actor, reason="receipt_confirmed")
+
+
+def complete(order: Order, actor: Actor, *, reason: str) -> Outcome:
+    """The order is done (received, or its after-sale window passed): it earns its points."""
+    outcome = transition(order, "complete", actor, reason=reason)
+    if outcome.applied:
+        checkout.earn_for_completed(order)
+    return outcome

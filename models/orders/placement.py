@@ -26,7 +26,9 @@ from models.stock.holds import INV, read_rows, reserve
 from models.stock.errors import OutOfStock
 from models.base import utcnow
 from models.catalog import BundleComponent, Product, Sku
+from models.growth import checkout
 from models.orders.status import LIVE, Status
+from models.state_machine import Actor
 from models.orders.tables import IdempotencyKey, Order, OrderEvent, OrderItem
 from models.stores import Store
 from models.users import User
@@ -134,10 +136,15 @@ def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str |
     if limited:
         _check_bought(user_id, limited, skus)
     holds = plan_holds(store_id, lines, skus, seen)
+    discounts = checkout.plan(user_id, store_id, [(ln.sku_id, ln.qty, skus[ln.sku_id].price_fen) for ln in lines],
+                              coupon_id=body.get("coupon_id"), points_offered=body.get("points") or 0, flash=flash)
     writes = Batch()  # the order's rows and its stock holds: one round trip
     order = insert_order(user_id, store_id, body["fulfillment"], lines, skus, writes=writes,
-                         address=body.get("address"), remark=body.get("remark"), flash=flash)
+                         address=body.get("address"), remark=body.get("remark"), flash=flash,
+                         discounts=discounts)
     reserve(store_id, holds, order_id=order.id, writes=writes)  # last: it takes the row locks
+    if discounts.any:  # the coupon locked to this order, the points spent: or all of it rolls back
+        checkout.bind(order.id, order.order_no, user_id, discounts, Actor("user", user_id))
     if key_row is not None:
         key_row.order_id = order.id
     return order, True
@@ -164,7 +171,8 @@ def plan_holds(store_id: int, lines: list[Line], skus: dict[int, "SkuFacts"],
 def insert_order(user_id: int, store_id: int, fulfillment: str, lines: list[Line],
                  skus: dict[int, "SkuFacts"], *, address: dict | None = None,
                  remark: str | None = None, flash: bool = False, source: str = "shop",
-                 prepaid: bool = False, writes: Batch | None = None) -> SimpleNamespace:
+                 prepaid: bool = False, writes: Batch | None = None,
+                 discounts: "checkout.Discounts | None" = None) -> SimpleNamespace:
     """Write a new pending order, its items (catalog prices copied) and its first event;
     the caller holds the stock. `prepaid` (a pickup card): nothing to pay, total kept.
     With `writes`, the rows are added to it for the caller to run: until then the order's
@@ -186,6 +194,16 @@ def insert_order(user_id: int, store_id: int, fulfillment: str, lines: list[Line
              for ln in lines for sku in (skus[ln.sku_id],)]
     order["total_fen"] = sum(i["price_fen"] * i["qty"] for i in items)
     order["payable_fen"] = 0 if prepaid else order["total_fen"]
+    order.update(coupon_discount_fen=0, points_used=0, points_discount_fen=0)
+    for item in items:
+        item["discount_fen"] = 0
+    if discounts is not None and discounts.any:
+        order.update(coupon_id=discounts.coupon.id if discounts.coupon else None,
+                     coupon_discount_fen=discounts.coupon_fen, points_used=discounts.points,
+                     points_discount_fen=discounts.points_fen)
+        order["payable_fen"] -= discounts.coupon_fen + discounts.points_fen
+        for item, part in zip(items, discounts.lines):
+            item["discount_fen"] = part
     with joining(writes) as batch:
         order["id"] = batch.new_id(batch.add(_INSERT_ORDER, dict(order)))  # the real id once it ran
         for item in items:

@@ -47,6 +47,11 @@ class Order(db.Model):
     # Where the order came from: "shop", or "card:<serial>" once pickup cards exist.
     source: Mapped[str] = mapped_column(String(32), default="shop")
     flash_sale: Mapped[bool] = mapped_column(default=False)
+    # What came off `total_fen` (models/growth/checkout.py): payable = total − both.
+    coupon_id: Mapped[int | None]
+    coupon_discount_fen: Mapped[int] = mapped_column(default=0, server_default="0")
+    points_used: Mapped[int] = mapped_column(default=0, server_default="0")
+    points_discount_fen: Mapped[int] = mapped_column(default=0, server_default="0")
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     pay_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -92,6 +97,8 @@ class OrderItem(db.Model):
     price_fen: Mapped[int]
     qty: Mapped[int]
     picked_up_qty: Mapped[int] = mapped_column(default=0)
+    # The line's part of the order's coupon and points discounts (they add up exactly).
+    discount_fen: Mapped[int] = mapped_column(default=0, server_default="0")
     # For a bundle: [[component_sku_id, qty_per_bundle], ...] as held at order time.
     components: Mapped[list | None] = mapped_column(JSON)
 

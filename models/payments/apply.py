@@ -28,6 +28,7 @@ from models.orders.tables import Order
 from models.payments import refunds
 from models.payments.status import PAYMENTS
 from models.payments.tables import Payment, PaymentCase, Refund
+from models.growth import coupons
 from models.state_machine import Row
 from models.stores import Store
 
@@ -61,7 +62,9 @@ def apply_transaction(tx: dict, *, source: str) -> str:
     _mirror(Payment, facts.payment_id, paid)  # objects a caller holds see what was written
     _mirror(Order, facts.id, moved)
     if facts.fulfillment == "pickup" and facts.auto_ready:
-        lifecycle.on_paid(db.session.get(Order, facts.id))  # ready at once at such a store
+        lifecycle.on_paid(db.session.get(Order, facts.id))  # ready at once at such a store (its coupon used)
+    elif facts.coupon_id:
+        coupons.on_order_paid(facts.id)  # the coupon the order holds is used
     return "applied"
 
 
@@ -122,7 +125,7 @@ ORDERS, PAYMENTS_T, STORES = Order.__table__, Payment.__table__, Store.__table__
 # Both rows locked by one read (the store's auto_ready comes from a subquery: not locked).
 _LOCK_FACTS = (
     select(ORDERS.c.id, ORDERS.c.order_no, ORDERS.c.store_id, ORDERS.c.fulfillment, ORDERS.c.status,
-           ORDERS.c.payable_fen, PAYMENTS_T.c.id.label("payment_id"), PAYMENTS_T.c.status.label("payment_status"),
+           ORDERS.c.payable_fen, ORDERS.c.coupon_id, PAYMENTS_T.c.id.label("payment_id"), PAYMENTS_T.c.status.label("payment_status"),
            PAYMENTS_T.c.transaction_id,
            select(STORES.c.auto_ready).where(STORES.c.id == ORDERS.c.store_id).scalar_subquery()
            .label("auto_ready"))

@@ -22,6 +22,7 @@ from models import outbox
 from models.stock import holds
 from models.stock.tables import StockMovement
 from models.base import utcnow
+from models.growth import checkout
 from models.orders import lifecycle
 from models.orders.status import SYSTEM, Actor, Status, transition
 from models.orders.tables import Order
@@ -166,7 +167,8 @@ def settle(refund: Refund, answer: dict) -> None:
     if refund.release_stock:
         holds.release(order.store_id, order.stock_lines(), order_id=order.id, reason="refund")
     if _all_refunded(order, refund):
-        transition(order, "finish_refund", SYSTEM, reason="refund_succeeded")
+        if transition(order, "finish_refund", SYSTEM, reason="refund_succeeded").applied:
+            checkout.on_refunded_in_full(order)  # coupon back while valid, points back, earnings clawed
     elif order.status == Status.pending_payment.value and _held_money_back(refund):
         # Money of another amount than the order's is back: the order can end (its out_trade_no
         # is spent at WeChat Pay, so it could never be paid again).

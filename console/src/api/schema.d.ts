@@ -12740,6 +12740,8 @@ export interface components {
             sku_id: number;
         };
         ItemOut: {
+            /** @description the line's part of the coupon and points discounts */
+            discount_fen?: number;
             name?: string;
             picked_up_qty?: number;
             price_fen?: number;
@@ -12857,6 +12859,8 @@ export interface components {
             readonly changed?: unknown;
             /** Format: date-time */
             completed_at?: string | null;
+            coupon_discount_fen?: number;
+            coupon_id?: number | null;
             /** Format: date-time */
             created_at?: string;
             /** Format: date-time */
@@ -12869,11 +12873,14 @@ export interface components {
             paid_at?: string | null;
             /** Format: date-time */
             pay_deadline?: string;
+            /** @description total − coupon_discount_fen − points_discount_fen */
             payable_fen?: number;
             /** Format: date-time */
             picked_up_at?: string | null;
             /** Format: date-time */
             pickup_deadline?: string | null;
+            points_discount_fen?: number;
+            points_used?: number;
             /** Format: date-time */
             ready_at?: string | null;
             remark?: string | null;
@@ -12888,9 +12895,19 @@ export interface components {
         OrderIn: {
             /** @default null */
             address?: components["schemas"]["AddressIn"] | null;
+            /**
+             * @description one of my coupons (GET /api/me/coupons); never in a flash sale
+             * @default null
+             */
+            coupon_id?: number | null;
             /** @enum {string} */
             fulfillment: "pickup" | "delivery";
             items: components["schemas"]["ItemIn"][];
+            /**
+             * @description points offered: whole units are used, at most the configured share of what is left to pay
+             * @default 0
+             */
+            points?: number;
             /** @default null */
             remark?: string | null;
             store_id: number;
@@ -12902,6 +12919,8 @@ export interface components {
             carrier?: string | null;
             /** Format: date-time */
             completed_at?: string | null;
+            coupon_discount_fen?: number;
+            coupon_id?: number | null;
             /** Format: date-time */
             created_at?: string;
             /** Format: date-time */
@@ -12913,11 +12932,14 @@ export interface components {
             paid_at?: string | null;
             /** Format: date-time */
             pay_deadline?: string;
+            /** @description total − coupon_discount_fen − points_discount_fen */
             payable_fen?: number;
             /** Format: date-time */
             picked_up_at?: string | null;
             /** Format: date-time */
             pickup_deadline?: string | null;
+            points_discount_fen?: number;
+            points_used?: number;
             /** Format: date-time */
             ready_at?: string | null;
             remark?: string | null;
@@ -13658,6 +13680,8 @@ export interface components {
             readonly changed?: unknown;
             /** Format: date-time */
             completed_at?: string | null;
+            coupon_discount_fen?: number;
+            coupon_id?: number | null;
             /** Format: date-time */
             created_at?: string;
             /** Format: date-time */
@@ -13670,6 +13694,7 @@ export interface components {
             paid_at?: string | null;
             /** Format: date-time */
             pay_deadline?: string;
+            /** @description total − coupon_discount_fen − points_discount_fen */
             payable_fen?: number;
             payments?: components["schemas"]["PaymentOut"][];
             /** Format: date-time */
@@ -13677,6 +13702,8 @@ export interface components {
             /** Format: date-time */
             pickup_deadline?: string | null;
             pickups?: components["schemas"]["PickupOut"][];
+            points_discount_fen?: number;
+            points_used?: number;
             /** Format: date-time */
             ready_at?: string | null;
             /** @description What a refund may still take (0: nothing) */
@@ -13699,6 +13726,8 @@ export interface components {
             carrier?: string | null;
             /** Format: date-time */
             completed_at?: string | null;
+            coupon_discount_fen?: number;
+            coupon_id?: number | null;
             /** Format: date-time */
             created_at?: string;
             /** Format: date-time */
@@ -13710,11 +13739,14 @@ export interface components {
             paid_at?: string | null;
             /** Format: date-time */
             pay_deadline?: string;
+            /** @description total − coupon_discount_fen − points_discount_fen */
             payable_fen?: number;
             /** Format: date-time */
             picked_up_at?: string | null;
             /** Format: date-time */
             pickup_deadline?: string | null;
+            points_discount_fen?: number;
+            points_used?: number;
             /** Format: date-time */
             ready_at?: string | null;
             remark?: string | null;

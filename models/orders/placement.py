@@ -26,6 +26,7 @@ from models.stock.holds import INV, read_rows, reserve
 from models.stock.errors import OutOfStock
 from models.base import utcnow
 from models.catalog import BundleComponent, Product, Sku
+from models.orders.shares import split_fen
 from models.orders.status import LIVE, Status
 from models.orders.tables import IdempotencyKey, Order, OrderEvent, OrderItem
 from models.stores import Store
@@ -186,6 +187,9 @@ def insert_order(user_id: int, store_id: int, fulfillment: str, lines: list[Line
              for ln in lines for sku in (skus[ln.sku_id],)]
     order["total_fen"] = sum(i["price_fen"] * i["qty"] for i in items)
     order["payable_fen"] = 0 if prepaid else order["total_fen"]
+    # Each line's part of what is paid, fixed now: after-sales refund from it.
+    for item, share in zip(items, split_fen(order["payable_fen"], [i["price_fen"] * i["qty"] for i in items])):
+        item["paid_share_fen"] = share
     with joining(writes) as batch:
         order["id"] = batch.new_id(batch.add(_INSERT_ORDER, dict(order)))  # the real id once it ran
         for item in items:

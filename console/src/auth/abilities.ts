@@ -10,6 +10,7 @@ export const ABILITIES = [
   'cards.read', 'cards.write', 'cards.export', 'cards.review',
   'payments.read', 'payments.resolve', 'outbox.read', 'outbox.retry',
   'staff.read', 'staff.write', 'audit.read', 'reports.read',
+  'aftersales.read', 'aftersales.decide', 'aftersales.receive', 'aftersales.arbitrate',
 ] as const
 
 export type Ability = (typeof ABILITIES)[number]

@@ -15,7 +15,6 @@ from models.aftersales.amounts import received_fen
 from models.aftersales.errors import ReceiptInvalid, ReturnCodeInvalid
 from models.aftersales.status import AFTER_SALES, Status
 from models.aftersales.tables import AfterSale
-from models.base import utcnow
 from models.orders.tables import Order
 from models.staff import abilities
 from models.state_machine import SYSTEM, Actor

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from apiflask import APIBlueprint
+from flask import request, send_file
 
 from handlers.access import current_user, shopper_auth
-from handlers.aftersale_schemas import AfterSaleIn, AfterSaleOut, AfterSalePage, MineQuery, NoteIn, ReturnShippedIn
+from handlers.aftersale_schemas import (AfterSaleIn, AfterSaleOut, AfterSalePage, MineQuery, NoteIn, PhotoLinkOut,
+                                        ReturnShippedIn)
 from handlers.schemas import cursor_int
-from models.aftersales import queries, requests
+from models.aftersales import photos, queries, requests
 
 bp = APIBlueprint("aftersales", __name__, url_prefix="/api/aftersales", tag="Shopper after-sales")
 
@@ -70,3 +72,34 @@ def escalate(after_sale_no, body):
 def return_shipment(after_sale_no, body):
     return queries.view(requests.ship_return(current_user(), after_sale_no, body["carrier"], body["tracking_no"]),
                         owner=True)
+
+
+@bp.post("/<after_sale_no>/photos")
+@bp.auth_required(shopper_auth)
+@bp.output(AfterSaleOut, status_code=201)
+@bp.doc(summary="Add a photo: the image itself as the body (image/jpeg, image/png or image/webp, ≤ 5 MB; "
+                "at most 9). Its metadata is stripped.",
+        responses={409: "too_many_photos", 413: "payload_too_large", 415: "unsupported_media_type",
+                   422: "photo_rejected: not a JPEG, PNG or WebP image"})
+def add_photo(after_sale_no):
+    photos.add(current_user().id, after_sale_no, request.get_data(cache=False))
+    return queries.view(requests.owned(current_user().id, after_sale_no), owner=True)
+
+
+@bp.get("/<after_sale_no>/photos/<int:photo_id>/link")
+@bp.auth_required(shopper_auth)
+@bp.output(PhotoLinkOut)
+@bp.doc(summary="A short-lived link to one of my after-sale's photos")
+def photo_link(after_sale_no, photo_id):
+    return photos.link(requests.owned(current_user().id, after_sale_no), photo_id)
+
+
+@bp.get("/photos/<token>")
+@bp.doc(summary="A photo by its signed link (no token needed; the link expires)",
+        responses={200: {"description": "the image", "content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}},
+                   403: "photo_link_invalid: altered or expired"})
+def photo(token):
+    path, content_type = photos.open_link(token)
+    resp = send_file(path, mimetype=content_type, max_age=0)
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp

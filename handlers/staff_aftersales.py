@@ -7,8 +7,8 @@ from apiflask import APIBlueprint
 
 from handlers.access import can, current_staff, staff_auth
 from handlers.aftersale_schemas import (AfterSaleList, AfterSaleOut, NoteIn, QueueQuery, ReceiveByCodeIn,
-                                        ReceiveIn, RequiredNoteIn, ReturnCodeIn)
-from models.aftersales import decisions, deadlines, queries, returns
+                                        PhotoLinkOut, ReceiveIn, RequiredNoteIn, ReturnCodeIn)
+from models.aftersales import decisions, deadlines, photos, queries, returns
 from models.staff import abilities
 
 bp = APIBlueprint("staff_aftersales", __name__, url_prefix="/api/staff/aftersales", tag="Staff after-sales")
@@ -116,3 +116,12 @@ def preview_return(body):
         responses={404: "return_code_invalid", 409: "invalid_transition", 422: "aftersale_receipt_invalid"})
 def receive_return(body):
     return queries.view(returns.receive_at_store(current_staff(), body["code"], body["items"]))
+
+
+@bp.get("/<after_sale_no>/photos/<int:photo_id>/link")
+@bp.auth_required(staff_auth)
+@can("aftersales.read")
+@bp.output(PhotoLinkOut)
+@bp.doc(summary="A short-lived link to one of an after-sale's photos")
+def photo_link(after_sale_no, photo_id):
+    return photos.link(queries.staff_one(current_staff(), after_sale_no), photo_id)

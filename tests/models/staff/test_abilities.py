@@ -83,6 +83,7 @@ EXPECTED = {
     ("POST", "/api/staff/aftersales/<after_sale_no>/receive"): {A, M},
     ("POST", "/api/staff/aftersales/<after_sale_no>/refuse-receipt"): {A, M},
     ("POST", "/api/staff/aftersales/<after_sale_no>/close"): {A},
+    ("GET", "/api/staff/aftersales/<after_sale_no>/photos/<int:photo_id>/link"): {A, M, C, N},
     ("POST", "/api/staff/aftersales/returns/preview"): {A, M, C},
     ("POST", "/api/staff/aftersales/returns/receive"): {A, M, C},
     ("GET", "/api/staff/orders"): {A, M, C, N},

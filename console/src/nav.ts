@@ -23,6 +23,7 @@ export const NAV: NavEntry[] = [
   { name: 'expiring', path: 'queues/expiring', label: 'nav.expiring', ability: 'orders.read', group: 'queues' },
   { name: 'reports', path: 'reports', label: 'nav.reports', ability: 'reports.read', group: 'manage' },
   { name: 'orders', path: 'orders', label: 'nav.orders', ability: 'orders.read', group: 'manage' },
+  { name: 'aftersales', path: 'aftersales', label: 'nav.aftersales', ability: 'aftersales.read', group: 'manage' },
   { name: 'stock', path: 'stock', label: 'nav.stock', ability: 'stock.read', group: 'manage' },
   { name: 'cards', path: 'cards', label: 'nav.cards', ability: 'cards.read', group: 'manage' },
   { name: 'catalog', path: 'catalog', label: 'nav.catalog', ability: 'catalog.read', group: 'manage' },

@@ -9,7 +9,7 @@ awaiting_return → return_shipped [shopper: carrier and number] | received [cle
           the store] | receipt_refused | closed [the timer: never shipped] | cancelled
 return_shipped → received [staff, or the timer 7 d after "signed"] | receipt_refused
 received → refunding | replacing (exchange) → exchanged (the replacement handed over)
-refunding → refunded | refund_failed (a payment case)
+refunding → refunded | refund_failed (a payment case) → refunded (WeChat Pay completes it late)
 rejected, receipt_refused → escalated [shopper] → approved | closed [admin]
 """
 from __future__ import annotations
@@ -50,7 +50,8 @@ TRANSITIONS: dict[str, Move] = {
     "refuse_receipt": Move((S.awaiting_return, S.return_shipped), S.receipt_refused, "received_at"),
     "replace":        Move((S.received,), S.replacing),
     "finish_exchange": Move((S.replacing,), S.exchanged, "finished_at"),
-    "refund_succeeded": Move((S.refunding,), S.refunded, "finished_at"),
+    # An abnormal refund that WeChat Pay later completes (abnormal → processing → success).
+    "refund_succeeded": Move((S.refunding, S.refund_failed), S.refunded, "finished_at"),
     "refund_failed":  Move((S.refunding,), S.refund_failed, "finished_at"),
     "escalate":       Move((S.requested, S.rejected, S.receipt_refused), S.escalated),
     "close":          Move((S.escalated, S.awaiting_return), S.closed, "finished_at"),

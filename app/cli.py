@@ -100,6 +100,19 @@ def orders_sweep_command():
     run_deferred()
 
 
+aftersales_cli = AppGroup("aftersales", help="After-sales.")
+
+
+@aftersales_cli.command("sweep")
+def aftersales_sweep_command():
+    """After-sale deadlines: auto-approve or escalate, close, receive; reminders; exchanges done."""
+    from app.tasks import run_deferred
+    from models.aftersales.deadlines import sweep
+
+    click.echo(f"aftersales sweep: {sweep()}")
+    run_deferred()
+
+
 flash_cli = AppGroup("flash", help="Flash-sale gates.")
 
 
@@ -297,6 +310,6 @@ def users_backfill_phone_tail_command(batch):
 
 
 def init_app(app: Flask) -> None:
-    for group in (staff_cli, demo_cli, keys_cli, stock_cli, orders_cli, flash_cli, pay_cli, pickups_cli,
-                  jobs_cli, analytics_cli, users_cli):
+    for group in (staff_cli, demo_cli, keys_cli, stock_cli, orders_cli, aftersales_cli, flash_cli, pay_cli,
+                  pickups_cli, jobs_cli, analytics_cli, users_cli):
         app.cli.add_command(group)

@@ -43,6 +43,12 @@ SANDBOX_OA_ALERT_TEMPLATES = {
         "character_string1": "order_no", "thing2": "store", "thing3": "reason", "time4": "time"}},
     "bottleneck": {"template_id": "OA_TPL_BOTTLENECK", "fields": {
         "thing1": "title", "thing2": "store", "thing3": "reason", "date4": "day"}},
+    "aftersale_requested": {"template_id": "OA_TPL_AFTERSALE", "fields": {
+        "character_string1": "after_sale_no", "thing2": "store", "thing3": "reason", "time4": "time"}},
+    "aftersale_escalated": {"template_id": "OA_TPL_AFTERSALE", "fields": {
+        "character_string1": "after_sale_no", "thing2": "store", "thing3": "reason", "time4": "time"}},
+    "aftersale_due": {"template_id": "OA_TPL_AFTERSALE", "fields": {
+        "character_string1": "after_sale_no", "thing2": "store", "thing3": "reason", "time4": "time"}},
 }
 
 
@@ -213,6 +219,21 @@ class Settings(BaseSettings):
     PICKUP_MAX_EXTENSION_HOURS: int = Field(default=14 * 24, ge=1, le=90 * 24)
     # A picked-up order completes this long after the hand-over (its after-sales window).
     PICKUP_COMPLETE_AFTER_DAYS: int = Field(default=7, ge=0, le=60)
+    # After-sales (models/aftersales): accepted until this many days after the order
+    # completed; the merchant answers within RESPOND_HOURS (then a refund-only request of at
+    # most AUTO_APPROVE_MAX_FEN is approved, the rest escalated), the shopper ships a return
+    # within SHIP_DAYS (else closed), the merchant receives within RECEIVE_DAYS of the
+    # carrier's "signed" (else received and refunded); reminders REMIND_HOURS before each.
+    AFTERSALE_WINDOW_DAYS: int = Field(default=7, ge=0, le=365)
+    AFTERSALE_RESPOND_HOURS: int = Field(default=48, ge=1, le=30 * 24)
+    AFTERSALE_SHIP_DAYS: int = Field(default=7, ge=1, le=60)
+    AFTERSALE_RECEIVE_DAYS: int = Field(default=7, ge=1, le=60)
+    AFTERSALE_REMIND_HOURS: int = Field(default=12, ge=0, le=7 * 24)
+    AFTERSALE_AUTO_APPROVE_MAX_FEN: int = Field(default=5000, ge=0)
+    # Photos: stored privately here (never under static files), shown by signed URLs that
+    # last PHOTO_URL_TTL_S. Unset: instance/aftersale-photos.
+    AFTERSALE_PHOTO_DIR: str | None = None
+    AFTERSALE_PHOTO_URL_TTL_S: int = Field(default=300, ge=10, le=24 * 3600)
     # Wrong codes against one order before its code locks for a manager's review.
     PICKUP_LOCK_AFTER: int = Field(default=3, ge=1, le=20)
     # Failed verification attempts per staff member / per device within the window.

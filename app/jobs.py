@@ -8,6 +8,7 @@ from celery import Celery
 from flask import current_app
 
 from models import audit
+from models.aftersales import deadlines as aftersale_deadlines
 from models.analytics import bottlenecks, customers, rollup
 from models.cards import exports as card_exports
 from models.complaints import sync as complaint_sync
@@ -31,6 +32,10 @@ def register(celery: Celery) -> None:
     @task(name="tihuo.orders.sweep")
     def orders_sweep():
         return deadlines.sweep()
+
+    @task(name="tihuo.aftersales.sweep")
+    def aftersales_sweep():
+        return aftersale_deadlines.sweep()
 
     @task(name="tihuo.pay.query_pending")
     def pay_query_pending():

@@ -20,6 +20,8 @@ def beat_schedule(cfg) -> dict:
         "outbox-dispatch": _every(cfg["OUTBOX_SWEEP_S"], "tihuo.outbox.dispatch"),
         # Unpaid orders past their pay deadline (after asking WeChat Pay); old deliveries.
         "orders-sweep": _every(60, "tihuo.orders.sweep"),
+        # After-sale deadlines: auto-approve or escalate, close, receive; reminders; exchanges done.
+        "aftersales-sweep": _every(60, "tihuo.aftersales.sweep"),
         # Payments whose notify never came.
         "payments-query-pending": _every(60, "tihuo.pay.query_pending"),
         # Refunds still pending (resubmitted) or processing (asked about).

@@ -62,9 +62,23 @@ def check_json_body(raw: bytes) -> None:
         stack.extend((item, depth + 1) for item in value)
 
 
+# Routes whose body is a file, not JSON: endpoint → (the content types taken, the largest
+# body). Everything else stays JSON under MAX_CONTENT_LENGTH.
+RAW_BODIES: dict[str, tuple[frozenset[str], int]] = {
+    "aftersales.add_photo": (frozenset({"image/jpeg", "image/png", "image/webp"}), 5 * 1024 * 1024),
+}
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def _json_only():
+        raw = RAW_BODIES.get(request.endpoint or "")
+        if raw is not None:  # a file upload: its own types and size (413 past it)
+            if request.mimetype not in raw[0]:
+                raise UnsupportedMediaType("Send the image as the body (Content-Type: image/jpeg, image/png "
+                                           "or image/webp).")
+            request.max_content_length = raw[1]
+            return
         # A form post or a text body would otherwise parse as "no fields" and
         # surface as a confusing missing-field error.
         if (request.path.startswith("/api/") and request.method in ("POST", "PUT", "PATCH")

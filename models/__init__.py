@@ -6,6 +6,7 @@ def load_all() -> None:
     """Register every table on the metadata (create_app and Alembic need all of them), and
     every table's state machine (models.state_machine.Machine.registry)."""
     from models import audit, catalog, state_machine, stores, users  # noqa: F401
+    from models.aftersales import status as aftersale_status, tables as aftersale_tables  # noqa: F401
     from models.analytics import tables as analytics_tables  # noqa: F401
     from models.cards import status as card_status, tables as card_tables  # noqa: F401
     from models.complaints import status as complaint_status, tables as complaint_tables  # noqa: F401

@@ -24,6 +24,7 @@ export const NAV: NavEntry[] = [
   { name: 'reports', path: 'reports', label: 'nav.reports', ability: 'reports.read', group: 'manage' },
   { name: 'orders', path: 'orders', label: 'nav.orders', ability: 'orders.read', group: 'manage' },
   { name: 'complaints', path: 'complaints', label: 'nav.complaints', ability: 'complaints.read', group: 'manage' },
+  { name: 'aftersales', path: 'aftersales', label: 'nav.aftersales', ability: 'aftersales.read', group: 'manage' },
   { name: 'stock', path: 'stock', label: 'nav.stock', ability: 'stock.read', group: 'manage' },
   { name: 'cards', path: 'cards', label: 'nav.cards', ability: 'cards.read', group: 'manage' },
   { name: 'catalog', path: 'catalog', label: 'nav.catalog', ability: 'catalog.read', group: 'manage' },

@@ -19,12 +19,14 @@ from sqlalchemy import func, select
 
 from app.config import ConfigError
 from app.extensions import db
+from models.aftersales.tables import AfterSale
 from models.payments.tables import Refund
 from models.stores import Store
 from wechat.subscribe_rules import CHINA_TZ, KINDS, coerce_value, keyword_type
 
 EVENTS = ("order_paid", "ready_for_pickup", "order_picked_up", "pickup_expiring",
-          "order_cancelled", "pickup_expired_refunded", "order_shipped", "refund_succeeded")
+          "order_cancelled", "pickup_expired_refunded", "order_shipped", "refund_succeeded",
+          "aftersale_approved", "aftersale_due")
 
 # What a keyword can show. Money is in fen; times are aware datetimes.
 FIELDS = {
@@ -67,16 +69,26 @@ DEFAULT_TEMPLATES = {
     "refund_succeeded": {"template_id": "TPL_REFUND", "page": _PAGE, "data": {
         "character_string1": "order_no", "amount2": "refund_amount", "thing3": "reason",
         "time4": "time"}},
+    # After-sales: approved (send the goods back / come to the store), and the shopper's
+    # deadline near — the order number, the store, the deadline and a sentence.
+    "aftersale_approved": {"template_id": "TPL_PICKUP_EXPIRING", "page": _PAGE, "data": {
+        "character_string1": "order_no", "thing2": "store_name", "time3": "deadline",
+        "thing4": "note"}},
+    "aftersale_due": {"template_id": "TPL_PICKUP_EXPIRING", "page": _PAGE, "data": {
+        "character_string1": "order_no", "thing2": "store_name", "time3": "deadline",
+        "thing4": "note"}},
 }
 
 STATUS = {"order_paid": "已支付", "ready_for_pickup": "待取货", "order_picked_up": "已取货",
           "pickup_expiring": "即将过期", "order_cancelled": "已取消",
-          "pickup_expired_refunded": "已退款", "order_shipped": "已发货", "refund_succeeded": "已退款"}
+          "pickup_expired_refunded": "已退款", "order_shipped": "已发货", "refund_succeeded": "已退款",
+          "aftersale_approved": "售后通过", "aftersale_due": "即将超时"}
 NOTE = {"order_paid": "支付成功，商家正在备货", "ready_for_pickup": "请在截止时间前到店出示取货码",
         "order_picked_up": "取货完成，感谢光临", "pickup_expiring": "取货即将截止，请尽快到店",
         "order_cancelled": "超时未支付，订单已自动取消",
         "pickup_expired_refunded": "超时未取货，款项将原路退回",
-        "order_shipped": "商品已发出，请留意物流", "refund_succeeded": "退款已原路退回"}
+        "order_shipped": "商品已发出，请留意物流", "refund_succeeded": "退款已原路退回",
+        "aftersale_approved": "售后已通过，请在截止前退回商品", "aftersale_due": "售后退货即将截止，请尽快寄回"}
 PARTIAL_STATUS, PARTIAL_NOTE = "部分取货", "剩余商品请在截止前取走"
 
 
@@ -178,6 +190,8 @@ def event_fields(event: str, order, payload: dict, happened_at: datetime) -> dic
         "reason": NOTE[event], "time": times.get(event) or happened_at,
         "deadline": order.pickup_deadline, "carrier": order.carrier, "tracking_no": order.tracking_no,
     }
+    if event in ("aftersale_approved", "aftersale_due"):
+        fields["deadline"] = _aftersale_deadline(payload) or happened_at
     if event in ("refund_succeeded", "pickup_expired_refunded"):
         refund_fen, refund_reason, refunded_at = _refund(order, payload.get("refund_id"))
         fields["refund_amount"] = Fen(refund_fen)
@@ -185,6 +199,13 @@ def event_fields(event: str, order, payload: dict, happened_at: datetime) -> dic
             fields["reason"] = refund_reason or NOTE[event]
             fields["time"] = refunded_at or happened_at
     return fields
+
+
+def _aftersale_deadline(payload: dict) -> datetime | None:
+    if payload.get("deadline"):
+        return datetime.fromisoformat(payload["deadline"])
+    sale = db.session.get(AfterSale, payload.get("after_sale_id")) if payload.get("after_sale_id") else None
+    return sale.deadline_at if sale is not None else None
 
 
 def items_summary(items) -> str:

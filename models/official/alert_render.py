@@ -13,13 +13,17 @@ type (thing ≤ 20 characters, amount "¥12.30", time in UTC+8 …, wechat.subsc
 | reconciliation_differences | report_id, bill_date, count | title, bill_date, count, time | admins |
 | shipping_upload_failed | order_id, store_id, reason | order_no, store, reason, time, title | managers of the store |
 | bottleneck | store_id, day, step, p90_s, usual_p90_s, kind | title, store, reason, day, time | managers of the store + admins |
+| aftersale_requested | after_sale_id, store_id | after_sale_no, store, reason, time, title | managers of the store |
+| aftersale_escalated | after_sale_id, store_id | after_sale_no, store, reason, time, title | managers of the store + admins |
+| aftersale_due | after_sale_id, store_id, deadline | after_sale_no, store, reason, time (the deadline), title | managers of the store |
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from app.extensions import db
+from models.aftersales.tables import AfterSale
 from models.base import utcnow
 from models.catalog import Product, Sku
 from models.orders.tables import Order
@@ -37,6 +41,9 @@ ROUTES: dict[str, tuple[frozenset, bool]] = {
     "reconciliation_differences": (frozenset(), True),
     "shipping_upload_failed": (frozenset({Role.manager}), False),
     "bottleneck": (frozenset({Role.manager}), True),
+    "aftersale_requested": (frozenset({Role.manager}), False),
+    "aftersale_escalated": (frozenset({Role.manager}), True),
+    "aftersale_due": (frozenset({Role.manager}), False),
 }
 
 LEVEL_TEXT = {"red": "库存告急", "closed": "暂停售卖", "critical": "库存见底"}
@@ -168,7 +175,26 @@ def _bottleneck(p: dict) -> Alert | None:
         "reason": reason, "day": day, "time": utcnow()})
 
 
+AFTERSALE_TEXT = {"aftersale_requested": ("新的售后申请", "请在48小时内处理"),
+                  "aftersale_escalated": ("售后已升级", "商家未按时处理或买家申诉"),
+                  "aftersale_due": ("售后即将超时", "请在截止前处理")}
+
+
+def _aftersale(p: dict) -> Alert | None:
+    sale = db.session.get(AfterSale, p.get("after_sale_id")) if p.get("after_sale_id") else None
+    if sale is None or p.get("event") not in AFTERSALE_TEXT:
+        return None
+    title, reason = AFTERSALE_TEXT[p["event"]]
+    at = datetime.fromisoformat(p["deadline"]) if p.get("deadline") else utcnow()
+    return Alert(p["event"], sale.store_id, {
+        "after_sale_no": sale.after_sale_no, "store": _store_name(sale.store_id),
+        "reason": f"{reason}：{sale.reason}", "time": at, "title": title})
+
+
 _RENDERERS = {
+    "aftersale_requested": _aftersale,
+    "aftersale_escalated": _aftersale,
+    "aftersale_due": _aftersale,
     "new_paid_order": _new_paid_order,
     "pickup_locked": _pickup_locked,
     "stock_level": _stock_level,

@@ -27,6 +27,7 @@ from models.stock.errors import OutOfStock
 from models.base import utcnow
 from models.catalog import BundleComponent, Product, Sku
 from models.growth import checkout
+from models.orders.shares import split_fen
 from models.orders.status import LIVE, Status
 from models.state_machine import Actor
 from models.orders.tables import IdempotencyKey, Order, OrderEvent, OrderItem
@@ -204,6 +205,10 @@ def insert_order(user_id: int, store_id: int, fulfillment: str, lines: list[Line
         order["payable_fen"] -= discounts.coupon_fen + discounts.points_fen
         for item, part in zip(items, discounts.lines):
             item["discount_fen"] = part
+    # Each line's part of what is paid, fixed now: after-sales refund from it.
+    for item, share in zip(items, split_fen(order["payable_fen"],
+                                        [i["price_fen"] * i["qty"] - i["discount_fen"] for i in items])):
+        item["paid_share_fen"] = share
     with joining(writes) as batch:
         order["id"] = batch.new_id(batch.add(_INSERT_ORDER, dict(order)))  # the real id once it ran
         for item in items:

@@ -99,6 +99,9 @@ class OrderItem(db.Model):
     picked_up_qty: Mapped[int] = mapped_column(default=0)
     # The line's part of the order's coupon and points discounts (they add up exactly).
     discount_fen: Mapped[int] = mapped_column(default=0, server_default="0")
+    # What this line paid of the order's payable (models/orders/shares.py), fixed at
+    # placement; NULL on rows placed before it was stored (then computed on the fly).
+    paid_share_fen: Mapped[int | None]
     # For a bundle: [[component_sku_id, qty_per_bundle], ...] as held at order time.
     components: Mapped[list | None] = mapped_column(JSON)
 

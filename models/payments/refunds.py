@@ -19,6 +19,7 @@ from app.errors import AppError, Conflict, NotFound
 from app.extensions import db
 from app.tasks import defer
 from models import outbox
+from models.aftersales import money as aftersale_money
 from models.stock import holds
 from models.stock.tables import StockMovement
 from models.base import utcnow
@@ -33,10 +34,18 @@ from wechat.pay.errors import WeChatPayError, WeChatPayUnavailable
 log = logging.getLogger(__name__)
 LIVE = ("pending", "processing", "success", "abnormal")  # everything but closed counts
 SUBMIT_TASK = "tihuo.pay.submit_refund"  # app/jobs.py: runs `submit`
+# WeChat Pay takes at most 50 partial refunds of one payment (then FREQUENCY_LIMITED /
+# refused): refused here first, with a clear answer, instead of at submission.
+MAX_REFUNDS_PER_PAYMENT = 50
 
 
 class RefundTooLarge(AppError):
     status, code, message = 409, "refund_exceeds_paid", "That is more than can still be refunded."
+
+
+class TooManyRefunds(AppError):
+    status, code, message = (409, "refund_limit_reached",
+                             "This payment has had as many refunds as WeChat Pay allows.")
 
 
 class RefundKeyReused(AppError):
@@ -81,6 +90,7 @@ def request_refund(staff, order_no: str, *, amount_fen: int, reason: str | None,
     left = refundable_fen(payment)
     if amount_fen > left:
         raise RefundTooLarge(details={"refundable_fen": left})
+    _check_count(payment)
     last = amount_fen == left  # after this one nothing is left: the order is being refunded
     count = db.session.scalar(select(func.count()).select_from(Refund).where(Refund.order_id == order.id))
     refund = Refund(order_id=order.id, payment_id=payment.id, out_refund_no=f"{order.order_no}R{count + 1}",
@@ -125,6 +135,37 @@ def refund_automatically(order: Order, amount_fen: int, reason: str, *,
     return refund
 
 
+def _check_count(payment: Payment) -> None:
+    count = db.session.scalar(select(func.count()).select_from(Refund).where(Refund.payment_id == payment.id))
+    if count >= MAX_REFUNDS_PER_PAYMENT:
+        raise TooManyRefunds(details={"limit": MAX_REFUNDS_PER_PAYMENT})
+
+
+def refund_part(order: Order, amount_fen: int, *, out_refund_no: str, reason: str,
+                requested_by: int | None = None) -> Refund:
+    """A refund of part of a paid order under a number the caller chose (an after-sale's
+    number): the same path as a staff refund — a pending row submitted after commit,
+    retried by `flask pay refunds`, settled by the notify or a query — but it moves no
+    order status and releases no stock (the goods were handed over; what comes back is
+    restocked by the caller). The caller holds the order's row lock. Never more than paid
+    minus refunded or under way (RefundTooLarge), never past WeChat's 50 refunds
+    (TooManyRefunds)."""
+    payment = db.session.scalars(_paid_payment(order.id).with_for_update()).first()
+    if payment is None:
+        raise Conflict("This order has no payment to refund.", details={"status": order.status})
+    left = refundable_fen(payment)
+    if amount_fen > left:
+        raise RefundTooLarge(details={"refundable_fen": left})
+    _check_count(payment)
+    refund = Refund(order_id=order.id, payment_id=payment.id, out_refund_no=out_refund_no,
+                    amount_fen=amount_fen, reason=reason[:80], requested_by=requested_by,
+                    automatic=requested_by is None, release_stock=False)
+    db.session.add(refund)
+    db.session.flush()
+    submit_soon(refund.id)
+    return refund
+
+
 def submit_soon(refund_id: int) -> None:
     """Submit the refund once this transaction has committed (the task SUBMIT_TASK)."""
     defer(SUBMIT_TASK, refund_id)
@@ -146,6 +187,7 @@ def submit(refund_id: int) -> None:
         return  # stays pending; the periodic job retries with the same out_refund_no
     except WeChatPayError as exc:  # refused outright (4xx): nothing was refunded
         REFUNDS.move(refund, "close", note=exc.code, last_error=f"{exc.code}: {exc.message}"[:255])
+        aftersale_money.refund_settled(refund)
         return
     settle(refund, answer)
 
@@ -161,6 +203,8 @@ def settle(refund: Refund, answer: dict) -> None:
         return
     REFUNDS.move(refund, action, note=f"wechat_pay:{status}",
                  refund_id=answer.get("refund_id") or refund.refund_id)
+    # An after-sale's refund (its number is the out_refund_no) moves the after-sale too.
+    aftersale_money.refund_settled(refund)
     if status != "success":
         return
     order = db.session.scalars(select(Order).where(Order.id == refund.order_id).with_for_update()).one()

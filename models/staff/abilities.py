@@ -85,6 +85,13 @@ ABILITIES = _table(
     ("growth.read", "See coupon templates", {_A, _M, _N}),
     ("growth.write", "Create coupon templates and open or close them; give shoppers points", {_A}),
     ("reports.read", "See sales and order figures per store and day (the dashboard, reports)", {_A, _M, _N}),
+    ("aftersales.read", "See after-sales (the queue by deadline, one with its photos, the breach report)",
+     {_A, _M, _C, _N}),
+    ("aftersales.decide", "Approve or reject an after-sale; receive a return sent by carrier or refuse it",
+     {_A, _M}),
+    ("aftersales.receive", "Receive a return at the counter by its return code (resellable units restocked)",
+     {_A, _M, _C}),
+    ("aftersales.arbitrate", "Decide an escalated after-sale (approve or close); close one never shipped", {_A}),
 )
 
 

@@ -139,3 +139,21 @@ def _ledger(store_id, merged, order_id, reason, *, on_hand: int, reserved: int, 
     writes.add_all(_LEDGER, [{"store_id": store_id, "sku_id": sku_id, "order_id": order_id, "reason": reason,
                               "delta_on_hand": on_hand * qty, "delta_reserved": reserved * qty}
                              for sku_id, qty in merged])
+
+
+def put_back(store_id: int, lines: Lines, *, order_id: int | None, reason: str) -> None:
+    """Units that came back (an after-sale's return the clerk found resellable) are on the
+    shelf again: on_hand rises, with its ledger row. Nothing was held for them."""
+    merged = _merge(lines)
+    with joining(None) as batch:
+        for sku_id, qty in merged:
+            batch.add(_PUT_BACK, {"s": store_id, "k": sku_id, "q": qty},
+                      one_row=f"no stock row for store {store_id} sku {sku_id}")
+        _ledger(store_id, merged, order_id, reason, on_hand=+1, reserved=0, writes=batch)
+    levels.after_change(store_id, [sku_id for sku_id, _ in merged])
+    gate = flash_sale.gate()
+    after_commit(lambda: gate.release(store_id, merged))
+
+
+_PUT_BACK = (update(INV).where(INV.c.store_id == bindparam("s"), INV.c.sku_id == bindparam("k"))
+             .values(on_hand=INV.c.on_hand + bindparam("q")))

@@ -11,6 +11,7 @@ export const ABILITIES = [
   'cards.read', 'cards.write', 'cards.export', 'cards.review',
   'payments.read', 'payments.resolve', 'outbox.read', 'outbox.retry',
   'staff.read', 'staff.write', 'audit.read', 'reports.read', 'growth.read', 'growth.write',
+  'aftersales.read', 'aftersales.decide', 'aftersales.receive', 'aftersales.arbitrate',
 ] as const
 
 export type Ability = (typeof ABILITIES)[number]

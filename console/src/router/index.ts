@@ -27,6 +27,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   reports: () => import('@/pages/ReportsPage.vue'),
   coupons: () => import('@/pages/CouponsPage.vue'),
   complaints: () => import('@/pages/ComplaintsPage.vue'),
+  aftersales: () => import('@/pages/AfterSalesPage.vue'),
 }
 const queue = () => import('@/pages/QueuePage.vue')
 const soon = () => import('@/pages/ComingSoon.vue')

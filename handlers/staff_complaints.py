@@ -8,7 +8,8 @@ from marshmallow import ValidationError, validates_schema
 
 from handlers.access import can, current_staff, staff_auth
 from handlers.schemas import Cursor, Schema, StrictSchema, cursor_int
-from models.complaints import actions, queries
+from models.aftersales.tables import KINDS as AFTER_SALE_KINDS
+from models.complaints import actions, aftersale, queries
 from models.complaints.status import STATES
 
 bp = APIBlueprint("staff_complaints", __name__, url_prefix="/api/staff/complaints", tag="Staff complaints")
@@ -159,3 +160,27 @@ def refund_progress(complaint_id, body):
         responses={**_ACTED, 409: "invalid_transition: not answered yet; complaint_refused"})
 def complete(complaint_id):
     return queries.detail(actions.complete(current_staff(), complaint_id))
+
+
+class ComplaintAfterSaleItemIn(StrictSchema):
+    sku_id = fields.Integer(required=True, strict=True, validate=validators.Range(min=1))
+    qty = fields.Integer(required=True, strict=True, validate=validators.Range(1, 9999))
+
+
+class OpenAfterSaleIn(StrictSchema):
+    kind = fields.String(load_default="refund_only", validate=validators.OneOf(sorted(AFTER_SALE_KINDS)))
+    items = fields.List(fields.Nested(ComplaintAfterSaleItemIn), load_default=None, validate=validators.Length(1, 50),
+                        metadata={"description": "default: every unit the shopper still has"})
+    reason = fields.String(load_default=None, validate=validators.Length(1, 64))
+
+
+@bp.post("/<complaint_id>/after-sale")
+@bp.auth_required(staff_auth)
+@can("complaints.handle")
+@bp.input(OpenAfterSaleIn, arg_name="body")
+@bp.output(ComplaintDetail, status_code=201)
+@bp.doc(summary="Open an after-sale for the complaint's order (once), on behalf of its shopper",
+        responses={**_ACTED, 409: "complaint_has_after_sale; aftersale_quantity_exceeded; aftersale_not_eligible"})
+def open_after_sale(complaint_id, body):
+    complaint, _ = aftersale.open_after_sale(current_staff(), complaint_id, **body)
+    return queries.detail(complaint)

@@ -11155,6 +11155,120 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/staff/complaints/{complaint_id}/after-sale": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Open an after-sale for the complaint's order (once), on behalf of its shopper */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    complaint_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["OpenAfterSaleIn"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ComplaintDetail"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `complaints.handle`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description complaint_not_found (also another store's) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description complaint_has_after_sale; aftersale_quantity_exceeded; aftersale_not_eligible */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unsupported_media_type: send JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description wechat_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/staff/complaints/{complaint_id}/complete": {
         parameters: {
             query?: never;
@@ -14139,6 +14253,10 @@ export interface components {
         CodeIn: {
             code: string;
         };
+        ComplaintAfterSaleItemIn: {
+            qty: number;
+            sku_id: number;
+        };
         ComplaintDetail: {
             /** @description The after-sale this complaint opened (not wired yet: always null). */
             after_sale_no?: string | null;
@@ -14742,6 +14860,20 @@ export interface components {
         NoteIn1: {
             /** @default null */
             note?: string | null;
+        };
+        OpenAfterSaleIn: {
+            /**
+             * @description default: every unit the shopper still has
+             * @default null
+             */
+            items?: components["schemas"]["ComplaintAfterSaleItemIn"][] | null;
+            /**
+             * @default refund_only
+             * @enum {string}
+             */
+            kind?: "exchange" | "refund_only" | "return_at_store" | "return_refund";
+            /** @default null */
+            reason?: string | null;
         };
         OrderDetail: {
             readonly address?: unknown;

@@ -294,3 +294,33 @@ def test_an_answer_made_elsewhere_counts_and_a_new_complaint_reopens(app, client
         moves = db.session.scalars(select(StateChange.to_status).where(
             StateChange.machine == "complaints").order_by(StateChange.id)).all()
         assert moves == ["processed", "pending"]  # followed WeChat to processed, then reopened
+
+
+def test_a_complaint_opens_one_after_sale_for_what_the_shopper_has(app, client, live, sandbox, shop):  # noqa: F811
+    from models.aftersales.tables import AfterSale
+    from models.stores import Store
+    from tests.factories import mark_ready
+
+    register_url(app)
+    order_no = paid_order(client, sandbox, shop)
+    with app.app_context():
+        mark_ready(order_no)
+        clerk = bearer(staff_token(client, make_staff("clerk", [db.session.get(Store, shop[0])])))
+    code = client.get(f"/api/orders/{order_no}/pickup", headers=shop[2]).json["code"]
+    assert client.post("/api/staff/pickups/verify", headers={**clerk, "X-Device-Id": "c1"},
+                       json={"code": code}).status_code == 200
+    complaint_id = complain(sandbox, order_no)
+    synced(app, complaint_id)
+    manager = manager_of(app, client, shop[0])
+    opened = client.post(f"/api/staff/complaints/{complaint_id}/after-sale", headers=manager, json={})
+    assert opened.status_code == 201, opened.json
+    after_sale_no = opened.json["after_sale_no"]
+    with app.app_context():
+        sale = db.session.scalars(select(AfterSale).where(AfterSale.after_sale_no == after_sale_no)).one()
+        assert (sale.kind, sale.status, sale.refund_fen) == ("refund_only", "requested", 12800)
+    assert_error(client.post(f"/api/staff/complaints/{complaint_id}/after-sale", headers=manager, json={}),
+                 409, "complaint_has_after_sale")
+    with app.app_context():
+        other = make_store().id
+    assert_error(client.post(f"/api/staff/complaints/{complaint_id}/after-sale", headers=manager_of(app, client, other),
+                             json={}), 404, "complaint_not_found")

@@ -81,6 +81,7 @@ EXPECTED = {
     ("POST", "/api/staff/complaints/<complaint_id>/response"): {A, M},
     ("POST", "/api/staff/complaints/<complaint_id>/refund-progress"): {A, M},
     ("POST", "/api/staff/complaints/<complaint_id>/complete"): {A, M},
+    ("POST", "/api/staff/complaints/<complaint_id>/after-sale"): {A, M},
     ("GET", "/api/staff/aftersales"): {A, M, C, N},
     ("GET", "/api/staff/aftersales/breaches"): {A, M, C, N},
     ("GET", "/api/staff/aftersales/<after_sale_no>"): {A, M, C, N},

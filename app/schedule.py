@@ -52,4 +52,6 @@ def beat_schedule(cfg) -> dict:
         "growth-expire": {"task": "tihuo.growth.expire", "schedule": crontab(minute=5)},
         # Invitations: first orders found, referrals settled after 7 days, tiers granted once.
         "growth-invitations": {"task": "tihuo.growth.invitations", "schedule": crontab(minute=25)},
+        # Campaigns: up to each one's per_run members rewarded a minute (the throttle).
+        "growth-campaigns": _every(60, "tihuo.growth.campaigns"),
     }

@@ -26,6 +26,12 @@ Scenarios (SCENARIOS below; a new flow is a new entry):
             preview of one of 50 ready orders again and again / the hand-over of a distinct
             ready order each time (placed, paid by notify, marked ready, its code read by
             its shopper — all before the timed phase).
+  coupon_claim   POST /api/coupons/<id>/claim: one template everybody claims (its count is
+            one row every claim updates: the limit's guard).
+  order_coupon   POST /api/orders as order_spread (2 units) with one of the shopper's
+            coupons (claimed before the timed phase) and 100 points: the discount planned,
+            split, the coupon locked and the points spent in the order's transaction.
+            Compare with order_spread (issue 21: ≥ 0.8 of it).
 
 Reading the ratios: the client shares the CPU with the server, so absolute req/s mean little
 beyond this machine; the ratios to /healthz of the same run are what compare across runs.
@@ -98,6 +104,9 @@ class Context:
     clerk: dict = field(default_factory=dict)                   # a clerk of the order store
     pickup_codes: collections.deque = field(default_factory=collections.deque)  # ready, to verify
     preview_codes: list = field(default_factory=list)           # ready, previewed again and again
+    admin: dict = field(default_factory=dict)                   # the demo admin's bearer headers
+    coupon_template: int = 0                                    # claimable without limit (coupon_claim)
+    coupons: collections.deque = field(default_factory=collections.deque)  # (headers, coupon id), unused
 
 
 class Exhausted(Exception):  # a scenario used up what its `prepare` made
@@ -141,6 +150,37 @@ def order(pick_sku: Callable[[Context], int], path: str = "/api/orders"):
                 "items": [{"sku_id": pick_sku(ctx), "qty": 1}]}
         return http.call("POST", path, body, headers)
     return request
+
+
+def claim_coupon(ctx: Context, http: Http):
+    return http.call("POST", f"/api/coupons/{ctx.coupon_template}/claim", None, random.choice(ctx.shoppers))
+
+
+def order_with_coupon(ctx: Context, http: Http):
+    """POST /api/orders with a coupon of the shopper's (¥0.50 off) and 100 points (¥1 off)."""
+    try:
+        headers, coupon_id = ctx.coupons.popleft()
+    except IndexError:
+        raise Exhausted from None
+    body = {"store_id": ctx.order_store_id, "fulfillment": "pickup", "coupon_id": coupon_id, "points": 100,
+            "items": [{"sku_id": random.choice(ctx.spread_skus), "qty": 2}]}
+    return http.call("POST", "/api/orders", body, headers)
+
+
+def prepare_coupons(ctx: Context, n: int, threads: int = 8) -> None:
+    """Top the pool up to n coupons claimed by the shoppers (through the claim API)."""
+    first = len(ctx.coupons)
+
+    def work(offset: int) -> None:
+        http = Http(ctx.base)
+        for i in range(first + offset, n, threads):
+            headers = ctx.shoppers[i % len(ctx.shoppers)]
+            status, body = http.call("POST", f"/api/coupons/{ctx.coupon_template}/claim", None, headers)
+            if status != 201:
+                raise RuntimeError(f"claim: {status} {body[:200]!r}")
+            ctx.coupons.append((headers, json.loads(body)["id"]))
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(work, range(threads)))
 
 
 def soldout(ctx: Context, http: Http):
@@ -272,11 +312,13 @@ def setup_orders(ctx: Context) -> None:
     200 spread SKUs, one hot SKU, one flash-sale SKU, one flash-sale SKU with none left."""
     http = Http(ctx.base)
     issue_codes(ctx, 64)
+    shopper_ids = []
     for _ in range(64):
         status, body = http.call("POST", "/api/auth/login", {"code": ctx.codes.popleft()})
         ctx.shoppers.append({"Authorization": f"Bearer {json.loads(body)['token']}"})
+        shopper_ids.append(json.loads(body)["user"]["id"])
     status, body = http.call("POST", "/api/staff/login", {"username": "admin", "password": "tihuo-admin-demo"})
-    admin = {"Authorization": f"Bearer {json.loads(body)['token']}"}
+    admin = ctx.admin = {"Authorization": f"Bearer {json.loads(body)['token']}"}
     skus = []
     for batch in range(3):
         specs = [{"spec": f"s{batch}-{i}", "price_fen": 100 + i} for i in range(100 if batch < 2 else 3)]
@@ -293,6 +335,14 @@ def setup_orders(ctx: Context) -> None:
     http.call("POST", "/api/admin/staff", clerk, admin)
     status, body = http.call("POST", "/api/staff/login", {"username": clerk["username"], "password": clerk["password"]})
     ctx.clerk = {"Authorization": f"Bearer {json.loads(body)['token']}"}
+    # Growth: a coupon anybody may claim without limit (¥0.50 off), and points for every shopper.
+    status, body = http.call("POST", "/api/admin/coupon-templates", {
+        "name": "bench", "kind": "fixed", "amount_fen": 50, "valid_days": 30, "per_user_limit": 1000,
+        "channels": ["claim"]}, admin)
+    ctx.coupon_template = json.loads(body)["id"]
+    for user_id in shopper_ids:
+        http.call("POST", "/api/admin/points/grants", {"user_id": user_id, "points": 10_000_000},
+                  {**admin, "Idempotency-Key": f"bench-points-{user_id}"})
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -308,9 +358,11 @@ SCENARIOS: dict[str, Scenario] = {
     "notify_dup": Scenario(notify_duplicate, prepare=lambda ctx, n: prepare_notifications(ctx, 1)),
     "preview": Scenario(staff_call("/api/staff/pickups/preview"), prepare=prepare_preview),
     "verify": Scenario(staff_call("/api/staff/pickups/verify"), prepare=prepare_verify),
+    "coupon_claim": Scenario(claim_coupon),
+    "order_coupon": Scenario(order_with_coupon, prepare=prepare_coupons),
 }
 ORDER_SCENARIOS = {"order_floor", "order_spread", "order_hot", "flash", "flash_soldout", "notify", "notify_dup",
-                   "preview", "verify"}
+                   "preview", "verify", "coupon_claim", "order_coupon"}
 
 
 def run_load(ctx: Context, name: str, warmup: float, duration: float, concurrency: int) -> dict:

@@ -1,7 +1,7 @@
-"""The coupon transition table (models.state_machine does the moving)."""
+"""The transition tables of coupons, referrals and campaigns (models.state_machine does the moving)."""
 from __future__ import annotations
 
-from models.growth.tables import Coupon, CouponStatus, Referral, ReferralStatus
+from models.growth.tables import Campaign, CampaignStatus, Coupon, CouponStatus, Referral, ReferralStatus
 from models.state_machine import Machine, Move
 
 S = CouponStatus
@@ -20,3 +20,7 @@ REFERRALS = Machine(Referral, {
     "qualify": Move((R.attributed,), R.qualified, "qualified_at"),
     "disqualify": Move((R.attributed,), R.disqualified, "disqualified_at"),
 }, states=ReferralStatus, initial=(R.attributed,))
+
+CAMPAIGNS = Machine(Campaign, {
+    "finish": Move((CampaignStatus.sending,), CampaignStatus.sent, "sent_at"),
+}, states=CampaignStatus, initial=(CampaignStatus.sending,))

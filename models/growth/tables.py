@@ -219,3 +219,55 @@ class TierGrant(db.Model):
     invitees: Mapped[int]
     reward: Mapped[dict] = mapped_column(JSON)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Segment(db.Model):
+    """A saved audience over the nightly customer scores (analytics_customers): a store
+    (or every store), RFM segments, pickup styles, minimum R/F/M scores, reachable only."""
+
+    __tablename__ = "growth_segments"
+    __table_args__ = (MYSQL_TABLE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    rules: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CampaignStatus(str, enum.Enum):
+    sending = "sending"  # members chosen; rewards going out a batch at a time
+    sent = "sent"        # every treated member handled
+
+
+class Campaign(db.Model):
+    """A reward (a coupon or points) for a segment's members as they were when it started,
+    with a holdout group that receives nothing, so its report can tell what it changed."""
+
+    __tablename__ = "growth_campaigns"
+    __table_args__ = (MYSQL_TABLE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    segment_id: Mapped[int] = mapped_column(ForeignKey("growth_segments.id"))
+    reward: Mapped[dict] = mapped_column(JSON)   # {kind: coupon, template_id} | {kind: points, points}
+    holdout_percent: Mapped[int] = mapped_column(default=10)
+    per_run: Mapped[int] = mapped_column(default=500)  # the throttle: members rewarded per job run
+    status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.sending.value)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    members: Mapped[int] = mapped_column(default=0)
+    holdout: Mapped[int] = mapped_column(default=0)
+
+
+class CampaignMember(db.Model):
+    __tablename__ = "growth_campaign_members"
+    __table_args__ = (Index("ix_growth_campaign_members_campaign_id_done", "campaign_id", "done", "user_id"),
+                      MYSQL_TABLE)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("growth_campaigns.id"), primary_key=True,
+                                             autoincrement=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, autoincrement=False)
+    holdout: Mapped[bool]
+    done: Mapped[bool] = mapped_column(default=False)  # rewarded (or refused, with `result`), or held out
+    result: Mapped[str | None] = mapped_column(String(32))  # coupon:<id> | points:<lot> | failed:<code>
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -91,6 +91,183 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a campaign: the segment's members fixed now, a holdout that receives nothing */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["CampaignStartIn"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GrowthCampaignOut"];
+                    };
+                };
+                /** @description invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `growth.write`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unsupported_media_type: send JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/campaigns/{campaign_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Conversion within 14 days, treated vs holdout, and the uplift with its 95 % interval */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    campaign_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CampaignReportOut"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `growth.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/card-batches": {
         parameters: {
             query?: never;
@@ -5148,6 +5325,174 @@ export interface paths {
                 };
                 /** @description forbidden: the staff member's role lacks `reports.read`, or the store is not theirs */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/segments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Save a segment over the nightly customer scores */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["SegmentIn"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SegmentOut"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `growth.write`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unsupported_media_type: send JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/segments/{segment_id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many members a segment has now, and how many a message could reach */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    segment_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SegmentPreviewOut"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `growth.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description Not found */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -14156,6 +14501,35 @@ export interface components {
             starts_at?: string;
             tiers?: components["schemas"]["TierOut"][];
         };
+        CampaignReportOut: {
+            campaign?: components["schemas"]["GrowthCampaignOut"];
+            /** @description the window has passed */
+            complete?: boolean;
+            holdout?: components["schemas"]["GroupOut"];
+            rewarded?: number;
+            treated?: components["schemas"]["GroupOut"];
+            /** @description treated rate − holdout rate */
+            uplift?: number | null;
+            uplift_high?: number | null;
+            /** @description 95 % interval */
+            uplift_low?: number | null;
+            window_days?: number;
+        };
+        CampaignStartIn: {
+            /** @default 10 */
+            holdout_percent?: number;
+            name: string;
+            /**
+             * @description members rewarded per minute at most (the throttle)
+             * @default 500
+             */
+            per_run?: number;
+            /** @description {kind: coupon, template_id} (a template open to the campaign channel) or {kind: points, points} */
+            reward: {
+                [key: string]: unknown;
+            };
+            segment_id: number;
+        };
         CardBatchPage: {
             items?: components["schemas"]["BatchOut"][];
             next_cursor?: string | null;
@@ -14655,6 +15029,31 @@ export interface components {
             grants?: {
                 [key: string]: number;
             };
+        };
+        GroupOut: {
+            /** @description paid for an order within the window */
+            converted?: number;
+            members?: number;
+            rate?: number | null;
+        };
+        GrowthCampaignOut: {
+            /** @description members held out: they receive nothing */
+            holdout?: number;
+            holdout_percent?: number;
+            id?: number;
+            members?: number;
+            name?: string;
+            per_run?: number;
+            reward?: {
+                [key: string]: unknown;
+            };
+            segment_id?: number;
+            /** Format: date-time */
+            sent_at?: string | null;
+            /** Format: date-time */
+            started_at?: string;
+            /** @description sending | sent */
+            status?: string;
         };
         HTTPError: {
             error: {
@@ -15663,6 +16062,45 @@ export interface components {
             locked_at?: string;
             /** @description the order number (or the card serial) */
             ref?: string;
+            store_id?: number | null;
+        };
+        SegmentIn: {
+            name: string;
+            rules: components["schemas"]["SegmentRulesIn"];
+        };
+        SegmentOut: {
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            name?: string;
+            rules?: {
+                [key: string]: unknown;
+            };
+        };
+        SegmentPreviewOut: {
+            /** @description members as scored last night */
+            members?: number;
+            /** @description of them, with a subscribe grant left now */
+            reachable_by_message?: number;
+            /** Format: date-time */
+            scored_at?: string | null;
+            segment_id?: number;
+        };
+        SegmentRulesIn: {
+            /** @default null */
+            f_min?: number | null;
+            /** @default null */
+            m_min?: number | null;
+            pickup_styles?: ("stocks_up" | "at_once" | "none")[];
+            /** @default null */
+            r_min?: number | null;
+            /** @default false */
+            reachable_only?: boolean;
+            segments?: ("dormant" | "new" | "champions" | "loyal" | "at_risk" | "regular")[];
+            /**
+             * @description scored at this store (default: every store)
+             * @default null
+             */
             store_id?: number | null;
         };
         ShipIn: {

@@ -116,6 +116,10 @@ EXPECTED = {
     ("POST", "/api/admin/coupon-templates/<int:template_id>/active"): {A},
     ("POST", "/api/admin/points/grants"): {A},
     ("POST", "/api/admin/invitation-campaigns"): {A},
+    ("POST", "/api/admin/segments"): {A},
+    ("GET", "/api/admin/segments/<int:segment_id>/preview"): {A, M, N},
+    ("POST", "/api/admin/campaigns"): {A},
+    ("GET", "/api/admin/campaigns/<int:campaign_id>/report"): {A, M, N},
     # Exports: a kind's rows need that kind's ability; a background export's routes need
     # session.own (and the kind's ability, checked by the model), and only its owner sees it.
     **{("GET", f"/api/admin/exports/{kind}.{fmt}"): roles for kind, roles in {

@@ -31,12 +31,12 @@ def test_the_beat_schedule(app):
         "analytics-rollup": "tihuo.analytics.rollup", "analytics-customers": "tihuo.analytics.customers",
         "idempotency-retention": "tihuo.idempotency.retention",
         "audit-retention": "tihuo.audit.retention", "card-exports-sweep": "tihuo.cards.export_sweep",
-        "exports-sweep": "tihuo.exports.sweep"}
+        "exports-sweep": "tihuo.exports.sweep", "parcels-sweep": "tihuo.parcels.sweep"}
     assert all(entry["task"] in celery.tasks for entry in schedule.values())
     every = {name: entry["schedule"] for name, entry in schedule.items() if isinstance(entry["schedule"], float)}
     assert every == {"outbox-dispatch": 30.0, "orders-sweep": 60.0, "payments-query-pending": 60.0,
                      "refunds-query": 300.0, "pickup-sweep": 60.0, "flash-resync": 60.0,
-                     "card-exports-sweep": 300.0, "exports-sweep": 300.0}
+                     "card-exports-sweep": 300.0, "exports-sweep": 300.0, "parcels-sweep": 900.0}
     # A backlog after an outage runs once: frequent jobs expire after one interval.
     assert all(schedule[name]["options"]["expires"] == s for name, s in every.items())
     assert celery.conf.timezone == "Asia/Shanghai"

@@ -60,10 +60,20 @@ class ParcelOut(Schema):
     events = fields.List(fields.Nested(ParcelEventOut), metadata={"description": "newest first"})
 
 
+class OrderLineOut(Schema):
+    order_item_id = fields.Integer()
+    name = fields.String()
+    spec = fields.String()
+    qty = fields.Integer()
+    shipped_qty = fields.Integer()
+    left_qty = fields.Integer()
+
+
 class ShipmentsOut(Schema):
     order_no = fields.String()
     status = fields.String()
     changed = fields.Boolean(metadata={"description": "false: that tracking number was already added"})
+    lines = fields.List(fields.Nested(OrderLineOut), metadata={"description": "what is left to ship, per line"})
     items = fields.List(fields.Nested(ParcelOut))
 
 
@@ -107,7 +117,7 @@ IssuePage = page_of(IssueOut, "ParcelIssuePage")
 
 def _shipments(order, changed: bool = False) -> dict:
     return {"order_no": order.order_no, "status": order.status, "changed": changed,
-            "items": views.order_parcels(order)}
+            "lines": views.order_lines(order), "items": views.order_parcels(order)}
 
 
 @bp.get("/api/orders/<order_no>/shipments")

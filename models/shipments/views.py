@@ -12,6 +12,20 @@ from models.shipments.tables import Parcel, ParcelEvent
 EVENTS_SHOWN = 100
 
 
+def order_lines(order) -> list[dict]:
+    """Each line of the order with how many units have left in outbound parcels (what the
+    staff's shipment form splits)."""
+    shipped: dict[int, int] = {}
+    parcels = db.session.scalars(select(Parcel).where(Parcel.order_id == order.id, Parcel.direction == "outbound"))
+    for parcel in parcels:
+        for item in parcel.items:
+            shipped[item.order_item_id] = shipped.get(item.order_item_id, 0) + item.qty
+    return [{"order_item_id": line.id, "name": line.name, "spec": line.spec, "qty": line.qty,
+             "shipped_qty": shipped.get(line.id, 0), "left_qty": line.qty - shipped.get(line.id, 0)}
+            for line in db.session.scalars(select(OrderItem).where(OrderItem.order_id == order.id)
+                                           .order_by(OrderItem.id))]
+
+
 def order_parcels(order) -> list[dict]:
     parcels = list(db.session.scalars(select(Parcel).where(Parcel.order_id == order.id).order_by(Parcel.id)))
     if not parcels:

@@ -172,8 +172,12 @@ class Kuaidi100Sandbox:
                 sub.status = "shutdown"
             text = json.dumps(param, ensure_ascii=False)
             signature = sign(text, ("not-" + sub.salt) if forge else (sub.salt or ""))
-            if tamper:  # changed on the way, after it was signed
-                text = text.replace('"ischeck": "0"', '"ischeck": "1"').replace('"state": "0"', '"state": "3"')
+            if tamper:  # changed on the way, after it was signed: a "signed" node slipped in
+                forged = json.loads(text)
+                forged["lastResult"].update(state="3", ischeck="1")
+                forged["lastResult"]["data"].insert(0, {"context": "已签收", "time": "2099-01-01 00:00:00",
+                                                        "ftime": "2099-01-01 00:00:00", "status": "签收"})
+                text = json.dumps(forged, ensure_ascii=False)
             form = {"param": text} if sub.salt is None else {"param": text, "sign": signature}
             sub.pushes += 1
             return {"url": sub.callbackurl, "form": form, "number": number}

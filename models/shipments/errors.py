@@ -12,10 +12,6 @@ class ParcelDuplicate(AppError):
     status, code, message = 409, "parcel_duplicate", "This order already has a parcel with that tracking number."
 
 
-class CarrierUnknown(AppError):
-    status, code, message = 422, "carrier_unknown", "Unknown carrier code."
-
-
 class ParcelNotShippable(AppError):
     status, code, message = 409, "parcel_not_shippable", "This order cannot ship parcels now."
 

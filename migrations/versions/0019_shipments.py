@@ -33,6 +33,7 @@ def upgrade():
     sa.Column('status', sa.String(length=24), nullable=False),
     sa.Column('carrier_state', sa.Integer(), nullable=True),
     sa.Column('last_event_at', sa.DateTime(), nullable=True),
+    sa.Column('event_count', sa.Integer(), server_default='0', nullable=False),
     sa.Column('last_heard_at', sa.DateTime(), nullable=False),
     sa.Column('subscribed_at', sa.DateTime(), nullable=True),
     sa.Column('subscribe_error', sa.String(length=64), nullable=True),

@@ -1,9 +1,9 @@
 """Putting goods on the road: an order's outbound parcels (the first one ships the order),
 and the return parcels of after-sales.
 
-Lock order: the order row first, then its parcels (models.shipments.tracking takes them
-in the same order), so staff adding a parcel and a carrier push about its sibling never
-wait on each other in a circle."""
+Lock order: an existing parcel before its order (a "signed" push holds its parcel and then
+takes the order: models.shipments.tracking). Adding a parcel locks only the order (a new
+row locks no other parcel); correcting one takes the parcel first."""
 from __future__ import annotations
 
 import hashlib
@@ -126,11 +126,11 @@ def add_return_parcel(order: Order, *, after_sale_no: str, carrier: str, trackin
 def correct_first_parcel(order: Order, staff, *, carrier: str, tracking_no: str) -> Outcome:
     """Staff fix the shipped order's carrier or number (`lifecycle.correct_shipment`): its
     first parcel follows, and is subscribed again under the new number."""
+    first = db.session.scalars(select(Parcel).where(Parcel.order_id == order.id, Parcel.direction == "outbound")
+                               .order_by(Parcel.id).limit(1).with_for_update()).first()  # before the order
     outcome = lifecycle.correct_shipment(order, staff, carrier, tracking_no)
-    parcels = outbound_parcels(order.id)
-    if not parcels or not outcome.applied:
+    if first is None or not outcome.applied:
         return outcome
-    first = parcels[0]
     if (first.carrier, first.tracking_no) != (carrier, tracking_no):
         first.carrier, first.tracking_no, first.kuaidi100_com = carrier, tracking_no, kuaidi100_company(carrier)
         first.subscribed_at = first.subscribe_error = None

@@ -44,6 +44,9 @@ class Parcel(db.Model):
     # 快递100's lastResult.state as last applied (0 在途 … 14 拒签), and its newest event time.
     carrier_state: Mapped[int | None]
     last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How many distinct trace nodes are stored: a push that is the stored trace plus new
+    # nodes on top is recognised without reading the stored ones (models.shipments.tracking).
+    event_count: Mapped[int] = mapped_column(default=0, server_default="0")
     # When we last heard of it at all (created, a push, a poll): the silent-parcel poll's clock.
     last_heard_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # 快递100's subscription: accepted when, stopped (abort) when and why, ended (shutdown).

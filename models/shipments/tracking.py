@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from app.extensions import db
 from models import outbox
@@ -32,6 +32,7 @@ from models.shipments import events, issues
 from models.shipments.parcels import push_salt
 from models.shipments.status import PARCELS
 from models.shipments.tables import Parcel, ParcelEvent
+from models.state_machine import Row
 from wechat.kuaidi100 import push_signed
 
 log = logging.getLogger(__name__)
@@ -61,14 +62,13 @@ class Applied:
 
 
 def handle_push(token: str, form) -> Applied:
-    """A push to /callbacks/kuaidi100/<token>: verified, then applied."""
+    """A push to /callbacks/kuaidi100/<token>: verified, then applied. The signature is
+    checked before the database is asked anything: a forgery costs a hash, and an unknown
+    token is answered like a bad signature (nothing tells which tokens exist)."""
     param, sign = form.get("param"), form.get("sign")
     if not isinstance(param, str) or not param:
         raise PushRejected("no param")
-    parcel_id = db.session.scalar(select(Parcel.id).where(Parcel.token == token)) if len(token) <= 32 else None
-    if parcel_id is None:
-        raise PushRejected("unknown parcel")
-    if not push_signed(param, sign or "", push_salt(token)):
+    if not token or len(token) > 32 or not push_signed(param, sign or "", push_salt(token)):
         raise PushRejected("bad signature")
     try:
         data = json.loads(param)
@@ -76,63 +76,101 @@ def handle_push(token: str, form) -> Applied:
         raise PushRejected("param is not JSON") from None
     if not isinstance(data, dict) or not isinstance(data.get("status"), str):
         raise PushRejected("param has no status")
-    return apply(parcel_id, data, source="push")
+    parcel = db.session.execute(_BY_TOKEN, {"token": token}).first()
+    if parcel is None:
+        raise PushRejected("unknown parcel")
+    return _apply(parcel, data, "push")
 
 
 def apply(parcel_id: int, data: dict, *, source: str) -> Applied:
     """Apply one report about a parcel: a push's param, or a query's answer wrapped as one
     ({"status": "polling", "lastResult": answer})."""
-    order_id = db.session.scalar(select(Parcel.order_id).where(Parcel.id == parcel_id))
-    order = lock_order(order_id)  # the lock order: order, then parcel
-    parcel = db.session.scalars(select(Parcel).where(Parcel.id == parcel_id).with_for_update()
-                                .execution_options(populate_existing=True)).one()
+    return _apply(_locked(Parcel.id == parcel_id), data, source)
+
+
+_COLUMNS = (Parcel.id, Parcel.order_id, Parcel.store_id, Parcel.direction, Parcel.after_sale_no, Parcel.carrier,
+            Parcel.tracking_no, Parcel.kuaidi100_com, Parcel.status, Parcel.carrier_state, Parcel.last_event_at,
+            Parcel.event_count)
+
+
+def _locked(where):
+    """The parcel's row, locked. Lock order: a parcel, then its order (only "signed" takes
+    the order; staff correcting a parcel take the parcel first too), so pushes of two
+    parcels of one order, or a push and a correction, never wait on each other in a circle."""
+    return db.session.execute(select(*_COLUMNS).where(where).with_for_update()).first()
+
+
+# The hot path's statements, built once (their compiled forms are cached by shape).
+_BY_TOKEN = select(*_COLUMNS).where(Parcel.token == bindparam("token")).with_for_update()
+_PROGRESS = (update(Parcel).where(Parcel.id == bindparam("row"))
+             .values(last_heard_at=bindparam("heard"), event_count=bindparam("count"),
+                     last_event_at=bindparam("newest"), carrier_state=bindparam("state"))
+             .execution_options(synchronize_session=False))
+
+
+def _apply(parcel, data: dict, source: str) -> Applied:
+    # The common push (in transit, a node or two more) is one locking read, one INSERT
+    # IGNORE of the new nodes and one UPDATE: a parcel is pushed tens of times.
     now = utcnow()
-    parcel.last_heard_at = now
+    values: dict = {"last_heard_at": now}
     status, last = data.get("status"), data.get("lastResult") if isinstance(data.get("lastResult"), dict) else {}
-    _carrier_correction(parcel, data)
+    new_com = data.get("comNew")
+    if isinstance(new_com, str) and new_com and new_com.isascii() and len(new_com) <= 32:
+        values["kuaidi100_com"] = new_com  # 快递100 found the carrier code wrong (§10.2 autoCheck)
     if status == "abort":
         # Stopped (3 days without data, or 60 days without change): the sweep subscribes
         # it again once 快递100 takes it (KUAIDI100_RESUBSCRIBE_AFTER_S), unless 快递100
         # moved it to the right carrier itself (comNew).
-        if not data.get("comNew"):
-            parcel.aborted_at, parcel.abort_reason = now, str(data.get("message") or "")[:64] or None
+        if "kuaidi100_com" not in values:
+            values.update(aborted_at=now, abort_reason=str(data.get("message") or "")[:64] or None)
+        _update(parcel.id, values)
         return Applied(parcel.id, 0, None)
     if status == "shutdown":
-        parcel.tracking_ended_at = now
+        values["tracking_ended_at"] = now
     nodes = _nodes(last.get("data"))
-    added = _store(parcel, nodes)
-    newest = max((n["at"] for n in nodes), default=None)
+    added, values["event_count"] = _store(parcel, nodes, now)
+    newest = nodes[0]["at"] if nodes else None
     state = _state(last.get("state"))
     if newest is None or state is None:
+        _update(parcel.id, values)
         return Applied(parcel.id, added, None)
     if parcel.last_event_at is not None and newest < parcel.last_event_at:
+        _update(parcel.id, values)
         return Applied(parcel.id, added, None, stale=True)  # an older picture, arrived late
-    changed = parcel.carrier_state != state
-    parcel.last_event_at, parcel.carrier_state = newest, state
-    action = ACTIONS.get(state)
-    moved = None
+    if len(values) == 2:  # the usual push: progress only, one prepared statement
+        db.session.execute(_PROGRESS, {"row": parcel.id, "heard": now, "count": values["event_count"],
+                                       "newest": newest, "state": state})
+    else:
+        _update(parcel.id, {**values, "last_event_at": newest, "carrier_state": state})
+    action, moved = ACTIONS.get(state), None
     if action is not None and PARCELS.allows(parcel.status, action):
-        PARCELS.move(parcel, action, SYSTEM, note=f"kuaidi100 {source} state {state}", at=newest)
+        PARCELS.move(Row(parcel.id, parcel.status), action, SYSTEM, note=f"kuaidi100 {source} state {state}",
+                     at=newest)
         moved = action
-        _effects(order, parcel, action, newest)
-    if state in TROUBLE and (moved or changed):  # news of trouble (a replay is not news)
-        _trouble(order, parcel, TROUBLE[state], nodes[0]["context"])
+        _effects(parcel, action, newest)
+    if state in TROUBLE and (moved or parcel.carrier_state != state):  # news of trouble (a replay is not)
+        _trouble(parcel, TROUBLE[state], nodes[0]["context"])
     return Applied(parcel.id, added, moved)
 
 
-def _trouble(order, parcel: Parcel, kind: str, context: str) -> None:
+def _update(parcel_id: int, values: dict) -> None:
+    db.session.execute(update(Parcel).where(Parcel.id == parcel_id).values(**values)
+                       .execution_options(synchronize_session=False))
+
+
+def _trouble(parcel, kind: str, context: str) -> None:
     issues.open_issue(parcel, kind, context[:200] or None)
     if parcel.direction == "outbound":
-        _tell_shopper("parcel_exception", order, parcel, f"parcel_exception:{parcel.id}:{kind}")
+        _tell_shopper("parcel_exception", parcel, f"parcel_exception:{parcel.id}:{kind}")
 
 
-def _effects(order, parcel: Parcel, action: str, at: datetime) -> None:
+def _effects(parcel, action: str, at: datetime) -> None:
     outbound = parcel.direction == "outbound"
     if action in SHOPPER_EVENTS and outbound:
-        _tell_shopper(SHOPPER_EVENTS[action], order, parcel, f"{SHOPPER_EVENTS[action]}:{parcel.id}")
+        _tell_shopper(SHOPPER_EVENTS[action], parcel, f"{SHOPPER_EVENTS[action]}:{parcel.id}")
     if action == "sign":
         if outbound:
-            _outbound_signed(order, at)
+            _outbound_signed(lock_order(parcel.order_id), at)
         elif parcel.after_sale_no:
             events.return_signed.send(None, after_sale_no=parcel.after_sale_no, at=at)
 
@@ -156,21 +194,14 @@ def _outbound_signed(order, at: datetime) -> None:
                   f"parcel_delivered:{order.id}")
 
 
-def _tell_shopper(event: str, order, parcel: Parcel, key: str) -> None:
-    _enqueue_once("subscribe_message", {"event": event, "order_id": order.id, "carrier": parcel.carrier,
+def _tell_shopper(event: str, parcel, key: str) -> None:
+    _enqueue_once("subscribe_message", {"event": event, "order_id": parcel.order_id, "carrier": parcel.carrier,
                                         "tracking_no": parcel.tracking_no}, key)
 
 
 def _enqueue_once(kind: str, payload: dict, key: str) -> None:
     if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is None:
         outbox.enqueue(kind, payload, dedupe_key=key)
-
-
-def _carrier_correction(parcel: Parcel, data: dict) -> None:
-    """快递100 found the carrier code wrong and moved the subscription (§10.2 autoCheck)."""
-    new = data.get("comNew")
-    if isinstance(new, str) and new and new.isascii() and len(new) <= 32 and new != parcel.kuaidi100_com:
-        parcel.kuaidi100_com = new
 
 
 def _state(value) -> int | None:
@@ -204,26 +235,42 @@ def _nodes(data) -> list[dict]:
 def _parse_time(text) -> datetime | None:
     if not isinstance(text, str):
         return None
-    try:
-        return datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA).astimezone(timezone.utc)
+    try:  # "2024-05-01 12:00:00", Asia/Shanghai
+        return datetime.fromisoformat(text[:19]).replace(tzinfo=CHINA).astimezone(timezone.utc)
     except ValueError:
         return None
 
 
-def _store(parcel: Parcel, nodes: list[dict]) -> int:
-    """Insert the nodes not stored yet; returns how many. Under the parcel's lock, so two
-    pushes of one parcel never race to insert the same node."""
+def _store(parcel, nodes: list[dict], now: datetime) -> tuple[int, int]:
+    """Store the nodes not stored yet: (how many were added, how many are stored now).
+    Under the parcel's lock, so two pushes of one parcel never race on a node.
+
+    快递100 sends the whole trace each time, and a trace grows on top: the nodes from the
+    newest one stored onwards are inserted (INSERT IGNORE: the unique fingerprint drops
+    those already there); if the push then still has more distinct nodes than are stored,
+    older ones never reached us (a lost push, a late scan): only then are the stored
+    fingerprints read to add the rest."""
+    distinct = {node["fingerprint"]: node for node in nodes}
+    if not distinct:
+        return 0, parcel.event_count
+    floor = parcel.last_event_at
+    fresh = [n for n in distinct.values() if floor is None or n["at"] >= floor]
+    added = _insert_ignore(parcel.id, fresh, now)
+    if len(distinct) <= parcel.event_count + added:
+        return added, parcel.event_count + added
+    have = set(db.session.scalars(select(ParcelEvent.fingerprint).where(ParcelEvent.parcel_id == parcel.id)))
+    added += _insert_ignore(parcel.id, [n for fp, n in distinct.items() if fp not in have], now)
+    return added, len(have | set(distinct))
+
+
+def _insert_ignore(parcel_id: int, nodes: list[dict], now: datetime) -> int:
     if not nodes:
         return 0
-    have = set(db.session.scalars(select(ParcelEvent.fingerprint).where(ParcelEvent.parcel_id == parcel.id)))
-    seen, rows, now = set(have), [], utcnow()
-    for node in nodes:
-        if node["fingerprint"] in seen:
-            continue
-        seen.add(node["fingerprint"])
-        rows.append({"parcel_id": parcel.id, "fingerprint": node["fingerprint"], "at": node["at"],
-                     "context": node["context"], "area": node["area"], "node_status": node["node_status"],
-                     "received_at": now})
-    if rows:
-        db.session.execute(ParcelEvent.__table__.insert(), rows)
-    return len(rows)
+    rows = [{"parcel_id": parcel_id, "fingerprint": n["fingerprint"], "at": n["at"], "context": n["context"],
+             "area": n["area"], "node_status": n["node_status"], "received_at": now} for n in nodes]
+    stmt = _INSERT_IGNORE.get(db.session.get_bind().dialect.name, _INSERT_IGNORE["mysql"])
+    return db.session.execute(stmt, rows).rowcount
+
+
+_INSERT_IGNORE = {"mysql": ParcelEvent.__table__.insert().prefix_with("IGNORE"),
+                  "sqlite": ParcelEvent.__table__.insert().prefix_with("OR IGNORE")}

@@ -80,7 +80,7 @@ def test_a_forged_push_changes_nothing(app, client, sandbox, shop2, clerk):
     assert order_of(app, order_no).status == "shipped"
     refused = client.post("/callbacks/kuaidi100/no-such-parcel", data={"param": "{}", "sign": "X"})
     assert refused.status_code == 200 and refused.json == {"result": False, "returnCode": "500",
-                                                           "message": "unknown parcel"}
+                                                           "message": "bad signature"}
     token = parcel_of(app, number).token
     unsigned = client.post(f"/callbacks/kuaidi100/{token}", data={"param": '{"status": "polling"}'})
     assert unsigned.json["result"] is False

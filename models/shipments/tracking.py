@@ -245,16 +245,16 @@ def _store(parcel, nodes: list[dict], now: datetime) -> tuple[int, int]:
     """Store the nodes not stored yet: (how many were added, how many are stored now).
     Under the parcel's lock, so two pushes of one parcel never race on a node.
 
-    快递100 sends the whole trace each time, and a trace grows on top: the nodes from the
-    newest one stored onwards are inserted (INSERT IGNORE: the unique fingerprint drops
-    those already there); if the push then still has more distinct nodes than are stored,
-    older ones never reached us (a lost push, a late scan): only then are the stored
-    fingerprints read to add the rest."""
+    快递100 sends the whole trace each time, and a trace grows on top: the nodes newer
+    than the newest one stored are inserted (INSERT IGNORE: the unique fingerprint is the
+    last line against a repeat); if the push then still has more distinct nodes than are
+    stored, some never reached us (a lost push, a late scan, two nodes in one second):
+    only then are the stored fingerprints read to add the rest."""
     distinct = {node["fingerprint"]: node for node in nodes}
     if not distinct:
         return 0, parcel.event_count
     floor = parcel.last_event_at
-    fresh = [n for n in distinct.values() if floor is None or n["at"] >= floor]
+    fresh = [n for n in distinct.values() if floor is None or n["at"] > floor]
     added = _insert_ignore(parcel.id, fresh, now)
     if len(distinct) <= parcel.event_count + added:
         return added, parcel.event_count + added

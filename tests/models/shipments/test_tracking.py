@@ -67,6 +67,12 @@ def test_replayed_and_reordered_pushes_are_harmless(app, client, sandbox, shop2,
     assert event_count(app, number) == 2
     view = client.get("/api/orders/" + order_no_of(app, number) + "/shipments", headers=shop2[2]).json
     assert [e["context"] for e in view["items"][0]["events"]] == ["【上海】运输中", "【上海】已揽收"]
+    # A scan the carrier uploaded late (older than what we have) arrives inside a later trace.
+    push(sandbox, number, state=0, context="【上海】补录扫描", at=now - 1800, send=False)
+    push(sandbox, number, state=0, context="【上海】到达分拨中心", at=now - 30)
+    assert event_count(app, number) == 4
+    with app.app_context():
+        assert db.session.get(Parcel, parcel_of(app, number).id).event_count == 4
 
 
 def test_a_forged_push_changes_nothing(app, client, sandbox, shop2, clerk):
@@ -154,3 +160,39 @@ def order_no_of(app, number) -> str:
     with app.app_context():
         return db.session.scalar(select(Order.order_no).join(Parcel, Parcel.order_id == Order.id)
                                  .where(Parcel.tracking_no == number))
+
+
+def test_the_last_two_parcels_signed_at_once_deliver_the_order_once(app, client, sandbox, shop2, clerk):
+    """Two parcels of one order signed in two pushes at the same moment (real threads, the
+    sandbox pushing both): each holds its parcel and then waits for the order, so the
+    second to get it sees the first signed — delivered exactly once, no deadlock."""
+    import threading
+
+    order = paid_order(client, sandbox, shop2, lines=((0, 1), (1, 1)))
+    url = f"/api/staff/orders/{order['order_no']}/parcels"
+    lines = client.get(url, headers=clerk).json["lines"]
+    numbers = ("YT6000000001", "ZT6000000002")
+    for number, line in zip(numbers, lines):
+        client.post(url, headers=clerk, json={"carrier": number[:2] + "O", "tracking_no": number,
+                                              "items": [{"order_item_id": line["order_item_id"], "qty": 1}]})
+        settled_subscription(sandbox, number)
+    results, start = [], threading.Barrier(2)
+
+    def sign(number):
+        start.wait()
+        results.append(push(sandbox, number, state=3))
+
+    threads = [threading.Thread(target=sign, args=(n,)) for n in numbers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert [d["accepted"] for r in results for d in r["deliveries"]] == [True, True]
+    assert order_of(app, order["order_no"]).status == "delivered"
+    assert [r.status for r in settled(app, "wechat_confirm_receive")] == ["sent"]
+    with app.app_context():
+        from models.orders.tables import OrderEvent
+
+        moves = db.session.scalars(select(OrderEvent.to_status).join(Order, Order.id == OrderEvent.order_id)
+                                   .where(Order.order_no == order["order_no"])).all()
+    assert moves.count("delivered") == 1

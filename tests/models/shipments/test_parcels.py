@@ -125,3 +125,20 @@ def _other_shopper(app):
 
     with app.app_context():
         return make_shopper()[1]
+
+
+def test_correcting_the_shipment_moves_the_first_parcel_and_subscribes_it_again(app, client, sandbox, shop2, clerk):
+    order = paid_order(client, sandbox, shop2)
+    no = order["order_no"]
+    client.post(f"/api/staff/orders/{no}/ship", headers=clerk, json={"carrier": "SF", "tracking_no": "SF1000000007"})
+    settled(app)
+    fixed = client.put(f"/api/staff/orders/{no}/shipment", headers=clerk,
+                       json={"carrier": "YTO", "tracking_no": "YT1000000007"})
+    assert fixed.status_code == 200 and fixed.json["tracking_no"] == "YT1000000007"
+    parcel = parcel_of(app, "YT1000000007")
+    assert (parcel.carrier, parcel.kuaidi100_com) == ("YTO", "yuantong")
+    assert [r.status for r in settled(app, "kuaidi100_subscribe")] == ["sent", "sent"]
+    subs = {s["number"]: s for s in sb(sandbox, "GET", "/_/kuaidi100/subscriptions").json()["subscriptions"]}
+    assert subs["YT1000000007"]["callbackurl"].endswith(parcel.token)
+    last = uploads(sandbox)[-1]
+    assert [i["tracking_no"] for i in last["shipping_list"]] == ["YT1000000007"]  # WeChat told again

@@ -20,6 +20,9 @@ INSTANCE_DIR = ROOT / "instance"
 SANDBOX_APPID = "wx5a4db0ce1d0e1a00"
 SANDBOX_SECRET = "sandbox-secret-not-for-production"
 SANDBOX_MCHID = "1900000109"
+# The sandbox's 快递100 account (wechat/sandbox/kuaidi100.py accepts it).
+SANDBOX_KUAIDI100_KEY = "sandboxKuaidi100Key"
+SANDBOX_KUAIDI100_CUSTOMER = "SANDBOXCUSTOMER0000000000000000"
 # The sandbox's official account (公众号): server-URL token and EncodingAESKey (43 chars).
 SANDBOX_OA_APPID = "wx5a4db0ce1d0e1b00"
 SANDBOX_OA_SECRET = "sandbox-oa-secret-not-for-production"
@@ -40,6 +43,8 @@ SANDBOX_OA_ALERT_TEMPLATES = {
     "reconciliation_differences": {"template_id": "OA_TPL_RECONCILIATION", "fields": {
         "date1": "bill_date", "number2": "count", "thing3": "title", "time4": "time"}},
     "shipping_upload_failed": {"template_id": "OA_TPL_SHIPPING_FAILED", "fields": {
+        "character_string1": "order_no", "thing2": "store", "thing3": "reason", "time4": "time"}},
+    "parcel_exception": {"template_id": "OA_TPL_PARCEL_EXCEPTION", "fields": {
         "character_string1": "order_no", "thing2": "store", "thing3": "reason", "time4": "time"}},
     "bottleneck": {"template_id": "OA_TPL_BOTTLENECK", "fields": {
         "thing1": "title", "thing2": "store", "thing3": "reason", "date4": "day"}},
@@ -245,13 +250,46 @@ class Settings(BaseSettings):
     # Carriers (WeChat's express_company codes) whose shipping-info upload must carry the
     # masked sender and receiver phones (`contact`): 顺丰 and 顺丰快运 (UNCONFIRMED which others).
     SHIPPING_CONTACT_CARRIERS: set[str] = {"SF", "SFKY"}
+    # 快递100 (protocol doc §10): parcels are subscribed for pushes when KUAIDI100_KEY is
+    # set (the sandbox's in development). KUAIDI100_CUSTOMER signs real-time queries (the
+    # silent-parcel poll). KUAIDI100_SALT is the secret each parcel's push salt is derived
+    # from (HMAC of the parcel's token: one leaked salt forges one parcel's pushes only);
+    # unset, it is derived from FIELD_ENCRYPTION_KEY. Callbacks go to
+    # KUAIDI100_CALLBACK_BASE (default WECHATPAY_NOTIFY_BASE: this service's public origin).
+    KUAIDI100_KEY: str | None = None
+    KUAIDI100_CUSTOMER: str | None = None
+    KUAIDI100_SALT: str | None = None
+    KUAIDI100_API_BASE: str = "https://poll.kuaidi100.com"
+    KUAIDI100_CALLBACK_BASE: str | None = None
+    # WeChat express_company code → 快递100 company code (UNCONFIRMED beyond the common
+    # ones; a carrier not listed is subscribed with autoCom, 快递100 guessing it).
+    KUAIDI100_CARRIERS: dict[str, str] = {
+        "SF": "shunfeng", "SFKY": "shunfengkuaiyun", "YTO": "yuantong", "ZTO": "zhongtong",
+        "STO": "shentong", "YD": "yunda", "EMS": "ems", "JD": "jd", "JTSD": "jtexpress",
+        "DBL": "debangwuliu", "YZPY": "youzhengguonei", "BEST": "huitongkuaidi"}
+    # After an `abort` push 快递100 takes a resubscription only ~30 min later (§10.2).
+    KUAIDI100_RESUBSCRIBE_AFTER_S: int = Field(default=1800, ge=60, le=24 * 3600)
+    # A moving parcel not heard of for this long is asked about (the real-time query);
+    # one with no carrier event this long after shipping goes to the staff queue.
+    PARCEL_POLL_SILENT_HOURS: int = Field(default=24, ge=1, le=30 * 24)
+    PARCEL_SILENT_ALERT_HOURS: int = Field(default=48, ge=1, le=30 * 24)
+    # A shipped order never signed for completes this many days after shipping (one that
+    # was signed for: DELIVERY_AUTO_CONFIRM_DAYS after delivery).
+    SHIPPED_AUTO_CONFIRM_DAYS: int = Field(default=15, ge=1, le=90)
+    # WeChat logistics (§9.2): register outbound waybills with trace_waybill; the goods
+    # card opens this page (`{order_no}` filled in).
+    WECHAT_TRACE_WAYBILL: bool = True
+    WECHAT_WAYBILL_DETAIL_PATH: str = "pages/order/detail?order_no={order_no}"
+    # The goods card's picture (trace_waybill requires one per line; the catalog has no
+    # pictures yet): a public https URL, default the console's icon on PUBLIC_BASE_URL.
+    WECHAT_WAYBILL_GOODS_IMAGE: str | None = None
 
     # Reverse proxies in front of us that set X-Forwarded-For/-Proto (nginx: 1).
     TRUSTED_PROXY_HOPS: int = Field(default=0, ge=0, le=5)
     MAX_CONTENT_LENGTH: int = Field(default=1024 * 1024, ge=1024)
     LOG_LEVEL: str = "INFO"
 
-    @field_validator("WECHAT_API_BASE", "PUBLIC_BASE_URL", "WECHATPAY_API_BASE")
+    @field_validator("WECHAT_API_BASE", "PUBLIC_BASE_URL", "WECHATPAY_API_BASE", "KUAIDI100_API_BASE")
     @classmethod
     def _strip_slash(cls, v: str) -> str:
         return v.rstrip("/")
@@ -345,6 +383,12 @@ class Settings(BaseSettings):
             if self.WECHAT_OA_ALERT_TEMPLATES is None:
                 self.WECHAT_OA_ALERT_TEMPLATES = SANDBOX_OA_ALERT_TEMPLATES
         self.WECHATPAY_NOTIFY_BASE = self.WECHATPAY_NOTIFY_BASE or self.PUBLIC_BASE_URL
+        if self.WECHAT_SANDBOX:
+            # The sandbox imitates 快递100 too, on the same origin as WeChat's imitation.
+            self.KUAIDI100_KEY = self.KUAIDI100_KEY or SANDBOX_KUAIDI100_KEY
+            self.KUAIDI100_CUSTOMER = self.KUAIDI100_CUSTOMER or SANDBOX_KUAIDI100_CUSTOMER
+            if self.KUAIDI100_API_BASE == "https://poll.kuaidi100.com":
+                self.KUAIDI100_API_BASE = f"{self.PUBLIC_BASE_URL}/sandbox"
 
     @property
     def uses_embedded_redis(self) -> bool:

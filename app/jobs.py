@@ -19,6 +19,7 @@ from models.outbox import dispatch
 from models.outbox.enqueue import DISPATCH_TASK
 from models.payments import checkout, reconcile, refunds, upstream
 from models.pickup import expiry, replay
+from models.shipments import sweep as parcels
 from models.stock import flash_sale, levels
 
 
@@ -118,6 +119,10 @@ def register(celery: Celery) -> None:
     @task(name="tihuo.exports.sweep")
     def exports_sweep():
         return exports.sweep()
+
+    @task(name="tihuo.parcels.sweep")
+    def parcels_sweep():
+        return parcels.sweep()
 
     @task(name="tihuo.audit.retention")
     def audit_retention():

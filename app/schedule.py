@@ -36,6 +36,9 @@ def beat_schedule(cfg) -> dict:
         "card-exports-sweep": _every(300, "tihuo.cards.export_sweep"),
         # Exports: files past EXPORT_TTL_S deleted; stalled jobs started again.
         "exports-sweep": _every(300, "tihuo.exports.sweep"),
+        # Parcels: poll those silent for a day, queue those without an event 48 h after
+        # shipping, resubscribe those 快递100 stopped (pushes do the rest).
+        "parcels-sweep": _every(900, "tihuo.parcels.sweep"),
         # Levels are evaluated with every stock change; this hourly pass only repairs drift.
         "stock-levels": {"task": "tihuo.stock.levels", "schedule": crontab(minute=17)},
         # Yesterday's WeChat Pay trade bill against our payments and refunds.

@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from app import errors
 from app.metrics import WECHAT_CALLS
 from wechat.errors import WeChatAPIError, WeChatUnavailable
+from wechat.kuaidi100 import Kuaidi100Client
 from wechat.miniprogram import MiniProgramClient
 from wechat.official import MessageCrypto, OfficialAccountClient
 from wechat.pay import WeChatPayClient
@@ -32,6 +33,10 @@ def init_app(app: Flask) -> None:
         cfg["WECHAT_APPID"], cfg["WECHAT_SECRET"], cfg["WECHAT_API_BASE"],
         redis=app.extensions["redis"], timeout=cfg["WECHAT_TIMEOUT_S"],
     )
+    # 快递100 (optional): parcels are tracked by push only when a key is configured.
+    if cfg.get("KUAIDI100_KEY"):
+        app.extensions["kuaidi100"] = Kuaidi100Client(cfg["KUAIDI100_KEY"], cfg.get("KUAIDI100_CUSTOMER") or "",
+                                                      cfg["KUAIDI100_API_BASE"], timeout=cfg["WECHAT_TIMEOUT_S"])
     # The official account (optional; all of WECHAT_OA_* or none): its API on the same base.
     if cfg.get("WECHAT_OA_APPID") and cfg.get("WECHAT_OA_SECRET"):
         app.extensions["official"] = OfficialAccountClient(
@@ -44,6 +49,11 @@ def init_app(app: Flask) -> None:
 
 def miniprogram() -> MiniProgramClient:
     return current_app.extensions["miniprogram"]
+
+
+def kuaidi100() -> Kuaidi100Client | None:
+    """The 快递100 client; None when KUAIDI100_KEY is unset (parcels are then not tracked)."""
+    return current_app.extensions.get("kuaidi100")
 
 
 def official_configured() -> bool:

@@ -8,7 +8,7 @@ from apiflask import APIFlask
 def register_handlers(app: APIFlask) -> None:
     from handlers import (admin_cards, admin_catalog, admin_exports, admin_flash_sale, admin_growth, admin_inventory,
                           admin_outbox, admin_payments, admin_reports, admin_staff, aftersales, auth, cards, catalog,
-                          console, console_session, growth, messages, official, ops, orders, pay, pickups,
+                          console, console_session, growth, messages, official, ops, orders, pay, pickups, shipments,
                           staff_aftersales, staff_auth, staff_cards, staff_complaints, staff_orders, staff_pickups,
                           transport)
     from handlers import docs  # Swagger UI's assets, served here (not from a CDN)
@@ -20,5 +20,5 @@ def register_handlers(app: APIFlask) -> None:
     for module in (ops, auth, catalog, orders, pay, pickups, cards, growth, messages, official, staff_auth,
                    console_session, console, staff_orders, staff_pickups, staff_cards, admin_catalog,
                    admin_inventory, admin_flash_sale, admin_payments, admin_staff, admin_cards, admin_outbox,
-                   admin_reports, admin_exports, admin_growth, staff_complaints, aftersales, staff_aftersales):
+                   admin_reports, admin_exports, admin_growth, staff_complaints, aftersales, staff_aftersales, shipments):
         app.register_blueprint(module.bp)

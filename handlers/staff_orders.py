@@ -8,6 +8,7 @@ from handlers.access import can, current_staff, staff_auth
 from handlers.order_schemas import (ReasonIn, RefundIn, RefundOut, ShipIn, StaffOrderDetail, StaffOrderPage,
                                     StaffOrdersQuery, with_outcome)
 from handlers.schemas import RequiredIdempotencyHeaders, cursor_int, page
+from models import shipments
 from models.orders import lifecycle, queries, search, staff_view, unpaid
 from models.orders.placement import request_fingerprint
 from models.orders.status import Actor
@@ -59,11 +60,13 @@ def mark_ready(order_no):
 @can("orders.fulfil")
 @bp.input(ShipIn, arg_name="body")
 @bp.output(StaffOrderDetail)
-@bp.doc(summary="A paid delivery order left with a carrier",
+@bp.doc(summary="A paid delivery order left with a carrier (all of it, as its first parcel; "
+                "split shipments: POST .../parcels)",
         responses={409: "invalid_transition: not paid, or not for delivery"})
 def ship(order_no, body):
-    order = queries.staff_order(current_staff(), order_no)
-    return staff_view.detail(with_outcome(order, lifecycle.ship(order, Actor.of(current_staff()), **body)))
+    staff = current_staff()
+    order = queries.staff_order(staff, order_no)
+    return staff_view.detail(with_outcome(order, shipments.ship_order(order, Actor.of(staff), staff, **body)))
 
 
 @bp.put("/<order_no>/shipment")
@@ -77,7 +80,7 @@ def ship(order_no, body):
         responses={409: "invalid_transition: not shipped yet"})
 def correct_shipment(order_no, body):
     order = queries.staff_order(current_staff(), order_no)
-    return staff_view.detail(with_outcome(order, lifecycle.correct_shipment(order, current_staff(), **body)))
+    return staff_view.detail(with_outcome(order, shipments.correct_first_parcel(order, current_staff(), **body)))
 
 
 @bp.post("/<order_no>/delivered")

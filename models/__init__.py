@@ -18,5 +18,8 @@ def load_all() -> None:
     from models.outbox import status as outbox_status, tables as outbox_tables  # noqa: F401
     from models.payments import status as payment_status, tables as payment_tables  # noqa: F401
     from models.pickup import status as pickup_status, tables as pickup_tables  # noqa: F401
+    from models.shipments import status as shipment_status, tables as shipment_tables  # noqa: F401
     from models.staff import tables as staff_tables  # noqa: F401
     from models.stock import status as stock_status, tables as stock_tables  # noqa: F401
+    # Receivers of other domains' signals, connected wherever the models load (web and worker).
+    from models.aftersales import returns as aftersale_returns  # noqa: F401  (shipments.events.return_signed)

@@ -32,6 +32,12 @@ Scenarios (SCENARIOS below; a new flow is a new entry):
             coupons (claimed before the timed phase) and 100 points: the discount planned,
             split, the coupon locked and the points spent in the order's transaction.
             Compare with order_spread (issue 21: ≥ 0.8 of it).
+  carrier_push   POST /callbacks/kuaidi100/<parcel token>: 快递100 pushing a parcel's trace,
+            one node longer each time (the whole trace, newest first, signed
+            UPPER(MD5(param + salt)) as §10.2 says), in transit; parcels of delivery orders
+            placed, paid by notify and shipped by the clerk before the timed phase, their
+            subscriptions sent to the sandbox by an outbox pass, whose record gives the bench
+            each parcel's callback URL and salt (the bench plays 快递100).
 
 Reading the ratios: the client shares the CPU with the server, so absolute req/s mean little
 beyond this machine; the ratios to /healthz of the same run are what compare across runs.
@@ -41,7 +47,7 @@ Any non-2xx answer or failed connection is an error; a run with errors says so a
 """
 from __future__ import annotations
 
-import argparse, base64, collections, http.client, json, math, os, random, secrets, shutil, signal
+import argparse, base64, collections, hashlib, http.client, json, math, os, random, secrets, shutil, signal
 import socket, subprocess, sys, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -107,6 +113,8 @@ class Context:
     admin: dict = field(default_factory=dict)                   # the demo admin's bearer headers
     coupon_template: int = 0                                    # claimable without limit (coupon_claim)
     coupons: collections.deque = field(default_factory=collections.deque)  # (headers, coupon id), unused
+    pushes: collections.deque = field(default_factory=collections.deque)  # (path, form body), in order
+    env: dict = field(default_factory=dict)                      # the app's environment (for a CLI pass)
 
 
 class Exhausted(Exception):  # a scenario used up what its `prepare` made
@@ -307,6 +315,88 @@ def prepare_preview(ctx: Context, n: int) -> None:
         ctx.preview_codes = ready_codes(ctx, 50)
 
 
+PUSHES_PER_PARCEL = 30  # a parcel's trace grows one node per push, up to this many
+
+
+def prepare_pushes(ctx: Context, n: int, threads: int = 4) -> None:
+    """Top the queue up to n 快递100 pushes: shipped parcels (placed, paid by notify,
+    shipped by the clerk), subscribed at the sandbox by one outbox pass, then each parcel's
+    pushes signed with the salt the sandbox was given. Round-robin over the parcels, so
+    concurrent clients rarely push the same parcel at once (they may: that is allowed)."""
+    from urllib.parse import urlencode
+
+    if len(ctx.pushes) >= n:
+        return
+    # Twice what was asked: the 1 s probe that sizes n runs cold (first pushes of a
+    # parcel), and more parcels cost only setup time.
+    parcels = math.ceil(2 * (n - len(ctx.pushes)) / PUSHES_PER_PARCEL)
+    numbers: list[str] = []
+
+    def work(count: int) -> None:
+        http = Http(ctx.base)
+        for _ in range(count):
+            shopper = random.choice(ctx.shoppers)
+            body = {"store_id": ctx.order_store_id, "fulfillment": "delivery", "address": BENCH_ADDRESS,
+                    "items": [{"sku_id": random.choice(ctx.spread_skus), "qty": 1}]}
+            status, placed = http.call("POST", "/api/orders", body, shopper)
+            placed = json.loads(placed)
+            headers, note = ctx.wechatpay.notification(placed["order_no"], placed["payable_fen"],
+                                                       "42" + secrets.token_hex(14)[:26])
+            number = "SF" + secrets.token_hex(6).upper()
+            steps = [http.raw("POST", "/wechat/pay/notify", note, headers),
+                     http.call("POST", f"/api/staff/orders/{placed['order_no']}/ship",
+                               {"carrier": "SF", "tracking_no": number}, ctx.clerk)]
+            if status != 201 or any(s >= 300 for s, _ in steps):
+                raise RuntimeError(f"preparing a shipped order: {status} {steps}")
+            numbers.append(number)
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(work, [parcels // threads + (i < parcels % threads) for i in range(threads)]))
+    # The outbox pass a worker would run: 快递100 subscriptions (and the rest) sent.
+    done = subprocess.run([sys.executable, "-c", "from app import create_app\n"
+                           "from models.outbox.dispatch import dispatch_due\n"
+                           "app = create_app()\nwith app.app_context(): print(dispatch_due(limit=1_000_000))"],
+                          cwd=ROOT, env=ctx.env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"the outbox pass failed:\n{done.stdout}{done.stderr}")
+    subs = {s["number"]: s for s in json.loads(Http(ctx.sandbox).call("GET", "/_/kuaidi100/subscriptions")[1])
+            ["subscriptions"]}
+    traces = []
+    for number in numbers:
+        sub = subs[number]
+        path = "/" + sub["callbackurl"].split("/", 3)[3]
+        start, nodes = time.time() - 3 * 86400, []
+        pushes = []
+        for k in range(PUSHES_PER_PARCEL):
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(start + k * 600))
+            nodes.insert(0, {"context": f"【上海市】快件已到达 转运中心{k}", "time": when, "ftime": when,
+                             "status": "在途", "areaCode": "310000000000", "areaName": "上海市"})
+            param = json.dumps({"status": "polling", "billstatus": "got", "message": "", "autoCheck": "0",
+                                "comOld": "", "comNew": "", "lastResult": {
+                                    "message": "ok", "state": "0", "status": "200", "condition": "F00",
+                                    "ischeck": "0", "com": "shunfeng", "nu": number, "data": list(nodes)}},
+                               ensure_ascii=False)
+            sign = hashlib.md5((param + sub["salt"]).encode()).hexdigest().upper()
+            pushes.append((path, urlencode({"param": param, "sign": sign}).encode()))
+        traces.append(pushes)
+    for k in range(PUSHES_PER_PARCEL):
+        ctx.pushes.extend(trace[k] for trace in traces)
+
+
+def carrier_push(ctx: Context, http: Http):
+    try:
+        path, body = ctx.pushes.popleft()
+    except IndexError:
+        raise Exhausted from None
+    status, answer = http.raw("POST", path, body, {"Content-Type": "application/x-www-form-urlencoded"})
+    if status == 200 and b'"returnCode":"200"' not in answer.replace(b" ", b""):
+        status = 422  # refused by its answer (result false): an error for the bench
+    return status, answer
+
+
+BENCH_ADDRESS = {"name": "张三", "phone": "13812345678", "province": "上海市", "city": "上海市",
+                 "district": "静安区", "detail": "南京西路1号"}
+
+
 def setup_orders(ctx: Context) -> None:
     """Shoppers (through the real login), and SKUs at the order store with stock the run can't exhaust:
     200 spread SKUs, one hot SKU, one flash-sale SKU, one flash-sale SKU with none left."""
@@ -360,9 +450,10 @@ SCENARIOS: dict[str, Scenario] = {
     "verify": Scenario(staff_call("/api/staff/pickups/verify"), prepare=prepare_verify),
     "coupon_claim": Scenario(claim_coupon),
     "order_coupon": Scenario(order_with_coupon, prepare=prepare_coupons),
+    "carrier_push": Scenario(carrier_push, prepare=prepare_pushes),
 }
 ORDER_SCENARIOS = {"order_floor", "order_spread", "order_hot", "flash", "flash_soldout", "notify", "notify_dup",
-                   "preview", "verify", "coupon_claim", "order_coupon"}
+                   "preview", "verify", "coupon_claim", "order_coupon", "carrier_push"}
 
 
 def run_load(ctx: Context, name: str, warmup: float, duration: float, concurrency: int) -> dict:
@@ -477,6 +568,7 @@ def main() -> int:
     p.add_argument("--database-url", default="mysql+pymysql://root@127.0.0.1:3306",
                    help="MariaDB server URL, without a database")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    p.add_argument("--database-name", default=DB_NAME, help="the database the run creates and drops")
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args()
     wanted = {s.strip() for s in args.only.split(",") if s.strip()}
@@ -493,7 +585,7 @@ def main() -> int:
     logs = Path(tempfile.mkdtemp(prefix="tihuo-bench-"))
     (logs / "prom").mkdir()  # as app/metrics.py asks under gunicorn: metrics shared by workers
     env = {**os.environ, "APP_ENV": "development", "FLASK_APP": "wsgi", "LOG_LEVEL": "WARNING",
-           "DATABASE_URL": server.set(database=DB_NAME, query={"charset": "utf8mb4"})
+           "DATABASE_URL": server.set(database=args.database_name, query={"charset": "utf8mb4"})
                                  .render_as_string(hide_password=False),
            "REDIS_URL": args.redis_url, "WECHAT_APPID": appid, "WECHAT_SECRET": secret,
            "WECHAT_API_BASE": f"http://{ctx.sandbox}", "WECHAT_SANDBOX": "0",
@@ -512,13 +604,17 @@ def main() -> int:
     env.update(WECHATPAY_MCHID=ctx.wechatpay.mchid, WECHATPAY_CERT_SERIAL=secrets.token_hex(20).upper(),
                WECHATPAY_PRIVATE_KEY_PATH=str(logs / "merchant.pem"), WECHATPAY_APIV3_KEY=ctx.wechatpay.apiv3_key,
                WECHATPAY_PUBLIC_KEY_PATH=str(logs / "platform.pem"), WECHATPAY_PUBLIC_KEY_ID=ctx.wechatpay.key_id,
-               WECHATPAY_API_BASE=f"http://{ctx.sandbox}", WECHATPAY_NOTIFY_BASE=f"http://{ctx.base}")
+               WECHATPAY_API_BASE=f"http://{ctx.sandbox}", WECHATPAY_NOTIFY_BASE=f"http://{ctx.base}",
+               # 快递100 at the sandbox (its default account); pushes are the bench's own.
+               KUAIDI100_KEY="sandboxKuaidi100Key", KUAIDI100_CUSTOMER="SANDBOXCUSTOMER0000000000000000",
+               KUAIDI100_API_BASE=f"http://{ctx.sandbox}")
+    ctx.env = env
     procs: list[subprocess.Popen] = []
     keep_logs = True  # for a failed run
     try:
         with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DB_NAME}"))
-            conn.execute(sa.text(f"CREATE DATABASE {DB_NAME} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {args.database_name}"))
+            conn.execute(sa.text(f"CREATE DATABASE {args.database_name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
         rds.flushdb()
         spawn(procs, [sys.executable, "-m", "wechat.sandbox", "--host", "127.0.0.1", "--port",
                       str(sandbox_port), "--app", f"{appid}:{secret}"],
@@ -564,7 +660,7 @@ def main() -> int:
         for proc in reversed(procs):
             stop(proc)
         with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DB_NAME}"))
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {args.database_name}"))
         rds.flushdb()
         if not keep_logs:
             shutil.rmtree(logs, ignore_errors=True)

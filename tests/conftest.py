@@ -19,7 +19,8 @@ from flask.testing import FlaskClient
 from app.tasks import pending
 from app import create_app
 from tests import state_guard
-from app.config import SANDBOX_OA_ALERT_TEMPLATES, Settings, new_field_key
+from app.config import (SANDBOX_KUAIDI100_CUSTOMER, SANDBOX_KUAIDI100_KEY, SANDBOX_OA_ALERT_TEMPLATES, Settings,
+                        new_field_key)
 from app.extensions import db, rds
 from wechat.pay import generate_rsa_keypair
 from wechat.sandbox import OfficialAccount, OfficialSandbox, PaySandbox, SandboxState
@@ -128,6 +129,9 @@ def settings(tmp_path_factory, sandbox, merchant, live_port) -> Settings:
         WECHATPAY_API_BASE=sandbox.base_url, WECHATPAY_NOTIFY_BASE=f"http://127.0.0.1:{live_port}",
         WECHAT_OA_APPID=OA_APPID, WECHAT_OA_SECRET=OA_SECRET, WECHAT_OA_TOKEN=OA_TOKEN,
         WECHAT_OA_AES_KEY=OA_AES_KEY, WECHAT_OA_ALERT_TEMPLATES=SANDBOX_OA_ALERT_TEMPLATES,
+        # 快递100 at the sandbox (its default account); pushes come back to the live app.
+        KUAIDI100_KEY=SANDBOX_KUAIDI100_KEY, KUAIDI100_CUSTOMER=SANDBOX_KUAIDI100_CUSTOMER,
+        KUAIDI100_API_BASE=sandbox.base_url,
     )
 
 

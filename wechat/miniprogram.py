@@ -80,3 +80,17 @@ class MiniProgramClient(SharedTokenClient):
     def upload_shipping_info(self, payload: dict) -> None:
         """Report how a paid order left (logistics_type 4 = user pickup)."""
         self._post_json("upload_shipping_info", "wxa/sec/order/upload_shipping_info", payload)
+
+    def trace_waybill(self, body: dict) -> str:
+        """Register a waybill with WeChat's logistics query component (§9.2); returns the
+        `waybill_token` the mini-program opens WeChat's tracking page with."""
+        result = self._post_json("trace_waybill", "cgi-bin/express/delivery/open_msg/trace_waybill", body)
+        token = result.get("waybill_token")
+        if not isinstance(token, str) or not token:
+            raise WeChatUnavailable("trace_waybill: answer without waybill_token")
+        return token
+
+    def notify_confirm_receive(self, body: dict) -> None:
+        """Remind the buyer to confirm receipt (§9.4): once per order, `received_time` in
+        Unix seconds after the shipping time."""
+        self._post_json("notify_confirm_receive", "wxa/sec/order/notify_confirm_receive", body)

@@ -17,6 +17,7 @@ export const NAV: NavEntry[] = [
   { name: 'counter', path: 'counter', label: 'nav.counter', ability: 'pickups.verify' },
   { name: 'reviews', path: 'queues/reviews', label: 'nav.reviews', ability: 'pickups.review', group: 'queues' },
   { name: 'lockedCards', path: 'queues/locked-cards', label: 'nav.lockedCards', ability: 'cards.review', group: 'queues' },
+  { name: 'parcelIssues', path: 'queues/parcel-issues', label: 'nav.parcelIssues', ability: 'parcels.issues', group: 'queues' },
   { name: 'replenishment', path: 'queues/replenishment', label: 'nav.replenishment', ability: 'stock.read', group: 'queues' },
   { name: 'paymentCases', path: 'queues/payment-cases', label: 'nav.paymentCases', ability: 'payments.read', group: 'queues' },
   { name: 'outbox', path: 'queues/outbox', label: 'nav.outbox', ability: 'outbox.read', group: 'queues' },

@@ -5,7 +5,7 @@ import type { Ability } from '@/auth/abilities'
 import { formatTime } from '@/i18n'
 import { storeName } from '@/auth/stores'
 
-export type QueueName = 'replenishment' | 'reviews' | 'paymentCases' | 'outbox' | 'lockedCards' | 'expiring'
+export type QueueName = 'replenishment' | 'reviews' | 'paymentCases' | 'outbox' | 'lockedCards' | 'expiring' | 'parcelIssues'
 
 export interface QueueRow { key: string; cells: Record<string, string> }
 export interface QueuePage { rows: QueueRow[]; next: string | null }
@@ -84,6 +84,36 @@ export const QUEUES: Queue[] = [
       done: 'queues.lockedCards.unlocked',
       async run(row) {
         await unwrap(api.POST('/api/staff/cards/{serial}/unlock', { params: { path: { serial: row.key } } }))
+      },
+    },
+  },
+  {
+    // Parcels in trouble (疑难, returned, refused, nothing heard 48 h after shipping), by the
+    // carrier's pushes: the row opens its order; resolving says it was dealt with.
+    name: 'parcelIssues', ability: 'parcels.issues', title: 'queues.parcelIssues.title', label: 'dashboard.parcelIssues',
+    columns: ['order', 'kind', 'parcel', 'detail', 'opened'],
+    link: { column: 'order', route: 'order', param: 'orderNo', ability: 'orders.fulfil' },
+    async fetch({ cursor, storeId, limit }) {
+      const data = await unwrap(api.GET('/api/staff/parcel-issues', {
+        params: { query: { status: 'open', limit, ...cursorOf(cursor), ...(storeId ? { store_id: storeId } : {}) } },
+      }))
+      const rows = (data.items ?? []).map((i) => ({
+        key: String(i.id),
+        cells: {
+          order: text(i.order_no), kind: text(i.reason), parcel: `${text(i.parcel?.carrier)} ${text(i.parcel?.tracking_no)}`,
+          detail: text(i.detail), opened: formatTime(i.opened_at),
+        },
+      }))
+      return { rows, next: data.next_cursor ?? null }
+    },
+    action: {
+      label: 'queues.parcelIssues.resolve',
+      confirm: 'queues.parcelIssues.resolveConfirm',
+      done: 'queues.parcelIssues.resolved',
+      async run(row) {
+        await unwrap(api.POST('/api/staff/parcel-issues/{issue_id}/resolve', {
+          params: { path: { issue_id: Number(row.key) } }, body: { resolution: '已在控制台处理' },
+        }))
       },
     },
   },

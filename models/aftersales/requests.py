@@ -15,6 +15,7 @@ from models.aftersales import claims, locks
 from models.aftersales.errors import AfterSaleNotFound, KindNotAllowed, NotEligible, QuantityExceeded, WindowClosed
 from models.aftersales.status import AFTER_SALES, Status
 from models.aftersales.tables import KINDS, AfterSale, AfterSaleItem
+from models.shipments import parcels
 from models.base import utcnow
 from models.orders.status import Status as OrderStatus
 from models.orders.tables import Order
@@ -124,6 +125,8 @@ def ship_return(shopper, after_sale_no: str, carrier: str, tracking_no: str) -> 
     order, sale = locks.locked(owned(shopper.id, after_sale_no))
     if sale.kind == "return_at_store":
         raise KindNotAllowed(details={"kind": sale.kind})
-    AFTER_SALES.move(sale, "ship_return", Actor.of(shopper), note="shipped", carrier=carrier,
-                     tracking_no=tracking_no, deadline_at=None, reminded_at=None)
+    outcome = AFTER_SALES.move(sale, "ship_return", Actor.of(shopper), note="shipped", carrier=carrier,
+                               tracking_no=tracking_no, deadline_at=None, reminded_at=None)
+    if outcome.applied:  # tracked like any parcel: its "signed" starts the receive deadline (returns.py)
+        parcels.add_return_parcel(order, after_sale_no=sale.after_sale_no, carrier=carrier, tracking_no=tracking_no)
     return sale

@@ -4,12 +4,16 @@ units came back and how many can be sold again: only those go back on the shelf 
 stock ledger); then the refund is requested at once, or the exchange's replacement made."""
 from __future__ import annotations
 
+import logging
+
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
 from models import audit
+from models.aftersales.errors import AfterSaleNotFound
+from models.shipments import events
 from models.aftersales import codes, locks, refunding, replacement
 from models.aftersales.amounts import received_fen
 from models.aftersales.errors import ReceiptInvalid, ReturnCodeInvalid
@@ -20,6 +24,8 @@ from models.staff import abilities
 from models.state_machine import SYSTEM, Actor
 from models.stock import holds
 from app.extensions import db
+
+log = logging.getLogger(__name__)
 
 
 def find_by_code(staff, code: str) -> AfterSale:
@@ -71,6 +77,17 @@ def mark_return_signed(after_sale_no: str, at: datetime) -> bool:
     sale.deadline_at = at + timedelta(days=current_app.config["AFTERSALE_RECEIVE_DAYS"])
     sale.reminded_at = None
     return True
+
+
+@events.return_signed.connect
+def _on_return_signed(sender, *, after_sale_no: str, at: datetime, **_) -> None:
+    """The parcel tracking recorded a return parcel signed for (models/shipments/events.py),
+    in its own transaction: the deadline starts in the same one. A parcel naming no
+    after-sale we know is logged, never a failed push (the carrier would retry it forever)."""
+    try:
+        mark_return_signed(after_sale_no, at)
+    except AfterSaleNotFound:
+        log.warning("return parcel signed for an unknown after-sale %s", after_sale_no)
 
 
 def receive_automatically(order: Order, sale: AfterSale) -> None:

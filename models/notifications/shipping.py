@@ -9,6 +9,7 @@ shipment (`lifecycle.correct_shipment`), which sends it again."""
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from models.notifications.templates import items_summary
 from models.orders.queries import delivery_address
 from models.orders.tables import Order
 from models.payments.tables import Payment
+from models.shipments.tables import Parcel
 from models.stores import Store
 from models.users import User, mask_phone
 from wechat.subscribe_rules import CHINA_TZ
@@ -47,18 +49,53 @@ def prepare(claim: Claim) -> dict:
 
 
 def build_body(order, payment, openid: str, logistics_type: int, at: datetime) -> dict:
-    item = {"item_desc": items_summary(order.items)[:ITEM_DESC_MAX]}
-    if logistics_type == 1:
-        item.update(tracking_no=order.tracking_no or "", express_company=order.carrier or "")
-        if (order.carrier or "").upper() in current_app.config["SHIPPING_CONTACT_CARRIERS"]:
-            item["contact"] = _contact(order)
+    parcels = _parcels(order) if logistics_type == 1 else []
+    if logistics_type != 1:
+        items, all_shipped = [{"item_desc": items_summary(order.items)[:ITEM_DESC_MAX]}], True
+    elif parcels:
+        items, all_shipped = _parcel_items(order, parcels)
+    else:  # shipped before parcels were recorded: the order's own carrier and number
+        items, all_shipped = [_express_item(order, order.carrier, order.tracking_no, order.items)], True
     if payment.transaction_id:
         key = {"order_number_type": 2, "transaction_id": payment.transaction_id}
     else:
         key = {"order_number_type": 1, "mchid": current_app.config["WECHATPAY_MCHID"],
                "out_trade_no": payment.out_trade_no}
-    return {"order_key": key, "logistics_type": logistics_type, "delivery_mode": 1,
-            "shipping_list": [item], "upload_time": rfc3339_ms(at), "payer": {"openid": openid}}
+    body = {"order_key": key, "logistics_type": logistics_type, "delivery_mode": 1,
+            "shipping_list": items, "upload_time": rfc3339_ms(at), "payer": {"openid": openid}}
+    if len(items) > 1 or not all_shipped:
+        # Split delivery (分拆发货): every parcel so far; WeChat tells the buyer the goods
+        # have all left only once is_all_delivered is true.
+        body.update(delivery_mode=2, is_all_delivered=all_shipped)
+    return body
+
+
+def _parcels(order) -> list:
+    return list(db.session.scalars(select(Parcel).where(Parcel.order_id == order.id, Parcel.direction == "outbound")
+                                   .order_by(Parcel.id)))
+
+
+def _parcel_items(order, parcels) -> tuple[list[dict], bool]:
+    lines = {line.id: line for line in order.items}
+    shipped: dict[int, int] = {}
+    items = []
+    for parcel in parcels:
+        goods = []
+        for part in parcel.items:
+            shipped[part.order_item_id] = shipped.get(part.order_item_id, 0) + part.qty
+            line = lines.get(part.order_item_id)
+            if line is not None:
+                goods.append(SimpleNamespace(name=line.name, spec=line.spec, qty=part.qty))
+        items.append(_express_item(order, parcel.carrier, parcel.tracking_no, goods))
+    return items, all(shipped.get(line.id, 0) >= line.qty for line in order.items)
+
+
+def _express_item(order, carrier: str | None, tracking_no: str | None, goods) -> dict:
+    item = {"item_desc": items_summary(goods)[:ITEM_DESC_MAX], "tracking_no": tracking_no or "",
+            "express_company": carrier or ""}
+    if (carrier or "").upper() in current_app.config["SHIPPING_CONTACT_CARRIERS"]:
+        item["contact"] = _contact(order)
+    return item
 
 
 def _contact(order) -> dict:

@@ -26,7 +26,9 @@ from wechat.subscribe_rules import CHINA_TZ, KINDS, coerce_value, keyword_type
 
 EVENTS = ("order_paid", "ready_for_pickup", "order_picked_up", "pickup_expiring",
           "order_cancelled", "pickup_expired_refunded", "order_shipped", "refund_succeeded",
-          "aftersale_approved", "aftersale_due")
+          "aftersale_approved", "aftersale_due",
+          # A parcel's stages as the carrier reports them (models/shipments/tracking.py).
+          "parcel_collected", "parcel_out_for_delivery", "parcel_delivered", "parcel_exception")
 
 # What a keyword can show. Money is in fen; times are aware datetimes.
 FIELDS = {
@@ -77,18 +79,27 @@ DEFAULT_TEMPLATES = {
     "aftersale_due": {"template_id": "TPL_PICKUP_EXPIRING", "page": _PAGE, "data": {
         "character_string1": "order_no", "thing2": "store_name", "time3": "deadline",
         "thing4": "note"}},
+    # One "logistics update" template for every stage of a parcel (phrase4 says which).
+    **{event: {"template_id": "TPL_PARCEL_UPDATE", "page": _PAGE, "data": {
+        "character_string1": "order_no", "thing2": "carrier", "character_string3": "tracking_no",
+        "phrase4": "status", "time5": "time"}}
+       for event in ("parcel_collected", "parcel_out_for_delivery", "parcel_delivered", "parcel_exception")},
 }
 
 STATUS = {"order_paid": "已支付", "ready_for_pickup": "待取货", "order_picked_up": "已取货",
           "pickup_expiring": "即将过期", "order_cancelled": "已取消",
           "pickup_expired_refunded": "已退款", "order_shipped": "已发货", "refund_succeeded": "已退款",
-          "aftersale_approved": "售后通过", "aftersale_due": "即将超时"}
+          "aftersale_approved": "售后通过", "aftersale_due": "即将超时",
+          "parcel_collected": "已揽收", "parcel_out_for_delivery": "派送中", "parcel_delivered": "已签收",
+          "parcel_exception": "物流异常"}
 NOTE = {"order_paid": "支付成功，商家正在备货", "ready_for_pickup": "请在截止时间前到店出示取货码",
         "order_picked_up": "取货完成，感谢光临", "pickup_expiring": "取货即将截止，请尽快到店",
         "order_cancelled": "超时未支付，订单已自动取消",
         "pickup_expired_refunded": "超时未取货，款项将原路退回",
         "order_shipped": "商品已发出，请留意物流", "refund_succeeded": "退款已原路退回",
-        "aftersale_approved": "售后已通过，请在截止前退回商品", "aftersale_due": "售后退货即将截止，请尽快寄回"}
+        "aftersale_approved": "售后已通过，请在截止前退回商品", "aftersale_due": "售后退货即将截止，请尽快寄回",
+        "parcel_collected": "快递员已揽收您的包裹", "parcel_out_for_delivery": "包裹正在派送，请保持电话畅通",
+        "parcel_delivered": "包裹已签收，请确认收货", "parcel_exception": "包裹配送异常，我们正在处理"}
 PARTIAL_STATUS, PARTIAL_NOTE = "部分取货", "剩余商品请在截止前取走"
 
 
@@ -180,7 +191,8 @@ def event_fields(event: str, order, payload: dict, happened_at: datetime) -> dic
     partial = event == "order_picked_up" and bool(payload.get("partial"))
     times = {"order_paid": order.paid_at, "ready_for_pickup": order.ready_at,
              "order_picked_up": None if partial else order.picked_up_at,
-             "order_cancelled": order.cancelled_at, "order_shipped": order.shipped_at}
+             "order_cancelled": order.cancelled_at, "order_shipped": order.shipped_at,
+             "parcel_delivered": order.delivered_at}
     fields = {
         "order_no": order.order_no, "store_name": store.name if store else None,
         "store_address": store.address if store else None, "items": items_summary(order.items),
@@ -188,7 +200,10 @@ def event_fields(event: str, order, payload: dict, happened_at: datetime) -> dic
         "status": PARTIAL_STATUS if partial else STATUS[event],
         "note": PARTIAL_NOTE if partial else NOTE[event],
         "reason": NOTE[event], "time": times.get(event) or happened_at,
-        "deadline": order.pickup_deadline, "carrier": order.carrier, "tracking_no": order.tracking_no,
+        "deadline": order.pickup_deadline,
+        # A parcel's event names its own parcel (an order may have several).
+        "carrier": payload.get("carrier") or order.carrier,
+        "tracking_no": payload.get("tracking_no") or order.tracking_no,
     }
     if event in ("aftersale_approved", "aftersale_due"):
         fields["deadline"] = _aftersale_deadline(payload) or happened_at

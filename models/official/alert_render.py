@@ -12,6 +12,7 @@ type (thing ≤ 20 characters, amount "¥12.30", time in UTC+8 …, wechat.subsc
 | payment_case | case_id, kind | case, order_no, store, amount, time | managers of the order's store + admins |
 | reconciliation_differences | report_id, bill_date, count | title, bill_date, count, time | admins |
 | shipping_upload_failed | order_id, store_id, reason | order_no, store, reason, time, title | managers of the store |
+| parcel_exception | order_id, store_id, reason, issue_id | order_no, store, reason, time, title | clerks + managers of the store |
 | bottleneck | store_id, day, step, p90_s, usual_p90_s, kind | title, store, reason, day, time | managers of the store + admins |
 | aftersale_requested | after_sale_id, store_id | after_sale_no, store, reason, time, title | managers of the store |
 | aftersale_escalated | after_sale_id, store_id | after_sale_no, store, reason, time, title | managers of the store + admins |
@@ -44,6 +45,7 @@ ROUTES: dict[str, tuple[frozenset, bool]] = {
     "aftersale_requested": (frozenset({Role.manager}), False),
     "aftersale_escalated": (frozenset({Role.manager}), True),
     "aftersale_due": (frozenset({Role.manager}), False),
+    "parcel_exception": (frozenset({Role.clerk, Role.manager}), False),
 }
 
 LEVEL_TEXT = {"red": "库存告急", "closed": "暂停售卖", "critical": "库存见底"}
@@ -146,6 +148,15 @@ def _shipping_upload_failed(p: dict) -> Alert | None:
         "title": "发货信息上传失败"})
 
 
+def _parcel_exception(p: dict) -> Alert | None:
+    order = _order(p)
+    if order is None:
+        return None
+    return Alert("parcel_exception", order.store_id, {
+        "order_no": order.order_no, "store": _store_name(order.store_id),
+        "reason": p.get("reason") or "物流异常", "time": utcnow(), "title": "包裹异常待处理"})
+
+
 STEP_TEXT = {"pay": "付款", "ready": "备货", "pickup": "到店提货", "ship": "发货", "deliver": "配送"}
 
 
@@ -202,4 +213,5 @@ _RENDERERS = {
     "reconciliation_differences": _reconciliation,
     "shipping_upload_failed": _shipping_upload_failed,
     "bottleneck": _bottleneck,
+    "parcel_exception": _parcel_exception,
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from app.db import each_in_own_transaction
 from models.base import utcnow
@@ -31,15 +31,20 @@ def expire_if_overdue(order: Order, now=None) -> bool:
 
 def sweep(batch: int = 200) -> dict:
     """Periodic pass (the task queue runs it; `flask orders sweep` by hand): time out
-    unpaid orders past their deadline, auto-confirm deliveries after N days, complete
+    unpaid orders past their deadline, auto-confirm deliveries N days after delivery, complete
     pickups after their after-sales window. Each order is its own small transaction, so
     one failure doesn't hold up the rest."""
     now = utcnow()
     unpaid_overdue = select(Order.id).where(Order.status == Status.pending_payment.value,
                                             Order.pay_deadline <= now).limit(batch)
-    cutoff = now - timedelta(days=current_app.config["DELIVERY_AUTO_CONFIRM_DAYS"])
-    delivered_long_ago = select(Order.id).where(
-        Order.status.in_([Status.shipped.value, Status.delivered.value]), Order.shipped_at <= cutoff).limit(batch)
+    # A delivered order's countdown starts at delivery (the carrier's sign time, or staff
+    # saying so); one never signed for completes SHIPPED_AUTO_CONFIRM_DAYS after shipping.
+    cfg = current_app.config
+    delivered_before = now - timedelta(days=cfg["DELIVERY_AUTO_CONFIRM_DAYS"])
+    shipped_before = now - timedelta(days=max(cfg["SHIPPED_AUTO_CONFIRM_DAYS"], cfg["DELIVERY_AUTO_CONFIRM_DAYS"]))
+    delivered_long_ago = select(Order.id).where(or_(
+        and_(Order.status == Status.delivered.value, Order.delivered_at <= delivered_before),
+        and_(Order.status == Status.shipped.value, Order.shipped_at <= shipped_before))).limit(batch)
     # Picked up at the counter: complete once the after-sales window has passed.
     handed = now - timedelta(days=current_app.config["PICKUP_COMPLETE_AFTER_DAYS"])
     picked_up_long_ago = select(Order.id).where(Order.status == Status.picked_up.value,

@@ -128,8 +128,10 @@ def correct_shipment(order: Order, staff, carrier: str, tracking_no: str) -> Out
     return Outcome(True, order.status)
 
 
-def mark_delivered(order: Order, actor: Actor) -> Outcome:
-    return transition(order, "mark_delivered", actor, reason="delivered")
+def mark_delivered(order: Order, actor: Actor, *, at=None, reason: str = "delivered") -> Outcome:
+    """The goods arrived: staff say so, or the carrier's "signed" (`at`: its sign time, where
+    the auto-confirm countdown starts)."""
+    return transition(order, "mark_delivered", actor, reason=reason, at=at)
 
 
 def confirm_receipt(order: Order, actor: Actor) -> Outcome:

@@ -27,6 +27,7 @@ class Order(db.Model):
         # orders past their window, not every order still inside it.
         Index("ix_orders_status_picked_up_at", "status", "picked_up_at"),
         Index("ix_orders_status_shipped_at", "status", "shipped_at"),
+        Index("ix_orders_status_delivered_at", "status", "delivered_at"),
         CheckConstraint("total_fen >= 0 AND payable_fen >= 0", name="money_nonneg"),
         MYSQL_TABLE,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from models.notifications import shipping, subscribe
 from models.outbox.delivery import Claim, Delivery
 from models.official.alerts import deliver_staff_alert
+from models.shipments import deliveries as parcels
 
 
 def _alert_with_identity(claim: Claim) -> dict:
@@ -21,4 +22,9 @@ DELIVERIES: dict[str, Delivery] = {
     "shipping_upload": shipping.DELIVERY,
     # Template messages to bound staff; raises wechat.errors, classified like the rest.
     "staff_alert": Delivery(send=deliver_staff_alert, prepare=_alert_with_identity),
+    # Parcels (models/shipments/deliveries.py): 快递100's subscription, WeChat's logistics
+    # component, and the buyer's confirm-receipt reminder.
+    "kuaidi100_subscribe": parcels.SUBSCRIBE,
+    "wechat_trace_waybill": parcels.TRACE_WAYBILL,
+    "wechat_confirm_receive": parcels.CONFIRM_RECEIVE,
 }

@@ -61,6 +61,8 @@ ABILITIES = _table(
     ("orders.read", "List orders", {_A, _M, _C, _N}),
     ("orders.fulfil", "Open an order; mark it ready, shipped, delivered", {_A, _M, _C}),
     ("orders.cancel", "Cancel an unpaid order", {_A, _M}),
+    ("parcels.issues", "See the queue of parcels in trouble (疑难, returned, refused, silent); resolve one",
+     {_A, _M, _C}),
     ("refunds.create", "Refund all or part of a paid order", {_A, _M}),
     ("pickups.verify", "Preview and verify pickups at the counter", {_A, _M, _C}),
     ("pickups.review", "See locked pickup codes and cards awaiting review; unlock a code", {_A, _M}),

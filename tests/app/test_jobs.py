@@ -33,13 +33,14 @@ def test_the_beat_schedule(app):
         "audit-retention": "tihuo.audit.retention", "card-exports-sweep": "tihuo.cards.export_sweep",
         "exports-sweep": "tihuo.exports.sweep", "growth-expire": "tihuo.growth.expire",
         "growth-invitations": "tihuo.growth.invitations", "complaints-pull": "tihuo.complaints.pull",
-        "aftersales-sweep": "tihuo.aftersales.sweep", "growth-campaigns": "tihuo.growth.campaigns"}
+        "aftersales-sweep": "tihuo.aftersales.sweep", "growth-campaigns": "tihuo.growth.campaigns",
+        "parcels-sweep": "tihuo.parcels.sweep"}
     assert all(entry["task"] in celery.tasks for entry in schedule.values())
     every = {name: entry["schedule"] for name, entry in schedule.items() if isinstance(entry["schedule"], float)}
     assert every == {"outbox-dispatch": 30.0, "orders-sweep": 60.0, "payments-query-pending": 60.0,
                      "refunds-query": 300.0, "pickup-sweep": 60.0, "flash-resync": 60.0,
                      "card-exports-sweep": 300.0, "exports-sweep": 300.0, "complaints-pull": 600.0,
-                     "aftersales-sweep": 60.0, "growth-campaigns": 60.0}
+                     "aftersales-sweep": 60.0, "growth-campaigns": 60.0, "parcels-sweep": 900.0}
     # A backlog after an outage runs once: frequent jobs expire after one interval.
     assert all(schedule[name]["options"]["expires"] == s for name, s in every.items())
     assert celery.conf.timezone == "Asia/Shanghai"

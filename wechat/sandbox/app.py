@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from wechat.sandbox.miniprogram import auth, messages, wxa
+from wechat.sandbox.kuaidi100 import views as kuaidi100_views
+from wechat.sandbox.miniprogram import auth, logistics, messages, wxa
 from wechat.sandbox.miniprogram import inspect as miniprogram_inspect
 from wechat.sandbox.official import views as official_views
 from wechat.sandbox.pay import inspect as pay_inspect
@@ -18,8 +19,8 @@ DEMO_SECRET = "sandbox0secret0not0for0production"
 
 def create_blueprint(state: SandboxState, name: str = "wechat_sandbox") -> Blueprint:
     bp = Blueprint(name, __name__)
-    for views in (auth, messages, official_views, wxa, miniprogram_inspect, pay_views,
-                  pay_inspect):
+    for views in (auth, messages, official_views, wxa, logistics, miniprogram_inspect, pay_views,
+                  pay_inspect, kuaidi100_views):
         views.register(bp, state)
     return bp
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from wechat.sandbox.errors import SandboxError
 from wechat.sandbox.failures import InjectedFailures
 from wechat.sandbox.identity import openid_for
+from wechat.sandbox.kuaidi100.state import Kuaidi100Sandbox
 from wechat.sandbox.official.state import OfficialSandbox
 from wechat.sandbox.pay.state import PaySandbox
 
@@ -29,6 +30,7 @@ DEFAULT_TEMPLATES = {
     "TPL_PICKED_UP": ["character_string1", "thing2", "phrase3", "time4"],
     "TPL_PICKUP_EXPIRING": ["character_string1", "thing2", "time3", "thing4"],
     "TPL_ORDER_SHIPPED": ["character_string1", "thing2", "character_string3", "time4"],
+    "TPL_PARCEL_UPDATE": ["character_string1", "thing2", "character_string3", "phrase4", "time5"],
 }
 DEFAULT_PAGES = ["pages/index/index", "pages/order/detail", "pages/order/list",
                  "pages/staff/verify"]
@@ -68,7 +70,8 @@ class SandboxState(InjectedFailures):
     def __init__(self, apps: dict[str, str], token_ttl: int = 7200,
                  templates: dict | None = None, pages: list[str] | None = None,
                  oa_templates: list[str] | None = None, refresh_window: int | None = None,
-                 pay: PaySandbox | None = None, official: OfficialSandbox | None = None):
+                 pay: PaySandbox | None = None, official: OfficialSandbox | None = None,
+                 kuaidi100: Kuaidi100Sandbox | None = None):
         if not apps:
             raise ValueError("the sandbox needs at least one app (appid → secret)")
         self.apps = dict(apps)
@@ -88,6 +91,9 @@ class SandboxState(InjectedFailures):
         # The official accounts (server URL, followers, QR codes) on this clock too.
         self.official = official if official is not None else OfficialSandbox()
         self.official.now = self.now
+        # 快递100 (not WeChat, but imitated here too: subscriptions, pushes, queries).
+        self.kuaidi100 = kuaidi100 if kuaidi100 is not None else Kuaidi100Sandbox()
+        self.kuaidi100.now = self.now
         self.reset()
 
     def reset(self) -> None:
@@ -105,11 +111,14 @@ class SandboxState(InjectedFailures):
             self._dedup: dict[tuple[str, str], tuple[int, float]] = {}
             self.messages: list[dict] = []
             self.shipping_uploads: list[dict] = []
+            self.waybills: list[dict] = []        # trace_waybill registrations (§9.2)
+            self.confirm_receives: list[dict] = []  # notify_confirm_receive calls accepted (§9.4)
             self.wxacodes: list[dict] = []
             self.calls: list[dict] = []
             self._failures: list[dict] = []
         self.pay.reset()
         self.official.reset()
+        self.kuaidi100.reset()
 
     # -- clock ----------------------------------------------------------------------
 

@@ -9991,6 +9991,71 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/orders/{order_no}/shipments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My order's parcels and their tracking, as we recorded it (no carrier call) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    order_no: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ShipmentsOut"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/products": {
         parameters: {
             query?: never;
@@ -12501,6 +12566,187 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/staff/orders/{order_no}/parcels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An order's parcels with their items and tracking */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    order_no: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ShipmentsOut"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `orders.fulfil`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** One more parcel of a delivery order (the first ships it); WeChat is told in split mode */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    order_no: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["ParcelIn"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ShipmentsOut"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `orders.fulfil`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description invalid_transition: not paid or not for delivery; parcel_duplicate; parcel_not_shippable */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unsupported_media_type: send JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description parcel_items_invalid: more than is left to ship */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/staff/orders/{order_no}/ready": {
         parameters: {
             query?: never;
@@ -12718,7 +12964,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A paid delivery order left with a carrier */
+        /** A paid delivery order left with a carrier (all of it, as its first parcel; split shipments: POST .../parcels) */
         post: {
             parameters: {
                 query?: never;
@@ -12934,6 +13180,188 @@ export interface paths {
             };
         };
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/parcel-issues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Parcels in trouble in my stores (疑难, returned, refused, nothing heard 48 h after shipping) */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "open" | "resolved";
+                    store_id?: number | null;
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ParcelIssuePage"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `parcels.issues`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/parcel-issues/{issue_id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Close a parcel issue, saying what was done */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    issue_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["ResolveIn"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IssueOut1"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `parcels.issues`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unsupported_media_type: send JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -13731,6 +14159,66 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/callbacks/kuaidi100/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 快递100 push (form fields param and sign = UPPER(MD5(param + salt))) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    token: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 快递100's answer: result true / returnCode 200 when stored (duplicates too); result false / returnCode 500 when refused (bad signature, unknown parcel) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            message: string;
+                            result: boolean;
+                            returnCode: string;
+                        };
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -15141,6 +15629,51 @@ export interface components {
             /** @description invitees who have not qualified yet */
             waiting?: number;
         };
+        IssueOut: {
+            changed?: boolean;
+            detail?: string | null;
+            id?: number;
+            /** @enum {string} */
+            kind?: "problem" | "returned" | "refused" | "silent";
+            /** Format: date-time */
+            opened_at?: string;
+            order_no?: string;
+            parcel?: components["schemas"]["IssueParcelOut"];
+            reason?: string;
+            resolution?: string | null;
+            /** Format: date-time */
+            resolved_at?: string | null;
+            /** @enum {string} */
+            status?: "open" | "resolved";
+            store_id?: number;
+        };
+        IssueOut1: {
+            changed?: boolean;
+            detail?: string | null;
+            id?: number;
+            /** @enum {string} */
+            kind?: "problem" | "returned" | "refused" | "silent";
+            /** Format: date-time */
+            opened_at?: string;
+            order_no?: string;
+            parcel?: components["schemas"]["IssueParcelOut"];
+            reason?: string;
+            resolution?: string | null;
+            /** Format: date-time */
+            resolved_at?: string | null;
+            /** @enum {string} */
+            status?: "open" | "resolved";
+            store_id?: number;
+        };
+        IssueParcelOut: {
+            carrier?: string;
+            direction?: string;
+            id?: number;
+            /** Format: date-time */
+            last_event_at?: string | null;
+            status?: string;
+            tracking_no?: string;
+        };
         ItemIn: {
             qty: number;
             sku_id: number;
@@ -15336,6 +15869,14 @@ export interface components {
             remark?: string | null;
             store_id: number;
         };
+        OrderLineOut: {
+            left_qty?: number;
+            name?: string;
+            order_item_id?: number;
+            qty?: number;
+            shipped_qty?: number;
+            spec?: string;
+        };
         OrderOut: {
             cancel_reason?: string | null;
             /** Format: date-time */
@@ -15414,6 +15955,59 @@ export interface components {
         OutboxPage: {
             items?: components["schemas"]["OutboxOut"][];
             next_cursor?: string | null;
+        };
+        ParcelEventOut: {
+            area?: string | null;
+            /** Format: date-time */
+            at?: string;
+            context?: string;
+        };
+        ParcelIn: {
+            /** @description WeChat's express_company code, e.g. SF, YTO, ZTO */
+            carrier: string;
+            /**
+             * @description the order lines and units in this parcel; left out: everything not shipped yet
+             * @default null
+             */
+            items?: components["schemas"]["ParcelItemIn"][] | null;
+            tracking_no: string;
+        };
+        ParcelIssuePage: {
+            items?: components["schemas"]["IssueOut"][];
+            next_cursor?: string | null;
+        };
+        ParcelItemIn: {
+            order_item_id: number;
+            qty: number;
+        };
+        ParcelItemOut: {
+            name?: string;
+            order_item_id?: number;
+            qty?: number;
+            spec?: string;
+        };
+        ParcelOut: {
+            after_sale_no?: string | null;
+            carrier?: string;
+            /** Format: date-time */
+            collected_at?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            /** @enum {string} */
+            direction?: "outbound" | "return";
+            /** @description newest first */
+            events?: components["schemas"]["ParcelEventOut"][];
+            id?: number;
+            items?: components["schemas"]["ParcelItemOut"][];
+            /** Format: date-time */
+            last_event_at?: string | null;
+            /** Format: date-time */
+            signed_at?: string | null;
+            /** @enum {string} */
+            status?: "pending" | "collected" | "in_transit" | "out_for_delivery" | "exception" | "signed" | "returned";
+            tracking_no?: string;
+            /** @description for the logistics plugin's openWaybillTracking (WeChat's tracking page) */
+            waybill_token?: string | null;
         };
         PayParams: {
             appId?: string;
@@ -16039,6 +16633,9 @@ export interface components {
         RequiredNoteIn: {
             note: string;
         };
+        ResolveIn: {
+            resolution: string;
+        };
         ResponseIn: {
             content: string;
         };
@@ -16106,6 +16703,15 @@ export interface components {
         ShipIn: {
             carrier: string;
             tracking_no: string;
+        };
+        ShipmentsOut: {
+            /** @description false: that tracking number was already added */
+            changed?: boolean;
+            items?: components["schemas"]["ParcelOut"][];
+            /** @description what is left to ship, per line */
+            lines?: components["schemas"]["OrderLineOut"][];
+            order_no?: string;
+            status?: string;
         };
         ShopperProduct: {
             category?: string | null;

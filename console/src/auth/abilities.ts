@@ -5,7 +5,7 @@
 export const ABILITIES = [
   'session.own', 'catalog.read', 'stores.write', 'catalog.write',
   'stock.read', 'stock.write', 'stock.transfer', 'stock.flash_sale',
-  'orders.read', 'orders.fulfil', 'orders.cancel', 'refunds.create',
+  'orders.read', 'orders.fulfil', 'orders.cancel', 'parcels.issues', 'refunds.create',
   'complaints.read', 'complaints.handle',
   'pickups.verify', 'pickups.review', 'pickups.reissue', 'pickups.extend',
   'cards.read', 'cards.write', 'cards.export', 'cards.review',

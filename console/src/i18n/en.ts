@@ -9,7 +9,7 @@ const en: typeof zh = {
   roles: { admin: 'Admin', manager: 'Manager', clerk: 'Clerk', analyst: 'Analyst' },
   nav: {
     coupons: 'Coupons and points',
-    dashboard: 'Overview', reports: 'Reports', expiring: 'Pickups expiring', counter: 'Counter', reviews: 'Locked pickup codes', lockedCards: 'Locked cards',
+    dashboard: 'Overview', reports: 'Reports', expiring: 'Pickups expiring', counter: 'Counter', parcelIssues: 'Parcels in trouble', reviews: 'Locked pickup codes', lockedCards: 'Locked cards',
     replenishment: 'Replenishment', paymentCases: 'Payment cases', outbox: 'Failed deliveries',
     complaints: 'Complaints', orders: 'Orders', stock: 'Stock', cards: 'Pickup cards', catalog: 'Catalog & stores', staff: 'Staff', audit: 'Audit log', money: 'Money', aftersales: 'After-sales',
     menu: 'Menu', collapse: 'Collapse menu', expand: 'Expand menu',
@@ -86,7 +86,7 @@ const en: typeof zh = {
     failedToLoad: 'Could not load',
     counts: '{n}', countsMore: '{n}+',
     replenishment: 'Open replenishment requests', reviews: 'Locked pickup codes', paymentCases: 'Open payment cases',
-    outbox: 'Failed deliveries', lockedCards: 'Locked pickup cards', expiring: 'Pickups expiring within 24 h',
+    parcelIssues: 'Parcels in trouble', outbox: 'Failed deliveries', lockedCards: 'Locked pickup cards', expiring: 'Pickups expiring within 24 h',
   },
   queues: {
     expiring: { title: 'Pickups expiring within 24 hours (soonest first)', ref: 'Order', store: 'Store', deadline: 'Pick up by', items: 'Not yet collected' },
@@ -94,6 +94,7 @@ const en: typeof zh = {
     reviews: { title: 'Locked pickup codes', ref: 'Order', store: 'Store', lockedAt: 'Locked at', attempts: 'Wrong tries' },
     paymentCases: { title: 'Payment cases (open)', kind: 'Kind', order: 'Order id', transaction: 'Transaction', created: 'Created' },
     outbox: { title: 'Failed deliveries', kind: 'Kind', attempts: 'Attempts', error: 'Last error', created: 'Created' },
+    parcelIssues: { title: 'Parcels in trouble (open)', order: 'Order', kind: 'Trouble', parcel: 'Parcel', detail: 'Carrier says', opened: 'Since', resolve: 'Resolved', resolveConfirm: 'Dealt with this parcel issue ({ref})? It leaves the queue.', resolved: 'Parcel issue {ref} is resolved.' },
     lockedCards: { title: 'Locked pickup cards', ref: 'Serial', store: 'Store', lockedAt: 'Locked at', attempts: 'Wrong tries', unlock: 'Unlock', unlockConfirm: 'Checked the holder? Unlock card {ref} (its wrong tries start over)?', unlocked: 'Card {ref} is unlocked.' },
     readOnly: 'Read-only for now; the page to resolve these is coming.',
   },

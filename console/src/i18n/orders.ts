@@ -48,6 +48,14 @@ const zhCN = {
       deliveredConfirm: '确认订单 {no} 已送达？',
       done: '操作成功。',
     },
+    parcels: {
+      title: '包裹', none: '还没有包裹。', add: '添加包裹', addTitle: '添加包裹（可拆分发货）',
+      carrier: '快递公司编码（如 SF、YTO、ZTO）', trackingNo: '运单号', line: '商品', left: '待发', qty: '本包裹数量',
+      itemsRequired: '请至少选择一件商品。', submit: '确认发出', added: '包裹已添加。', latest: '最新物流',
+      items: '内含商品', returnParcel: '退货包裹',
+      status: { pending: '待揽收', collected: '已揽收', in_transit: '运输中', out_for_delivery: '派送中',
+                exception: '异常', signed: '已签收', returned: '已退回' },
+    },
     ship: {
       title: '发货', correctTitle: '更正物流信息', carrier: '快递公司', trackingNo: '运单号',
       carrierRequired: '请填写快递公司（1–32 个字符）。',
@@ -152,6 +160,14 @@ const en: Messages = {
       readyConfirm: 'Is order {no} packed? A pickup code is issued and the pickup deadline starts.',
       deliveredConfirm: 'Was order {no} delivered?',
       done: 'Done.',
+    },
+    parcels: {
+      title: 'Parcels', none: 'No parcels yet.', add: 'Add parcel', addTitle: 'Add a parcel (split shipment)',
+      carrier: 'Carrier code (e.g. SF, YTO, ZTO)', trackingNo: 'Tracking number', line: 'Item', left: 'Left', qty: 'In this parcel',
+      itemsRequired: 'Choose at least one item.', submit: 'Ship parcel', added: 'Parcel added.', latest: 'Latest',
+      items: 'Contents', returnParcel: 'Return parcel',
+      status: { pending: 'Awaiting pickup', collected: 'Collected', in_transit: 'In transit', out_for_delivery: 'Out for delivery',
+                exception: 'Exception', signed: 'Signed', returned: 'Returned' },
     },
     ship: {
       title: 'Ship', correctTitle: 'Correct shipment', carrier: 'Carrier', trackingNo: 'Tracking number',

@@ -8,7 +8,7 @@ export default {
   roles: { admin: '管理员', manager: '店长', clerk: '店员', analyst: '分析员' },
   nav: {
     coupons: '优惠券与积分',
-    dashboard: '概览', reports: '经营报表', expiring: '即将过期的提货', counter: '核销', reviews: '锁定提货码', lockedCards: '锁定提货卡',
+    dashboard: '概览', reports: '经营报表', expiring: '即将过期的提货', counter: '核销', parcelIssues: '异常包裹', reviews: '锁定提货码', lockedCards: '锁定提货卡',
     replenishment: '补货申请', paymentCases: '支付异常', outbox: '投递失败',
     complaints: '投诉', orders: '订单', stock: '库存', cards: '提货卡', catalog: '商品与门店', staff: '员工', audit: '审计日志', money: '资金', aftersales: '售后',
     menu: '菜单', collapse: '收起菜单', expand: '展开菜单',
@@ -85,7 +85,7 @@ export default {
     failedToLoad: '加载失败',
     counts: '{n} 项', countsMore: '{n}+ 项',
     replenishment: '待处理补货申请', reviews: '锁定的提货码', paymentCases: '待处理支付异常',
-    outbox: '投递失败的消息', lockedCards: '锁定的提货卡', expiring: '24 小时内过期的提货',
+    parcelIssues: '异常包裹', outbox: '投递失败的消息', lockedCards: '锁定的提货卡', expiring: '24 小时内过期的提货',
   },
   queues: {
     expiring: { title: '24 小时内过期的提货（最早的在前）', ref: '订单号', store: '门店', deadline: '提货截止', items: '未提商品' },
@@ -93,6 +93,7 @@ export default {
     reviews: { title: '锁定的提货码', ref: '订单号', store: '门店', lockedAt: '锁定时间', attempts: '错误次数' },
     paymentCases: { title: '支付异常（未处理）', kind: '类型', order: '订单 ID', transaction: '微信支付单号', created: '创建时间' },
     outbox: { title: '投递失败的消息', kind: '类型', attempts: '尝试次数', error: '最后错误', created: '创建时间' },
+    parcelIssues: { title: '异常包裹（待处理）', order: '订单', kind: '异常', parcel: '包裹', detail: '快递说明', opened: '发现时间', resolve: '已处理', resolveConfirm: '确认已处理这个包裹异常（{ref}）？它将移出队列。', resolved: '包裹异常 {ref} 已处理。' },
     lockedCards: { title: '锁定的提货卡', ref: '卡号', store: '门店', lockedAt: '锁定时间', attempts: '错误次数', unlock: '解锁', unlockConfirm: '已核对持卡人身份，解锁提货卡 {ref}？错误次数将清零。', unlocked: '提货卡 {ref} 已解锁。' },
     readOnly: '此列表目前只读；处理页面即将推出。',
   },

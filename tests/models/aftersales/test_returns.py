@@ -100,3 +100,30 @@ def test_an_exchange_makes_a_zero_pay_replacement_that_holds_stock(app, client, 
         new = db.session.scalars(select(Order).where(Order.order_no == done.json["replacement_order_no"])).one()
         assert new.status == "paid" and new.payable_fen == 0 and new.source == f"as:{no}"
     assert refund_of(app, no) is None
+
+
+def test_a_return_shipment_is_a_tracked_parcel_whose_signing_starts_the_receive_deadline(app, client, sandbox, shop):
+    """The after-sale and the parcel tracking together: the shopper's carrier and number
+    become a return parcel subscribed at 快递100; its "signed" push (twice) starts the
+    merchant's 7 days once, through shipments.events.return_signed."""
+    from models.shipments.tables import Parcel
+    from tests.models.shipments.conftest import push, settled
+    from tests.models.shipments.test_tracking import settled_subscription
+
+    order_no = picked_up(app, client, sandbox, shop, qty=1)
+    no = ask(client, shop, order_no, kind="return_refund", qty=1)["after_sale_no"]
+    client.post(f"/api/staff/aftersales/{no}/approve", headers=shop.manager, json={})
+    assert client.post(f"/api/aftersales/{no}/return-shipment", headers=shop.shopper,
+                       json={"carrier": "YTO", "tracking_no": "YT3000000001"}).status_code == 200
+    with app.app_context():
+        parcel = db.session.scalars(select(Parcel).where(Parcel.tracking_no == "YT3000000001")).one()
+        assert (parcel.direction, parcel.after_sale_no) == ("return", no)
+    from app.tasks import run_deferred
+    with app.app_context():
+        run_deferred()  # the subscription queued by the request, sent (the test client defers it)
+    settled(app)
+    settled_subscription(sandbox, "YT3000000001")
+    at = utcnow().replace(microsecond=0)
+    push(sandbox, "YT3000000001", state=3, at=at.timestamp(), duplicates=1)
+    settled(app)
+    assert sale(app, no).signed_at == at and sale(app, no).deadline_at == at + timedelta(days=7)

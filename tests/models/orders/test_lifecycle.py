@@ -234,7 +234,7 @@ def test_deliveries_confirm_themselves_after_n_days(app, client, shop):
     client.post(f"/api/staff/orders/{order_no}/ship", headers=clerk,
                 json={"carrier": "SF", "tracking_no": "SF1234567890"})
     assert sweep()["auto_confirmed"] == 0
-    days = app.config["DELIVERY_AUTO_CONFIRM_DAYS"]
+    days = max(app.config["SHIPPED_AUTO_CONFIRM_DAYS"], app.config["DELIVERY_AUTO_CONFIRM_DAYS"])
     db.session.execute(update(Order).values(shipped_at=utcnow() - timedelta(days=days, minutes=1)))
     db.session.commit()
     assert sweep()["auto_confirmed"] == 1

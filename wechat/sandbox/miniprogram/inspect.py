@@ -57,13 +57,15 @@ def _failure_spec(body: dict) -> dict:
         for key in ("body", "content_type"):
             if isinstance(body.get(key), str):
                 spec[key] = body[key]
+    if "return_code" in body:  # 快递100's refusals (/poll, /poll/query.do): result false
+        spec["return_code"] = str(body["return_code"])
     if "delay" in body:
         delay = body["delay"]
         if not isinstance(delay, (int, float)) or not 0 <= delay <= 10:
             raise _BadRequest("'delay' must be 0–10 seconds")
         spec["delay"] = float(delay)
     if len(spec) == 1:
-        raise _BadRequest("give 'errcode', 'http_status' or 'delay'")
+        raise _BadRequest("give 'errcode', 'http_status', 'return_code' or 'delay'")
     if "errcode" in spec and "http_status" in spec:
         raise _BadRequest("give 'errcode' or 'http_status', not both")
     return spec
@@ -122,6 +124,14 @@ def register(bp: Blueprint, state: SandboxState) -> None:
     @bp.get("/_/shipping-uploads")
     def shipping_uploads():
         return jsonify(uploads=list(state.shipping_uploads))
+
+    @bp.get("/_/waybills")
+    def waybills():
+        return jsonify(waybills=list(state.waybills))
+
+    @bp.get("/_/confirm-receives")
+    def confirm_receives():
+        return jsonify(confirm_receives=list(state.confirm_receives))
 
     @bp.get("/_/wxacodes")
     def wxacodes():

@@ -7,17 +7,18 @@ from apiflask import APIFlask
 
 def register_handlers(app: APIFlask) -> None:
     from handlers import (admin_cards, admin_catalog, admin_exports, admin_flash_sale, admin_inventory, admin_outbox,
-                          admin_payments, admin_reports, admin_staff, auth, cards, catalog, console, console_session,
-                          messages, official, ops, orders, pay, pickups, staff_auth, staff_cards,
-                          staff_orders, staff_pickups, transport)
+                          admin_partners, admin_payments, admin_reports, admin_staff, auth, cards, catalog, console,
+                          console_session, messages, oauth, official, ops, orders, partner_api, pay, pickups,
+                          staff_auth, staff_cards, staff_orders, staff_pickups, transport)
     from handlers import docs  # Swagger UI's assets, served here (not from a CDN)
     from handlers import openapi  # what every route answers by construction, in the document
 
     transport.init_app(app)
     docs.init_app(app)
     openapi.init_app(app)
+    oauth.init_app(app)  # Authlib's authorization server behind POST /oauth/token
     for module in (ops, auth, catalog, orders, pay, pickups, cards, messages, official, staff_auth,
                    console_session, console, staff_orders, staff_pickups, staff_cards, admin_catalog,
                    admin_inventory, admin_flash_sale, admin_payments, admin_staff, admin_cards, admin_outbox,
-                   admin_reports, admin_exports):
+                   admin_reports, admin_exports, oauth, partner_api, admin_partners):
         app.register_blueprint(module.bp)

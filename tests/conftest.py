@@ -128,6 +128,7 @@ def settings(tmp_path_factory, sandbox, merchant, live_port) -> Settings:
         WECHATPAY_API_BASE=sandbox.base_url, WECHATPAY_NOTIFY_BASE=f"http://127.0.0.1:{live_port}",
         WECHAT_OA_APPID=OA_APPID, WECHAT_OA_SECRET=OA_SECRET, WECHAT_OA_TOKEN=OA_TOKEN,
         WECHAT_OA_AES_KEY=OA_AES_KEY, WECHAT_OA_ALERT_TEMPLATES=SANDBOX_OA_ALERT_TEMPLATES,
+        PARTNER_FEED_SETTLE_S=0, WEBHOOK_ALLOW_HTTP_LOOPBACK=True,  # the tests' webhook receivers listen on http://127.0.0.1
     )
 
 

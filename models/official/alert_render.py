@@ -13,6 +13,7 @@ type (thing ≤ 20 characters, amount "¥12.30", time in UTC+8 …, wechat.subsc
 | reconciliation_differences | report_id, bill_date, count | title, bill_date, count, time | admins |
 | shipping_upload_failed | order_id, store_id, reason | order_no, store, reason, time, title | managers of the store |
 | bottleneck | store_id, day, step, p90_s, usual_p90_s, kind | title, store, reason, day, time | managers of the store + admins |
+| webhook_endpoint_disabled | endpoint_id, client_id, reason | title, reason, case, time | admins |
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ ROUTES: dict[str, tuple[frozenset, bool]] = {
     "reconciliation_differences": (frozenset(), True),
     "shipping_upload_failed": (frozenset({Role.manager}), False),
     "bottleneck": (frozenset({Role.manager}), True),
+    "webhook_endpoint_disabled": (frozenset(), True),
 }
 
 LEVEL_TEXT = {"red": "库存告急", "closed": "暂停售卖", "critical": "库存见底"}
@@ -168,7 +170,15 @@ def _bottleneck(p: dict) -> Alert | None:
         "reason": reason, "day": day, "time": utcnow()})
 
 
+def _webhook_disabled(p: dict) -> Alert | None:
+    # No personal data: the endpoint's number and the reason we wrote ourselves.
+    return Alert("webhook_endpoint_disabled", None, {
+        "title": "合作方回调地址已停用", "reason": p.get("reason") or "持续投递失败",
+        "case": f"webhook #{p.get('endpoint_id')}", "time": utcnow()})
+
+
 _RENDERERS = {
+    "webhook_endpoint_disabled": _webhook_disabled,
     "new_paid_order": _new_paid_order,
     "pickup_locked": _pickup_locked,
     "stock_level": _stock_level,

@@ -27,6 +27,7 @@ from models.stock.errors import OutOfStock
 from models.base import utcnow
 from models.catalog import BundleComponent, Product, Sku
 from models.orders.status import LIVE, Status
+from models.partners import events as partner_events
 from models.orders.tables import IdempotencyKey, Order, OrderEvent, OrderItem
 from models.stores import Store
 from models.users import User
@@ -140,6 +141,8 @@ def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str |
     reserve(store_id, holds, order_id=order.id, writes=writes)  # last: it takes the row locks
     if key_row is not None:
         key_row.order_id = order.id
+    partner_events.emit("order.created", "order", order.id, store_id,
+                        partner_events.order_data(order, "pending_payment"))
     return order, True
 
 

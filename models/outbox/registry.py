@@ -8,6 +8,7 @@ from __future__ import annotations
 from models.notifications import shipping, subscribe
 from models.outbox.delivery import Claim, Delivery
 from models.official.alerts import deliver_staff_alert
+from models.partners import webhooks
 
 
 def _alert_with_identity(claim: Claim) -> dict:
@@ -21,4 +22,6 @@ DELIVERIES: dict[str, Delivery] = {
     "shipping_upload": shipping.DELIVERY,
     # Template messages to bound staff; raises wechat.errors, classified like the rest.
     "staff_alert": Delivery(send=deliver_staff_alert, prepare=_alert_with_identity),
+    # A partner event fanned out into webhook deliveries (sent by models/partners/delivery.py).
+    "partner_event": webhooks.FAN_OUT,
 }

@@ -79,6 +79,9 @@ ABILITIES = _table(
     ("staff.write", "Create and change staff accounts; bind and unbind their official account", {_A}),
     ("audit.read", "Read the audit log", {_A, _N}),
     ("reports.read", "See sales and order figures per store and day (the dashboard, reports)", {_A, _M, _N}),
+    ("partners.read", "See partner clients (ERP, WMS), their webhook endpoints and deliveries", {_A}),
+    ("partners.write", ("Create, change, rotate and revoke partner clients; register and change their "
+                        "webhook endpoints; redeliver events"), {_A}),
 )
 
 

@@ -117,7 +117,8 @@ def acknowledge(principal, order_no: str) -> Order:
     if order.acknowledged_at is None:
         try:
             with db.session.begin_nested():
-                ack = PartnerOrderAck(client_id=principal.id, order_id=order.id, acknowledged_at=utcnow())
+                ack = PartnerOrderAck(client_id=principal.id, order_id=order.id,
+                                       acknowledged_at=utcnow().replace(microsecond=0))  # as stored
                 db.session.add(ack)
         except IntegrityError:  # a concurrent acknowledgement won: its time stands
             ack = db.session.scalars(select(PartnerOrderAck).where(

@@ -199,7 +199,7 @@ class Settings(BaseSettings):
     WEBHOOK_TIMEOUT_S: float = Field(default=10.0, gt=0, le=30)
     WEBHOOK_DISABLE_AFTER_S: int = Field(default=5 * 86400, ge=3600)
     WEBHOOK_ALLOW_HTTP_LOOPBACK: bool = False
-    WEBHOOK_SWEEP_S: int = Field(default=15, ge=5)
+    WEBHOOK_SWEEP_S: int = Field(default=30, ge=5)
     # Idempotency keys (orders, pickup verifications) kept for retries this long.
     IDEMPOTENCY_RETENTION_DAYS: int = Field(default=7, ge=1)
     # Days the hourly rollup job rebuilds (late payments and refunds reach their day).

@@ -15,7 +15,7 @@ _EXTERNAL = validators.Regexp(r"^[\x21-\x7e]{1,64}$", error="1–64 printable AS
 
 # --- partner API ------------------------------------------------------------------------
 
-class ItemOut(Schema):
+class PartnerItemOut(Schema):
     sku_id = fields.Integer()
     external_ref = fields.String(allow_none=True)
     name = fields.String()
@@ -32,7 +32,7 @@ class PartnerOrderOut(Schema):
     fulfillment = fields.String()
     store_id = fields.Integer()
     store_external_ref = fields.String(allow_none=True)
-    items = fields.Nested(ItemOut, many=True)
+    items = fields.Nested(PartnerItemOut, many=True)
     total_fen = fields.Integer()
     payable_fen = fields.Integer()
     remark = fields.String(allow_none=True)
@@ -146,7 +146,7 @@ class RefQuery(StrictSchema):
     external_id = fields.String(required=True, validate=_EXTERNAL)
 
 
-class EventOut(Schema):
+class PartnerEventOut(Schema):
     id = fields.String(attribute="public_id")
     seq_no = fields.Integer(attribute="id", metadata={"description": "The feed's sequence number"})
     type = fields.String()
@@ -161,7 +161,7 @@ class FeedQuery(StrictSchema):
     limit = fields.Integer(load_default=100, validate=validators.Range(1, 500))
 
 
-FeedOut = Schema.from_dict({"items": fields.Nested(EventOut, many=True), "next_after": fields.Integer()},
+FeedOut = Schema.from_dict({"items": fields.Nested(PartnerEventOut, many=True), "next_after": fields.Integer()},
                            name="PartnerFeedOut")
 
 
@@ -198,7 +198,7 @@ class EndpointWithSecret(EndpointOut):
 
 class DeliveryOut(Schema):
     id = fields.Integer()
-    event = fields.Nested(EventOut, allow_none=True)
+    event = fields.Nested(PartnerEventOut, allow_none=True)
     status = fields.String()
     attempts = fields.Integer()
     next_attempt_at = fields.DateTime()

@@ -10,6 +10,7 @@ export const ABILITIES = [
   'cards.read', 'cards.write', 'cards.export', 'cards.review',
   'payments.read', 'payments.resolve', 'outbox.read', 'outbox.retry',
   'staff.read', 'staff.write', 'audit.read', 'reports.read',
+  'partners.read', 'partners.write',
 ] as const
 
 export type Ability = (typeof ABILITIES)[number]

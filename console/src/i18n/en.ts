@@ -10,7 +10,7 @@ const en: typeof zh = {
   nav: {
     dashboard: 'Overview', reports: 'Reports', expiring: 'Pickups expiring', counter: 'Counter', reviews: 'Locked pickup codes', lockedCards: 'Locked cards',
     replenishment: 'Replenishment', paymentCases: 'Payment cases', outbox: 'Failed deliveries',
-    orders: 'Orders', stock: 'Stock', cards: 'Pickup cards', catalog: 'Catalog & stores', staff: 'Staff', audit: 'Audit log', money: 'Money',
+    orders: 'Orders', stock: 'Stock', cards: 'Pickup cards', catalog: 'Catalog & stores', staff: 'Staff', audit: 'Audit log', money: 'Money', partners: 'Partner API',
     menu: 'Menu', collapse: 'Collapse menu', expand: 'Expand menu',
   },
   login: {

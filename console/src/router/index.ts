@@ -25,6 +25,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   audit: () => import('@/pages/AuditPage.vue'),
   money: () => import('@/pages/MoneyPage.vue'),
   reports: () => import('@/pages/ReportsPage.vue'),
+  partners: () => import('@/pages/PartnersPage.vue'),
 }
 const queue = () => import('@/pages/QueuePage.vue')
 const soon = () => import('@/pages/ComingSoon.vue')

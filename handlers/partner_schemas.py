@@ -6,7 +6,6 @@ from apiflask import fields, validators
 from handlers.schemas import _IDEMPOTENCY_KEY, Bool, Cursor, Schema, StrictSchema, page_of
 from models.partners.clients import SCOPES
 from models.partners.events import EVENT_TYPES
-from models.partners.refs import KINDS
 from models.partners.stock import MAX_LINES, REASONS
 
 _ID = validators.Range(1, 2**31 - 1)

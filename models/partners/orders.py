@@ -16,9 +16,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from app.errors import NotFound
 from app.extensions import db
@@ -26,9 +25,8 @@ from models.base import utcnow
 from models.orders import lifecycle
 from models.orders.deadlines import expire_if_overdue
 from models.orders.status import Actor, Outcome
-from models.orders.tables import Order, OrderEvent
-from models.partners.refs import refs_of
-from models.partners.tables import PartnerOrderAck
+from models.orders.tables import Order, OrderEvent, OrderItem
+from models.partners.tables import PartnerExternalRef, PartnerOrderAck
 
 SCAN = 1000
 # An event id is taken at insert, its row seen at commit: a transaction that inserted
@@ -44,55 +42,91 @@ def settled_before() -> datetime:
 def changed(principal, *, cursor: int | None, since: datetime | None, limit: int) -> tuple[list, int | None]:
     """Orders of the client's stores changed after `cursor` (an event id), or from `since`
     when there is no cursor: (orders, next cursor). The next cursor is where to go on
-    from (None: nothing further yet, ask again later with the same cursor)."""
+    from (None: nothing further yet, ask again later with the same cursor).
+
+    Five reads, by Core (a page is plain rows, no ORM objects): the scan's bounds, the
+    client's events within it, the orders with their items, the client's references, its
+    acknowledgements."""
     if cursor is None:
         cursor = 0
         if since is not None:
-            first = db.session.scalar(select(OrderEvent.id).where(OrderEvent.at >= since)
-                                      .order_by(OrderEvent.at, OrderEvent.id).limit(1))
+            first = db.session.scalar(select(E.c.id).where(E.c.at >= since).order_by(E.c.at, E.c.id).limit(1))
             cursor = first - 1 if first is not None else _last_event_id()
-    settled = settled_before()
-    events = db.session.execute(select(OrderEvent.id, OrderEvent.order_id, OrderEvent.at)
-                                .where(OrderEvent.id > cursor).order_by(OrderEvent.id).limit(SCAN)).all()
-    stores = {o.id: o.store_id for o in db.session.execute(
-        select(Order.id, Order.store_id).where(Order.id.in_({e.order_id for e in events})))} if events else {}
-    picked, last = [], cursor
-    for e in events:
-        if e.at > settled:
+    scan = select(E.c.id, E.c.order_id, E.c.at).where(E.c.id > cursor).order_by(E.c.id).limit(SCAN).subquery()
+    last_scanned, unsettled = db.session.execute(select(
+        func.max(scan.c.id), func.min(case((scan.c.at > settled_before(), scan.c.id))))).one()
+    if last_scanned is None:
+        return [], None
+    end = unsettled - 1 if unsettled is not None else last_scanned
+    mine = db.session.execute(select(scan.c.id, scan.c.order_id).join(O, O.c.id == scan.c.order_id)
+                              .where(O.c.store_id.in_(sorted(principal.store_ids)), scan.c.id <= end)
+                              .order_by(scan.c.id)).all()
+    picked: dict[int, None] = {}
+    last = end
+    for event_id, order_id in mine:
+        if order_id not in picked and len(picked) == limit:
+            last = event_id - 1  # this order's change starts the next page
             break
-        if principal.sees(stores.get(e.order_id)) and e.order_id not in picked:
-            if len(picked) == limit:
-                break
-            picked.append(e.order_id)
-        last = e.id
-    if not picked:
-        return [], (last if last != cursor else None)
-    rows = {o.id: o for o in db.session.scalars(select(Order).options(selectinload(Order.items))
-                                                .where(Order.id.in_(picked)))}
-    orders = [rows[i] for i in picked]
-    _annotate(principal, orders)
-    return orders, last
+        picked[order_id] = None
+    orders = _page(principal, list(picked))
+    return orders, (last if last > cursor else None)
+
+
+E, O, I = OrderEvent.__table__, Order.__table__, OrderItem.__table__
+_ORDER_COLUMNS = [O.c[name] for name in (
+    "id", "order_no", "status", "fulfillment", "store_id", "total_fen", "payable_fen", "remark", "created_at",
+    "paid_at", "ready_at", "pickup_deadline", "picked_up_at", "shipped_at", "carrier", "tracking_no",
+    "delivered_at", "cancelled_at")]
+_ITEM_COLUMNS = [I.c[name] for name in ("order_id", "sku_id", "name", "spec", "qty", "picked_up_qty", "price_fen")]
+
+
+def _page(principal, order_ids: list[int]) -> list[dict]:
+    """The orders as dicts in the given order, with items, references and acknowledgements."""
+    if not order_ids:
+        return []
+    orders = {r["id"]: {**r, "items": []} for r in db.session.execute(
+        select(*_ORDER_COLUMNS).where(O.c.id.in_(order_ids))).mappings()}
+    for item in db.session.execute(select(*_ITEM_COLUMNS).where(I.c.order_id.in_(order_ids))
+                                   .order_by(I.c.id)).mappings():
+        orders[item["order_id"]]["items"].append(dict(item))
+    rows = [orders[i] for i in order_ids]
+    refs = _refs(principal.id, {"order": order_ids, "sku": {i["sku_id"] for r in rows for i in r["items"]},
+                                "store": {r["store_id"] for r in rows}})
+    acks = dict(db.session.execute(select(PartnerOrderAck.order_id, PartnerOrderAck.acknowledged_at).where(
+        PartnerOrderAck.client_id == principal.id, PartnerOrderAck.order_id.in_(order_ids))).all())
+    for r in rows:
+        r["acknowledged_at"] = acks.get(r["id"])
+        r["external_ref"] = refs.get(("order", r["id"]))
+        r["store_external_ref"] = refs.get(("store", r["store_id"]))
+        for item in r["items"]:
+            item["external_ref"] = refs.get(("sku", item["sku_id"]))
+    return rows
+
+
+def _refs(client_pk: int, wanted: dict[str, set | list]) -> dict[tuple[str, int], str]:
+    """The client's names for these of ours, every kind in one read."""
+    R = PartnerExternalRef
+    clauses = [and_(R.kind == kind, R.internal_id.in_(sorted(ids))) for kind, ids in wanted.items() if ids]
+    if not clauses:
+        return {}
+    return {(k, i): e for k, i, e in db.session.execute(
+        select(R.kind, R.internal_id, R.external_id).where(R.client_id == client_pk, or_(*clauses))).all()}
 
 
 def _last_event_id() -> int:
-    return db.session.scalar(select(OrderEvent.id).order_by(OrderEvent.id.desc()).limit(1)) or 0
+    return db.session.scalar(select(E.c.id).order_by(E.c.id.desc()).limit(1)) or 0
 
 
-def _annotate(principal, orders: list[Order]) -> None:
-    """Each order's acknowledgement and the client's own ids for it and its SKUs."""
-    ids = [o.id for o in orders]
-    acks = dict(db.session.execute(select(PartnerOrderAck.order_id, PartnerOrderAck.acknowledged_at)
-                                   .where(PartnerOrderAck.client_id == principal.id,
-                                          PartnerOrderAck.order_id.in_(ids))).all())
-    order_refs = refs_of(principal.id, "order", ids)
-    sku_refs = refs_of(principal.id, "sku", {i.sku_id for o in orders for i in o.items})
-    store_refs = refs_of(principal.id, "store", {o.store_id for o in orders})
-    for o in orders:
-        o.acknowledged_at = acks.get(o.id)
-        o.external_ref = order_refs.get(o.id)
-        o.store_external_ref = store_refs.get(o.store_id)
-        for item in o.items:
-            item.external_ref = sku_refs.get(item.sku_id)
+def _annotate(principal, order: Order) -> None:
+    """One order object's acknowledgement and the client's own ids for it and its SKUs."""
+    refs = _refs(principal.id, {"order": [order.id], "sku": {i.sku_id for i in order.items},
+                                "store": [order.store_id]})
+    order.acknowledged_at = db.session.scalar(select(PartnerOrderAck.acknowledged_at).where(
+        PartnerOrderAck.client_id == principal.id, PartnerOrderAck.order_id == order.id))
+    order.external_ref = refs.get(("order", order.id))
+    order.store_external_ref = refs.get(("store", order.store_id))
+    for item in order.items:
+        item.external_ref = refs.get(("sku", item.sku_id))
 
 
 def one(principal, order_no: str) -> Order:
@@ -101,7 +135,7 @@ def one(principal, order_no: str) -> Order:
     if order is None or not principal.sees(order.store_id):
         raise NotFound("No such order.", details={"order_no": order_no})
     expire_if_overdue(order)
-    _annotate(principal, [order])
+    _annotate(principal, order)
     return order
 
 

@@ -142,3 +142,19 @@ def test_external_references(client, world):
                       json={"external_id": "WH-2"}).status_code == 404
     rows = client.get(f"/api/partner/v1/stores/{world['mine']}/stock", headers=h).json["items"]
     assert rows[0]["external_ref"] == "ERP-SKU-1"
+
+
+def test_pages_of_changed_orders_go_on_where_the_last_stopped(client, world):
+    made = make_client(client, world["admin"], [world["mine"]])
+    h = partner_headers(client, made)
+    placed = []
+    for i in range(5):
+        placed.append(_order(client, world["mine"], world["sku"]))
+        _order(client, world["other"], world["sku"])
+    seen, cursor = [], ""
+    for _ in range(3):
+        page = client.get(f"/api/partner/v1/orders?limit=2&cursor={cursor}", headers=h).json
+        seen += [o["order_no"] for o in page["items"]]
+        cursor = page["next_cursor"]
+    assert seen == placed and len(seen) == 5
+    assert client.get(f"/api/partner/v1/orders?cursor={cursor}", headers=h).json["items"] == []

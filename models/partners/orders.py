@@ -58,17 +58,15 @@ def changed(principal, *, cursor: int | None, since: datetime | None, limit: int
     if last_scanned is None:
         return [], None
     end = unsettled - 1 if unsettled is not None else last_scanned
-    mine = db.session.execute(select(scan.c.id, scan.c.order_id).join(O, O.c.id == scan.c.order_id)
+    # Each of the client's orders once, by its first change in the window: a page is the
+    # first `limit` of them; the next page starts at the change of the one after.
+    first = func.min(scan.c.id).label("first")
+    mine = db.session.execute(select(scan.c.order_id, first).join(O, O.c.id == scan.c.order_id)
                               .where(O.c.store_id.in_(sorted(principal.store_ids)), scan.c.id <= end)
-                              .order_by(scan.c.id)).all()
-    picked: dict[int, None] = {}
-    last = end
-    for event_id, order_id in mine:
-        if order_id not in picked and len(picked) == limit:
-            last = event_id - 1  # this order's change starts the next page
-            break
-        picked[order_id] = None
-    orders = _page(principal, list(picked))
+                              .group_by(scan.c.order_id).order_by(first).limit(limit + 1)).all()
+    picked = [order_id for order_id, _ in mine[:limit]]
+    last = mine[limit].first - 1 if len(mine) > limit else end
+    orders = _page(principal, picked)
     return orders, (last if last > cursor else None)
 
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.errors import AppError, InvalidRequest, NotFound
 from app.extensions import db
@@ -31,8 +31,10 @@ from models.partners import events
 from models.partners.refs import refs_of
 from models.partners.tables import PartnerStockRequest
 from models.stock import levels, queries
-from models.stock.admin import MAX_ON_HAND, MAX_QTY, _lock, stock_sku
-from models.stock.errors import StockBelowReserved
+from models.base import utcnow
+from models.catalog import Sku
+from models.stock.admin import MAX_ON_HAND, MAX_QTY, _lock
+from models.stock.errors import BundleHasNoStock, StockBelowReserved
 from models.stock.tables import Inventory, StockMovement
 from models.stores import Store
 
@@ -47,6 +49,13 @@ class StaleCount(AppError):
 class IdempotencyKeyReused(AppError):
     status, code, message = (422, "idempotency_key_reused",
                              "This Idempotency-Key was used with a different request.")
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The key's row as the audit log names it (written with Core: no ORM object)."""
+    id: int
+    __tablename__ = "partner_stock_requests"
 
 
 def store_of(principal, store_id: int) -> Store:
@@ -74,19 +83,31 @@ def _fingerprint(kind: str, store_id: int, lines: list[dict]) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _claim(principal, key: str, fingerprint: str) -> tuple[PartnerStockRequest, dict | None]:
-    """(the key's row, the first call's answer if this is a retry of it)."""
-    try:
-        with db.session.begin_nested():
-            row = PartnerStockRequest(client_id=principal.id, key=key, request_hash=fingerprint)
-            db.session.add(row)
-        return row, None
-    except IntegrityError:  # taken: by a call that committed (a concurrent one waited for it)
-        row = db.session.scalars(select(PartnerStockRequest).where(
-            PartnerStockRequest.client_id == principal.id, PartnerStockRequest.key == key)).one()
-        if row.request_hash != fingerprint:
-            raise IdempotencyKeyReused(details={"key": key}) from None
-        return row, row.result
+def _claim(principal, key: str, fingerprint: str) -> tuple[int, dict | None]:
+    """(the key's row id, the first call's answer if this is a retry of it). INSERT IGNORE:
+    one round trip, no savepoint; a concurrent first call holds the key's index entry
+    until it commits, and this insert waits for it, then finds its row."""
+    t = PartnerStockRequest.__table__
+    ignore = "IGNORE" if db.session.get_bind().dialect.name == "mysql" else "OR IGNORE"
+    done = db.session.execute(t.insert().prefix_with(ignore), {
+        "client_id": principal.id, "key": key, "request_hash": fingerprint, "result": None, "created_at": utcnow()})
+    if done.rowcount == 1:
+        return done.lastrowid, None
+    row = db.session.execute(select(t.c.id, t.c.request_hash, t.c.result).where(
+        t.c.client_id == principal.id, t.c.key == key)).one()
+    if row.request_hash != fingerprint:
+        raise IdempotencyKeyReused(details={"key": key})
+    return row.id, row.result
+
+
+def _stock_skus(sku_ids: list[int]) -> None:
+    """Every SKU exists and holds stock of its own (404 / 400 bundle_has_no_stock), one read."""
+    found = dict(db.session.execute(select(Sku.id, Sku.is_bundle).where(Sku.id.in_(sku_ids))).all())
+    for sku_id in sku_ids:
+        if sku_id not in found:
+            raise NotFound("No such SKU.", details={"id": sku_id})
+        if found[sku_id]:
+            raise BundleHasNoStock(details={"sku_id": sku_id})
 
 
 def change(principal, store_id: int, key: str, lines: list[dict], *, kind: str) -> tuple[dict, bool]:
@@ -99,11 +120,10 @@ def change(principal, store_id: int, key: str, lines: list[dict], *, kind: str) 
     skus = [ln["sku_id"] for ln in lines]
     if len(set(skus)) != len(skus):
         raise InvalidRequest("Name each SKU once a call.", details={"field": "lines"})
-    row, earlier = _claim(principal, key, _fingerprint(kind, store.id, lines))
+    request_id, earlier = _claim(principal, key, _fingerprint(kind, store.id, lines))
     if earlier is not None:
         return earlier, True
-    for sku_id in skus:
-        stock_sku(sku_id)
+    _stock_skus(skus)
     results = []
     for line in sorted(lines, key=lambda ln: ln["sku_id"]):  # the lock order
         inv = _lock(store.id, line["sku_id"], create=True)
@@ -120,7 +140,7 @@ def change(principal, store_id: int, key: str, lines: list[dict], *, kind: str) 
             inv.on_hand = new
             db.session.add(StockMovement(store_id=store.id, sku_id=inv.sku_id, delta_on_hand=delta,
                                          reason=f"partner:{reason}", note=line.get("note"),
-                                         ref=f"partner:{principal.id}:{row.id}"))
+                                         ref=f"partner:{principal.id}:{request_id}"))
         results.append({"sku_id": inv.sku_id, "delta": delta, "reason": reason,
                         "on_hand": inv.on_hand, "reserved": inv.reserved,
                         "available": max(inv.on_hand - inv.reserved, 0)})
@@ -131,8 +151,9 @@ def change(principal, store_id: int, key: str, lines: list[dict], *, kind: str) 
             events.emit("stock.adjusted", "stock", f"{store.id}:{r['sku_id']}", store.id,
                         {"store_id": store.id, **r})
     answer = {"store_id": store.id, "kind": kind, "lines": results}
-    row.result = answer
-    audit.record(f"inventory.partner_{kind}", row, actor=principal,
+    t = PartnerStockRequest.__table__
+    db.session.execute(t.update().where(t.c.id == request_id).values(result=answer))
+    audit.record(f"inventory.partner_{kind}", _Target(request_id), actor=principal,
                  changes={"store_id": store.id, "lines": [{k: r[k] for k in ("sku_id", "delta", "reason")}
                                                           for r in results]})
     return answer, False

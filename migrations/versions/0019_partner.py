@@ -88,6 +88,8 @@ def upgrade():
     sa.Column('url', sa.String(length=500), nullable=False),
     sa.Column('event_types', sa.JSON(), nullable=False),
     sa.Column('secret_enc', sa.String(length=255), nullable=False),
+    sa.Column('previous_secret_enc', sa.String(length=255), nullable=True),
+    sa.Column('previous_secret_until', sa.DateTime(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('disabled_reason', sa.String(length=255), nullable=True),
     sa.Column('disabled_at', sa.DateTime(), nullable=True),

@@ -46,7 +46,7 @@ from models.base import utcnow
 from models.partners import events
 from models.partners.status import DELIVERIES, ENDPOINTS
 from models.partners.tables import PartnerClient, PartnerEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from models.partners.webhooks import secret_of
+from models.partners.webhooks import secrets_of
 from models.state_machine import InvalidTransition, Row
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class Prepared:
     url: str
     msg_id: str
     body: bytes
-    secret: str
+    secrets: tuple  # the current one first; the previous one for a while after a rotation
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 def headers_for(p: Prepared, timestamp: int) -> dict:
     return {"content-type": "application/json", "user-agent": "Tihuo-Webhooks/1",
             "webhook-id": p.msg_id, "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(p.secret, p.msg_id, timestamp, p.body)}
+            "webhook-signature": " ".join(sign(s, p.msg_id, timestamp, p.body) for s in p.secrets)}
 
 
 def dispatch_due(limit: int = 200, now: datetime | None = None) -> dict:
@@ -154,7 +154,7 @@ def claim_next(now: datetime) -> Prepared | None:
         endpoint = db.session.get(WebhookEndpoint, row.endpoint_id)
         event = db.session.get(PartnerEvent, row.event_id)
         return Prepared(row.id, endpoint.id, token, row.attempts + 1, endpoint.url, event.public_id,
-                        body_of(event), secret_of(endpoint))
+                        body_of(event), tuple(secrets_of(endpoint, utcnow())))
     return None
 
 

@@ -113,6 +113,9 @@ class WebhookEndpoint(db.Model):
     url: Mapped[str] = mapped_column(String(500))
     event_types: Mapped[list] = mapped_column(JSON)
     secret_enc: Mapped[str] = mapped_column(String(255))
+    # After a rotation the old secret signs too, until then (receivers move at their pace).
+    previous_secret_enc: Mapped[str | None] = mapped_column(String(255))
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | disabled
     disabled_reason: Mapped[str | None] = mapped_column(String(255))
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import secrets
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -37,8 +38,20 @@ def _aad(endpoint_id: int) -> bytes:
     return f"webhook_endpoints:{endpoint_id}:secret".encode()
 
 
+ROTATION_OVERLAP = timedelta(hours=24)
+
+
 def secret_of(endpoint: WebhookEndpoint) -> str:
     return cipher().decrypt(endpoint.secret_enc, aad=_aad(endpoint.id))
+
+
+def secrets_of(endpoint: WebhookEndpoint, now) -> list[str]:
+    """The secrets that sign a message: the current one, and for ROTATION_OVERLAP after a
+    rotation the one before (Standard Webhooks: both signatures sent, either verifies)."""
+    found = [secret_of(endpoint)]
+    if endpoint.previous_secret_enc and endpoint.previous_secret_until and endpoint.previous_secret_until > now:
+        found.append(cipher().decrypt(endpoint.previous_secret_enc, aad=_aad(endpoint.id)))
+    return found
 
 
 def check_url(url: str) -> str:
@@ -123,6 +136,7 @@ def update(actor, client_pk: int | None, endpoint_id: int, *, url: str | None = 
 def rotate_secret(actor, client_pk: int | None, endpoint_id: int) -> tuple[WebhookEndpoint, str]:
     found = endpoint(client_pk, endpoint_id)
     secret = new_secret()
+    found.previous_secret_enc, found.previous_secret_until = found.secret_enc, utcnow() + ROTATION_OVERLAP
     found.secret_enc = cipher().encrypt(secret, aad=_aad(found.id))
     audit.record("webhook_endpoint.rotate", found, actor=actor, changes={})
     return found, secret

@@ -195,3 +195,16 @@ def test_redelivery_of_a_range(app, client, hooked, receiver):
     _run(app, utcnow())
     again = [json.loads(b)["id"] for _, b in receiver.accepted()]
     assert again == first + first  # the same webhook-ids: a receiver that dedupes applies them once
+
+
+def test_after_a_rotation_both_secrets_sign(app, client, hooked, receiver):
+    receiver.status = 204
+    admin = admin_headers(client)
+    rotated = client.post(f"/api/admin/partners/webhooks/{hooked['endpoint']['id']}/rotate", headers=admin)
+    assert rotated.status_code == 200 and rotated.json["secret"] != hooked["secret"]
+    _place(client, hooked["store"], hooked["sku"])
+    _run(app, utcnow())
+    [(headers, body)] = receiver.accepted()
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    for secret in (hooked["secret"], rotated.json["secret"]):  # a receiver on either verifies
+        assert Webhook(secret).verify(body, headers)["type"] == "order.created"

@@ -158,3 +158,15 @@ def test_pages_of_changed_orders_go_on_where_the_last_stopped(client, world):
         cursor = page["next_cursor"]
     assert seen == placed and len(seen) == 5
     assert client.get(f"/api/partner/v1/orders?cursor={cursor}", headers=h).json["items"] == []
+
+
+def test_staff_stock_changes_reach_the_feed(client, world):
+    made = make_client(client, world["admin"], [world["mine"]])
+    h = partner_headers(client, made)
+    resp = client.post(f"/api/admin/stores/{world['mine']}/inventory/{world['sku']}/adjust", headers=world["admin"],
+                       json={"delta": -2, "reason": "damaged"})
+    assert resp.status_code == 200
+    client.post(f"/api/admin/stores/{world['other']}/inventory/{world['sku']}/adjust", headers=world["admin"],
+                json={"delta": -2, "reason": "damaged"})  # another store's: not this client's
+    events = client.get("/api/partner/v1/events?type=stock.adjusted", headers=h).json["items"]
+    assert [(e["data"]["delta"], e["data"]["on_hand"], e["data"]["reason"]) for e in events] == [(-2, 48, "damaged")]

@@ -129,17 +129,31 @@ def dispatch_one(now: datetime | None = None) -> str | None:
         return record(prepared, outcome, now or utcnow())
 
 
+CANDIDATES = 16
+
+
 def claim_next(now: datetime) -> Prepared | None:
     for status in ("pending", "sending"):
-        row = db.session.execute(
-            select(WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookDelivery.event_id,
-                   WebhookDelivery.attempts)
+        # Two steps: the due deliveries of live endpoints (a plain read), then the first of
+        # them nobody holds, locked alone. One locking read with the joins would lock the
+        # endpoint's and client's rows too (MariaDB has no FOR UPDATE OF), so a second
+        # worker would skip every delivery of that endpoint while the first held one.
+        due = list(db.session.scalars(
+            select(WebhookDelivery.id)
             .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
             .join(PartnerClient, PartnerClient.id == WebhookEndpoint.client_id)
             .where(WebhookDelivery.status == status, WebhookDelivery.next_attempt_at <= now,
                    WebhookEndpoint.status == "active", PartnerClient.status == "active")
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(CANDIDATES)))
+        if not due:
+            continue
+        row = db.session.execute(
+            select(WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookDelivery.event_id,
+                   WebhookDelivery.attempts)
+            .where(WebhookDelivery.id.in_(due), WebhookDelivery.status == status,
+                   WebhookDelivery.next_attempt_at <= now)
             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(1)
-            .with_for_update(skip_locked=True, of=WebhookDelivery)).first()
+            .with_for_update(skip_locked=True)).first()
         if row is None:
             continue
         token = secrets.token_hex(16)

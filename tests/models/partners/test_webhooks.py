@@ -21,6 +21,7 @@ from models.outbox import dispatch as outbox_dispatch
 from models.outbox.tables import OutboxMessage
 from models.partners import delivery
 from models.partners.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from tests.conftest import backend_is_mysql
 from tests.factories import admin_headers, make_product, make_shopper, make_store, mark_paid, stock
 from tests.models.partners.helpers import make_client, partner_headers, reset_switch
 
@@ -208,3 +209,24 @@ def test_after_a_rotation_both_secrets_sign(app, client, hooked, receiver):
     assert len(headers["webhook-signature"].split(" ")) == 2
     for secret in (hooked["secret"], rotated.json["secret"]):  # a receiver on either verifies
         assert Webhook(secret).verify(body, headers)["type"] == "order.created"
+
+
+@pytest.mark.skipif(not backend_is_mysql(), reason="SKIP LOCKED between real connections: MariaDB")
+def test_concurrent_workers_send_each_delivery_once(app, client, hooked, receiver):
+    receiver.status = 204
+    for _ in range(12):
+        _place(client, hooked["store"], hooked["sku"])
+    pending(app).clear()
+    outbox_dispatch.dispatch_due()
+
+    def work():
+        with app.app_context():
+            delivery.dispatch_due()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    ids = [json.loads(b)["id"] for _, b in receiver.accepted()]
+    assert len(ids) == len(set(ids)) == 12

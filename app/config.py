@@ -206,6 +206,20 @@ class Settings(BaseSettings):
     OUTBOX_LEASE_S: int = Field(default=300, ge=30)
     OUTBOX_SWEEP_S: int = Field(default=30, ge=5)
     AUDIT_RETENTION_DAYS: int = Field(default=180, ge=1)
+    # Partner API (models/partners): OAuth2 client-credentials tokens live this long; each
+    # client's token bucket holds PARTNER_RATE_BURST calls and refills PARTNER_RATE_PER_S a
+    # second (a bulk call costs more: models/partners/limits.py).
+    PARTNER_TOKEN_TTL_S: int = Field(default=3600, ge=1, le=86400)
+    PARTNER_RATE_PER_S: float = Field(default=20.0, gt=0)
+    PARTNER_RATE_BURST: int = Field(default=100, ge=1)
+    # The change feeds leave events this young for the next call (models/partners/orders.py).
+    PARTNER_FEED_SETTLE_S: float = Field(default=5.0, ge=0, le=60)
+    # Webhooks: one attempt's timeout; an endpoint failing this long is disabled (staff
+    # alerted); http:// to a loopback address only when this flag says so (tests, demo).
+    WEBHOOK_TIMEOUT_S: float = Field(default=10.0, gt=0, le=30)
+    WEBHOOK_DISABLE_AFTER_S: int = Field(default=5 * 86400, ge=3600)
+    WEBHOOK_ALLOW_HTTP_LOOPBACK: bool = False
+    WEBHOOK_SWEEP_S: int = Field(default=30, ge=5)
     # Idempotency keys (orders, pickup verifications) kept for retries this long.
     IDEMPOTENCY_RETENTION_DAYS: int = Field(default=7, ge=1)
     # Days the hourly rollup job rebuilds (late payments and refunds reach their day).
@@ -346,6 +360,8 @@ class Settings(BaseSettings):
             raise ConfigError("production needs a MySQL DATABASE_URL")
         if self.WECHAT_SANDBOX:
             raise ConfigError("production never runs with the WeChat sandbox (WECHAT_SANDBOX=1)")
+        if self.WEBHOOK_ALLOW_HTTP_LOOPBACK:
+            raise ConfigError("production sends webhooks over https only (WEBHOOK_ALLOW_HTTP_LOOPBACK=0)")
         if len(self.SECRET_KEY) < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters")
         if not self.WECHATPAY_NOTIFY_BASE.startswith("https://"):

@@ -17,6 +17,8 @@ from models.growth import campaigns, coupons, invitations, points
 from models.orders import deadlines, placement
 from models.outbox import dispatch
 from models.outbox.enqueue import DISPATCH_TASK
+from models.partners import delivery as webhook_delivery
+from models.partners.webhooks import KICK_TASK as WEBHOOKS_TASK
 from models.payments import checkout, reconcile, refunds, upstream
 from models.pickup import expiry, replay
 from models.shipments import sweep as parcels
@@ -29,6 +31,10 @@ def register(celery: Celery) -> None:
     @task(name=DISPATCH_TASK)  # "tihuo.outbox.dispatch": kicked after commits, and swept by the beat
     def outbox_dispatch():
         return dispatch.dispatch_due()
+
+    @task(name=WEBHOOKS_TASK)  # "tihuo.partners.webhooks": kicked after a fan-out, and swept by the beat
+    def partner_webhooks():
+        return webhook_delivery.dispatch_due()
 
     @task(name="tihuo.orders.sweep")
     def orders_sweep():

@@ -109,3 +109,56 @@ def take(*checks: tuple[FailureLimit, str]) -> Slot:
     if retry_after_s:
         raise RateLimited(retry_after_s)
     return Slot(keys)
+
+
+# --- request budgets (the partner API) -------------------------------------------------------
+# Unlike the failure limits above, these count every call: a token bucket per subject that
+# holds `burst` tokens and refills `rate` a second; a call costs `cost` tokens (a bulk call
+# more). One script reads and refills the bucket by the server's clock (TIME: every web
+# process agrees) and takes the cost or refuses — atomically, so concurrent calls cannot
+# overdraw it. Returns {allowed, tokens left, seconds until full, seconds until `cost` fits}.
+_BUCKET = """
+local rate, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens, at = tonumber(b[1]), tonumber(b[2])
+if tokens == nil then tokens, at = burst, now end
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local allowed = 0
+if tokens >= cost then
+  tokens = tokens - cost
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+local wait = 0
+if allowed == 0 then wait = math.ceil((cost - tokens) / rate) end
+return {allowed, math.floor(tokens), math.ceil((burst - tokens) / rate), wait}
+"""
+
+
+class Budget:
+    """What a call left in its bucket: for the RateLimit-* headers."""
+
+    def __init__(self, limit: int, remaining: int, reset_s: int):
+        self.limit, self.remaining, self.reset_s = limit, remaining, reset_s
+
+    def headers(self) -> dict:
+        # draft-ietf-httpapi-ratelimit-headers: the bucket's size, what is left, and the
+        # seconds until it is full again.
+        return {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": str(self.remaining),
+                "RateLimit-Reset": str(self.reset_s)}
+
+
+def spend(subject: str, cost: int, *, rate: float, burst: int) -> Budget:
+    """Take `cost` tokens from `subject`'s bucket, or 429 rate_limited with Retry-After
+    (and the RateLimit-* headers). A cost above the bucket's size is refused for good."""
+    cost = min(cost, burst)
+    allowed, left, reset_s, wait = rds().eval(_BUCKET, 1, f"bucket:{subject}", rate, burst, cost)
+    budget = Budget(burst, int(left), int(reset_s))
+    if not int(allowed):
+        error = RateLimited(max(int(wait), 1), "Too many requests; slow down.")
+        error.headers.update(budget.headers())
+        raise error
+    return budget

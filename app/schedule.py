@@ -18,6 +18,8 @@ def beat_schedule(cfg) -> dict:
     return {
         # Catch-up for outbox rows whose after-commit kick was lost, and retries now due.
         "outbox-dispatch": _every(cfg["OUTBOX_SWEEP_S"], "tihuo.outbox.dispatch"),
+        # Partner webhooks now due (retries on their schedule; a lost kick).
+        "partner-webhooks": _every(cfg["WEBHOOK_SWEEP_S"], "tihuo.partners.webhooks"),
         # Unpaid orders past their pay deadline (after asking WeChat Pay); old deliveries.
         "orders-sweep": _every(60, "tihuo.orders.sweep"),
         # After-sale deadlines: auto-approve or escalate, close, receive; reminders; exchanges done.

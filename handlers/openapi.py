@@ -64,6 +64,10 @@ def init_app(app: APIFlask) -> None:
                 if ability:
                     responses.setdefault("403", _error(f"forbidden: the staff member's role lacks "
                                                        f"`{ability}`, or the store is not theirs"))
+                scope = getattr(views.get(key), "partner_scope", None)
+                if scope:  # handlers/partner_access.scope: the token's scope and the client's budget
+                    responses.setdefault("403", _error(f"insufficient_scope: the token lacks `{scope}`"))
+                    responses.setdefault("429", _error("rate_limited: the client's request budget is spent"))
                 if key not in NO_BACKING_SERVICE:
                     responses.setdefault("503", _error("unavailable (or wechat_unavailable): a backing "
                                                        "service did not answer in time; retry shortly"))

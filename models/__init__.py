@@ -16,6 +16,7 @@ def load_all() -> None:
     from models.official import status as official_status, tables as official_tables  # noqa: F401
     from models.orders import status as order_status, tables  # noqa: F401
     from models.outbox import status as outbox_status, tables as outbox_tables  # noqa: F401
+    from models.partners import status as partner_status, tables as partner_tables  # noqa: F401
     from models.payments import status as payment_status, tables as payment_tables  # noqa: F401
     from models.pickup import status as pickup_status, tables as pickup_tables  # noqa: F401
     from models.shipments import status as shipment_status, tables as shipment_tables  # noqa: F401

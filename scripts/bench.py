@@ -22,6 +22,11 @@ Scenarios (SCENARIOS below; a new flow is a new entry):
   notify / notify_dup        POST /wechat/pay/notify: a distinct payment for a distinct
             unpaid order each time / the same, already applied payment again and again.
             The bench plays WeChat Pay (it holds the platform key the app trusts).
+  partner_orders   GET /api/partner/v1/orders?limit=20: a partner's page of orders changed
+            since the start (200 orders placed before the timed phase; an OAuth2 token from
+            POST /oauth/token, the client's budget raised out of the way).
+  partner_adjust   POST /api/partner/v1/stores/<order store>/stock/adjustments: one delta
+            line on one of the 200 SKUs, a fresh Idempotency-Key each time.
   preview / verify   POST /api/staff/pickups/preview / verify by a clerk of the order store:
             preview of one of 50 ready orders again and again / the hand-over of a distinct
             ready order each time (placed, paid by notify, marked ready, its code read by
@@ -115,6 +120,7 @@ class Context:
     coupons: collections.deque = field(default_factory=collections.deque)  # (headers, coupon id), unused
     pushes: collections.deque = field(default_factory=collections.deque)  # (path, form body), in order
     env: dict = field(default_factory=dict)                      # the app's environment (for a CLI pass)
+    partner: dict = field(default_factory=dict)                 # a partner's bearer token
 
 
 class Exhausted(Exception):  # a scenario used up what its `prepare` made
@@ -435,6 +441,35 @@ def setup_orders(ctx: Context) -> None:
                   {**admin, "Idempotency-Key": f"bench-points-{user_id}"})
 
 
+def setup_partner(ctx: Context, n: int) -> None:
+    """A partner client of the order store (every scope), its token, and 200 orders to list."""
+    if ctx.partner:
+        return
+    http = Http(ctx.base)
+    status, body = http.call("POST", "/api/staff/login", {"username": "admin", "password": "tihuo-admin-demo"})
+    admin = {"Authorization": f"Bearer {json.loads(body)['token']}"}
+    status, body = http.call("POST", "/api/admin/partners/clients", {
+        "name": "bench ERP", "store_ids": [ctx.order_store_id],
+        "scopes": ["orders:read", "orders:write", "stock:read", "stock:write"]}, admin)
+    made = json.loads(body)
+    basic = base64.b64encode(f"{made['client_id']}:{made['client_secret']}".encode()).decode()
+    status, body = http.raw("POST", "/oauth/token", b"grant_type=client_credentials",
+                            {"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"})
+    if status != 200:
+        raise RuntimeError(f"/oauth/token: {status} {body[:200]!r}")
+    ctx.partner = {"Authorization": f"Bearer {json.loads(body)['access_token']}"}
+    for i in range(200):
+        http.call("POST", "/api/orders", {"store_id": ctx.order_store_id, "fulfillment": "pickup",
+                                          "items": [{"sku_id": ctx.spread_skus[i], "qty": 1}]}, ctx.shoppers[i % 64])
+    time.sleep(1.1)  # past the feed's settle window (PARTNER_FEED_SETTLE_S=1 below)
+
+
+def partner_adjust(ctx: Context, http: Http):
+    body = {"lines": [{"sku_id": random.choice(ctx.spread_skus), "delta": 1, "reason": "received"}]}
+    return http.call("POST", f"/api/partner/v1/stores/{ctx.order_store_id}/stock/adjustments", body,
+                     {**ctx.partner, "Idempotency-Key": secrets.token_hex(16)})
+
+
 SCENARIOS: dict[str, Scenario] = {
     "healthz": Scenario(lambda ctx, http: http.call("GET", "/healthz")),
     "products": Scenario(lambda ctx, http: http.call("GET", f"/api/products?store_id={ctx.store_id}")),
@@ -451,9 +486,13 @@ SCENARIOS: dict[str, Scenario] = {
     "coupon_claim": Scenario(claim_coupon),
     "order_coupon": Scenario(order_with_coupon, prepare=prepare_coupons),
     "carrier_push": Scenario(carrier_push, prepare=prepare_pushes),
+    "partner_orders": Scenario(lambda ctx, http: http.call("GET", "/api/partner/v1/orders?limit=20", None, ctx.partner),
+                               prepare=setup_partner),
+    "partner_adjust": Scenario(partner_adjust, prepare=setup_partner),
 }
 ORDER_SCENARIOS = {"order_floor", "order_spread", "order_hot", "flash", "flash_soldout", "notify", "notify_dup",
-                   "preview", "verify", "coupon_claim", "order_coupon", "carrier_push"}
+                   "preview", "verify", "coupon_claim", "order_coupon", "carrier_push", "partner_orders",
+                   "partner_adjust"}
 
 
 def run_load(ctx: Context, name: str, warmup: float, duration: float, concurrency: int) -> dict:
@@ -557,6 +596,7 @@ def print_table(results: list[dict]) -> None:
 
 
 def main() -> int:
+    global DB_NAME
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--duration", type=float, default=10.0, help="timed seconds per endpoint")
     p.add_argument("--warmup", type=float, default=2.0, help="untimed seconds before each")
@@ -571,6 +611,7 @@ def main() -> int:
     p.add_argument("--database-name", default=DB_NAME, help="the database the run creates and drops")
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args()
+    DB_NAME = args.database_name
     wanted = {s.strip() for s in args.only.split(",") if s.strip()}
     if unknown := wanted - set(SCENARIOS):
         p.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
@@ -594,7 +635,9 @@ def main() -> int:
            "PROMETHEUS_MULTIPROC_DIR": str(logs / "prom"),
            # As in production: the web only publishes deferred work and outbox kicks to the
            # broker (no worker runs here; the db is flushed after the run).
-           "CELERY_BROKER_URL": args.redis_url}
+           "CELERY_BROKER_URL": args.redis_url,
+           # The partner scenarios measure the API, not the client's budget (it has its own test).
+           "PARTNER_RATE_PER_S": "1000000", "PARTNER_RATE_BURST": "1000000", "PARTNER_FEED_SETTLE_S": "1"}
     # WeChat Pay: the bench plays the platform (it signs the notifications); the merchant
     # key is made for this run and only needed for the app to start.
     ctx.wechatpay = FakeWeChatPay("1900000109", appid)

@@ -132,6 +132,7 @@ def settings(tmp_path_factory, sandbox, merchant, live_port) -> Settings:
         # 快递100 at the sandbox (its default account); pushes come back to the live app.
         KUAIDI100_KEY=SANDBOX_KUAIDI100_KEY, KUAIDI100_CUSTOMER=SANDBOX_KUAIDI100_CUSTOMER,
         KUAIDI100_API_BASE=sandbox.base_url,
+        PARTNER_FEED_SETTLE_S=0, WEBHOOK_ALLOW_HTTP_LOOPBACK=True,  # the tests' webhook receivers listen on http://127.0.0.1
     )
 
 

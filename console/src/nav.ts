@@ -33,6 +33,7 @@ export const NAV: NavEntry[] = [
   { name: 'money', path: 'money', label: 'nav.money', ability: 'payments.read', group: 'manage' },
   { name: 'staff', path: 'staff', label: 'nav.staff', ability: 'staff.read', group: 'manage' },
   { name: 'audit', path: 'audit', label: 'nav.audit', ability: 'audit.read', group: 'manage' },
+  { name: 'partners', path: 'partners', label: 'nav.partners', ability: 'partners.read', group: 'manage' },
 ]
 
 /** The entries this staff member may open, in menu order. */

@@ -37,6 +37,7 @@ from models.cards.tables import Card, CardBatch, CardRedemption, CardStatus, Cha
 from models.orders import lifecycle, placement
 from models.orders.status import Actor, transition
 from models.orders.tables import Order
+from models.partners import events as partner_events
 
 S = CardStatus
 SOURCE_PREFIX = "card:"
@@ -153,7 +154,11 @@ def redeem(shopper, ip: str, body: dict, idempotency_key: str | None = None) -> 
     _consume(card, qty)
     db.session.add(CardRedemption(card_id=card.id, order_id=made.id, user_id=shopper.id, units=qty))
     order = db.session.get(Order, made.id)
+    partner_events.emit("order.created", "order", order.id, store_id,
+                        partner_events.order_data(order, "pending_payment"))
     transition(order, "pay", Actor.of(shopper), reason=f"{SOURCE_PREFIX}{card.serial}")
+    partner_events.emit("card.redeemed", "card", card.id, store_id,
+                        {"serial": card.serial, "order_no": order.order_no, "units": qty})
     outbox.enqueue("subscribe_message", {"event": "order_paid", "order_id": order.id, "source": "card"},
                    dedupe_key=f"order_paid:{order.id}")
     outbox.enqueue("staff_alert", {"event": "new_paid_order", "order_id": order.id,

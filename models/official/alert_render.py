@@ -17,6 +17,7 @@ type (thing ≤ 20 characters, amount "¥12.30", time in UTC+8 …, wechat.subsc
 | aftersale_requested | after_sale_id, store_id | after_sale_no, store, reason, time, title | managers of the store |
 | aftersale_escalated | after_sale_id, store_id | after_sale_no, store, reason, time, title | managers of the store + admins |
 | aftersale_due | after_sale_id, store_id, deadline | after_sale_no, store, reason, time (the deadline), title | managers of the store |
+| webhook_endpoint_disabled | endpoint_id, client_id, reason | title, reason, case, time | admins |
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ ROUTES: dict[str, tuple[frozenset, bool]] = {
     "aftersale_escalated": (frozenset({Role.manager}), True),
     "aftersale_due": (frozenset({Role.manager}), False),
     "parcel_exception": (frozenset({Role.clerk, Role.manager}), False),
+    "webhook_endpoint_disabled": (frozenset(), True),
 }
 
 LEVEL_TEXT = {"red": "库存告急", "closed": "暂停售卖", "critical": "库存见底"}
@@ -202,10 +204,18 @@ def _aftersale(p: dict) -> Alert | None:
         "reason": f"{reason}：{sale.reason}", "time": at, "title": title})
 
 
+def _webhook_disabled(p: dict) -> Alert | None:
+    # No personal data: the endpoint's number and the reason we wrote ourselves.
+    return Alert("webhook_endpoint_disabled", None, {
+        "title": "合作方回调地址已停用", "reason": p.get("reason") or "持续投递失败",
+        "case": f"webhook #{p.get('endpoint_id')}", "time": utcnow()})
+
+
 _RENDERERS = {
     "aftersale_requested": _aftersale,
     "aftersale_escalated": _aftersale,
     "aftersale_due": _aftersale,
+    "webhook_endpoint_disabled": _webhook_disabled,
     "new_paid_order": _new_paid_order,
     "pickup_locked": _pickup_locked,
     "stock_level": _stock_level,

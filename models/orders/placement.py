@@ -30,6 +30,7 @@ from models.growth import checkout
 from models.orders.shares import split_fen
 from models.orders.status import LIVE, Status
 from models.state_machine import Actor
+from models.partners import events as partner_events
 from models.orders.tables import IdempotencyKey, Order, OrderEvent, OrderItem
 from models.stores import Store
 from models.users import User
@@ -148,6 +149,8 @@ def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str |
         checkout.bind(order.id, order.order_no, user_id, discounts, Actor("user", user_id))
     if key_row is not None:
         key_row.order_id = order.id
+    partner_events.emit("order.created", "order", order.id, store_id,
+                        partner_events.order_data(order, "pending_payment"))
     return order, True
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from app.sqlbatch import Batch
 from models import state_machine
 from models.orders.tables import Order, OrderEvent
+from models.partners import events as partner_events
 from models.state_machine import SYSTEM, Actor, History, Machine, Move, Outcome
 
 __all__ = ["Status", "TRANSITIONS", "ORDERS", "HOLDING", "LIVE", "InvalidTransition", "Outcome", "Actor",
@@ -65,7 +66,10 @@ def transition(order: Order, action: str, actor: Actor, *, reason: str | None = 
                at: datetime | None = None, **fields) -> Outcome:
     """Move `order` by `action`. Applies once; a repeat is ignored; anything else raises
     InvalidTransition. `fields` are other columns set in the same guarded update."""
-    return ORDERS.move(order, action, actor, note=reason, at=at, **fields)
+    outcome = ORDERS.move(order, action, actor, note=reason, at=at, **fields)
+    if outcome.applied:  # partners hear of a move once, in its transaction
+        partner_events.order_moved(order, action, outcome.status.value)
+    return outcome
 
 
 def transition_locked(order, action: str, actor: Actor, writes: Batch, *, reason: str | None = None,
@@ -73,4 +77,9 @@ def transition_locked(order, action: str, actor: Actor, writes: Batch, *, reason
     """`transition` for a caller that read `order` (any object with id and status) with a
     locking read: the move is decided now, and its guarded update and event are added to
     `writes` for the caller to run with its other rows. Returns the columns it sets."""
-    return ORDERS.move_locked(order, action, writes, actor, note=reason, at=at)
+    values = ORDERS.move_locked(order, action, writes, actor, note=reason, at=at)
+    # Written now, ahead of the caller's batch: the caller holds the order's lock, and a
+    # batch that fails rolls the whole transaction back, this event with it.
+    partner_events.order_moved(order, action, values["status"].value if hasattr(values["status"], "value")
+                               else values["status"])
+    return values

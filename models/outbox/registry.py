@@ -9,6 +9,7 @@ from models.notifications import shipping, subscribe
 from models.outbox.delivery import Claim, Delivery
 from models.official.alerts import deliver_staff_alert
 from models.shipments import deliveries as parcels
+from models.partners import webhooks
 
 
 def _alert_with_identity(claim: Claim) -> dict:
@@ -27,4 +28,6 @@ DELIVERIES: dict[str, Delivery] = {
     "kuaidi100_subscribe": parcels.SUBSCRIBE,
     "wechat_trace_waybill": parcels.TRACE_WAYBILL,
     "wechat_confirm_receive": parcels.CONFIRM_RECEIVE,
+    # A partner event fanned out into webhook deliveries (sent by models/partners/delivery.py).
+    "partner_event": webhooks.FAN_OUT,
 }

@@ -94,6 +94,9 @@ ABILITIES = _table(
     ("aftersales.receive", "Receive a return at the counter by its return code (resellable units restocked)",
      {_A, _M, _C}),
     ("aftersales.arbitrate", "Decide an escalated after-sale (approve or close); close one never shipped", {_A}),
+    ("partners.read", "See partner clients (ERP, WMS), their webhook endpoints and deliveries", {_A}),
+    ("partners.write", ("Create, change, rotate and revoke partner clients; register and change their "
+                        "webhook endpoints; redeliver events"), {_A}),
 )
 
 

@@ -16,6 +16,7 @@ from app.extensions import db
 from models import audit
 from models.base import get_or_404, utcnow
 from models.catalog import Sku
+from models.partners import events as partner_events
 from models.staff.abilities import require_readable
 from models.stock import levels, queries
 from models.stock.errors import BundleHasNoStock, OutOfStock, StockBelowReserved
@@ -103,6 +104,13 @@ def _move(inv: Inventory, delta: int, reason: str, actor, note, ref=None) -> Non
 
 # --- count, restock and adjust ----------------------------------------------------------
 
+def _adjusted_event(inv: Inventory, delta: int, reason: str) -> None:
+    """Partners hear of a staff change as of their own (models/partners/events.py)."""
+    partner_events.emit("stock.adjusted", "stock", f"{inv.store_id}:{inv.sku_id}", inv.store_id, {
+        "store_id": inv.store_id, "sku_id": inv.sku_id, "delta": delta, "reason": reason,
+        "on_hand": inv.on_hand, "reserved": inv.reserved, "available": max(inv.on_hand - inv.reserved, 0)})
+
+
 def count(actor, store_id: int, sku_id: int, *, on_hand: int | None, baseline: int | None,
           note: str | None = None) -> Inventory:
     """Staff's count at (store, SKU): `set_stock` for a member who acts for the store."""
@@ -134,7 +142,9 @@ def set_stock(actor, store: Store, sku: Sku, *, on_hand: int | None, baseline: i
             reason="count", staff_id=getattr(actor, "id", None), note=note,
         ))
         changes["on_hand"] = [inv.on_hand, on_hand]
+        delta = on_hand - inv.on_hand
         inv.on_hand = on_hand
+        _adjusted_event(inv, delta, "count")
     if baseline is not None and baseline != inv.baseline:
         changes["baseline"] = [inv.baseline, baseline]
         inv.baseline = baseline
@@ -160,6 +170,7 @@ def restock(actor, store_id: int, sku_id: int, qty: int, note: str | None = None
     audit.record("inventory.restock", inv, actor=actor, changes={
         "store_id": store.id, "sku_id": sku.id, "qty": qty, "on_hand": [old, inv.on_hand],
         "note": note})
+    _adjusted_event(inv, qty, "restock")
     db.session.flush()
     levels.after_change(store.id, [sku.id])
     return inv
@@ -184,6 +195,7 @@ def adjust(actor, store_id: int, sku_id: int, delta: int, reason: str,
     audit.record("inventory.adjust", inv, actor=actor, changes={
         "store_id": store.id, "sku_id": sku.id, "delta": delta, "reason": reason,
         "on_hand": [old, inv.on_hand], "note": note})
+    _adjusted_event(inv, delta, reason)
     db.session.flush()
     levels.after_change(store.id, [sku.id])
     return inv

@@ -28,6 +28,7 @@ from sqlalchemy import case, select, true, update
 from app.db import each_in_own_transaction, own_transaction
 from app.extensions import db
 from models import outbox
+from models.partners import events as partner_events
 from models.stock.status import PROPOSALS, REPLENISHMENT, REPLENISHMENT_LIVE
 from models.stock.tables import (Inventory, ReplenishmentRequest, StockLevelEvent,
                                  TransferProposal)
@@ -114,6 +115,9 @@ def _level_changed(store_id: int, row, old: str, new: str, available: int) -> No
     level_event = StockLevelEvent(store_id=store_id, sku_id=row.sku_id, from_level=old,
                                   to_level=new, available=available, baseline=row.baseline)
     db.session.add(level_event)
+    partner_events.emit("stock.level_changed", "stock", f"{store_id}:{row.sku_id}", store_id,
+                        {"store_id": store_id, "sku_id": row.sku_id, "from_level": old, "to_level": new,
+                         "available": available, "baseline": row.baseline})
     this_row = (ReplenishmentRequest.store_id == store_id, ReplenishmentRequest.sku_id == row.sku_id)
     if new in _BAD and old not in _BAD:
         already = db.session.scalar(select(ReplenishmentRequest.id).where(

@@ -24,7 +24,8 @@ def test_the_beat_schedule(app):
     celery = app.extensions["celery"]
     schedule = celery.conf.beat_schedule
     assert {name: entry["task"] for name, entry in schedule.items()} == {
-        "outbox-dispatch": "tihuo.outbox.dispatch", "orders-sweep": "tihuo.orders.sweep",
+        "outbox-dispatch": "tihuo.outbox.dispatch", "partner-webhooks": "tihuo.partners.webhooks",
+        "orders-sweep": "tihuo.orders.sweep",
         "payments-query-pending": "tihuo.pay.query_pending", "refunds-query": "tihuo.pay.refunds",
         "pickup-sweep": "tihuo.pickup.sweep", "flash-resync": "tihuo.flash.resync",
         "stock-levels": "tihuo.stock.levels", "reconcile": "tihuo.pay.reconcile",
@@ -37,7 +38,7 @@ def test_the_beat_schedule(app):
         "parcels-sweep": "tihuo.parcels.sweep"}
     assert all(entry["task"] in celery.tasks for entry in schedule.values())
     every = {name: entry["schedule"] for name, entry in schedule.items() if isinstance(entry["schedule"], float)}
-    assert every == {"outbox-dispatch": 30.0, "orders-sweep": 60.0, "payments-query-pending": 60.0,
+    assert every == {"outbox-dispatch": 30.0, "partner-webhooks": 30.0, "orders-sweep": 60.0, "payments-query-pending": 60.0,
                      "refunds-query": 300.0, "pickup-sweep": 60.0, "flash-resync": 60.0,
                      "card-exports-sweep": 300.0, "exports-sweep": 300.0, "complaints-pull": 600.0,
                      "aftersales-sweep": 60.0, "growth-campaigns": 60.0, "parcels-sweep": 900.0}

@@ -23,7 +23,9 @@ from schemathesis import checks
 from schemathesis.generation import GenerationMode
 
 from tests.conftest import backend_is_mysql
+from models.partners.clients import SCOPES
 from tests.factories import bearer, make_product, make_staff, make_store, shopper_token, staff_token, stock
+from tests.models.partners.helpers import partner_headers, reset_switch
 
 pytestmark = pytest.mark.skipif(not backend_is_mysql(), reason="slow property-based run: MariaDB only")
 
@@ -33,7 +35,8 @@ CHECKS = [checks.not_a_server_error, checks.status_code_conformance,
           checks.content_type_conformance, checks.response_headers_conformance,
           checks.response_schema_conformance, checks.negative_data_rejection]
 # Operations that end the run's own sessions (every later call would only prove 401).
-SESSION_ENDERS = {("POST", "/api/staff/logout"), ("POST", "/api/auth/logout"), ("DELETE", "/api/console/session")}
+SESSION_ENDERS = {("POST", "/api/staff/logout"), ("POST", "/api/auth/logout"), ("DELETE", "/api/console/session"),
+                  ("POST", "/api/admin/partners/clients/{client_id}/revoke")}  # the partner token's client
 
 
 def _summary(operation, mode, response, exc) -> str:
@@ -60,15 +63,32 @@ def _known_objects(client, sandbox, tokens) -> dict[str, object]:
     assert order.status_code == 201 and batch.status_code == 201, (order.json, batch.json)
     cards = client.get("/api/admin/cards", query_string={"batch_id": batch.json["id"]},
                        headers=bearer(tokens["StaffToken"]))
+    # A partner client of that store, with every scope, and an endpoint with a delivery.
+    partner = client.post("/api/admin/partners/clients", headers=bearer(tokens["StaffToken"]), json={
+        "name": "fuzz", "store_ids": [store.id], "scopes": list(SCOPES)})
+    tokens["PartnerToken"] = partner_headers(client, partner.json)["Authorization"].split(" ", 1)[1]
+    endpoint = client.post(f"/api/admin/partners/clients/{partner.json['id']}/webhooks",
+                           headers=bearer(tokens["StaffToken"]),
+                           json={"url": "https://hooks.example.com/tihuo", "event_types": ["order.created"]})
+    assert partner.status_code == 201 and endpoint.status_code == 201, (partner.json, endpoint.json)
     return {"store_id": store.id, "sku_id": sku.id, "product_id": product.id, "staff_id": clerk.id,
             "order_no": order.json["order_no"], "batch_id": batch.json["id"],
-            "serial": cards.json["items"][0]["serial"]}
+            "serial": cards.json["items"][0]["serial"], "client_id": partner.json["id"],
+            "endpoint_id": endpoint.json["id"], "kind": "sku", "internal_id": sku.id}
 
 
-def test_every_answer_is_one_the_document_describes(app, client, ctx, sandbox):
+@pytest.fixture(autouse=True)
+def _partner_switch():
+    yield
+    reset_switch()  # the partner client made here switched events on in this process
+
+
+def test_every_answer_is_one_the_document_describes(app, client, ctx, sandbox, monkeypatch):
     tokens = {"ShopperToken": shopper_token(client, sandbox),
               "StaffToken": staff_token(client, make_staff("admin"))}
     known = _known_objects(client, sandbox, tokens)
+    monkeypatch.setitem(app.config, "PARTNER_RATE_BURST", 10**6)  # the budget has its own test
+    monkeypatch.setitem(app.config, "PARTNER_RATE_PER_S", 10**6)
     turn = iter(range(10**9))
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
     failures: list[str] = []

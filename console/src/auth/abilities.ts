@@ -12,6 +12,7 @@ export const ABILITIES = [
   'payments.read', 'payments.resolve', 'outbox.read', 'outbox.retry',
   'staff.read', 'staff.write', 'audit.read', 'reports.read', 'growth.read', 'growth.write',
   'aftersales.read', 'aftersales.decide', 'aftersales.receive', 'aftersales.arbitrate',
+  'partners.read', 'partners.write',
 ] as const
 
 export type Ability = (typeof ABILITIES)[number]

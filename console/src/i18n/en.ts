@@ -11,7 +11,7 @@ const en: typeof zh = {
     coupons: 'Coupons and points',
     dashboard: 'Overview', reports: 'Reports', expiring: 'Pickups expiring', counter: 'Counter', parcelIssues: 'Parcels in trouble', reviews: 'Locked pickup codes', lockedCards: 'Locked cards',
     replenishment: 'Replenishment', paymentCases: 'Payment cases', outbox: 'Failed deliveries',
-    complaints: 'Complaints', orders: 'Orders', stock: 'Stock', cards: 'Pickup cards', catalog: 'Catalog & stores', staff: 'Staff', audit: 'Audit log', money: 'Money', aftersales: 'After-sales',
+    complaints: 'Complaints', orders: 'Orders', stock: 'Stock', cards: 'Pickup cards', catalog: 'Catalog & stores', staff: 'Staff', audit: 'Audit log', money: 'Money', aftersales: 'After-sales', partners: 'Partner API',
     menu: 'Menu', collapse: 'Collapse menu', expand: 'Expand menu',
   },
   login: {

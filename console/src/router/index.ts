@@ -28,6 +28,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   coupons: () => import('@/pages/CouponsPage.vue'),
   complaints: () => import('@/pages/ComplaintsPage.vue'),
   aftersales: () => import('@/pages/AfterSalesPage.vue'),
+  partners: () => import('@/pages/PartnersPage.vue'),
 }
 const queue = () => import('@/pages/QueuePage.vue')
 const soon = () => import('@/pages/ComingSoon.vue')

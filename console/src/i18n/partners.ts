@@ -1,0 +1,58 @@
+// The Partners page's texts, merged into the messages when its chunk loads (PartnersPage.vue).
+const zh = {
+  partners: {
+    title: '合作方接口',
+    intro: 'ERP、仓储等系统通过 OAuth2（客户端凭据）调用合作方接口，并通过签名回调接收事件。',
+    create: '新建客户端',
+    name: '名称', clientId: 'client_id', scopes: '权限范围', stores: '门店', status: '状态', actions: '操作',
+    active: '启用', revoked: '已吊销',
+    edit: '修改', rotate: '更换密钥', revoke: '吊销', webhooks: '回调地址',
+    save: '保存', cancel: '取消', close: '关闭',
+    secretTitle: '请立即保存密钥',
+    secretHint: '密钥只显示这一次，系统只保存其摘要。更换密钥后，旧密钥在下次更换前仍然有效。',
+    created: '已创建客户端 {name}',
+    rotated: '已为 {name} 更换密钥',
+    revokedDone: '已吊销 {name}，其令牌全部失效',
+    saved: '已保存 {name}（其令牌已失效，需重新获取）',
+    confirmRevoke: '吊销后该客户端的令牌立即失效，回调停止发送。确定吊销 {name}？',
+    endpoints: '{name} 的回调地址',
+    url: '地址（https）', events: '事件', addEndpoint: '添加回调地址', endpointSecret: '回调签名密钥（whsec_…）',
+    disable: '停用', enable: '启用', disabled: '已停用', failingSince: '自 {when} 起投递失败',
+    deliveries: '投递记录', attempts: '尝试', redeliver: '重新投递', redelivered: '已重新排队 {count} 个事件',
+    fromSeq: '起始序号', toSeq: '结束序号（可选）',
+    delivery: { pending: '待投递', sending: '投递中', delivered: '已送达', failed: '失败' },
+    none: '暂无',
+    invalid: { name: '请填写名称', scopes: '请至少选择一个权限范围', url: '地址须以 https:// 开头', events: '请至少选择一个事件' },
+    errors: { network: '网络中断，请检查网络后重试。', failed: '操作失败：{message}' },
+  },
+}
+
+const en: typeof zh = {
+  partners: {
+    title: 'Partner API',
+    intro: 'ERP and warehouse systems call the partner API with OAuth2 (client credentials) and receive events through signed webhooks.',
+    create: 'New client',
+    name: 'Name', clientId: 'client_id', scopes: 'Scopes', stores: 'Stores', status: 'Status', actions: 'Actions',
+    active: 'Active', revoked: 'Revoked',
+    edit: 'Edit', rotate: 'Rotate secret', revoke: 'Revoke', webhooks: 'Webhooks',
+    save: 'Save', cancel: 'Cancel', close: 'Close',
+    secretTitle: 'Save this secret now',
+    secretHint: 'It is shown only this once; only its digest is kept. After a rotation the previous secret works until the next one.',
+    created: 'Created client {name}',
+    rotated: 'New secret for {name}',
+    revokedDone: '{name} revoked; its tokens no longer work',
+    saved: 'Saved {name} (its tokens ended: it fetches a new one)',
+    confirmRevoke: 'Its tokens stop working at once and its webhooks stop. Revoke {name}?',
+    endpoints: 'Webhooks of {name}',
+    url: 'URL (https)', events: 'Events', addEndpoint: 'Add endpoint', endpointSecret: 'Signing secret (whsec_…)',
+    disable: 'Disable', enable: 'Enable', disabled: 'Disabled', failingSince: 'Failing since {when}',
+    deliveries: 'Deliveries', attempts: 'Attempts', redeliver: 'Redeliver', redelivered: '{count} events queued again',
+    fromSeq: 'From sequence', toSeq: 'To sequence (optional)',
+    delivery: { pending: 'Pending', sending: 'Sending', delivered: 'Delivered', failed: 'Failed' },
+    none: 'None',
+    invalid: { name: 'Enter a name', scopes: 'Choose at least one scope', url: 'The URL must start with https://', events: 'Choose at least one event' },
+    errors: { network: 'Connection lost. Check the network and try again.', failed: 'Failed: {message}' },
+  },
+}
+
+export default { 'zh-CN': zh, en }

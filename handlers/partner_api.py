@@ -4,19 +4,20 @@ external references; the event feed; its webhook endpoints and their deliveries.
 outside the client's grant answer 404 as if they did not exist."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint
+from apiflask import APIBlueprint, fields
 from flask import request
 
 from app.errors import NotFound
 
 from handlers.order_schemas import with_outcome
+from handlers.shipments import ParcelIn
 from handlers.partner_access import budget_headers, current_partner, partner_auth, scope
 from handlers.partner_schemas import (ActionOut, AttemptsOut, ChangedOrdersOut, ChangedOrdersQuery, CountsIn,
                                       DeliveryPage, DeliveryQuery, DeltasIn, EndpointIn, EndpointOut, EndpointPatch,
                                       EndpointsOut, EndpointWithSecret, FeedOut, FeedQuery, PartnerOrderOut,
                                       RedeliverIn, RedeliverOut, RefIn, RefOut, RefQuery, StockChangeOut, StockOut,
                                       StockIdempotencyHeaders, StockQuery)
-from handlers.schemas import cursor_int, page
+from handlers.schemas import Schema, cursor_int, page
 from models.partners import feed, orders, refs, stock, webhooks
 
 bp = APIBlueprint("partner_api", __name__, url_prefix="/api/partner/v1", tag="Partner API")
@@ -31,6 +32,14 @@ def _lines_cost() -> int:
     body = request.get_json(silent=True)
     lines = body.get("lines") if isinstance(body, dict) else None
     return 1 + (len(lines) // 50 if isinstance(lines, list) else 0)
+
+
+class PartnerParcelOut(Schema):
+    id = fields.Integer()
+    carrier = fields.String()
+    tracking_no = fields.String()
+    status = fields.String()
+    created_at = fields.DateTime()
 
 
 @bp.get("/orders")
@@ -74,6 +83,20 @@ def mark_ready(order_no):
         responses={**_LIMITED, **_NOT_THEIRS})
 def acknowledge(order_no):
     return orders.acknowledge(current_partner(), order_no)
+
+
+@bp.post("/orders/<order_no>/shipments")
+@bp.auth_required(partner_auth)
+@scope("orders:write")
+@bp.input(ParcelIn, arg_name="body")
+@bp.output(PartnerParcelOut, status_code=201)
+@bp.doc(summary="A parcel of a delivery order left the warehouse (the first ships the order; the same "
+                "tracking number again is a repeat); tracked at 快递100 like the store's own",
+        responses={**_LIMITED, **_NOT_THEIRS, 409: "invalid_transition: not paid or not for delivery; "
+                   "parcel_duplicate; parcel_not_shippable", 422: "parcel_items_invalid"})
+def add_shipment(order_no, body):
+    parcel, _ = orders.add_shipment(current_partner(), order_no, **body)
+    return parcel
 
 
 @bp.get("/stores/<int:store_id>/stock")

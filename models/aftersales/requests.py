@@ -15,6 +15,7 @@ from models.aftersales import claims, locks
 from models.aftersales.errors import AfterSaleNotFound, KindNotAllowed, NotEligible, QuantityExceeded, WindowClosed
 from models.aftersales.status import AFTER_SALES, Status
 from models.aftersales.tables import KINDS, AfterSale, AfterSaleItem
+from models.partners import events as partner_events
 from models.shipments import parcels
 from models.base import utcnow
 from models.orders.status import Status as OrderStatus
@@ -66,6 +67,7 @@ def create(shopper, body: dict) -> AfterSale:
     sale.refund_fen = sum(i.refund_fen for i in sale.items)
     db.session.add(sale)
     db.session.flush()
+    partner_events.after_sale_moved(sale, Status.requested.value)
     outbox.enqueue("staff_alert", {"event": "aftersale_requested", "after_sale_id": sale.id,
                                    "store_id": sale.store_id}, dedupe_key=f"aftersale_requested:{sale.id}")
     return sale

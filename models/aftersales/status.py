@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 
 from models.aftersales.tables import AfterSale
-from models.state_machine import InvalidTransition, Machine, Move, shared_history
+from models.state_machine import SYSTEM, Actor, InvalidTransition, Machine, Move, shared_history
 
 
 class Status(str, enum.Enum):
@@ -68,5 +68,22 @@ class AfterSaleInvalidTransition(InvalidTransition):
     message = "The after-sale cannot do that in its current state."
 
 
-AFTER_SALES = Machine(AfterSale, TRANSITIONS, states=Status, initial=(S.requested,),
-                      history=shared_history("after_sales"), error=AfterSaleInvalidTransition)
+class _AfterSales(Machine):
+    """The after-sale machine; each move that applies is also a partner event
+    (`after_sale.<new status>`, models/partners/events.py) in the same transaction."""
+
+    def move(self, row, action: str, actor: Actor = SYSTEM, **kw):
+        from models.partners import events as partner_events  # (partners import orders: late, no cycle)
+
+        outcome = super().move(row, action, actor, **kw)
+        if outcome.applied:
+            partner_events.after_sale_moved(row, _value(outcome.status))
+        return outcome
+
+
+def _value(status) -> str:
+    return status.value if hasattr(status, "value") else str(status)
+
+
+AFTER_SALES = _AfterSales(AfterSale, TRANSITIONS, states=Status, initial=(S.requested,),
+                          history=shared_history("after_sales"), error=AfterSaleInvalidTransition)

@@ -30,6 +30,10 @@ EVENT_TYPES = (
     "order.created", "order.paid", "order.ready", "order.picked_up", "order.shipped",
     "order.delivered", "order.cancelled", "order.refunded",
     "stock.level_changed", "stock.adjusted", "card.redeemed",
+    # An after-sale's life (models/aftersales/status.py): one per status it reaches.
+    *(f"after_sale.{s}" for s in ("requested", "approved", "rejected", "cancelled", "refunding", "awaiting_return",
+                                  "return_shipped", "received", "receipt_refused", "replacing", "exchanged",
+                                  "refunded", "refund_failed", "escalated", "closed")),
 )
 # An order's move → the event it is (moves not listed here tell partners nothing new).
 ORDER_MOVES = {"pay": "order.paid", "mark_ready": "order.ready", "pick_up": "order.picked_up",
@@ -113,3 +117,10 @@ def order_moved(order, action: str, status: str) -> None:
     type_ = ORDER_MOVES.get(action)
     if type_ is not None:
         emit(type_, "order", order.id, order.store_id, order_data(order, status))
+
+
+def after_sale_moved(sale, status: str) -> None:
+    """An after-sale was made or moved: `after_sale.<status>`, the sale's own sequence."""
+    emit(f"after_sale.{status}", "after_sale", sale.id, sale.store_id,
+         {"after_sale_no": sale.after_sale_no, "order_id": sale.order_id, "kind": sale.kind, "status": status,
+          "refund_fen": sale.refund_fen})

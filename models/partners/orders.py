@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import NotFound
 from app.extensions import db
+from models import audit
 from models.base import utcnow
 from models.orders import lifecycle
 from models.orders.deadlines import expire_if_overdue
@@ -157,3 +158,17 @@ def acknowledge(principal, order_no: str) -> Order:
                 PartnerOrderAck.client_id == principal.id, PartnerOrderAck.order_id == order.id)).one()
         order.acknowledged_at = ack.acknowledged_at
     return order
+
+
+def add_shipment(principal, order_no: str, *, carrier: str, tracking_no: str, items: list[dict] | None):
+    """The warehouse sent (part of) a delivery order: a parcel, as the staff's parcel form
+    makes it (the first ships the order; the same number again is a repeat)."""
+    from models import shipments
+
+    order = one(principal, order_no)
+    parcel, created = shipments.add_parcel(order, Actor.of(principal), None, carrier=carrier,
+                                           tracking_no=tracking_no, items=items)
+    if created:
+        audit.record("order.add_parcel", parcel, actor=principal,
+                     changes={"order_no": order.order_no, "carrier": carrier, "tracking_no": tracking_no})
+    return parcel, created

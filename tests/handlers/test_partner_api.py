@@ -170,3 +170,27 @@ def test_staff_stock_changes_reach_the_feed(client, world):
                 json={"delta": -2, "reason": "damaged"})  # another store's: not this client's
     events = client.get("/api/partner/v1/events?type=stock.adjusted", headers=h).json["items"]
     assert [(e["data"]["delta"], e["data"]["on_hand"], e["data"]["reason"]) for e in events] == [(-2, 48, "damaged")]
+
+
+def test_a_warehouse_ships_a_delivery_order_as_a_tracked_parcel(client, world):
+    from tests.models.cards.test_redemption import ADDRESS
+
+    made = make_client(client, world["admin"], [world["mine"]])
+    h = partner_headers(client, made)
+    _, shopper = make_shopper()
+    placed = client.post("/api/orders", headers=shopper, json={
+        "store_id": world["mine"], "fulfillment": "delivery", "address": ADDRESS,
+        "items": [{"sku_id": world["sku"], "qty": 1}]})
+    assert placed.status_code == 201, placed.json
+    order_no = placed.json["order_no"]
+    mark_paid(order_no)
+    body = {"carrier": "SF", "tracking_no": "SF5550000001"}
+    sent = client.post(f"/api/partner/v1/orders/{order_no}/shipments", headers=h, json=body)
+    assert sent.status_code == 201, sent.json
+    again = client.post(f"/api/partner/v1/orders/{order_no}/shipments", headers=h, json=body)
+    assert again.json["id"] == sent.json["id"]  # the same number again: that parcel
+    assert client.get(f"/api/partner/v1/orders/{order_no}", headers=h).json["status"] == "shipped"
+    other = _order(client, world["other"], world["sku"])
+    assert client.post(f"/api/partner/v1/orders/{other}/shipments", headers=h, json=body).status_code == 404
+    assert client.post(f"/api/partner/v1/orders/{order_no}/shipments", headers=h,
+                       json={"carrier": "SF"}).status_code in (400, 422)

@@ -11070,7 +11070,7 @@ export interface paths {
             parameters: {
                 query?: {
                     after?: number;
-                    type?: ("order.created" | "order.paid" | "order.ready" | "order.picked_up" | "order.shipped" | "order.delivered" | "order.cancelled" | "order.refunded" | "stock.level_changed" | "stock.adjusted" | "card.redeemed")[] | null;
+                    type?: ("order.created" | "order.paid" | "order.ready" | "order.picked_up" | "order.shipped" | "order.delivered" | "order.cancelled" | "order.refunded" | "stock.level_changed" | "stock.adjusted" | "card.redeemed" | "after_sale.requested" | "after_sale.approved" | "after_sale.rejected" | "after_sale.cancelled" | "after_sale.refunding" | "after_sale.awaiting_return" | "after_sale.return_shipped" | "after_sale.received" | "after_sale.receipt_refused" | "after_sale.replacing" | "after_sale.exchanged" | "after_sale.refunded" | "after_sale.refund_failed" | "after_sale.escalated" | "after_sale.closed")[] | null;
                     limit?: number;
                 };
                 header?: never;
@@ -11454,6 +11454,138 @@ export interface paths {
                 };
                 /** @description invalid_transition: not paid, or not for pickup */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description rate_limited: the client's request budget is spent (Retry-After, RateLimit-*) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/partner/v1/orders/{order_no}/shipments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A parcel of a delivery order left the warehouse (the first ships the order; the same tracking number again is a repeat); tracked at 快递100 like the store's own */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    order_no: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["ParcelIn"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PartnerParcelOut"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description insufficient_scope: the token lacks `orders:write` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description not_found: no such order or store — or not one of the client's stores */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description invalid_transition: not paid or not for delivery; parcel_duplicate; parcel_not_shippable */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unsupported_media_type: send JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description parcel_items_invalid */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -18148,7 +18280,7 @@ export interface components {
             lines: components["schemas"]["DeltaLine"][];
         };
         EndpointIn: {
-            event_types: ("order.created" | "order.paid" | "order.ready" | "order.picked_up" | "order.shipped" | "order.delivered" | "order.cancelled" | "order.refunded" | "stock.level_changed" | "stock.adjusted" | "card.redeemed")[];
+            event_types: ("order.created" | "order.paid" | "order.ready" | "order.picked_up" | "order.shipped" | "order.delivered" | "order.cancelled" | "order.refunded" | "stock.level_changed" | "stock.adjusted" | "card.redeemed" | "after_sale.requested" | "after_sale.approved" | "after_sale.rejected" | "after_sale.cancelled" | "after_sale.refunding" | "after_sale.awaiting_return" | "after_sale.return_shipped" | "after_sale.received" | "after_sale.receipt_refused" | "after_sale.replacing" | "after_sale.exchanged" | "after_sale.refunded" | "after_sale.refund_failed" | "after_sale.escalated" | "after_sale.closed")[];
             url: string;
         };
         EndpointOut: {
@@ -18181,7 +18313,7 @@ export interface components {
         };
         EndpointPatch: {
             active?: boolean;
-            event_types?: ("order.created" | "order.paid" | "order.ready" | "order.picked_up" | "order.shipped" | "order.delivered" | "order.cancelled" | "order.refunded" | "stock.level_changed" | "stock.adjusted" | "card.redeemed")[];
+            event_types?: ("order.created" | "order.paid" | "order.ready" | "order.picked_up" | "order.shipped" | "order.delivered" | "order.cancelled" | "order.refunded" | "stock.level_changed" | "stock.adjusted" | "card.redeemed" | "after_sale.requested" | "after_sale.approved" | "after_sale.rejected" | "after_sale.cancelled" | "after_sale.refunding" | "after_sale.awaiting_return" | "after_sale.return_shipped" | "after_sale.received" | "after_sale.receipt_refused" | "after_sale.replacing" | "after_sale.exchanged" | "after_sale.refunded" | "after_sale.refund_failed" | "after_sale.escalated" | "after_sale.closed")[];
             url?: string;
         };
         EndpointWithSecret: {
@@ -18968,6 +19100,14 @@ export interface components {
             store_id?: number;
             total_fen?: number;
             tracking_no?: string | null;
+        };
+        PartnerParcelOut: {
+            carrier?: string;
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            status?: string;
+            tracking_no?: string;
         };
         PartnerStockOut: {
             items?: components["schemas"]["StockRowOut"][];

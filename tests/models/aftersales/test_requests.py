@@ -5,6 +5,9 @@ from __future__ import annotations
 import threading
 
 import pytest
+from sqlalchemy import select
+
+from app.extensions import db
 
 from tests.app.test_errors import assert_error
 from tests.conftest import backend_is_mysql
@@ -89,3 +92,22 @@ def test_approve_racing_cancel_exactly_one_wins(app, client, sandbox, shop):
         status = sale(app, no).status
         assert status == ("refunding" if answers["approve"] == 200 else "cancelled")
         assert (refund_of(app, no) is not None) == (answers["approve"] == 200)
+
+
+def test_an_after_sales_life_is_told_to_partners_in_order(app, client, sandbox, shop):
+    """With a partner client, each step is an event `after_sale.<status>` in the same
+    transaction, numbered in the after-sale's own sequence."""
+    from models.partners.tables import PartnerEvent
+    from tests.models.partners.helpers import make_client, reset_switch
+
+    make_client(client, shop.admin, [shop.store_id])
+    reset_switch()
+    order_no = picked_up(app, client, sandbox, shop, qty=1)
+    no = ask(client, shop, order_no, kind="refund_only", qty=1)["after_sale_no"]
+    assert client.post(f"/api/staff/aftersales/{no}/approve", headers=shop.manager, json={}).status_code == 200
+    with app.app_context():
+        told = db.session.execute(select(PartnerEvent.type, PartnerEvent.seq, PartnerEvent.data).where(
+            PartnerEvent.resource == "after_sale").order_by(PartnerEvent.id)).all()
+    assert [(t, s) for t, s, _ in told][:3] == [("after_sale.requested", 1), ("after_sale.approved", 2),
+                                                ("after_sale.refunding", 3)]
+    assert all(d["after_sale_no"] == no for _, _, d in told)

@@ -70,7 +70,7 @@ class DailyQuery(StrictSchema):
             raise ValidationError("A range is at most 366 days.", field_name="from")
 
 
-def _range(query) -> tuple:
+def day_range(query) -> tuple:
     """The days asked for; by default the 30 days to today."""
     last = query["to"] or calendar.today()
     first = query["from_"] or last - timedelta(days=29)
@@ -88,7 +88,7 @@ def _range(query) -> tuple:
                     "(rebuilt hourly over ANALYTICS_ROLLUP_DAYS, so late payments and refunds "
                     "reach their day); today is live. A refund counts on the day it succeeded.")
 def daily(query):
-    first, last = _range(query)
+    first, last = day_range(query)
     return reports.daily(readable_store_ids(current_staff(), query["store_id"]), first, last)
 
 
@@ -139,7 +139,7 @@ class FlowReport(Schema):
                     "the exact value. Funnel: placed, paid, prepared, collected, kept; lost_unpaid, "
                     "lost_expired, lost_refunded; the rest are still on their way.")
 def flow(query):
-    first, last = _range(query)
+    first, last = day_range(query)
     return reports.flow(readable_store_ids(current_staff(), query["store_id"]), first, last)
 
 
@@ -176,7 +176,7 @@ class ProductsReport(Schema):
 @bp.doc(summary="SKUs ranked by units, GMV, refund rate or hours closed for online ordering, with "
                 "their stock alerts (my stores; all for admins and analysts)")
 def products(query):
-    first, last = _range(query)
+    first, last = day_range(query)
     return reports.products(readable_store_ids(current_staff(), query["store_id"]), first, last,
                             sort=query["sort"], limit=query["limit"])
 

@@ -4,13 +4,18 @@ external references; the event feed; its webhook endpoints and their deliveries.
 outside the client's grant answer 404 as if they did not exist."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint, fields
+from apiflask import APIBlueprint, fields, validators
 from flask import request
 
 from app.errors import NotFound
 
 from handlers.order_schemas import with_outcome
+from handlers.admin_reports import DailyQuery, DailyReport, day_range
+from handlers.aftersale_schemas import AfterSaleOut
+from handlers.schemas import Cursor, StrictSchema
 from handlers.shipments import ParcelIn
+from models.analytics import reports
+from models.partners import aftersales as partner_aftersales
 from handlers.partner_access import budget_headers, current_partner, partner_auth, scope
 from handlers.partner_schemas import (ActionOut, AttemptsOut, ChangedOrdersOut, ChangedOrdersQuery, CountsIn,
                                       DeliveryPage, DeliveryQuery, DeltasIn, EndpointIn, EndpointOut, EndpointPatch,
@@ -32,6 +37,16 @@ def _lines_cost() -> int:
     body = request.get_json(silent=True)
     lines = body.get("lines") if isinstance(body, dict) else None
     return 1 + (len(lines) // 50 if isinstance(lines, list) else 0)
+
+
+class PartnerPageQuery(StrictSchema):
+    cursor = Cursor()
+    limit = fields.Integer(load_default=50, validate=validators.Range(1, 200))
+
+
+class PartnerAfterSalePage(Schema):
+    items = fields.List(fields.Nested(AfterSaleOut))
+    next_cursor = fields.String(allow_none=True)
 
 
 class PartnerParcelOut(Schema):
@@ -97,6 +112,43 @@ def acknowledge(order_no):
 def add_shipment(order_no, body):
     parcel, _ = orders.add_shipment(current_partner(), order_no, **body)
     return parcel
+
+
+@bp.get("/aftersales")
+@bp.auth_required(partner_auth)
+@scope("aftersales:read")
+@bp.input(PartnerPageQuery, location="query", arg_name="query")
+@bp.output(PartnerAfterSalePage)
+@bp.doc(summary="After-sales of the client's stores, oldest first, after a cursor", responses=_LIMITED)
+def list_aftersales(query):
+    items, cursor = partner_aftersales.page(current_partner(), cursor=cursor_int(query["cursor"]),
+                                            limit=query["limit"])
+    return {"items": items, "next_cursor": str(cursor) if cursor is not None else None}
+
+
+@bp.get("/aftersales/<after_sale_no>")
+@bp.auth_required(partner_auth)
+@scope("aftersales:read")
+@bp.output(AfterSaleOut)
+@bp.doc(summary="One after-sale of the client's stores", responses={**_LIMITED, **_NOT_THEIRS})
+def get_aftersale(after_sale_no):
+    return partner_aftersales.one(current_partner(), after_sale_no)
+
+
+@bp.get("/reports/daily")
+@bp.auth_required(partner_auth)
+@scope("reports:read")
+@bp.input(DailyQuery, location="query", arg_name="query")
+@bp.output(DailyReport)
+@bp.doc(summary="The daily figures of the client's stores (or one of them), as the console's reports show them",
+        responses={**_LIMITED, **_NOT_THEIRS})
+def daily_report(query):
+    principal = current_partner()
+    if query["store_id"] is not None and not principal.sees(query["store_id"]):
+        raise NotFound("No such store.", details={"store_id": query["store_id"]})
+    first, last = day_range(query)
+    stores = [query["store_id"]] if query["store_id"] is not None else sorted(principal.store_ids)
+    return reports.daily(stores, first, last)
 
 
 @bp.get("/stores/<int:store_id>/stock")

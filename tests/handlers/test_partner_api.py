@@ -194,3 +194,19 @@ def test_a_warehouse_ships_a_delivery_order_as_a_tracked_parcel(client, world):
     assert client.post(f"/api/partner/v1/orders/{other}/shipments", headers=h, json=body).status_code == 404
     assert client.post(f"/api/partner/v1/orders/{order_no}/shipments", headers=h,
                        json={"carrier": "SF"}).status_code in (400, 422)
+
+
+def test_after_sales_and_reports_are_read_for_the_clients_stores_only(client, world):
+    made = make_client(client, world["admin"], [world["mine"]])
+    h = partner_headers(client, made)
+    assert client.get("/api/partner/v1/aftersales", headers=h).json == {"items": [], "next_cursor": None}
+    assert client.get("/api/partner/v1/aftersales/AS000000", headers=h).status_code == 404
+    mine = _order(client, world["mine"], world["sku"])
+    mark_paid(mine)
+    report = client.get("/api/partner/v1/reports/daily", headers=h)
+    assert report.status_code == 200, report.json
+    assert report.json["totals"]["placed"] == 1 and report.json["totals"]["paid"] == 1
+    assert {s["store_id"] for s in report.json["by_store"]} <= {world["mine"]}
+    assert client.get(f"/api/partner/v1/reports/daily?store_id={world['other']}", headers=h).status_code == 404
+    narrow = make_client(client, world["admin"], [world["mine"]], scopes=["orders:read"], name="WMS")
+    assert client.get("/api/partner/v1/reports/daily", headers=partner_headers(client, narrow)).status_code == 403

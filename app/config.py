@@ -156,6 +156,10 @@ class Settings(BaseSettings):
     WECHATPAY_NOTIFY_BASE: str | None = None
     # Orders with a prepay but no notify after this long are asked about at WeChat Pay.
     PAYMENT_QUERY_AFTER_S: int = Field(default=3 * 60, ge=10)
+    # Partial refunds of one payment are sent to WeChat Pay at least this far apart (it
+    # asks for them spaced; the exact interval is UNCONFIRMED): a refund too soon after
+    # another waits pending, and the refunds job sends it on a later pass.
+    REFUND_SPACING_S: int = Field(default=60, ge=0, le=3600)
 
     ORDER_PAY_TIMEOUT_S: int = Field(default=15 * 60, ge=60, le=24 * 3600)
     # Points at checkout: POINTS_PER_YUAN points take ¥1 off, in whole units of POINTS_UNIT,

@@ -133,6 +133,7 @@ def settings(tmp_path_factory, sandbox, merchant, live_port) -> Settings:
         KUAIDI100_KEY=SANDBOX_KUAIDI100_KEY, KUAIDI100_CUSTOMER=SANDBOX_KUAIDI100_CUSTOMER,
         KUAIDI100_API_BASE=sandbox.base_url,
         PARTNER_FEED_SETTLE_S=0, WEBHOOK_ALLOW_HTTP_LOOPBACK=True,  # the tests' webhook receivers listen on http://127.0.0.1
+        REFUND_SPACING_S=0,  # tests send refunds of one payment back to back; test_refunds turns it on
     )
 
 

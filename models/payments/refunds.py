@@ -9,6 +9,7 @@ nothing is left."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -177,6 +178,9 @@ def submit(refund_id: int) -> None:
     if refund is None or refund.status != "pending":
         return
     payment = db.session.get(Payment, refund.payment_id)
+    if _too_soon(refund):
+        refund.last_error = "spaced: another refund of this payment was sent moments ago"
+        return  # stays pending; the periodic job sends it once the spacing has passed
     notify = f"{current_app.config['WECHATPAY_NOTIFY_BASE']}/wechat/pay/refund-notify"
     try:
         answer = wechat.pay().refund(out_refund_no=refund.out_refund_no, amount_fen=refund.amount_fen,
@@ -190,6 +194,18 @@ def submit(refund_id: int) -> None:
         aftersale_money.refund_settled(refund)
         return
     settle(refund, answer)
+
+
+def _too_soon(refund: Refund) -> bool:
+    """Another refund of the same payment went to WeChat Pay within REFUND_SPACING_S (its
+    creation is when it was sent: a refund is submitted right after its commit)."""
+    spacing = current_app.config["REFUND_SPACING_S"]
+    if not spacing:
+        return False
+    since = utcnow() - timedelta(seconds=spacing)
+    return db.session.scalar(select(func.count()).select_from(Refund).where(
+        Refund.payment_id == refund.payment_id, Refund.id != refund.id,
+        Refund.status.in_(("processing", "success", "abnormal")), Refund.created_at >= since)) > 0
 
 
 def settle(refund: Refund, answer: dict) -> None:

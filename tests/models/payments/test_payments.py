@@ -435,3 +435,32 @@ def test_a_success_without_a_transaction_id_is_not_applied(app, client, shop):
         db.session.commit()
     assert order_row(app, order_no).status == "pending_payment"
     assert count(app, Payment) == 0
+
+
+def test_partial_refunds_of_one_payment_go_to_wechat_pay_spaced(app, client, sandbox, shop):
+    """A second refund right after the first waits pending (WeChat Pay asks for partial
+    refunds spaced); the refunds job sends it once the spacing has passed."""
+    from models.payments import refunds
+    from tests.factories import bearer, make_staff, staff_token
+
+    order_no = paid_order(app, client, sandbox, shop, qty=2)
+    with app.app_context():
+        admin = bearer(staff_token(client, make_staff("admin")))
+    url = f"/api/staff/orders/{order_no}/refunds"
+    app.config["REFUND_SPACING_S"] = 60
+    try:
+        first = client.post(url, headers={**admin, "Idempotency-Key": "s-1"}, json={"amount_fen": 100})
+        second = client.post(url, headers={**admin, "Idempotency-Key": "s-2"}, json={"amount_fen": 200})
+        assert first.status_code == second.status_code == 201
+        eventually(app, lambda: db.session.scalars(select(Refund.status).where(
+            Refund.out_refund_no == first.json["out_refund_no"])).one() == "processing")
+        with app.app_context():
+            waiting = db.session.scalars(select(Refund).where(Refund.out_refund_no == second.json["out_refund_no"])).one()
+            assert waiting.status == "pending" and waiting.last_error.startswith("spaced")
+    finally:
+        app.config["REFUND_SPACING_S"] = 0
+    with app.app_context():  # a minute later (spacing passed): the job sends it
+        refunds.query_unsettled(older_than_s=0)
+        db.session.commit()
+        assert db.session.scalars(select(Refund.status).where(
+            Refund.out_refund_no == second.json["out_refund_no"])).one() == "processing"

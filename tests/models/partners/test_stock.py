@@ -3,7 +3,6 @@ concurrent deltas sum right (real threads, MariaDB's row locks), counts become d
 are refused when the stock moved after the count; the ledger always sums to the counters."""
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from models.base import utcnow
 from models.stock.check import check_ledger
 from models.stock.tables import Inventory, StockMovement
 from tests.conftest import backend_is_mysql
+from tests.models.orders.test_concurrency import run_threads
 from tests.factories import admin_headers, make_product, make_shopper, make_store, stock
 from tests.models.partners.helpers import make_client, partner_headers, reset_switch
 
@@ -90,21 +90,6 @@ def test_a_count_is_a_delta_unless_the_stock_moved_after_it(client, shop):
     assert _on_hand(shop["store"], shop["sku"]) == 90
 
 
-def _threads(n, target):
-    barrier, results = threading.Barrier(n), [None] * n
-
-    def work(i):
-        barrier.wait(timeout=30)
-        results[i] = target(i)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=180)
-    return results
-
-
 @pytest.mark.skipif(not backend_is_mysql(), reason="row locks and unique-key waits: MariaDB")
 def test_one_hundred_concurrent_deltas_sum_right(app, shop):
     deltas = [(i % 7) - 3 or 5 for i in range(100)]
@@ -113,7 +98,7 @@ def test_one_hundred_concurrent_deltas_sum_right(app, shop):
         c = app.test_client()
         return _adjust(c, shop, f"k-{i}", deltas[i], reason="found" if deltas[i] > 0 else "damaged").status_code
 
-    assert _threads(100, one) == [200] * 100
+    assert run_threads(100, one) == [200] * 100
     assert _on_hand(shop["store"], shop["sku"]) == 100 + sum(deltas)
     assert check_ledger() == []
 
@@ -125,6 +110,6 @@ def test_one_key_sent_at_once_applies_once(app, shop):
         resp = _adjust(c, shop, "same-key", 5)
         return resp.status_code, resp.json["lines"][0]["on_hand"]
 
-    results = _threads(10, one)
+    results = run_threads(10, one)
     assert results == [(200, 105)] * 10
     assert _on_hand(shop["store"], shop["sku"]) == 105

@@ -265,6 +265,9 @@ class Settings(BaseSettings):
     PICKUP_FAILURE_WINDOW_S: int = Field(default=15 * 60, ge=1)
     # The clerk's verify page a mini-program code opens.
     PICKUP_WXACODE_PAGE: str = "pages/staff/verify"
+    # The page an inviter's mini-program code opens; its scene is `inv=<code>` (the invitee's
+    # first login sends it back as invite_code).
+    INVITE_WXACODE_PAGE: str = "pages/index/index"
     # Carriers (WeChat's express_company codes) whose shipping-info upload must carry the
     # masked sender and receiver phones (`contact`): 顺丰 and 顺丰快运 (UNCONFIRMED which others).
     SHIPPING_CONTACT_CARRIERS: set[str] = {"SF", "SFKY"}

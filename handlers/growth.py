@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from apiflask import APIBlueprint, fields, validators
+from flask import Response
 
 from handlers.access import current_user, shopper_auth
 from handlers.schemas import Cursor, PageQuery, Schema, StrictSchema, cursor_int, page, page_of
@@ -150,3 +151,12 @@ class InvitationOut(Schema):
 @bp.doc(summary="My invitation code and how far I am in the running campaign")
 def my_invitation():
     return invitations.progress(current_user().id)
+
+
+@bp.post("/me/invitation/poster")
+@bp.auth_required(shopper_auth)
+@bp.doc(summary="My invitation as a mini-program code (PNG) to put on a poster; scanning it opens the shop "
+                "with my code", responses={200: "image/png", 503: "wechat_unavailable"})
+def my_invitation_poster():
+    return Response(invitations.poster_code(current_user().id), mimetype="image/png",
+                    headers={"Cache-Control": "no-store"})

@@ -249,3 +249,15 @@ def progress(user_id: int, now: datetime | None = None) -> dict:
         out["granted"] = [g.invitees for g in db.session.scalars(select(TierGrant).where(
             TierGrant.campaign_id == campaign.id, TierGrant.inviter_id == user_id).order_by(TierGrant.invitees))]
     return out
+
+
+def poster_code(user_id: int) -> bytes:
+    """The inviter's mini-program code (getwxacodeunlimit, PNG): the poster they share. Its
+    scene is their invitation code, nothing else (no id of theirs)."""
+    from flask import current_app
+
+    from app import wechat
+
+    scene = scene_for(code_for(user_id))
+    return wechat.call("getwxacodeunlimit", wechat.miniprogram().get_wxa_code_unlimited, scene,
+                       page=current_app.config["INVITE_WXACODE_PAGE"])

@@ -112,3 +112,16 @@ def test_codes_are_read_from_a_share_path_or_a_scene():
     assert invitations.code_in("AB3K9MZQ") == "AB3K9MZQ"
     assert invitations.code_in("inv=0000") is None  # 0 is not in the alphabet
     assert invitations.code_in("") is None and invitations.code_in(None) is None
+
+
+def test_an_inviter_gets_a_mini_program_code_carrying_their_code(client, sandbox, ctx):
+    _, inviter = login(client, sandbox, "poster-maker")
+    resp = client.post("/api/me/invitation/poster", headers=inviter)
+    assert resp.status_code == 200 and resp.mimetype == "image/png"
+    assert resp.data.startswith(b"\\x89PNG")
+    code = client.get("/api/me/invitation", headers=inviter).json["code"]
+    import requests
+
+    drawn = requests.get(f"{sandbox.base_url}/_/wxacodes", timeout=5).json()["wxacodes"]
+    # What WeChat was asked to draw: the invitation page, with the code as the whole scene.
+    assert any(w.get("scene") == f"inv={code}" and w.get("page") == "pages/index/index" for w in drawn), drawn[-1:]

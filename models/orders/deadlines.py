@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from app.db import each_in_own_transaction
 from models.base import utcnow
@@ -42,17 +42,20 @@ def sweep(batch: int = 200) -> dict:
     cfg = current_app.config
     delivered_before = now - timedelta(days=cfg["DELIVERY_AUTO_CONFIRM_DAYS"])
     shipped_before = now - timedelta(days=max(cfg["SHIPPED_AUTO_CONFIRM_DAYS"], cfg["DELIVERY_AUTO_CONFIRM_DAYS"]))
-    delivered_long_ago = select(Order.id).where(or_(
-        and_(Order.status == Status.delivered.value, Order.delivered_at <= delivered_before),
-        and_(Order.status == Status.shipped.value, Order.shipped_at <= shipped_before))).limit(batch)
+    # Two reads, each a range of its own (status, time) index (an OR of both would make
+    # MariaDB merge or scan them).
+    delivered_long_ago = select(Order.id).where(Order.status == Status.delivered.value,
+                                                Order.delivered_at <= delivered_before).limit(batch)
+    never_signed_for = select(Order.id).where(Order.status == Status.shipped.value,
+                                              Order.shipped_at <= shipped_before).limit(batch)
     # Picked up at the counter: complete once the after-sales window has passed.
     handed = now - timedelta(days=current_app.config["PICKUP_COMPLETE_AFTER_DAYS"])
     picked_up_long_ago = select(Order.id).where(Order.status == Status.picked_up.value,
                                                 Order.picked_up_at <= handed).limit(batch)
     return {
         "expired": _each_order(unpaid_overdue, lambda o: expire_if_overdue(o, now)),
-        "auto_confirmed": _each_order(delivered_long_ago,
-                                      lambda o: lifecycle.complete(o, SYSTEM, reason="auto_confirmed").applied),
+        "auto_confirmed": sum(_each_order(ids, lambda o: lifecycle.complete(o, SYSTEM, reason="auto_confirmed").applied)
+                              for ids in (delivered_long_ago, never_signed_for)),
         "auto_completed": _each_order(picked_up_long_ago,
                                       lambda o: lifecycle.complete(o, SYSTEM, reason="auto_completed").applied),
     }

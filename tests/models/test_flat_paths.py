@@ -72,7 +72,7 @@ def test_a_stores_list_by_a_rare_status_reads_its_page_from_an_index(history):
 def test_the_sweep_reads_only_orders_past_their_window(history):
     found = plans(deadlines.sweep, "FROM orders")
     keys = {row["key"] for row in found}
-    assert {"ix_orders_status_shipped_at", "ix_orders_status_picked_up_at"} <= keys, found
+    assert {"ix_orders_status_delivered_at", "ix_orders_status_shipped_at", "ix_orders_status_picked_up_at"} <= keys, found
     assert all(row["type"] in ("range", "ref") for row in found), found
 
 

@@ -437,7 +437,7 @@ def setup_orders(ctx: Context) -> None:
         "channels": ["claim"]}, admin)
     ctx.coupon_template = json.loads(body)["id"]
     for user_id in shopper_ids:
-        http.call("POST", "/api/admin/points/grants", {"user_id": user_id, "points": 10_000_000},
+        http.call("POST", "/api/admin/points/grants", {"user_id": user_id, "points": 1_000_000},
                   {**admin, "Idempotency-Key": f"bench-points-{user_id}"})
 
 

@@ -4,8 +4,9 @@ Both limits hold under any concurrency without read-then-insert: the total by a 
 update of the template's `issued` (`... WHERE issued < total_limit`, the row count
 checked), the per-shopper limit by the unique (template, shopper, n-th) key — two claims
 by one shopper at once that both counted n-1 cannot both insert the n-th. The guarded
-update comes first, so every claim of a template queues on that one row and a claim that
-then fails rolls its count back with it.
+update comes first (so every claim of a limited template queues on that one row, and a
+claim that then fails rolls its count back with it); an unlimited template takes no count,
+so its claims queue on nothing.
 
 At checkout one coupon per order: its discount is capped at the eligible lines' subtotal
 and at what keeps the order payable (≥ 1 fen), and split over the eligible lines by
@@ -22,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import AppError, Conflict, InvalidRequest, NotFound
 from app.extensions import db
-from models.base import keyset_page, utcnow
+from models.base import keyset_page, mirror, utcnow
 from models.growth.status import COUPONS
 from models.growth.tables import Coupon, CouponKind, CouponScope, CouponStatus, CouponTemplate
 from models.money import largest_remainder
@@ -118,13 +119,7 @@ def claim(user_id: int, template_id: int, *, channel: str = "claim", now: dateti
             template.valid_from is not None and template.valid_days is None and template.valid_until is not None
             and template.valid_until <= template.valid_from):
         raise CouponNotClaimable(details={"reason": "ended"})
-    counted = CouponTemplate.issued + 1
-    guard = [CouponTemplate.id == template_id]
-    if template.total_limit is not None:
-        guard.append(CouponTemplate.issued < CouponTemplate.total_limit)
-    if db.session.execute(update(CouponTemplate).where(*guard).values(issued=counted)
-                          .execution_options(synchronize_session=False)).rowcount != 1:
-        raise CouponSoldOut()
+    _count_against_total(template)
     valid_from = max(now, template.valid_from) if template.valid_from else now
     ends = [t for t in (template.valid_until,
                         now + timedelta(days=template.valid_days) if template.valid_days else None) if t]
@@ -143,12 +138,39 @@ def claim(user_id: int, template_id: int, *, channel: str = "claim", now: dateti
         try:
             with db.session.begin_nested():
                 db.session.add(coupon)
-            return coupon
         except IntegrityError:
             # Another claim of this shopper took that n-th coupon first: count again, with a
             # locking read that sees it (a plain one may read the snapshot from before it).
             continue
+        return coupon
     raise CouponLimitReached(details={"per_user_limit": template.per_user_limit})
+
+
+def _count_against_total(template: CouponTemplate) -> None:
+    """A limited template's guarded count. Taken first: the coupon's insert takes a shared
+    lock on the template's row (its foreign key), so two claims that inserted first would
+    each wait for the other's to raise it — a deadlock. An unlimited template has no count
+    to guard, so no row every claim waits for: its number handed out is counted when shown
+    (`issued_now`)."""
+    if template.total_limit is None:
+        return
+    if db.session.execute(update(CouponTemplate).where(
+            CouponTemplate.id == template.id, CouponTemplate.issued < CouponTemplate.total_limit)
+            .values(issued=CouponTemplate.issued + 1).execution_options(synchronize_session=False)).rowcount != 1:
+        raise CouponSoldOut()
+
+
+def issued_now(templates: list[CouponTemplate]) -> list[CouponTemplate]:
+    """Shown with how many were handed out: the guarded count of a limited template, a
+    count of its coupons for an unlimited one (the unique key's prefix: an index range)."""
+    unlimited = [t.id for t in templates if t.total_limit is None]
+    if unlimited:
+        counts = dict(db.session.execute(select(Coupon.template_id, func.count()).where(
+            Coupon.template_id.in_(unlimited)).group_by(Coupon.template_id)).all())
+        for t in templates:
+            if t.total_limit is None:
+                mirror(t, {"issued": int(counts.get(t.id, 0))})  # shown, never written back
+    return templates
 
 
 # -- at checkout ----------------------------------------------------------------------------
@@ -266,7 +288,8 @@ def mine(user_id: int, status: str | None, *, cursor: int | None, limit: int) ->
 
 
 def templates(*, cursor: int | None, limit: int) -> list[CouponTemplate]:
-    return keyset_page(select(CouponTemplate), CouponTemplate.id, cursor=cursor, limit=limit, newest_first=True)
+    return issued_now(keyset_page(select(CouponTemplate), CouponTemplate.id, cursor=cursor, limit=limit,
+                                  newest_first=True))
 
 
 def set_active(staff, template_id: int, active: bool) -> CouponTemplate:
@@ -278,4 +301,4 @@ def set_active(staff, template_id: int, active: bool) -> CouponTemplate:
     if template.active != active:
         audit.record("coupon_template.update", template, actor=staff, changes={"active": [template.active, active]})
         template.active = active
-    return template
+    return issued_now([template])[0]

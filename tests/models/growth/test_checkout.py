@@ -137,11 +137,13 @@ def test_line_discounts_add_up_for_an_order_of_several_lines(app, client, ctx):
     for sku in skus:
         stock(store, sku, 10)
     user, headers = make_shopper()
+    store_id, sku_ids, user_id = store.id, [s.id for s in skus], user.id
+    db.session.commit()  # nothing left open here while the helpers use contexts of their own (SQLite)
     coupon_id = coupon_for(app, client, headers, kind="percent", amount_fen=0, percent_off=33, cap_fen=5000)
-    give_points(app, client, user.id, 10_000, "many")
+    give_points(app, client, user_id, 10_000, "many")
     resp = client.post("/api/orders", headers=headers, json={
-        "store_id": store.id, "fulfillment": "pickup", "coupon_id": coupon_id, "points": 10_000,
-        "items": [{"sku_id": skus[0].id, "qty": 1}, {"sku_id": skus[1].id, "qty": 3}, {"sku_id": skus[2].id, "qty": 7}]})
+        "store_id": store_id, "fulfillment": "pickup", "coupon_id": coupon_id, "points": 10_000,
+        "items": [{"sku_id": sku_ids[0], "qty": 1}, {"sku_id": sku_ids[1], "qty": 3}, {"sku_id": sku_ids[2], "qty": 7}]})
     assert resp.status_code == 201, resp.json
     body = resp.json
     total = 9900 + 3 * 4900 + 7

@@ -118,7 +118,7 @@ def test_an_inviter_gets_a_mini_program_code_carrying_their_code(client, sandbox
     _, inviter = login(client, sandbox, "poster-maker")
     resp = client.post("/api/me/invitation/poster", headers=inviter)
     assert resp.status_code == 200 and resp.mimetype == "image/png"
-    assert resp.data.startswith(b"\\x89PNG")
+    assert resp.data.startswith(b"\x89PNG")
     code = client.get("/api/me/invitation", headers=inviter).json["code"]
     import requests
 

@@ -67,9 +67,7 @@ def plan(user_id: int, store_id: int, lines: list[tuple[int, int, int]], *, coup
         left = sum(totals) - out.coupon_fen
         used, fen = points.checkout_value(points_offered, left - 1, points_per_yuan=cfg["POINTS_PER_YUAN"],
                                           unit=cfg["POINTS_UNIT"], max_share_percent=cfg["POINTS_MAX_SHARE_PERCENT"])
-        if used:
-            if points.spendable(user_id) < used:
-                raise points.PointsInsufficient(details={"asked": used})
+        if used:  # whether the shopper has them is decided by the spend, under their account's lock
             remaining = [t - d for t, d in zip(totals, out.lines)]
             out.points, out.points_fen = used, fen
             out.lines = [d + p for d, p in zip(out.lines, largest_remainder(fen, remaining))]
@@ -81,7 +79,7 @@ def bind(order_id: int, order_no: str, user_id: int, discounts: Discounts, actor
     if discounts.coupon is not None:
         coupons.lock_for_order(discounts.coupon, order_id, actor)
     if discounts.points:
-        points.spend(user_id, discounts.points, ref=f"order:{order_no}")
+        points.spend(user_id, discounts.points, ref=f"order:{order_no}", new_ref=True)
 
 
 def on_paid(order) -> None:

@@ -28,6 +28,7 @@ from models.growth.status import COUPONS
 from models.growth.tables import Coupon, CouponKind, CouponScope, CouponStatus, CouponTemplate
 from models.money import largest_remainder
 from models.state_machine import SYSTEM, Actor
+from models.users import User
 
 CHANNELS = ("claim", "new_customer", "invitation", "campaign", "order_gift", "points_exchange")
 
@@ -119,6 +120,9 @@ def claim(user_id: int, template_id: int, *, channel: str = "claim", now: dateti
             template.valid_from is not None and template.valid_days is None and template.valid_until is not None
             and template.valid_until <= template.valid_from):
         raise CouponNotClaimable(details={"reason": "ended"})
+    # One shopper's claims queue on their own row (as their orders do when a purchase limit
+    # applies): the count below is then theirs to trust; the unique key stays the backstop.
+    db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
     _count_against_total(template)
     valid_from = max(now, template.valid_from) if template.valid_from else now
     ends = [t for t in (template.valid_until,

@@ -51,14 +51,17 @@ def expiry_for(earned_at: datetime) -> datetime:
 
 def _account(user_id: int) -> PointAccount:
     """The shopper's account, locked (made on first use: two first uses at once, one insert wins)."""
-    if db.session.get(PointAccount, user_id) is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(PointAccount(user_id=user_id, balance=0, debt=0, updated_at=utcnow()))
-        except IntegrityError:
-            pass
-    return db.session.scalars(select(PointAccount).where(PointAccount.user_id == user_id)
-                              .with_for_update().execution_options(populate_existing=True)).one()
+    locked = select(PointAccount).where(PointAccount.user_id == user_id).with_for_update() \
+        .execution_options(populate_existing=True)
+    account = db.session.scalars(locked).first()
+    if account is not None:
+        return account
+    try:
+        with db.session.begin_nested():
+            db.session.add(PointAccount(user_id=user_id, balance=0, debt=0, updated_at=utcnow()))
+    except IntegrityError:
+        pass
+    return db.session.scalars(locked).one()
 
 
 def _entry(account: PointAccount, delta: int, reason: str, ref: str | None, lot_id: int | None, at: datetime) -> None:
@@ -108,14 +111,17 @@ def spendable(user_id: int, now: datetime | None = None) -> int:
         PointLot.expires_at > now)))
 
 
-def spend(user_id: int, points: int, *, ref: str, now: datetime | None = None) -> list[tuple[int, int]]:
+def spend(user_id: int, points: int, *, ref: str, now: datetime | None = None,
+          new_ref: bool = False) -> list[tuple[int, int]]:
     """Take `points` from the oldest-expiring spendable lots: [(lot_id, points)]. Spending
-    with a `ref` already spent (and not returned) returns that spend. The caller commits."""
+    with a `ref` already spent (and not returned) returns that spend (`new_ref`: the caller
+    knows the ref is new, e.g. the number of an order just written: not looked up). The
+    caller commits."""
     if points <= 0:
         raise InvalidRequest("Points spent are a positive number.", details={"points": points})
     now = now or utcnow()
     account = _account(user_id)
-    done = _spent(user_id, ref)
+    done = [] if new_ref else _spent(user_id, ref)
     if done:
         return done
     lots = _spendable_lots(user_id, now)

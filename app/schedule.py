@@ -59,4 +59,7 @@ def beat_schedule(cfg) -> dict:
         "growth-invitations": {"task": "tihuo.growth.invitations", "schedule": crontab(minute=25)},
         # Campaigns: up to each one's per_run members rewarded a minute (the throttle).
         "growth-campaigns": _every(60, "tihuo.growth.campaigns"),
+        # Member levels reviewed (down as well as up) on the 1st of the month, 03:15 Shanghai.
+        "growth-levels-review": {"task": "tihuo.growth.levels_review",
+                                 "schedule": crontab(day_of_month=1, hour=3, minute=15)},
     }

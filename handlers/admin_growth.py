@@ -5,9 +5,9 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields, validators
 
 from handlers.access import can, current_staff, staff_auth
-from handlers.growth import CampaignOut, CouponTemplateOut
+from handlers.growth import CampaignOut, CouponTemplateOut, LevelOut
 from handlers.schemas import PageQuery, RequiredIdempotencyHeaders, Schema, StrictSchema, cursor_int, page, page_of
-from models.growth import campaigns, coupons, invitations, points
+from models.growth import campaigns, coupons, invitations, levels, points
 from models.growth.tables import CouponKind, CouponScope
 
 bp = APIBlueprint("admin_growth", __name__, url_prefix="/api/admin", tag="Admin: points and coupons")
@@ -237,3 +237,32 @@ def start_campaign(body):
 @bp.doc(summary="Conversion within 14 days, treated vs holdout, and the uplift with its 95 % interval")
 def campaign_report(campaign_id):
     return campaigns.report(campaign_id)
+
+
+class LevelIn(StrictSchema):
+    name = fields.String(required=True, validate=validators.Length(1, 32))
+    min_spend_fen = fields.Integer(required=True, strict=True, validate=validators.Range(0, 10**10),
+                                   metadata={"description": "net completed spend over 12 months to reach it"})
+    points_percent = fields.Integer(load_default=100, strict=True, validate=validators.Range(100, 1000),
+                                    metadata={"description": "points earned per yuan, in percent of the base rate"})
+    priority_pickup = fields.Boolean(load_default=False)
+
+
+@bp.get("/member-levels")
+@bp.auth_required(staff_auth)
+@can("growth.read")
+@bp.output(LevelOut(many=True))
+@bp.doc(summary="Member levels, lowest first")
+def list_levels():
+    return levels.levels()
+
+
+@bp.post("/member-levels")
+@bp.auth_required(staff_auth)
+@can("growth.write")
+@bp.input(LevelIn, arg_name="body")
+@bp.output(LevelOut, status_code=201)
+@bp.doc(summary="Add a member level (reached at once by spend; lowered only by the monthly review)",
+        responses={400: "invalid_request: a level with that spend exists"})
+def create_level(body):
+    return levels.create_level(current_staff(), **body)

@@ -6,7 +6,7 @@ from flask import Response
 
 from handlers.access import current_user, shopper_auth
 from handlers.schemas import Cursor, PageQuery, Schema, StrictSchema, cursor_int, page, page_of
-from models.growth import coupons, invitations, points
+from models.growth import coupons, invitations, levels, points
 from models.growth.tables import CouponStatus
 
 bp = APIBlueprint("growth", __name__, url_prefix="/api", tag="Points and coupons")
@@ -160,3 +160,26 @@ def my_invitation():
 def my_invitation_poster():
     return Response(invitations.poster_code(current_user().id), mimetype="image/png",
                     headers={"Cache-Control": "no-store"})
+
+
+class LevelOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    min_spend_fen = fields.Integer()
+    points_percent = fields.Integer()
+    priority_pickup = fields.Boolean()
+
+
+class MyLevelOut(Schema):
+    level = fields.Nested(LevelOut, allow_none=True)
+    spend_12m_fen = fields.Integer(metadata={"description": "net completed spend over the last 12 months"})
+    next_level = fields.Nested(LevelOut, allow_none=True)
+    to_next_fen = fields.Integer(allow_none=True)
+
+
+@bp.get("/me/level")
+@bp.auth_required(shopper_auth)
+@bp.output(MyLevelOut)
+@bp.doc(summary="My member level, the spend it stands on, and what the next one needs")
+def my_level():
+    return levels.mine(current_user().id)

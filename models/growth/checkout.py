@@ -107,10 +107,13 @@ def earn_for_completed(order) -> None:
     """A completed order earns points per yuan paid, spendable after its after-sale window."""
     from datetime import timedelta
 
+    from models.growth import levels
+
+    at = order.completed_at or utcnow()
+    levels.on_completed(order.user_id, at)  # the order counts toward the level at once
     rate = current_app.config["POINTS_EARN_PER_YUAN"]
-    amount = order.payable_fen // 100 * rate
+    amount = order.payable_fen // 100 * rate * levels.points_percent(order.user_id) // 100
     if amount <= 0:
         return
-    at = order.completed_at or utcnow()
     points.earn(order.user_id, amount, source="order", ref=order.order_no,
                 available_from=at + timedelta(days=current_app.config["POINTS_HOLD_DAYS"]), now=at)

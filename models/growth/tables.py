@@ -271,3 +271,32 @@ class CampaignMember(db.Model):
     done: Mapped[bool] = mapped_column(default=False)  # rewarded (or refused, with `result`), or held out
     result: Mapped[str | None] = mapped_column(String(32))  # coupon:<id> | points:<lot> | failed:<code>
     at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MemberLevel(db.Model):
+    """A member level: reached by net completed spend over the last 12 months, with its
+    benefits (a points multiplier in percent, priority pickup, a discount kept for checkout)."""
+
+    __tablename__ = "member_levels"
+    __table_args__ = (UniqueConstraint("min_spend_fen"), MYSQL_TABLE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32))
+    min_spend_fen: Mapped[int]
+    points_percent: Mapped[int] = mapped_column(default=100)  # 150: one and a half points per yuan
+    priority_pickup: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Member(db.Model):
+    """A shopper's level and the spend it was judged on: raised at once when an order
+    completes, lowered only by the monthly review."""
+
+    __tablename__ = "members"
+    __table_args__ = (MYSQL_TABLE,)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, autoincrement=False)
+    level_id: Mapped[int | None] = mapped_column(ForeignKey("member_levels.id"))
+    spend_12m_fen: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

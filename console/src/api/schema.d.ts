@@ -3783,6 +3783,147 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/member-levels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Member levels, lowest first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LevelOut1"][];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `growth.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Add a member level (reached at once by spend; lowered only by the monthly review) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["LevelIn"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LevelOut1"];
+                    };
+                };
+                /** @description invalid_request: a level with that spend exists */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `growth.write`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unsupported_media_type: send JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/outbox": {
         parameters: {
             query?: never;
@@ -10121,6 +10262,60 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/level": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My member level, the spend it stands on, and what the next one needs */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MyLevelOut"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -19030,6 +19225,32 @@ export interface components {
             store_id?: number;
             to_level?: string;
         };
+        LevelIn: {
+            /** @description net completed spend over 12 months to reach it */
+            min_spend_fen: number;
+            name: string;
+            /**
+             * @description points earned per yuan, in percent of the base rate
+             * @default 100
+             */
+            points_percent?: number;
+            /** @default false */
+            priority_pickup?: boolean;
+        };
+        LevelOut: {
+            id?: number;
+            min_spend_fen?: number;
+            name?: string;
+            points_percent?: number;
+            priority_pickup?: boolean;
+        };
+        LevelOut1: {
+            id?: number;
+            min_spend_fen?: number;
+            name?: string;
+            points_percent?: number;
+            priority_pickup?: boolean;
+        };
         LineOut: {
             name?: string;
             qty?: number;
@@ -19067,6 +19288,13 @@ export interface components {
             has_phone?: boolean;
             id?: number;
             is_new?: boolean;
+        };
+        MyLevelOut: {
+            level?: components["schemas"]["LevelOut"] | null;
+            next_level?: components["schemas"]["LevelOut"] | null;
+            /** @description net completed spend over the last 12 months */
+            spend_12m_fen?: number;
+            to_next_fen?: number | null;
         };
         NewSkuIn: {
             /** @default null */

@@ -133,6 +133,8 @@ EXPECTED = {
     ("POST", "/api/admin/points/grants"): {A},
     ("POST", "/api/admin/invitation-campaigns"): {A},
     ("POST", "/api/admin/segments"): {A},
+    ("GET", "/api/admin/member-levels"): {A, M, N},
+    ("POST", "/api/admin/member-levels"): {A},
     ("GET", "/api/admin/segments/<int:segment_id>/preview"): {A, M, N},
     ("POST", "/api/admin/campaigns"): {A},
     ("GET", "/api/admin/campaigns/<int:campaign_id>/report"): {A, M, N},

@@ -241,7 +241,7 @@ def campaign_report(campaign_id):
 
 class LevelIn(StrictSchema):
     name = fields.String(required=True, validate=validators.Length(1, 32))
-    min_spend_fen = fields.Integer(required=True, strict=True, validate=validators.Range(0, 10**10),
+    min_spend_fen = fields.Integer(required=True, strict=True, validate=validators.Range(0, 1_000_000_000),
                                    metadata={"description": "net completed spend over 12 months to reach it"})
     points_percent = fields.Integer(load_default=100, strict=True, validate=validators.Range(100, 1000),
                                     metadata={"description": "points earned per yuan, in percent of the base rate"})

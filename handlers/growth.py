@@ -156,7 +156,8 @@ def my_invitation():
 @bp.post("/me/invitation/poster")
 @bp.auth_required(shopper_auth)
 @bp.doc(summary="My invitation as a mini-program code (PNG) to put on a poster; scanning it opens the shop "
-                "with my code", responses={200: "image/png", 503: "wechat_unavailable"})
+                "with my code",
+        responses={200: {"description": "the code, a PNG", "content": {"image/png": {}}}, 503: "wechat_unavailable"})
 def my_invitation_poster():
     return Response(invitations.poster_code(current_user().id), mimetype="image/png",
                     headers={"Cache-Control": "no-store"})

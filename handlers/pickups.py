@@ -28,7 +28,7 @@ def show(order_no, query):
 @bp.post("/<order_no>/pickup/wxacode")
 @bp.auth_required(shopper_auth)
 @bp.doc(summary="A mini-program code (PNG) that opens the clerk's verify page for this order",
-        responses={200: "image/png", 409: "pickup_not_ready, pickup_dynamic_qr_only", 423: "pickup_locked",
+        responses={200: {"description": "the code, a PNG", "content": {"image/png": {}}}, 409: "pickup_not_ready, pickup_dynamic_qr_only", 423: "pickup_locked",
                    503: "wechat_unavailable"})
 def mini_program_code(order_no):
     order = queries.owned_order(current_user().id, order_no)

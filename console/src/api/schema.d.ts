@@ -10233,13 +10233,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description image/png */
+                /** @description the code, a PNG */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": unknown;
+                        "image/png": unknown;
                     };
                 };
                 /** @description Authentication error */
@@ -11180,13 +11180,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description image/png */
+                /** @description the code, a PNG */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": unknown;
+                        "image/png": unknown;
                     };
                 };
                 /** @description Authentication error */

@@ -6,23 +6,13 @@ existed have NULL there and get the same split computed on the fly — the split
 only on the order's own figures, so it is the same every time it is made."""
 from __future__ import annotations
 
+from models.money import largest_remainder
+
 
 def split_fen(total_fen: int, weights: list[int]) -> list[int]:
-    """`total_fen` over `weights` proportionally, each part an integer and the parts
-    summing to exactly `total_fen`: every part gets its floor, and the fen left over go
-    one each to the largest remainders (ties: the earlier part)."""
-    if total_fen < 0 or any(w < 0 for w in weights):
-        raise ValueError("split_fen takes non-negative amounts")
-    whole = sum(weights)
-    if not weights:
-        return []
-    if whole == 0:  # nothing to weigh by: the last part takes it all
-        return [0] * (len(weights) - 1) + [total_fen]
-    parts = [total_fen * w // whole for w in weights]
-    remainders = sorted(range(len(weights)), key=lambda i: (-(total_fen * weights[i] % whole), i))
-    for i in remainders[: total_fen - sum(parts)]:
-        parts[i] += 1
-    return parts
+    """`total_fen` over `weights` proportionally, exact to the fen: the project's one
+    largest-remainder split (ties: the earlier part)."""
+    return largest_remainder(total_fen, weights)
 
 
 def line_shares(payable_fen: int, items) -> dict[int, int]:

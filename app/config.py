@@ -171,6 +171,13 @@ class Settings(BaseSettings):
     POINTS_MAX_SHARE_PERCENT: int = Field(default=50, ge=0, le=100)
     POINTS_EARN_PER_YUAN: int = Field(default=1, ge=0, le=1000)
     POINTS_HOLD_DAYS: int = Field(default=7, ge=0, le=90)
+    # Visit streaks (a check-in or a pickup marks a China-calendar day): every STREAK_DAYS-th
+    # day in a row grants priority pickup for STREAK_PRIORITY_DAYS (0: none) and
+    # STREAK_POINTS points (0: none). A week before points expire the shopper is reminded.
+    STREAK_DAYS: int = Field(default=7, ge=2, le=365)
+    STREAK_PRIORITY_DAYS: int = Field(default=7, ge=0, le=365)
+    STREAK_POINTS: int = Field(default=0, ge=0, le=1_000_000)
+    POINTS_REMIND_DAYS: int = Field(default=7, ge=1, le=60)
     # Pickup cards. Passwords are 16 random digits (~53 bits), stored as PBKDF2-HMAC-SHA256
     # with a per-card salt; each hash records its own iteration count, so raising this
     # later applies to new batches without breaking old cards. Random 53-bit secrets don't

@@ -88,7 +88,8 @@ def register(celery: Celery) -> None:
 
     @task(name="tihuo.growth.expire")
     def growth_expire():
-        return {"coupons": coupons.expire_due(), "points": points.expire_due()}
+        return {"coupons": coupons.expire_due(), "points": points.expire_due(),
+                "reminded": points.remind_expiring(within_days=current_app.config["POINTS_REMIND_DAYS"])}
 
     @task(name="tihuo.growth.campaigns")
     def growth_campaigns():

@@ -30,6 +30,8 @@ class CouponTemplateIn(StrictSchema):
     per_user_limit = fields.Integer(load_default=1, strict=True, validate=validators.Range(1, 1000))
     channels = fields.List(fields.String(validate=validators.OneOf(coupons.CHANNELS)), load_default=lambda: ["claim"])
     stack_with_points = fields.Boolean(load_default=True)
+    points_cost = fields.Integer(load_default=0, strict=True, validate=validators.Range(0, 10_000_000),
+                                 metadata={"description": "points a coupon costs (the points_exchange channel only)"})
 
 
 class AdminTemplateOut(CouponTemplateOut):

@@ -8,7 +8,7 @@ from handlers.access import current_user, shopper_auth
 from app.sessions import issue_token, revoke_token, session_ttl
 from handlers.schemas import Bool, Schema, StrictSchema
 from models import users
-from models.growth import invitations
+from models.growth import coupons, invitations
 
 bp = APIBlueprint("auth", __name__, url_prefix="/api/auth", tag="Shopper login")
 
@@ -46,6 +46,8 @@ class PhoneOut(Schema):
 def login(body):
     user, is_new = users.login(body["code"])
     invitations.attribute(user, is_new, body["invite_code"])
+    if is_new:  # a welcome coupon: the new_customer channel's templates, within their limits
+        coupons.grant_by_channel(user.id, "new_customer")
     token, expires_at = issue_token("user", user.id, session_ttl("user"))
     return {"token": token, "expires_at": expires_at,
             "user": {"id": user.id, "is_new": is_new, "has_phone": user.has_phone}}

@@ -5,8 +5,8 @@ from apiflask import APIBlueprint, fields, validators
 from flask import Response
 
 from handlers.access import current_user, shopper_auth
-from handlers.schemas import Cursor, PageQuery, Schema, StrictSchema, cursor_int, page, page_of
-from models.growth import coupons, invitations, levels, points
+from handlers.schemas import Cursor, PageQuery, RequiredIdempotencyHeaders, Schema, StrictSchema, cursor_int, page, page_of
+from models.growth import coupons, invitations, levels, points, streaks
 from models.growth.tables import CouponStatus
 
 bp = APIBlueprint("growth", __name__, url_prefix="/api", tag="Points and coupons")
@@ -28,6 +28,7 @@ class CouponTemplateOut(Schema):
     valid_days = fields.Integer(allow_none=True, metadata={"description": "valid this many days from claiming"})
     per_user_limit = fields.Integer()
     stack_with_points = fields.Boolean()
+    points_cost = fields.Integer(metadata={"description": "points it costs by exchange (0: not exchangeable)"})
 
 
 class ClaimableOut(Schema):
@@ -91,6 +92,25 @@ def claimable():
         responses={404: "not_found", 409: "coupon_sold_out, coupon_limit_reached, coupon_not_claimable"})
 def claim(template_id):
     return coupons.claim(current_user().id, template_id)
+
+
+@bp.get("/coupons/exchangeable")
+@bp.auth_required(shopper_auth)
+@bp.output(ClaimableOut(many=True))
+@bp.doc(summary="Coupons open to exchanging for points now (each at its points_cost)")
+def exchangeable():
+    return coupons.claimable(current_user().id, channel="points_exchange")
+
+
+@bp.post("/coupons/<int:template_id>/exchange")
+@bp.auth_required(shopper_auth)
+@bp.input(RequiredIdempotencyHeaders, location="headers", arg_name="headers")
+@bp.output(CouponOut, status_code=201)
+@bp.doc(summary="Exchange points for a coupon (Idempotency-Key required: a retry is the same exchange)",
+        responses={404: "not_found", 409: "coupon_sold_out, coupon_limit_reached, coupon_not_claimable, "
+                                          "points_insufficient", 422: "idempotency_key_reused"})
+def exchange(template_id, headers):
+    return coupons.exchange(current_user().id, template_id, key=headers["idempotency_key"])
 
 
 @bp.get("/me/coupons")
@@ -184,3 +204,30 @@ class MyLevelOut(Schema):
 @bp.doc(summary="My member level, the spend it stands on, and what the next one needs")
 def my_level():
     return levels.mine(current_user().id)
+
+
+class StreakOut(Schema):
+    length = fields.Integer(metadata={"description": "days in a row so far (0: the run was broken)"})
+    best = fields.Integer()
+    streak_days = fields.Integer(metadata={"description": "days in a row that earn the benefit"})
+    to_next_reward = fields.Integer(metadata={"description": "visit days still needed for the next benefit"})
+    checked_in_today = fields.Boolean()
+    priority_until = fields.DateTime(allow_none=True, metadata={"description": "the streak's priority pickup, until"})
+    priority_pickup = fields.Boolean(metadata={"description": "my orders are prepared first now (level or streak)"})
+
+
+@bp.get("/me/streak")
+@bp.auth_required(shopper_auth)
+@bp.output(StreakOut)
+@bp.doc(summary="My visit streak (check-ins and pickups) and whether my orders get priority pickup")
+def my_streak():
+    return streaks.mine(current_user().id)
+
+
+@bp.post("/me/checkin")
+@bp.auth_required(shopper_auth)
+@bp.output(StreakOut)
+@bp.doc(summary="Check in today (签到): a visit day of my streak; again the same day changes nothing")
+def check_in():
+    streaks.visit(current_user().id)
+    return streaks.mine(current_user().id)

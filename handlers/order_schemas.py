@@ -75,6 +75,8 @@ class StaffOrdersQuery(OrdersQuery):
         "description": "An order number (exact), a shopper's whole phone number, or its last 4 digits "
                        "(400 invalid_search for other digits)."})
     fulfillment = fields.String(load_default=None, validate=validators.OneOf(["pickup", "delivery"]))
+    priority = fields.Boolean(load_default=None, metadata={
+        "description": "Only orders with (true) or without (false) priority pickup: clerks list them first."})
     created_from = fields.Date(load_default=None, validate=_DAYS, metadata={
         "description": "Placed on or after this day (Asia/Shanghai)."})
     created_to = fields.Date(load_default=None, validate=_DAYS, metadata={
@@ -152,6 +154,7 @@ class OrderDetail(OrderOut):
 
 class StaffOrderOut(OrderOut):
     buyer_phone_masked = fields.String(allow_none=True)  # 138****5678; null: no phone bound
+    priority = fields.Boolean(metadata={"description": "priority pickup (a member level's or a visit streak's)"})
 
 
 class PaymentOut(Schema):

@@ -30,7 +30,7 @@ bp = APIBlueprint("staff_orders", __name__, url_prefix="/api/staff/orders", tag=
 def list_orders(query):
     rows = search.staff_orders(current_staff(), store_id=query["store_id"], status=query["status"],
                                fulfillment=query["fulfillment"], created_from=query["created_from"],
-                               created_to=query["created_to"], q=query["q"],
+                               created_to=query["created_to"], q=query["q"], priority=query["priority"],
                                cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1)
     return page(staff_view.rows(rows), query["limit"])
 

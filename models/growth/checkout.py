@@ -111,6 +111,8 @@ def earn_for_completed(order) -> None:
 
     at = order.completed_at or utcnow()
     levels.on_completed(order.user_id, at)  # the order counts toward the level at once
+    if order.payable_fen > 0:  # a thank-you coupon (the order_gift channel's templates), within their limits
+        coupons.grant_by_channel(order.user_id, "order_gift", at)
     rate = current_app.config["POINTS_EARN_PER_YUAN"]
     amount = order.payable_fen // 100 * rate * levels.points_percent(order.user_id) // 100
     if amount <= 0:

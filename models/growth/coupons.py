@@ -90,6 +90,8 @@ def create_template(staff, fields: dict) -> CouponTemplate:
         problems["scope"] = "unknown"
     if not set(fields.get("channels") or ["claim"]) <= set(CHANNELS):
         problems["channels"] = f"among {', '.join(CHANNELS)}"
+    if ("points_exchange" in (fields.get("channels") or [])) != (fields.get("points_cost", 0) > 0):
+        problems["points_cost"] = "a points_exchange template costs points; no other does"
     if fields.get("valid_until") is None and not fields.get("valid_days"):
         problems["valid_until"] = "give an end date or a number of days from claiming"
     if fields.get("total_limit") is not None and fields["total_limit"] < 1:
@@ -108,8 +110,10 @@ def create_template(staff, fields: dict) -> CouponTemplate:
 
 # -- claiming -------------------------------------------------------------------------------
 
-def claim(user_id: int, template_id: int, *, channel: str = "claim", now: datetime | None = None) -> Coupon:
-    """One coupon of the template for the shopper; the caller commits."""
+def claim(user_id: int, template_id: int, *, channel: str = "claim", now: datetime | None = None,
+          key: str | None = None) -> Coupon:
+    """One coupon of the template for the shopper; the caller commits. `key`: the claim's
+    Idempotency-Key (an exchange for points), unique per shopper."""
     now = now or utcnow()
     template = db.session.get(CouponTemplate, template_id)
     if template is None or not template.active:
@@ -138,7 +142,7 @@ def claim(user_id: int, template_id: int, *, channel: str = "claim", now: dateti
             raise CouponLimitReached(details={"per_user_limit": template.per_user_limit})
         coupon = Coupon(template_id=template_id, user_id=user_id, user_seq=have + 1, channel=channel,
                         status=CouponStatus.available.value, valid_from=valid_from, valid_until=min(ends),
-                        claimed_at=now)
+                        claimed_at=now, claim_key=key)
         try:
             with db.session.begin_nested():
                 db.session.add(coupon)
@@ -148,6 +152,51 @@ def claim(user_id: int, template_id: int, *, channel: str = "claim", now: dateti
             continue
         return coupon
     raise CouponLimitReached(details={"per_user_limit": template.per_user_limit})
+
+
+class ExchangeKeyReused(AppError):
+    status, code, message = 422, "idempotency_key_reused", "This Idempotency-Key was used for another exchange."
+
+
+def exchange(user_id: int, template_id: int, *, key: str, now: datetime | None = None) -> Coupon:
+    """A coupon bought with points (the points_exchange channel, at the template's
+    points_cost), all or nothing in the caller's transaction: the claim's limits first, then
+    the spend under the shopper's points lock (the order every checkout takes them in). The
+    same key again returns the same coupon and spends nothing."""
+    from models.growth import points
+
+    done = db.session.scalars(select(Coupon).where(Coupon.user_id == user_id, Coupon.claim_key == key)).first()
+    if done is not None:
+        if done.template_id != template_id:
+            raise ExchangeKeyReused(details={"template_id": done.template_id})
+        return done
+    template = db.session.get(CouponTemplate, template_id)
+    if template is None or not template.active:
+        raise NotFound("No such coupon.", details={"template_id": template_id})
+    if "points_exchange" not in (template.channels or []) or template.points_cost <= 0:
+        raise CouponNotClaimable(details={"channel": "points_exchange"})
+    coupon = claim(user_id, template_id, channel="points_exchange", now=now, key=key)
+    db.session.flush()
+    points.spend(user_id, template.points_cost, ref=f"coupon:{coupon.id}", now=now, new_ref=True)
+    return coupon
+
+
+def grant_by_channel(user_id: int, channel: str, now: datetime | None = None) -> list[Coupon]:
+    """Every open template of an automatic channel (new_customer at the first login,
+    order_gift when an order completes) gives the shopper one coupon, within its limits: a
+    template sold out or at its per-user limit is passed over, not an error."""
+    now = now or utcnow()
+    given = []
+    for template in db.session.scalars(select(CouponTemplate).where(CouponTemplate.active.is_(True))
+                                       .order_by(CouponTemplate.id).limit(200)):
+        if channel not in (template.channels or []) or (template.valid_until and template.valid_until <= now):
+            continue
+        try:
+            with db.session.begin_nested():
+                given.append(claim(user_id, template.id, channel=channel, now=now))
+        except AppError:
+            continue
+    return given
 
 
 def _count_against_total(template: CouponTemplate) -> None:
@@ -270,12 +319,13 @@ def expire_due(now: datetime | None = None, batch: int = 500) -> int:
 
 # -- what shoppers and staff see ------------------------------------------------------------
 
-def claimable(user_id: int, now: datetime | None = None) -> list[dict]:
-    """Templates open to claiming by hand now, with how many of each the shopper has."""
+def claimable(user_id: int, now: datetime | None = None, channel: str = "claim") -> list[dict]:
+    """Templates open to claiming by hand (or to exchanging for points) now, with how many
+    of each the shopper has."""
     now = now or utcnow()
     templates = [t for t in db.session.scalars(select(CouponTemplate).where(CouponTemplate.active.is_(True))
                                                .order_by(CouponTemplate.id.desc()).limit(200))
-                 if "claim" in (t.channels or []) and (t.valid_until is None or t.valid_until > now)
+                 if channel in (t.channels or []) and (t.valid_until is None or t.valid_until > now)
                  and (t.total_limit is None or t.issued < t.total_limit)]
     have = dict(db.session.execute(select(Coupon.template_id, func.count()).where(
         Coupon.user_id == user_id, Coupon.template_id.in_([t.id for t in templates] or [-1]))

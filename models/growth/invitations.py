@@ -19,11 +19,11 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import AppError
 from app.extensions import db
-from models import audit
+from models import audit, outbox
 from models.base import utcnow
 from models.growth import coupons, points
 from models.growth.status import REFERRALS
-from models.growth.tables import InvitationCampaign, InviteCode, Referral, ReferralStatus, TierGrant
+from models.growth.tables import CouponTemplate, InvitationCampaign, InviteCode, Referral, ReferralStatus, TierGrant
 from models.orders.tables import Order
 from models.payments.tables import Refund
 from models.state_machine import SYSTEM
@@ -216,6 +216,13 @@ def grant_tiers(campaign: InvitationCampaign, inviter_id: int, now: datetime) ->
             continue  # granted before
         grant.reward = {**tier["reward"], **_reward(tier["reward"], campaign.id, inviter_id, tier["invitees"], now)}
         granted += 1
+        if "failed" not in grant.reward:  # the inviter hears of each tier given, once (the grant's key)
+            template = (db.session.get(CouponTemplate, tier["reward"].get("template_id"))
+                        if tier["reward"].get("kind") == "coupon" else None)
+            outbox.enqueue("subscribe_message", {
+                "event": "invitation_reward", "user_id": inviter_id, "invitees": tier["invitees"],
+                "reward": {**tier["reward"], "name": template.name if template else None}},
+                dedupe_key=f"invitation_reward:{campaign.id}:{inviter_id}:{tier['invitees']}")
     return granted
 
 

@@ -19,7 +19,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import AppError, InvalidRequest
@@ -216,6 +216,33 @@ def expire_due(now: datetime | None = None, batch: int = 500) -> int:
             expired += n
         account.updated_at = now
     return expired
+
+
+def remind_expiring(now: datetime | None = None, within_days: int = 7, batch: int = 500) -> int:
+    """A week (POINTS_REMIND_DAYS) before points expire, each shopper with such lots is
+    told once (a subscribe message, sent only where they left a grant for it): the lots
+    are marked reminded. Walks the expires_at index over the coming days only. The caller
+    commits; returns the shoppers reminded."""
+    from models import outbox
+
+    now = now or utcnow()
+    due = db.session.execute(select(PointLot.id, PointLot.user_id, PointLot.remaining, PointLot.expires_at).where(
+        PointLot.expires_at > now, PointLot.expires_at <= now + timedelta(days=within_days),
+        PointLot.remaining > 0, PointLot.reminded_at.is_(None)).order_by(PointLot.expires_at).limit(batch)).all()
+    by_user: dict[int, list] = defaultdict(list)
+    for row in due:
+        by_user[row.user_id].append(row)
+    for user_id, lots in sorted(by_user.items()):
+        first = min(lot.expires_at for lot in lots)
+        outbox.enqueue("subscribe_message", {"event": "points_expiring", "user_id": user_id,
+                                             "points": sum(lot.remaining for lot in lots),
+                                             "expires_at": first.isoformat()},
+                       dedupe_key=f"points_expiring:{user_id}:{first.date().isoformat()}")
+    if due:
+        db.session.execute(update(PointLot).where(PointLot.id.in_([row.id for row in due]),
+                                                  PointLot.reminded_at.is_(None)).values(reminded_at=now)
+                           .execution_options(synchronize_session=False))
+    return len(by_user)
 
 
 def checkout_value(points: int, payable_fen: int, *, points_per_yuan: int = 100, unit: int = 100,

@@ -5,7 +5,7 @@ append-only entry for every change with the balance after it."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -65,6 +65,8 @@ class CouponTemplate(db.Model):
     stack_with_points: Mapped[bool] = mapped_column(default=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What a coupon of the points_exchange channel costs in points (0: not exchangeable).
+    points_cost: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Coupon(db.Model):
@@ -73,6 +75,8 @@ class Coupon(db.Model):
         # A shopper's n-th coupon of a template, n ≤ per_user_limit: two claims at once that
         # both counted n-1 cannot both insert n.
         UniqueConstraint("template_id", "user_id", "user_seq"),
+        # An exchange for points under one Idempotency-Key gives one coupon, however often sent.
+        UniqueConstraint("user_id", "claim_key"),
         Index("ix_coupons_user_id_status", "user_id", "status"),
         Index("ix_coupons_status_valid_until", "status", "valid_until"),
         MYSQL_TABLE,
@@ -91,6 +95,7 @@ class Coupon(db.Model):
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class PointAccount(db.Model):
@@ -300,3 +305,20 @@ class Member(db.Model):
     spend_12m_fen: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Streak(db.Model):
+    """A shopper's run of consecutive visit days (China calendar): a check-in in the
+    mini-program or a pickup at a store marks the day. Every STREAK_DAYS-th day in a row
+    earns the streak's benefit: priority pickup until `priority_until` (and points, if set)."""
+
+    __tablename__ = "member_streaks"
+    __table_args__ = (MYSQL_TABLE,)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, autoincrement=False)
+    last_day: Mapped[date]
+    length: Mapped[int] = mapped_column(default=1)
+    best: Mapped[int] = mapped_column(default=1)
+    rewards: Mapped[int] = mapped_column(default=0)  # how many times the run reached STREAK_DAYS
+    priority_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

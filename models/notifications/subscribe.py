@@ -116,18 +116,25 @@ def prepare(claim: Claim) -> Prepared:
     event = payload.get("event")
     if event not in tpl.EVENTS:
         raise Permanent(f"unknown event {str(event)[:32]!r}")
-    order = db.session.get(Order, payload.get("order_id"))
-    if order is None:
-        raise Permanent("order_missing", event=event)
-    user = db.session.get(User, order.user_id)
-    info = {"event": event, "order_id": order.id, "user_id": user.id, "openid": user.openid}
+    if event in tpl.USER_EVENTS:  # the shopper's own news (points, invitations): no order
+        order, user = None, db.session.get(User, payload.get("user_id"))
+        if user is None:
+            raise Permanent("user_missing", event=event)
+    else:
+        order = db.session.get(Order, payload.get("order_id"))
+        if order is None:
+            raise Permanent("order_missing", event=event)
+        user = db.session.get(User, order.user_id)
+    info = {"event": event, "order_id": order.id if order else None, "user_id": user.id, "openid": user.openid}
     template = tpl.templates().get(event)
     if template is None:
         raise Skip("no_template", **info)
     info["template_id"] = template.template_id
     try:
-        data = tpl.render(template, tpl.event_fields(event, order, payload, claim.created_at))
-        page = tpl.page_for(template, order.order_no)
+        fields = (tpl.user_event_fields(event, payload, claim.created_at) if order is None
+                  else tpl.event_fields(event, order, payload, claim.created_at))
+        data = tpl.render(template, fields)
+        page = tpl.page_for(template, order.order_no if order else None)
     except ValueError as exc:
         raise Permanent(f"render: {exc}", **info) from None
     entry = _entry(claim.id)

@@ -198,7 +198,7 @@ def insert_order(user_id: int, store_id: int, fulfillment: str, lines: list[Line
              for ln in lines for sku in (skus[ln.sku_id],)]
     order["total_fen"] = sum(i["price_fen"] * i["qty"] for i in items)
     order["payable_fen"] = 0 if prepaid else order["total_fen"]
-    order.update(coupon_discount_fen=0, points_used=0, points_discount_fen=0)
+    order.update(coupon_discount_fen=0, points_used=0, points_discount_fen=0, priority=False)
     for item in items:
         item["discount_fen"] = 0
     if discounts is not None and discounts.any:

@@ -119,7 +119,7 @@ def id_bounds(start: datetime | None, end: datetime | None) -> tuple[int | None,
 def staff_orders(staff, *, store_id: int | None = None, status: str | None = None,
                  fulfillment: str | None = None, created_from: date | None = None,
                  created_to: date | None = None, q: str | None = None, cursor: int | None = None,
-                 limit: int = 20) -> list[Order]:
+                 limit: int = 20, priority: bool | None = None) -> list[Order]:
     """The orders of the stores whose lists the member reads (admins and analysts: every
     store), or of the one store asked for (403 if not theirs), that match every filter
     given; newest first, at most `limit`, older than `cursor`."""
@@ -133,6 +133,8 @@ def staff_orders(staff, *, store_id: int | None = None, status: str | None = Non
         where.append(Order.status == status)
     if fulfillment:
         where.append(Order.fulfillment == fulfillment)
+    if priority is not None:  # read on the store's (status) index walk: a paid queue is short
+        where.append(Order.priority.is_(priority))
     lo, hi = id_bounds(start, end)
     if start is not None:
         where.append(Order.created_at >= start)

@@ -73,11 +73,12 @@ def transition(order: Order, action: str, actor: Actor, *, reason: str | None = 
 
 
 def transition_locked(order, action: str, actor: Actor, writes: Batch, *, reason: str | None = None,
-                      at: datetime | None = None) -> dict:
+                      at: datetime | None = None, **fields) -> dict:
     """`transition` for a caller that read `order` (any object with id and status) with a
     locking read: the move is decided now, and its guarded update and event are added to
-    `writes` for the caller to run with its other rows. Returns the columns it sets."""
-    values = ORDERS.move_locked(order, action, writes, actor, note=reason, at=at)
+    `writes` for the caller to run with its other rows. `fields`: other columns set in the
+    same update. Returns the columns it sets."""
+    values = ORDERS.move_locked(order, action, writes, actor, note=reason, at=at, **fields)
     # Written now, ahead of the caller's batch: the caller holds the order's lock, and a
     # batch that fails rolls the whole transaction back, this event with it.
     partner_events.order_moved(order, action, values["status"].value if hasattr(values["status"], "value")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint)
+from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -53,6 +53,9 @@ class Order(db.Model):
     coupon_discount_fen: Mapped[int] = mapped_column(default=0, server_default="0")
     points_used: Mapped[int] = mapped_column(default=0, server_default="0")
     points_discount_fen: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Priority pickup (a member level's or a visit streak's benefit), fixed when it is paid:
+    # such orders are listed first to the clerks who prepare them.
+    priority: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     pay_deadline: Mapped[datetime] = mapped_column(UTCDateTime)

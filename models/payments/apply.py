@@ -21,14 +21,14 @@ from sqlalchemy.orm import load_only
 from app.extensions import db
 from app.sqlbatch import Batch, fetch_all
 from models import outbox
-from models.base import mirror, utcnow
+from models.base import UTCDateTime, mirror, utcnow
 from models.orders import lifecycle
 from models.orders.status import SYSTEM, Status, transition, transition_locked
 from models.orders.tables import Order
 from models.payments import refunds
 from models.payments.status import PAYMENTS
 from models.payments.tables import Payment, PaymentCase, Refund
-from models.growth import coupons
+from models.growth import coupons, streaks
 from models.state_machine import Row
 from models.stores import Store
 
@@ -43,13 +43,14 @@ def apply_transaction(tx: dict, *, source: str) -> str:
     # One locking read takes the order's and its payment's rows. The usual case — an
     # unpaid order, paid as asked — is then written in one round trip;
     # anything else goes through the ORM (_apply_otherwise).
-    facts = next(iter(fetch_all(_LOCK_FACTS, {"order_no": tx.get("out_trade_no")})), None)
+    facts = next(iter(fetch_all(_LOCK_FACTS, {"order_no": tx.get("out_trade_no"), "now": utcnow()})), None)
     if facts is not None and facts.transaction_id == tx["transaction_id"]:
         return "duplicate"
     if facts is None or facts.status != Status.pending_payment.value or _mismatch(tx, facts, facts):
         return _apply_otherwise(tx, source, facts)
     writes, paid, reason = Batch(), _paid_values(tx, source), f"wechat_pay:{source}"
-    moved = transition_locked(facts, "pay", SYSTEM, writes, reason=reason, at=paid["paid_at"])
+    moved = transition_locked(facts, "pay", SYSTEM, writes, reason=reason, at=paid["paid_at"],
+                              priority=bool(facts.priority))
     _paid_messages(facts, writes)
     if facts.payment_id is None:  # paid without our prepay record (e.g. found in the bill)
         paid["status"] = PAYMENTS.initial_status("paid")
@@ -90,7 +91,8 @@ def _apply_otherwise(tx: dict, source: str, facts) -> str:
     paid = _paid_values(tx, source)
     PAYMENTS.move(payment, "pay", note=f"wechat_pay:{source}", at=paid["paid_at"], **paid)
     if order.status == Status.pending_payment.value:
-        transition(order, "pay", SYSTEM, reason=f"wechat_pay:{source}", at=payment.paid_at)
+        transition(order, "pay", SYSTEM, reason=f"wechat_pay:{source}", at=payment.paid_at,
+                   priority=streaks.has_priority(order.user_id))
         _paid_messages(order)
         lifecycle.on_paid(order)  # e.g. ready at once at an auto_ready store
         return "applied"
@@ -128,7 +130,9 @@ _LOCK_FACTS = (
            ORDERS.c.payable_fen, ORDERS.c.coupon_id, PAYMENTS_T.c.id.label("payment_id"), PAYMENTS_T.c.status.label("payment_status"),
            PAYMENTS_T.c.transaction_id,
            select(STORES.c.auto_ready).where(STORES.c.id == ORDERS.c.store_id).scalar_subquery()
-           .label("auto_ready"))
+           .label("auto_ready"),
+           # Priority pickup (a level's or a streak's), fixed on the order as it is paid.
+           streaks.priority_expr(ORDERS.c.user_id, bindparam("now", type_=UTCDateTime)).label("priority"))
     .outerjoin(PAYMENTS_T, PAYMENTS_T.c.order_id == ORDERS.c.id)
     .where(ORDERS.c.order_no == bindparam("order_no")).with_for_update())
 _INSERT_PAYMENT = PAYMENTS_T.insert()

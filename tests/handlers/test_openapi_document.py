@@ -51,12 +51,12 @@ def test_idempotency_key_is_a_declared_header_and_checked(client, sandbox, spec)
                 for p in op.get("parameters", []) if p["in"] == "header" and p["name"] == "Idempotency-Key"}
     assert set(declared) == {("POST", "/api/orders"), ("POST", "/api/cards/redeem"),
                              ("POST", "/api/staff/orders/{order_no}/refunds"), ("POST", "/api/staff/pickups/verify"),
-                             ("POST", "/api/admin/points/grants"),
-
+                             ("POST", "/api/admin/points/grants"), ("POST", "/api/coupons/{template_id}/exchange"),
                              ("POST", "/api/partner/v1/stores/{store_id}/stock/adjustments"),
                              ("POST", "/api/partner/v1/stores/{store_id}/stock/counts")}
     assert declared[("POST", "/api/staff/orders/{order_no}/refunds")]["required"] is True
     assert declared[("POST", "/api/admin/points/grants")]["required"] is True
+    assert declared[("POST", "/api/coupons/{template_id}/exchange")]["required"] is True
     assert declared[("POST", "/api/orders")].get("required", False) is False
     token = bearer(shopper_token(client, sandbox))
     resp = client.post("/api/orders", json={"store_id": 1, "fulfillment": "pickup", "items": [{"sku_id": 1, "qty": 1}]},

@@ -31,9 +31,11 @@ DEFAULT_TEMPLATES = {
     "TPL_PICKUP_EXPIRING": ["character_string1", "thing2", "time3", "thing4"],
     "TPL_ORDER_SHIPPED": ["character_string1", "thing2", "character_string3", "time4"],
     "TPL_PARCEL_UPDATE": ["character_string1", "thing2", "character_string3", "phrase4", "time5"],
+    "TPL_POINTS_EXPIRING": ["number1", "time2", "thing3"],
+    "TPL_INVITE_REWARD": ["number1", "thing2", "time3", "thing4"],
 }
 DEFAULT_PAGES = ["pages/index/index", "pages/order/detail", "pages/order/list",
-                 "pages/staff/verify"]
+                 "pages/staff/verify", "pages/me/points", "pages/me/invitation"]
 CODE_TTL = 300  # wx.login and phone codes live 5 minutes
 FORCE_REFRESH_INTERVAL = 30
 _BAD_SECRET_MSG = {

@@ -10019,6 +10019,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/coupons/exchangeable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Coupons open to exchanging for points now (each at its points_cost) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ClaimableOut"][];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/coupons/{template_id}/claim": {
         parameters: {
             query?: never;
@@ -10069,6 +10123,154 @@ export interface paths {
                 };
                 /** @description coupon_sold_out, coupon_limit_reached, coupon_not_claimable */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/coupons/{template_id}/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Exchange points for a coupon (Idempotency-Key required: a retry is the same exchange) */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    "Idempotency-Key": string;
+                };
+                path: {
+                    template_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CouponOut1"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description coupon_sold_out, coupon_limit_reached, coupon_not_claimable, points_insufficient */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description idempotency_key_reused */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/checkin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check in today (签到): a visit day of my streak; again the same day changes nothing */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StreakOut"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -10412,6 +10614,60 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/streak": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My visit streak (check-ins and pickups) and whether my orders get priority pickup */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StreakOut"];
                     };
                 };
                 /** @description Authentication error */
@@ -15450,6 +15706,8 @@ export interface paths {
                     /** @description An order number (exact), a shopper's whole phone number, or its last 4 digits (400 invalid_search for other digits). */
                     q?: string | null;
                     fulfillment?: "pickup" | "delivery" | null;
+                    /** @description Only orders with (true) or without (false) priority pickup: clerks list them first. */
+                    priority?: boolean | null;
                     /** @description Placed on or after this day (Asia/Shanghai). */
                     created_from?: string | null;
                     /** @description Placed on or before this day (Asia/Shanghai); at most 366 days after created_from. */
@@ -18087,6 +18345,8 @@ export interface components {
             name?: string;
             per_user_limit?: number;
             percent_off?: number;
+            /** @description points it costs by exchange (0: not exchangeable) */
+            points_cost?: number;
             /** @description all | category | sku | store */
             scope?: string;
             scope_ids?: unknown[];
@@ -18116,6 +18376,8 @@ export interface components {
             name?: string;
             per_user_limit?: number;
             percent_off?: number;
+            /** @description points it costs by exchange (0: not exchangeable) */
+            points_cost?: number;
             /** @description all | category | sku | store */
             scope?: string;
             scope_ids?: unknown[];
@@ -18695,6 +18957,11 @@ export interface components {
             /** @default 0 */
             percent_off?: number;
             /**
+             * @description points a coupon costs (the points_exchange channel only)
+             * @default 0
+             */
+            points_cost?: number;
+            /**
              * @default all
              * @enum {string}
              */
@@ -18729,6 +18996,8 @@ export interface components {
             name?: string;
             per_user_limit?: number;
             percent_off?: number;
+            /** @description points it costs by exchange (0: not exchangeable) */
+            points_cost?: number;
             /** @description all | category | sku | store */
             scope?: string;
             scope_ids?: unknown[];
@@ -20512,6 +20781,8 @@ export interface components {
             pickup_deadline?: string | null;
             points_discount_fen?: number;
             points_used?: number;
+            /** @description priority pickup (a member level's or a visit streak's) */
+            priority?: boolean;
             /** Format: date-time */
             ready_at?: string | null;
             remark?: string | null;
@@ -20679,6 +20950,23 @@ export interface components {
             };
             phone?: string | null;
             pickup_radius_m?: number | null;
+        };
+        StreakOut: {
+            best?: number;
+            checked_in_today?: boolean;
+            /** @description days in a row so far (0: the run was broken) */
+            length?: number;
+            /** @description my orders are prepared first now (level or streak) */
+            priority_pickup?: boolean;
+            /**
+             * Format: date-time
+             * @description the streak's priority pickup, until
+             */
+            priority_until?: string | null;
+            /** @description days in a row that earn the benefit */
+            streak_days?: number;
+            /** @description visit days still needed for the next benefit */
+            to_next_reward?: number;
         };
         SubscriptionsIn: {
             accepted: string[];

@@ -15,6 +15,7 @@ from models.growth import coupons, invitations
 from models.growth.tables import Coupon, PointLot, Referral, TierGrant
 from models.orders.status import SYSTEM, transition
 from models.orders.tables import Order
+from models.outbox.tables import OutboxMessage
 from tests.app.test_errors import assert_error
 from tests.factories import admin_headers, bearer, wx_login_code
 from tests.models.pickup.support import counter, ready_order, shown, verify  # noqa: F401
@@ -91,6 +92,11 @@ def test_ten_invitees_one_refunded_reach_the_tiers_of_three_and_five_once(client
     assert [(r.invitee_id, r.reason) for r in refused] == [(invitees[-1][0], "refunded")]
     mine = client.get("/api/me/invitation", headers=inviter).json
     assert (mine["qualified"], mine["waiting"], mine["granted"]) == (9, 0, [3, 5])
+    # The inviter is told of each tier given, once.
+    told = [r.payload for r in db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "subscribe_message"))
+            if r.payload.get("event") == "invitation_reward"]
+    assert sorted((t["user_id"], t["invitees"], t["reward"]["kind"]) for t in told) == [
+        (inviter_id, 3, "points"), (inviter_id, 5, "coupon")]
 
 
 def test_campaigns_refuse_tiers_that_cannot_be_rewarded(client, ctx):

@@ -204,6 +204,28 @@ def test_a_send_uses_one_grant_and_is_logged(app, client, sandbox):
     assert row.status == "sent" and row.sent_at is not None and row.attempts == 1
 
 
+def test_a_shoppers_own_news_is_sent_without_an_order(app, client, sandbox):
+    """Points about to expire and an inviter's tier reward name no order: rendered from the
+    payload, sent on the shopper's grant, logged with no order."""
+    user_id, openid, headers = buyer(client, sandbox)
+    grant(client, sandbox, openid, headers, template_id="TPL_POINTS_EXPIRING")
+    grant(client, sandbox, openid, headers, template_id="TPL_INVITE_REWARD")
+    expiring = enqueue(app, {"event": "points_expiring", "user_id": user_id, "points": 1200,
+                             "expires_at": "2027-01-31T16:00:00+00:00"})
+    reward = enqueue(app, {"event": "invitation_reward", "user_id": user_id, "invitees": 5,
+                           "reward": {"kind": "points", "points": 300}})
+    result = dispatch(app)
+    assert result == {"sent": 2}, (outbox_row(app, expiring).last_error, log_row(app, expiring).reason)
+    sent = {m["template_id"]: m for m in sent_messages(sandbox, openid)}
+    assert sent["TPL_POINTS_EXPIRING"]["data"]["number1"]["value"] == "1200"
+    assert sent["TPL_POINTS_EXPIRING"]["data"]["time2"]["value"].startswith("2027-02-01")  # China time
+    assert "300积分" in sent["TPL_INVITE_REWARD"]["data"]["thing2"]["value"]
+    for row_id in (expiring, reward):
+        entry = log_row(app, row_id)
+        assert (entry.status, entry.order_id, entry.user_id) == ("sent", None, user_id)
+    assert remaining(app, user_id, "TPL_POINTS_EXPIRING") == 0
+
+
 def test_without_a_grant_the_message_is_skipped_and_wechat_not_called(app, client, sandbox):
     user_id, openid, headers = buyer(client, sandbox)
     order_id = place_order(app, client, headers)

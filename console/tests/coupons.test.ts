@@ -17,4 +17,13 @@ describe('templateBody', () => {
     expect(body).toMatchObject({ kind: 'voucher', sku_id: 3 })
     expect(body).not.toHaveProperty('amount_fen')
   })
+  it('gives the channels chosen, and a price in points only for an exchange', () => {
+    const base = { ...emptyForm(), name: '邀请券', amount: '10', minSpend: '50' }
+    expect(templateBody({ ...base, channels: [] }).problems).toEqual(['channels'])
+    expect(templateBody({ ...base, channels: ['invitation', 'campaign'] }).body)
+      .toMatchObject({ channels: ['invitation', 'campaign'], points_cost: 0 })
+    expect(templateBody({ ...base, channels: ['points_exchange'] }).problems).toEqual(['pointsCost'])
+    expect(templateBody({ ...base, channels: ['points_exchange'], pointsCost: 800 }).body)
+      .toMatchObject({ channels: ['points_exchange'], points_cost: 800 })
+  })
 })

@@ -249,3 +249,47 @@ def test_a_manager_unlocks_a_locked_code_and_it_verifies_again(client, ctx, desk
     resp = verify(client, c.clerk, code=code)
     assert resp.status_code == 200, resp.json
     assert order_row(order_no).status == "picked_up"
+
+
+def test_priority_orders_come_first_in_the_clerks_paid_list(client, ctx, sandbox, desk):
+    """A shopper on a visit streak's priority pickup pays an order: the payment fixes the
+    priority on it, and the clerk's list of paid orders shows it first, marked 优先, above a
+    newer order without it."""
+    from models.base import utcnow
+    from models.growth.tables import Streak
+
+    store = make_store()
+    sku = make_product("月饼", skus=[("6枚", 12800)]).skus[0]
+    stock(store, sku, 20)
+    clerk = make_staff("clerk", [store])
+    placed = []
+    for streak in (True, False):  # the priority order first, so it is the older one
+        user, shopper = make_shopper()
+        if streak:
+            db.session.add(Streak(user_id=user.id, last_day=utcnow().date(), length=7, best=7, rewards=1,
+                                  priority_until=utcnow() + timedelta(days=3), updated_at=utcnow()))
+            db.session.commit()
+        resp = client.post("/api/orders", headers=shopper, json={
+            "store_id": store.id, "fulfillment": "pickup", "items": [{"sku_id": sku.id, "qty": 1}]})
+        order_no = resp.json["order_no"]
+        pay = client.post(f"/api/orders/{order_no}/pay", headers=shopper).json
+        requests.post(f"{sandbox.base_url}/_/pay/request-payment", json=pay, timeout=10)
+        requests.get(f"{sandbox.base_url}/_/pay/notifications", params={"out_trade_no": order_no, "wait": 5},
+                     timeout=15)
+        assert order_row(order_no).status == "paid"
+        placed.append(order_no)
+    urgent, plain = placed
+    assert (order_row(urgent).priority, order_row(plain).priority) == (True, False)
+
+    sign_in(desk, clerk.username)
+    expect(desk).to_have_url(re.compile(r"/console/(dashboard|counter)$"))
+    desk.goto("/console/orders")
+    rows = desk.locator("tr[data-order]")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_have_attribute("data-order", plain)  # every status: newest first
+    desk.locator(".status-select").click()
+    desk.locator(".el-select-dropdown__item", has_text="已支付").click()
+    expect(rows.first).to_have_attribute("data-order", urgent)
+    expect(rows.first.locator(".priority-tag")).to_have_text("优先")
+    expect(rows.nth(1)).to_have_attribute("data-order", plain)
+    expect(rows.nth(1).locator(".priority-tag")).to_have_count(0)

@@ -3,6 +3,10 @@ import { parseYuan } from '@/money'
 
 export type Kind = 'fixed' | 'percent' | 'threshold' | 'voucher'
 export const KINDS: Kind[] = ['fixed', 'threshold', 'percent', 'voucher']
+// How coupons of a template reach shoppers: claimed by hand, given at the first login, as an
+// invitation tier's or a campaign's reward, after a completed order, or bought with points.
+export type Channel = 'claim' | 'new_customer' | 'invitation' | 'campaign' | 'order_gift' | 'points_exchange'
+export const CHANNELS: Channel[] = ['claim', 'new_customer', 'invitation', 'campaign', 'order_gift', 'points_exchange']
 
 export interface TemplateForm {
   name: string
@@ -15,11 +19,13 @@ export interface TemplateForm {
   validDays: number | null
   totalLimit: number | null
   perUserLimit: number
+  channels: Channel[]
+  pointsCost: number | null // points_exchange only
 }
 
 export function emptyForm(): TemplateForm {
   return { name: '', kind: 'threshold', amount: '', percentOff: null, cap: '', minSpend: '', skuId: null,
-    validDays: 30, totalLimit: null, perUserLimit: 1 }
+    validDays: 30, totalLimit: null, perUserLimit: 1, channels: ['claim'], pointsCost: null }
 }
 
 /** The request body, or the names of the fields at fault (i18n keys under coupons.invalid). */
@@ -37,10 +43,13 @@ export function templateBody(f: TemplateForm): { body?: Record<string, unknown>;
   if (f.kind === 'voucher' && !(f.skuId && f.skuId > 0)) problems.push('sku')
   if (!(f.validDays && f.validDays >= 1)) problems.push('validDays')
   if (minSpend === null) problems.push('minSpend')
+  if (!f.channels.length) problems.push('channels')
+  const exchange = f.channels.includes('points_exchange')
+  if (exchange && !(f.pointsCost && f.pointsCost >= 1)) problems.push('pointsCost')
   if (problems.length) return { problems: [...new Set(problems)] }
   const body: Record<string, unknown> = {
     name, kind: f.kind, min_spend_fen: minSpend ?? 0, valid_days: f.validDays, per_user_limit: f.perUserLimit,
-    channels: ['claim'],
+    channels: [...f.channels], points_cost: exchange ? f.pointsCost : 0,
   }
   if (f.kind === 'fixed' || f.kind === 'threshold') body.amount_fen = amount
   if (f.kind === 'percent') {

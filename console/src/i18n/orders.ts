@@ -8,6 +8,7 @@ const zhCN = {
     notFound: '找不到订单 {no}（或不属于您的门店，或不符合筛选条件）。',
     searchBadInput: '请输入订单号、完整的 11 位手机号或手机号后 4 位。',
     clearSearch: '清除搜索',
+    priority: '优先',
     searching: { order_no: '订单号 {value}', phone: '手机号 {value} 的订单', tail: '手机尾号 {value} 的订单' },
     filters: {
       status: '状态', anyStatus: '全部状态', store: '门店', allStores: '全部门店',
@@ -121,6 +122,7 @@ const en: Messages = {
     notFound: 'No order {no} (or not of your stores, or not matching the filters).',
     searchBadInput: 'Enter an order number, a whole 11-digit phone number or its last 4 digits.',
     clearSearch: 'Clear search',
+    priority: 'Priority',
     searching: { order_no: 'Order number {value}', phone: 'Orders of phone {value}', tail: 'Orders of phones ending {value}' },
     filters: {
       status: 'Status', anyStatus: 'Any status', store: 'Store', allStores: 'All stores',

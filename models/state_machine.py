@@ -30,7 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.errors import AppError
 from app.extensions import db
-from app.sqlbatch import Batch
+from app.sqlbatch import Batch, NewId
 from models.base import MYSQL_TABLE, UTCDateTime, mirror, utcnow
 
 # A statement the machine sends carries this option, naming the machine (what the tests'
@@ -192,6 +192,27 @@ class Machine:
                    one_row=f"{self.table.name} {row.id} moved while locked")
         if self.history is not None:
             writes.add(self._history_insert(), self._event(row.id, current, values["status"], actor, note, now))
+        return values
+
+    def move_batched(self, row, action: str, writes: Batch, actor: Actor = SYSTEM, *, on_lost,
+                     note: str | None = None, at: datetime | None = None, **fields) -> dict:
+        """`move_locked` for a row read without its lock: the update is guarded by the
+        status read, and `on_lost()` is called (it should raise) if another transaction
+        moved the row first — the batch's whole transaction then rolls back. Returns the
+        columns it sets."""
+        current, values, now = self.plan(row.status, action, at, fields)
+        if values is None:
+            raise self.error(details={"status": current, "action": action})
+        index = writes.add(self._batched_update(None), {"row": row.id, "from_status": current, **values})
+        if self.history is not None:
+            writes.add(self._history_insert(), self._event(row.id, current, values["status"], actor, note, now))
+
+        def _check(done):
+            if done[index].rowcount != 1:
+                on_lost()
+            elif _is_mapped(row):  # an id made by the same batch (NewId) as the one it made
+                mirror(row, {k: done[v.index].lastrowid if isinstance(v, NewId) else v for k, v in values.items()})
+        writes.then(_check)
         return values
 
     def move_all(self, action: str, *where, at: datetime | None = None, **fields) -> int:

@@ -52,8 +52,8 @@ def plan(user_id: int, store_id: int, lines: list[tuple[int, int, int]], *, coup
     if coupon_id:
         if flash:
             raise coupons.CouponNotApplicable(details={"reason": "flash_sale"})
-        coupon = db.session.get(Coupon, coupon_id)
-        template = coupons.usable(coupon, user_id)
+        coupon, template = coupons.with_template(coupon_id)
+        template = coupons.usable(coupon, user_id, template=template)
         if points_offered and not template.stack_with_points:
             raise coupons.CouponNotApplicable(details={"reason": "not_with_points"})
         categories = {}
@@ -74,12 +74,18 @@ def plan(user_id: int, store_id: int, lines: list[tuple[int, int, int]], *, coup
     return out
 
 
-def bind(order_id: int, order_no: str, user_id: int, discounts: Discounts, actor: Actor) -> None:
-    """The order exists: lock its coupon to it and spend its points (same transaction)."""
+def bind(order_id, order_no: str, user_id: int, discounts: Discounts, actor: Actor, writes=None) -> None:
+    """Lock the order's coupon to it and spend its points (same transaction). With `writes`
+    (placement's batch, `order_id` then the id its INSERT will make) both go in that one
+    round trip: the points' rows are locked first, here, and the coupon's guarded update
+    is checked when the batch has run (lost to another order: 409, all rolled back)."""
     if discounts.coupon is not None:
-        coupons.lock_for_order(discounts.coupon, order_id, actor)
+        coupons.lock_for_order(discounts.coupon, order_id, actor, writes=writes)
     if discounts.points:
-        points.spend(user_id, discounts.points, ref=f"order:{order_no}", new_ref=True)
+        if writes is not None:
+            points.spend_batched(user_id, discounts.points, ref=f"order:{order_no}", writes=writes)
+        else:
+            points.spend(user_id, discounts.points, ref=f"order:{order_no}", new_ref=True)
 
 
 def on_paid(order) -> None:

@@ -268,7 +268,8 @@ def quote(template: CouponTemplate, lines: list[Line], store_id: int, *, allow_f
     return Quote(discount, largest_remainder(discount, weights) if discount else [0] * len(lines))
 
 
-def usable(coupon: Coupon, user_id: int, now: datetime | None = None) -> CouponTemplate:
+def usable(coupon: Coupon, user_id: int, now: datetime | None = None,
+           template: CouponTemplate | None = None) -> CouponTemplate:
     """The coupon's template, if the shopper may use the coupon now."""
     now = now or utcnow()
     if coupon is None or coupon.user_id != user_id:
@@ -277,13 +278,28 @@ def usable(coupon: Coupon, user_id: int, now: datetime | None = None) -> CouponT
         raise CouponNotApplicable(details={"reason": "status", "status": coupon.status})
     if not coupon.valid_from <= now < coupon.valid_until:
         raise CouponNotApplicable(details={"reason": "not_valid_now"})
-    return db.session.get(CouponTemplate, coupon.template_id)
+    return template or db.session.get(CouponTemplate, coupon.template_id)
 
 
-def lock_for_order(coupon: Coupon, order_id: int, actor: Actor) -> None:
-    """The coupon is held by the order just placed (losing a race to another order: 409)."""
-    if not COUPONS.move(coupon, "lock", actor, order_id=order_id).applied:
-        raise Conflict("The coupon is already in use.")
+def with_template(coupon_id: int) -> tuple[Coupon | None, CouponTemplate | None]:
+    """A coupon and its template in one read (checkout)."""
+    row = db.session.execute(select(Coupon, CouponTemplate).join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
+                             .where(Coupon.id == coupon_id)).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _in_use():
+    raise Conflict("The coupon is already in use.")
+
+
+def lock_for_order(coupon: Coupon, order_id: int, actor: Actor, writes=None) -> None:
+    """The coupon is held by the order just placed (losing a race to another order: 409).
+    With `writes`, its guarded update goes in the caller's batch and is checked after it
+    runs."""
+    if writes is not None:
+        COUPONS.move_batched(coupon, "lock", writes, actor, on_lost=_in_use, order_id=order_id)
+    elif not COUPONS.move(coupon, "lock", actor, order_id=order_id).applied:
+        _in_use()
 
 
 def on_order_paid(order_id: int) -> None:

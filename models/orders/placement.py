@@ -144,9 +144,11 @@ def _place(user_id: int, body: dict, lines: list["Line"], idempotency_key: str |
     order = insert_order(user_id, store_id, body["fulfillment"], lines, skus, writes=writes,
                          address=body.get("address"), remark=body.get("remark"), flash=flash,
                          discounts=discounts)
-    reserve(store_id, holds, order_id=order.id, writes=writes)  # last: it takes the row locks
     if discounts.any:  # the coupon locked to this order, the points spent: or all of it rolls back
-        checkout.bind(order.id, order.order_no, user_id, discounts, Actor("user", user_id))
+        # In the same batch: the points' rows are locked now (a shopper's own rows), the
+        # writes go with the order's, and only the stock holds below come after them.
+        checkout.bind(order.id, order.order_no, user_id, discounts, Actor("user", user_id), writes=writes)
+    reserve(store_id, holds, order_id=order.id, writes=writes)  # last: it takes the row locks
     if key_row is not None:
         key_row.order_id = order.id
     partner_events.emit("order.created", "order", order.id, store_id,

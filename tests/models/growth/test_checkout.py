@@ -157,3 +157,35 @@ def test_line_discounts_add_up_for_an_order_of_several_lines(app, client, ctx):
 
 def _order_id(app, order_no) -> int:
     return order_row(app, order_no).id
+
+
+def test_one_coupon_raced_to_six_orders_is_on_one_and_the_rest_leave_nothing(app, client, shop):
+    """Six orders at once with the same coupon and points: the coupon's guarded update goes
+    in each placement's batch; one order wins, the others roll back whole — no order, no
+    stock held, no points spent, the winner's points spent once."""
+    from models.orders.tables import Order as OrderRow
+    from models.stock.tables import Inventory
+    from tests.models.orders.test_concurrency import run_threads
+
+    store_id, sku_id, headers, user_id = shop
+    coupon_id = coupon_for(app, client, headers)
+    give_points(app, client, user_id, 1000, "race")
+    body = {"store_id": store_id, "fulfillment": "pickup", "items": [{"sku_id": sku_id, "qty": 1}],
+            "coupon_id": coupon_id, "points": 100}
+
+    def place(_):
+        resp = app.test_client().post("/api/orders", headers=headers, json=body)
+        return resp.status_code, (resp.json or {}).get("error", {}).get("code")
+
+    results = run_threads(6, place)
+    assert [r[0] for r in results].count(201) == 1, results
+    # Refused when read as taken (422), or when its guarded update lost (409).
+    assert {r for r in results if r[0] != 201} <= {(409, "conflict"), (422, "coupon_not_applicable")}, results
+    with app.app_context():
+        [won] = db.session.scalars(select(OrderRow)).all()
+        assert (won.coupon_id, won.points_used, won.payable_fen) == (coupon_id, 100, 12800 - 1000 - 100)
+        inv = db.session.scalars(select(Inventory).where(Inventory.store_id == store_id,
+                                                         Inventory.sku_id == sku_id)).one()
+        assert inv.reserved == 1
+        assert db.session.get(PointAccount, user_id).balance == 900
+    assert state(app, coupon_id, user_id)[:2] == ("locked", won.id)

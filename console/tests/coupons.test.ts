@@ -17,4 +17,10 @@ describe('templateBody', () => {
     expect(body).toMatchObject({ kind: 'voucher', sku_id: 3 })
     expect(body).not.toHaveProperty('amount_fen')
   })
+  it('sends the channels chosen, and needs at least one', () => {
+    expect(templateBody({ ...emptyForm(), name: '邀请券', amount: '5', minSpend: '50' }).body?.channels).toEqual(['claim'])
+    const { body } = templateBody({ ...emptyForm(), name: '邀请券', amount: '5', minSpend: '50', channels: ['invitation', 'campaign'] })
+    expect(body?.channels).toEqual(['invitation', 'campaign'])
+    expect(templateBody({ ...emptyForm(), name: '邀请券', amount: '5', minSpend: '50', channels: [] }).problems).toEqual(['channels'])
+  })
 })

@@ -153,7 +153,8 @@ def test_segments_and_campaigns_listed_newest_first(client, ctx):
     assert segments["items"][0]["rules"] == {"pickup_styles": ["stocks_up"], "r_min": 3}
     page1 = client.get("/api/admin/campaigns", headers=analyst, query_string={"limit": 1}).json
     page2 = client.get("/api/admin/campaigns", headers=analyst, query_string={"cursor": page1["next_cursor"]}).json
-    assert [c["name"] for c in page1["items"] + page2["items"]] == ["唤醒二", "唤醒一"]
+    assert [(c["id"], c["name"]) for c in page1["items"] + page2["items"]] == [
+        (started[1]["id"], "唤醒二"), (started[0]["id"], "唤醒一")]
     assert page2["next_cursor"] is None
     assert page1["items"][0]["reward"] == {"kind": "points", "points": 200}
     assert (page1["items"][0]["holdout_percent"], page1["items"][0]["status"]) == (10, "sending")

@@ -3,6 +3,9 @@ import { parseYuan } from '@/money'
 
 export type Kind = 'fixed' | 'percent' | 'threshold' | 'voucher'
 export const KINDS: Kind[] = ['fixed', 'threshold', 'percent', 'voucher']
+// Where a template's coupons may come from (models/growth/coupons.py CHANNELS): an
+// invitation tier or a campaign offers only templates open to its channel.
+export const CHANNELS = ['claim', 'new_customer', 'invitation', 'campaign', 'order_gift', 'points_exchange'] as const
 
 export interface TemplateForm {
   name: string
@@ -15,11 +18,12 @@ export interface TemplateForm {
   validDays: number | null
   totalLimit: number | null
   perUserLimit: number
+  channels: string[]
 }
 
 export function emptyForm(): TemplateForm {
   return { name: '', kind: 'threshold', amount: '', percentOff: null, cap: '', minSpend: '', skuId: null,
-    validDays: 30, totalLimit: null, perUserLimit: 1 }
+    validDays: 30, totalLimit: null, perUserLimit: 1, channels: ['claim'] }
 }
 
 /** The request body, or the names of the fields at fault (i18n keys under coupons.invalid). */
@@ -37,10 +41,11 @@ export function templateBody(f: TemplateForm): { body?: Record<string, unknown>;
   if (f.kind === 'voucher' && !(f.skuId && f.skuId > 0)) problems.push('sku')
   if (!(f.validDays && f.validDays >= 1)) problems.push('validDays')
   if (minSpend === null) problems.push('minSpend')
+  if (!f.channels.length) problems.push('channels')
   if (problems.length) return { problems: [...new Set(problems)] }
   const body: Record<string, unknown> = {
     name, kind: f.kind, min_spend_fen: minSpend ?? 0, valid_days: f.validDays, per_user_limit: f.perUserLimit,
-    channels: ['claim'],
+    channels: [...f.channels],
   }
   if (f.kind === 'fixed' || f.kind === 'threshold') body.amount_fen = amount
   if (f.kind === 'percent') {

@@ -18,7 +18,7 @@ const zh = {
       minOrderShown: '首单满 {amount}',
     },
     levels: {
-      create: '添加等级', minSpend: '近 12 个月消费满（元）', pointsPercent: '积分倍率（%）', priorityPickup: '优先备货',
+      create: '添加等级', spend: '近 12 个月消费满', minSpend: '近 12 个月消费满（元）', pointsPercent: '积分倍率（%）', priorityPickup: '优先备货',
       benefits: '权益', pointsTimes: '积分 ×{times}', priority: '优先备货', created: '已添加等级「{name}」',
       hint: '达到消费额立即升级；降级在每月复核时进行。',
     },
@@ -82,7 +82,7 @@ const en: typeof zh = {
       minOrderShown: 'first order from {amount}',
     },
     levels: {
-      create: 'Add a level', minSpend: 'Spend over 12 months from (¥)', pointsPercent: 'Points rate (%)', priorityPickup: 'Priority pickup',
+      create: 'Add a level', spend: 'Spend over 12 months from', minSpend: 'Spend over 12 months from (¥)', pointsPercent: 'Points rate (%)', priorityPickup: 'Priority pickup',
       benefits: 'Benefits', pointsTimes: 'points ×{times}', priority: 'priority pickup', created: 'Added level “{name}”',
       hint: 'Reached at once by spend; lowered only by the monthly review.',
     },

@@ -268,3 +268,84 @@ def list_levels():
         responses={400: "invalid_request: a level with that spend exists"})
 def create_level(body):
     return levels.create_level(current_staff(), **body)
+
+
+# -- lists for the console (growth page) ---------------------------------------------------------
+
+class ReferralCountsOut(Schema):
+    attributed = fields.Integer(metadata={"description": "invitees who came and have not qualified yet"})
+    qualified = fields.Integer()
+    disqualified = fields.Integer(metadata={"description": "refunded within 7 days, below the minimum, "
+                                                          "a phone seen before, or no order in time"})
+
+
+class AdminInvitationCampaignOut(CampaignOut):
+    active = fields.Boolean(metadata={"description": "false: ended early (no new invitees attributed)"})
+    created_at = fields.DateTime()
+    referrals = fields.Nested(ReferralCountsOut)
+    tiers_granted = fields.Integer(metadata={"description": "tiers rewarded so far, over all inviters"})
+
+
+@bp.get("/invitation-campaigns")
+@bp.auth_required(staff_auth)
+@can("growth.read")
+@bp.input(PageQuery, location="query", arg_name="query")
+@bp.output(page_of(AdminInvitationCampaignOut, "InvitationCampaignPage"))
+@bp.doc(summary="Invitation campaigns, newest first, with their referrals by status and tiers granted")
+def list_invitation_campaigns(query):
+    return page(invitations.campaigns_page(cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1),
+                query["limit"], key=lambda c: c["id"])
+
+
+@bp.post("/invitation-campaigns/<int:campaign_id>/active")
+@bp.auth_required(staff_auth)
+@can("growth.write")
+@bp.input(ActiveIn, arg_name="body")
+@bp.output(AdminInvitationCampaignOut)
+@bp.doc(summary="End an invitation campaign early, or open it again within its window (referrals already "
+                "made still qualify and are rewarded)")
+def set_invitation_campaign_active(campaign_id, body):
+    return invitations.set_active(current_staff(), campaign_id, body["active"])
+
+
+@bp.get("/segments")
+@bp.auth_required(staff_auth)
+@can("growth.read")
+@bp.input(PageQuery, location="query", arg_name="query")
+@bp.output(page_of(SegmentOut, "SegmentPage"))
+@bp.doc(summary="Saved segments, newest first")
+def list_segments(query):
+    return page(campaigns.segments_page(cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1), query["limit"])
+
+
+@bp.get("/campaigns")
+@bp.auth_required(staff_auth)
+@can("growth.read")
+@bp.input(PageQuery, location="query", arg_name="query")
+@bp.output(page_of(GrowthCampaignOut, "GrowthCampaignPage"))
+@bp.doc(summary="Campaigns, newest first")
+def list_campaigns(query):
+    return page(campaigns.campaigns_page(cursor=cursor_int(query["cursor"]), limit=query["limit"] + 1), query["limit"])
+
+
+class PointsRulesOut(Schema):
+    points_per_yuan = fields.Integer(metadata={"description": "at checkout, this many points take ¥1 off"})
+    unit = fields.Integer(metadata={"description": "points are spent in whole units of this many"})
+    max_share_percent = fields.Integer(metadata={"description": "points pay at most this % of what is left to pay"})
+    earn_per_yuan = fields.Integer(metadata={"description": "points earned per yuan paid for a completed order"})
+    hold_days = fields.Integer(metadata={"description": "earned points are spendable this many days after completion"})
+    valid_months = fields.Integer(metadata={"description": "points expire at the end of this month after earning"})
+
+
+@bp.get("/points/rules")
+@bp.auth_required(staff_auth)
+@can("growth.read")
+@bp.output(PointsRulesOut)
+@bp.doc(summary="The points settings (POINTS_* of the configuration): read-only")
+def points_rules():
+    from flask import current_app
+
+    cfg = current_app.config
+    return {"points_per_yuan": cfg["POINTS_PER_YUAN"], "unit": cfg["POINTS_UNIT"],
+            "max_share_percent": cfg["POINTS_MAX_SHARE_PERCENT"], "earn_per_yuan": cfg["POINTS_EARN_PER_YUAN"],
+            "hold_days": cfg["POINTS_HOLD_DAYS"], "valid_months": points.VALID_MONTHS}

@@ -30,6 +30,7 @@ export const NAV: NavEntry[] = [
   { name: 'cards', path: 'cards', label: 'nav.cards', ability: 'cards.read', group: 'manage' },
   { name: 'catalog', path: 'catalog', label: 'nav.catalog', ability: 'catalog.read', group: 'manage' },
   { name: 'coupons', path: 'coupons', label: 'nav.coupons', ability: 'growth.read', group: 'manage' },
+  { name: 'growth', path: 'growth', label: 'nav.growth', ability: 'growth.read', group: 'manage' },
   { name: 'money', path: 'money', label: 'nav.money', ability: 'payments.read', group: 'manage' },
   { name: 'staff', path: 'staff', label: 'nav.staff', ability: 'staff.read', group: 'manage' },
   { name: 'audit', path: 'audit', label: 'nav.audit', ability: 'audit.read', group: 'manage' },

@@ -175,3 +175,18 @@ def report(campaign_id: int) -> dict:
         CampaignMember.campaign_id == campaign.id, CampaignMember.holdout.is_(False), CampaignMember.done.is_(True)))
     return {"campaign": campaign, "window_days": CONVERSION_DAYS, "treated": t, "holdout": h, "rewarded": rewarded,
             "uplift": uplift, "uplift_low": low, "uplift_high": high, "complete": utcnow() >= until}
+
+
+# -- the console ------------------------------------------------------------------------------
+
+def segments_page(*, cursor: int | None, limit: int) -> list[Segment]:
+    from models.base import keyset_page
+
+    return keyset_page(select(Segment), Segment.id, cursor=cursor, limit=limit, newest_first=True)
+
+
+def campaigns_page(*, cursor: int | None, limit: int) -> list[Campaign]:
+    """Newest first, as started: members and holdout are counted once at the start."""
+    from models.base import keyset_page
+
+    return keyset_page(select(Campaign), Campaign.id, cursor=cursor, limit=limit, newest_first=True)

@@ -268,3 +268,48 @@ def poster_code(user_id: int) -> bytes:
     scene = scene_for(code_for(user_id))
     return wechat.call("getwxacodeunlimit", wechat.miniprogram().get_wxa_code_unlimited, scene,
                        page=current_app.config["INVITE_WXACODE_PAGE"])
+
+
+# -- the console ------------------------------------------------------------------------------
+
+def campaigns_page(*, cursor: int | None, limit: int) -> list[dict]:
+    """Campaigns newest first, each with its referrals by status and the tiers granted so far."""
+    from models.base import keyset_page
+
+    return with_counts(keyset_page(select(InvitationCampaign), InvitationCampaign.id, cursor=cursor, limit=limit,
+                                   newest_first=True))
+
+
+def with_counts(rows: list[InvitationCampaign]) -> list[dict]:
+    """Two grouped counts for the whole list, each a range of an index that starts with
+    campaign_id (ix_referrals_campaign_id_inviter_id_status, the grants' unique key)."""
+    ids = [c.id for c in rows]
+    by_status: dict[tuple[int, str], int] = {}
+    grants: dict[int, int] = {}
+    if ids:
+        by_status = {(cid, status): int(n) for cid, status, n in db.session.execute(
+            select(Referral.campaign_id, Referral.status, func.count()).where(Referral.campaign_id.in_(ids))
+            .group_by(Referral.campaign_id, Referral.status))}
+        grants = {cid: int(n) for cid, n in db.session.execute(
+            select(TierGrant.campaign_id, func.count()).where(TierGrant.campaign_id.in_(ids))
+            .group_by(TierGrant.campaign_id))}
+    return [{"id": c.id, "name": c.name, "starts_at": c.starts_at, "ends_at": c.ends_at,
+             "min_order_fen": c.min_order_fen, "tiers": c.tiers, "active": c.active, "created_at": c.created_at,
+             "referrals": {s.value: by_status.get((c.id, s.value), 0) for s in ReferralStatus},
+             "tiers_granted": grants.get(c.id, 0)} for c in rows]
+
+
+def set_active(staff, campaign_id: int, active: bool) -> dict:
+    """End a campaign early (or open it again within its window). Only new attributions
+    stop: referrals already made still qualify and their tiers are still granted, as the
+    inviters were promised."""
+    from app.errors import NotFound
+
+    campaign = db.session.get(InvitationCampaign, campaign_id)
+    if campaign is None:
+        raise NotFound("No such invitation campaign.", details={"campaign_id": campaign_id})
+    if campaign.active != active:
+        audit.record("invitation_campaign.update", campaign, actor=staff, changes={"active": [campaign.active, active]})
+        campaign.active = active
+        db.session.flush()
+    return with_counts([campaign])[0]

@@ -84,8 +84,10 @@ ABILITIES = _table(
     ("staff.read", "See staff accounts and their official-account binding", {_A}),
     ("staff.write", "Create and change staff accounts; bind and unbind their official account", {_A}),
     ("audit.read", "Read the audit log", {_A, _N}),
-    ("growth.read", "See coupon templates", {_A, _M, _N}),
-    ("growth.write", "Create coupon templates and open or close them; give shoppers points", {_A}),
+    ("growth.read", "See coupon templates, invitation campaigns, member levels, segments, campaigns and their "
+                    "reports, the points rules", {_A, _M, _N}),
+    ("growth.write", "Create coupon templates and open or close them; give shoppers points; create and end "
+                     "invitation campaigns; add member levels; save segments and start campaigns", {_A}),
     ("reports.read", "See sales and order figures per store and day (the dashboard, reports)", {_A, _M, _N}),
     ("aftersales.read", "See after-sales (the queue by deadline, one with its photos, the breach report)",
      {_A, _M, _C, _N}),

@@ -98,7 +98,66 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Campaigns, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GrowthCampaignPage"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `growth.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
         put?: never;
         /** Start a campaign: the segment's members fixed now, a holdout that receives nothing */
         post: {
@@ -3696,7 +3755,66 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Invitation campaigns, newest first, with their referrals by status and tiers granted */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["InvitationCampaignPage"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `growth.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
         put?: never;
         /** Start an invitation campaign with reward tiers */
         post: {
@@ -3741,6 +3859,111 @@ export interface paths {
                 };
                 /** @description forbidden: the staff member's role lacks `growth.write`, or the store is not theirs */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unsupported_media_type: send JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/invitation-campaigns/{campaign_id}/active": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End an invitation campaign early, or open it again within its window (referrals already made still qualify and are rewarded) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    campaign_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["ActiveIn"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminInvitationCampaignOut1"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `growth.write`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description Not found */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5341,6 +5564,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/points/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The points settings (POINTS_* of the configuration): read-only */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PointsRulesOut"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `growth.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/products": {
         parameters: {
             query?: never;
@@ -6501,7 +6787,66 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Saved segments, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SegmentPage"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description forbidden: the staff member's role lacks `growth.read`, or the store is not theirs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
         put?: never;
         /** Save a segment over the nightly customer scores */
         post: {
@@ -18199,6 +18544,42 @@ export interface components {
             /** @enum {string} */
             reason: "damaged" | "lost" | "found" | "count_correction" | "other";
         };
+        AdminInvitationCampaignOut: {
+            /** @description false: ended early (no new invitees attributed) */
+            active?: boolean;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            ends_at?: string;
+            id?: number;
+            /** @description an invitee's first order must be at least this */
+            min_order_fen?: number;
+            name?: string;
+            referrals?: components["schemas"]["ReferralCountsOut"];
+            /** Format: date-time */
+            starts_at?: string;
+            tiers?: components["schemas"]["TierOut"][];
+            /** @description tiers rewarded so far, over all inviters */
+            tiers_granted?: number;
+        };
+        AdminInvitationCampaignOut1: {
+            /** @description false: ended early (no new invitees attributed) */
+            active?: boolean;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            ends_at?: string;
+            id?: number;
+            /** @description an invitee's first order must be at least this */
+            min_order_fen?: number;
+            name?: string;
+            referrals?: components["schemas"]["ReferralCountsOut"];
+            /** Format: date-time */
+            starts_at?: string;
+            tiers?: components["schemas"]["TierOut"][];
+            /** @description tiers rewarded so far, over all inviters */
+            tiers_granted?: number;
+        };
         AdminProduct: {
             category?: string | null;
             /** Format: date-time */
@@ -19318,6 +19699,10 @@ export interface components {
             /** @description sending | sent */
             status?: string;
         };
+        GrowthCampaignPage: {
+            items?: components["schemas"]["GrowthCampaignOut"][];
+            next_cursor?: string | null;
+        };
         HTTPError: {
             error: {
                 /** @example invalid_request */
@@ -19390,6 +19775,10 @@ export interface components {
             store_id?: number;
             /** Format: date-time */
             updated_at?: string;
+        };
+        InvitationCampaignPage: {
+            items?: components["schemas"]["AdminInvitationCampaignOut"][];
+            next_cursor?: string | null;
         };
         InvitationOut: {
             campaign?: components["schemas"]["CampaignOut"] | null;
@@ -20043,6 +20432,20 @@ export interface components {
             /** @description points you can spend now */
             spendable?: number;
         };
+        PointsRulesOut: {
+            /** @description points earned per yuan paid for a completed order */
+            earn_per_yuan?: number;
+            /** @description earned points are spendable this many days after completion */
+            hold_days?: number;
+            /** @description points pay at most this % of what is left to pay */
+            max_share_percent?: number;
+            /** @description at checkout, this many points take ¥1 off */
+            points_per_yuan?: number;
+            /** @description points are spent in whole units of this many */
+            unit?: number;
+            /** @description points expire at the end of this month after earning */
+            valid_months?: number;
+        };
         PresentedIn: {
             /**
              * @description the 12 digits (spaces and dashes are ignored)
@@ -20222,6 +20625,13 @@ export interface components {
             external_id?: string;
             internal_id?: number;
             kind?: string;
+        };
+        ReferralCountsOut: {
+            /** @description invitees who came and have not qualified yet */
+            attributed?: number;
+            /** @description refunded within 7 days, below the minimum, a phone seen before, or no order in time */
+            disqualified?: number;
+            qualified?: number;
         };
         RefundIn: {
             amount_fen: number;
@@ -20611,6 +21021,10 @@ export interface components {
             rules?: {
                 [key: string]: unknown;
             };
+        };
+        SegmentPage: {
+            items?: components["schemas"]["SegmentOut"][];
+            next_cursor?: string | null;
         };
         SegmentPreviewOut: {
             /** @description members as scored last night */

@@ -8,7 +8,7 @@ const en: typeof zh = {
   },
   roles: { admin: 'Admin', manager: 'Manager', clerk: 'Clerk', analyst: 'Analyst' },
   nav: {
-    coupons: 'Coupons and points',
+    coupons: 'Coupons and points', growth: 'Growth',
     dashboard: 'Overview', reports: 'Reports', expiring: 'Pickups expiring', counter: 'Counter', parcelIssues: 'Parcels in trouble', reviews: 'Locked pickup codes', lockedCards: 'Locked cards',
     replenishment: 'Replenishment', paymentCases: 'Payment cases', outbox: 'Failed deliveries',
     complaints: 'Complaints', orders: 'Orders', stock: 'Stock', cards: 'Pickup cards', catalog: 'Catalog & stores', staff: 'Staff', audit: 'Audit log', money: 'Money', aftersales: 'After-sales', partners: 'Partner API',

@@ -7,7 +7,7 @@ export default {
   },
   roles: { admin: '管理员', manager: '店长', clerk: '店员', analyst: '分析员' },
   nav: {
-    coupons: '优惠券与积分',
+    coupons: '优惠券与积分', growth: '增长',
     dashboard: '概览', reports: '经营报表', expiring: '即将过期的提货', counter: '核销', parcelIssues: '异常包裹', reviews: '锁定提货码', lockedCards: '锁定提货卡',
     replenishment: '补货申请', paymentCases: '支付异常', outbox: '投递失败',
     complaints: '投诉', orders: '订单', stock: '库存', cards: '提货卡', catalog: '商品与门店', staff: '员工', audit: '审计日志', money: '资金', aftersales: '售后', partners: '合作方接口',

@@ -26,6 +26,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   money: () => import('@/pages/MoneyPage.vue'),
   reports: () => import('@/pages/ReportsPage.vue'),
   coupons: () => import('@/pages/CouponsPage.vue'),
+  growth: () => import('@/pages/GrowthPage.vue'),
   complaints: () => import('@/pages/ComplaintsPage.vue'),
   aftersales: () => import('@/pages/AfterSalesPage.vue'),
   partners: () => import('@/pages/PartnersPage.vue'),

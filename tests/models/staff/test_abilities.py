@@ -138,6 +138,11 @@ EXPECTED = {
     ("GET", "/api/admin/segments/<int:segment_id>/preview"): {A, M, N},
     ("POST", "/api/admin/campaigns"): {A},
     ("GET", "/api/admin/campaigns/<int:campaign_id>/report"): {A, M, N},
+    ("GET", "/api/admin/invitation-campaigns"): {A, M, N},
+    ("POST", "/api/admin/invitation-campaigns/<int:campaign_id>/active"): {A},
+    ("GET", "/api/admin/segments"): {A, M, N},
+    ("GET", "/api/admin/campaigns"): {A, M, N},
+    ("GET", "/api/admin/points/rules"): {A, M, N},
     # Exports: a kind's rows need that kind's ability; a background export's routes need
     # session.own (and the kind's ability, checked by the model), and only its owner sees it.
     **{("GET", f"/api/admin/exports/{kind}.{fmt}"): roles for kind, roles in {

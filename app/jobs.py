@@ -103,6 +103,14 @@ def register(celery: Celery) -> None:
     def growth_invitations():
         return invitations.sweep()
 
+    @task(name="tihuo.growth.visit")  # deferred by a pickup: the shopper's visit day, off the counter's path
+    def growth_visit(user_id: int, at: str):
+        from datetime import datetime
+
+        from models.growth import streaks
+
+        streaks.visit(user_id, datetime.fromisoformat(at))
+
     @task(name="tihuo.pickup.sweep")
     def pickup_sweep():
         return expiry.sweep()

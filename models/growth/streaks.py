@@ -42,14 +42,17 @@ def visit(user_id: int, at: datetime | None = None) -> Streak:
     commits."""
     at = at or utcnow()
     today = day_of(at)
-    streak = _locked(user_id)
-    if streak is None:
+    # A first visit inserts (a duplicate waits for the other's insert, then fails over to
+    # the locked read): a locking read of a row not there yet would take a gap lock, and
+    # two such first visits would deadlock on their inserts.
+    if db.session.scalar(select(Streak.user_id).where(Streak.user_id == user_id)) is None:
         try:
             with db.session.begin_nested():
                 db.session.add(Streak(user_id=user_id, last_day=today, length=1, best=1, rewards=0, updated_at=at))
             return _maybe_reward(db.session.get(Streak, user_id), at)
         except IntegrityError:  # the first visit of another request won: count on its row
-            streak = _locked(user_id)
+            pass
+    streak = _locked(user_id)
     if streak.last_day >= today:
         return streak
     streak.length = streak.length + 1 if streak.last_day == today - timedelta(days=1) else 1

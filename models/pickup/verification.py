@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, select
 from app.extensions import db
 from app.ratelimit import Slot
 from app.sqlbatch import Batch
-from models.growth import streaks
+from app.tasks import defer
 from models import audit, outbox
 from models.stock import holds
 from models.base import mirror, utcnow
@@ -285,7 +285,9 @@ def _hand_over(attempt: Attempt, order: Order, code: PickupCode, order_items: li
         messages.append(("shipping_upload", {"order_id": order.id, "logistics_type": 4},
                          f"shipping_upload:{order.id}:4"))
     outbox.enqueue_many(messages, writes=writes)
-    streaks.visit(order.user_id, at)  # a pickup at the store is a visit day
+    # A pickup at the store is a visit day of the shopper's streak: marked after the commit,
+    # in a transaction of its own, so the counter never waits on the shopper's streak row.
+    defer("tihuo.growth.visit", order.user_id, at.isoformat())
     attempt.audit(order, "ok", writes=writes, items=handed, partial=partial)
     ledger.append(store_id=order.store_id, order_id=order.id, staff_id=attempt.staff.id, items=handed,
                   partial=partial, at=at, writes=writes)

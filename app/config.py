@@ -207,7 +207,12 @@ class Settings(BaseSettings):
     # Background work. A Celery worker (and one beat) runs it when CELERY_BROKER_URL is set,
     # and always in production (broker: REDIS_URL unless set); otherwise tasks run in the
     # web process after the response (the embedded default needs nothing else).
+    # The broker: redis://host:port/db, or RabbitMQ: amqp://user:password@host:5672/vhost
+    # (amqps:// with TLS; docs/architecture.md, "Broker").
     CELERY_BROKER_URL: str | None = None
+    # The queue tasks are sent to and workers consume: deployments (or test runs) sharing a
+    # broker keep apart by name.
+    CELERY_QUEUE: str = Field(default="celery", min_length=1, max_length=200, pattern=r"^[\w.:-]+$")
     TASKS_IN_PROCESS: bool | None = None
     CELERY_BEAT_SCHEDULE_FILE: str | None = None
     # Outbox delivery: retries back off base·2^(n−1) up to the cap; after MAX_ATTEMPTS the

@@ -14,7 +14,9 @@ MariaDB run only (a second app on a real database, and redis-server on the machi
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -37,7 +39,8 @@ from tests.factories import PASSWORD, bearer, make_product, make_shopper, make_s
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "cluster" / "redis_cluster.sh"
-PORTS = (7101, 7102, 7103, 7104, 7105, 7106)
+# The script's ports unless TEST_REDIS_CLUSTER_PORTS names six others (space-separated).
+PORTS = tuple(int(p) for p in os.environ.get("TEST_REDIS_CLUSTER_PORTS", "7101 7102 7103 7104 7105 7106").split())
 URL = "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in PORTS[:3])
 
 pytestmark = pytest.mark.skipif(not backend_is_mysql() or not shutil.which("redis-server"),
@@ -53,9 +56,11 @@ def cluster_cmd(*args: str) -> str:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """The cluster, for this module only (its own data directory); stopped at the end."""
-    import os
-
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", PORTS[0])) == 0:  # never take over, or stop, another's
+            pytest.fail(f"something listens on {PORTS[0]} already: stop it, or set TEST_REDIS_CLUSTER_PORTS")
     os.environ["REDIS_CLUSTER_DIR"] = str(tmp_path_factory.mktemp("redis-cluster"))
+    os.environ["REDIS_CLUSTER_PORTS"] = " ".join(map(str, PORTS))
     cluster_cmd("start")
     direct = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", p) for p in PORTS[:3]],
                           decode_responses=True)
@@ -65,6 +70,7 @@ def cluster(tmp_path_factory):
         direct.close()
         cluster_cmd("stop")
         os.environ.pop("REDIS_CLUSTER_DIR", None)
+        os.environ.pop("REDIS_CLUSTER_PORTS", None)
 
 
 @pytest.fixture(scope="module")

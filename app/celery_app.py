@@ -45,23 +45,28 @@ def init_app(app: Flask) -> Celery:
                     db.session.remove()
 
     in_process = cfg["TASKS_IN_PROCESS"]
+    broker_url = "memory://" if in_process else cfg["CELERY_BROKER_URL"]
     celery = Celery(app.import_name, task_cls=FlaskTask, set_as_current=False)
     celery.conf.update(
-        broker_url="memory://" if in_process else cfg["CELERY_BROKER_URL"],
+        broker_url=broker_url,
         task_always_eager=in_process,  # nothing is ever sent to a broker in process
         task_ignore_result=True,
+        task_default_queue=cfg["CELERY_QUEUE"],  # sent there; a worker consumes it too
         task_serializer="json", accept_content=["json"],
         # A task is acknowledged when it has finished: one whose worker died is run again
         # (every task here is safe to repeat: claims, guarded updates, unique keys).
         task_acks_late=True,
+        # ...also when the process running it died (SIGKILL, out of memory): the message
+        # is rejected back to the queue, not acknowledged as failed. (A worker that dies
+        # as a whole closes its broker connection: RabbitMQ hands its unacknowledged
+        # messages to another at once, Redis after the visibility timeout.)
+        task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,  # our JSON logs (app/logs.py) stay
         broker_connection_retry_on_startup=True,
         # A broker that hangs must not hold a request's after-commit hook (a task sent)
-        # or a worker without end: kombu waits forever unless told. At least 2 s, above
-        # kombu's 1 s BRPOP that a worker's consumer waits on; one retry of a publish.
-        broker_transport_options={"socket_timeout": max(cfg["REDIS_TIMEOUT_S"], 2.0),
-                                  "socket_connect_timeout": cfg["REDIS_TIMEOUT_S"]},
+        # or a worker without end: kombu waits forever unless told (_broker_timeouts).
+        **_broker_timeouts(broker_url, cfg["REDIS_TIMEOUT_S"]),
         task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
                                    "interval_max": 0.2},
         timezone="Asia/Shanghai", enable_utc=True,
@@ -80,6 +85,27 @@ def init_app(app: Flask) -> Celery:
     worker_process_init.connect(_fresh_connections, weak=False)
     app.extensions["celery"] = celery
     return celery
+
+
+def _broker_timeouts(broker_url: str, timeout_s: float) -> dict:
+    """Connect and socket limits in the broker transport's own terms (REDIS_TIMEOUT_S, at
+    least 2 s); one retry of a publish (task_publish_retry_policy)."""
+    transport = broker_url.partition("://")[0].partition("+")[0]
+    wait_s = max(timeout_s, 2.0)
+    if transport in ("redis", "rediss"):
+        # Above kombu's 1 s BRPOP that a worker's consumer waits on.
+        return {"broker_transport_options": {"socket_timeout": wait_s,
+                                             "socket_connect_timeout": timeout_s}}
+    if transport in ("amqp", "amqps", "pyamqp"):
+        # RabbitMQ (py-amqp): the TCP connect and AMQP handshake, then every socket read
+        # and write; a worker's consumer is woken by the event loop and by the 60 s
+        # heartbeats, so an idle queue does not trip the read limit. A message is
+        # redelivered if it stays unacknowledged past the server's consumer_timeout
+        # (30 min by default): with late acknowledgement that is the longest a task may
+        # run (docs/architecture.md, "Broker").
+        return {"broker_connection_timeout": wait_s, "broker_heartbeat": 60,
+                "broker_transport_options": {"read_timeout": wait_s, "write_timeout": wait_s}}
+    return {}  # memory:// (in process): nothing to wait for
 
 
 class InProcessBeat:

@@ -97,7 +97,15 @@ class Settings(BaseSettings):
     # A read replica for the reports (models/analytics/reports.py); without it they read
     # the main database. Writes, and the rollup job's reads, always use DATABASE_URL.
     ANALYTICS_DATABASE_URL: str | None = None
+    # One Redis server: redis://[user:password@]host:port/db (rediss:// with TLS). A Redis
+    # Cluster: redis+cluster://[user:password@]host:port[,host:port...] (rediss+cluster://
+    # with TLS) — seed nodes the client learns the slot map from (one is enough; list a few
+    # so that a node that is down is skipped), no db (a cluster has db 0 only). Keys used
+    # together share a slot by their hash tag, so the same code runs on both
+    # (docs/architecture.md, "Redis keys and slots"). Celery cannot use a cluster as its
+    # broker: CELERY_BROKER_URL is required with one.
     REDIS_URL: str | None = None
+    # Per server: with a cluster, each node gets a pool of this size.
     REDIS_MAX_CONNECTIONS: int = Field(default=64, ge=4, le=10_000)
     # --- A hung database or Redis (issue 17, item 9): how long to wait before giving up.
     # A request that gives up answers 503 `unavailable` and the connection is discarded,
@@ -206,7 +214,12 @@ class Settings(BaseSettings):
     # Background work. A Celery worker (and one beat) runs it when CELERY_BROKER_URL is set,
     # and always in production (broker: REDIS_URL unless set); otherwise tasks run in the
     # web process after the response (the embedded default needs nothing else).
+    # The broker: redis://host:port/db, or RabbitMQ: amqp://user:password@host:5672/vhost
+    # (amqps:// with TLS; docs/architecture.md, "Broker").
     CELERY_BROKER_URL: str | None = None
+    # The queue tasks are sent to and workers consume: deployments (or test runs) sharing a
+    # broker keep apart by name.
+    CELERY_QUEUE: str = Field(default="celery", min_length=1, max_length=200, pattern=r"^[\w.:-]+$")
     TASKS_IN_PROCESS: bool | None = None
     CELERY_BEAT_SCHEDULE_FILE: str | None = None
     # Outbox delivery: retries back off base·2^(n−1) up to the cap; after MAX_ATTEMPTS the
@@ -344,6 +357,10 @@ class Settings(BaseSettings):
             raise ConfigError("production runs background work on Celery (TASKS_IN_PROCESS=0)")
         if not self.TASKS_IN_PROCESS and not (self.CELERY_BROKER_URL or self.REDIS_URL):
             raise ConfigError("a Celery worker needs CELERY_BROKER_URL or REDIS_URL")
+        if redis_cluster_nodes(self.CELERY_BROKER_URL or "") or (
+                not self.TASKS_IN_PROCESS and not self.CELERY_BROKER_URL and self.redis_cluster):
+            raise ConfigError("Celery cannot use a Redis Cluster as its broker (kombu speaks to one "
+                              "server): set CELERY_BROKER_URL to amqp://... (RabbitMQ) or a plain redis://")
         self.CELERY_BROKER_URL = self.CELERY_BROKER_URL or (None if self.TASKS_IN_PROCESS else self.REDIS_URL)
         self.CELERY_BEAT_SCHEDULE_FILE = self.CELERY_BEAT_SCHEDULE_FILE or str(INSTANCE_DIR / "celerybeat-schedule")
 
@@ -423,6 +440,43 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_redis(self) -> bool:
         return not self.REDIS_URL
+
+    @property
+    def redis_cluster(self) -> bool:
+        return bool(redis_cluster_nodes(self.REDIS_URL or ""))
+
+    @field_validator("REDIS_URL")
+    @classmethod
+    def _redis_url_shape(cls, url: str | None) -> str | None:
+        if url:
+            redis_cluster_nodes(url)  # a cluster URL that cannot be used is refused at start-up
+        return url
+
+
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+
+def redis_cluster_nodes(url: str) -> tuple[str, list[tuple[str, int]]] | None:
+    """A Redis Cluster URL (REDIS_URL above) as (a redis:// URL of its first node carrying
+    the credentials and options, [(host, port), ...] of every seed); None for any other URL."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in CLUSTER_SCHEMES:
+        return None
+    cred, _, hosts_part = rest.rpartition("@")
+    hosts_part, _, query = hosts_part.partition("?")
+    hosts_part, _, db = hosts_part.partition("/")
+    if db not in ("", "0"):
+        raise ConfigError(f"a Redis Cluster has db 0 only, not /{db} ({scheme}://...)")
+    nodes = []
+    for item in filter(None, hosts_part.split(",")):
+        host, colon, port = item.rpartition(":")
+        if not colon or not port.isdigit() or not host:
+            raise ConfigError(f"a Redis Cluster node is host:port, not {item!r} ({scheme}://...)")
+        nodes.append((host, int(port)))
+    if not nodes:
+        raise ConfigError(f"{scheme}:// names no node")
+    first = (f"{cred}@" if cred else "") + f"{nodes[0][0]}:{nodes[0][1]}"
+    return f"{CLUSTER_SCHEMES[scheme]}://{first}" + (f"?{query}" if query else ""), nodes
 
 
 def field_key(settings: Settings) -> bytes:

@@ -175,6 +175,12 @@ def init_app(app: APIFlask) -> None:
 
     @app.errorhandler(redis.exceptions.ConnectionError)
     @app.errorhandler(redis.exceptions.TimeoutError)
+    # Redis Cluster while a primary fails over or slots move: CLUSTERDOWN and MASTERDOWN
+    # (ClusterDownError), redirections that never settle ("TTL exhausted": ClusterError),
+    # TRYAGAIN during a resharding, and the client's own "no node serves this slot" or
+    # "cannot reach any node" (RedisClusterException, not a RedisError; below).
+    @app.errorhandler(redis.exceptions.ClusterError)
+    @app.errorhandler(redis.exceptions.TryAgainError)
     @app.errorhandler(sqlalchemy.exc.OperationalError)
     @app.errorhandler(sqlalchemy.exc.InterfaceError)
     @app.errorhandler(sqlalchemy.exc.TimeoutError)
@@ -188,6 +194,14 @@ def init_app(app: APIFlask) -> None:
         log.error("backing service unavailable on %s %s: %s", request.method, request.path,
                   type(exc).__name__)
         return _body(503, "unavailable", UNAVAILABLE, headers={"Retry-After": "5"})
+
+    @app.errorhandler(redis.exceptions.RedisClusterException)
+    def _redis_cluster(exc: Exception):
+        # The client raises this class for an unreachable cluster (503) and also for our
+        # own mistake — keys of one command in different slots — which must stay a 500.
+        if any(mark in str(exc) for mark in ("same key slot", "Missing key", "Invalid args")):
+            return _unexpected(exc)
+        return _backing_service_down(exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

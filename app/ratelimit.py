@@ -63,7 +63,11 @@ class FailureLimit:
         self.name, self.limit, self.window_s = name, limit, window_s
 
     def _key(self, subject: str) -> str:
-        return f"ratelimit:{self.name}:{subject}"
+        # One hash tag for every failure counter: `take` checks an attempt's counters (the
+        # account's and the address's) in one script, and on a Redis Cluster a script's
+        # keys must share a slot. Failures are few (logins, pickup codes, card passwords),
+        # so one slot carries them all (docs/architecture.md, "Redis keys and slots").
+        return f"ratelimit:{{failures}}:{self.name}:{subject}"
 
     def clear(self, subject: str) -> None:
         """Forget this subject's failures (the account's owner just got it right)."""

@@ -30,7 +30,11 @@ def issue_token(kind: str, principal_id: int, ttl_s: int, claims: str = "") -> t
     token = secrets.token_urlsafe(32)
     key, index = _key(token), _INDEX.format(kind, principal_id)
     now = time.time()
-    pipe = rds().pipeline()
+    # One round trip, not a MULTI: the token and its principal's index are in different
+    # slots on a Redis Cluster. Either may land without the other only when the call
+    # fails, and then the token is never handed out: an index entry without its key is
+    # pruned, a key without an index entry expires unused.
+    pipe = rds().pipeline(transaction=False)
     pipe.set(key, f"{kind}:{principal_id}:{claims}" if claims else f"{kind}:{principal_id}", ex=ttl_s)
     # The per-principal index (for "log out everywhere") is scored by expiry and pruned
     # here, so a shopper who logs in on every app launch doesn't grow it forever.

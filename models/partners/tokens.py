@@ -42,7 +42,11 @@ def save(token: str, client) -> int:
     value = json.dumps({"c": client.id, "cid": client.client_id, "s": list(client.scopes),
                         "st": list(client.store_ids), "exp": now + ttl})
     key, index = _key(token), _INDEX.format(client.id)
-    pipe = rds().pipeline()
+    # One round trip, not a MULTI: the token and its principal's index are in different
+    # slots on a Redis Cluster. Either may land without the other only when the call
+    # fails, and then the token is never handed out: an index entry without its key is
+    # pruned, a key without an index entry expires unused.
+    pipe = rds().pipeline(transaction=False)
     pipe.set(key, value, ex=ttl)
     pipe.zadd(index, {key: now + ttl})
     pipe.zremrangebyscore(index, "-inf", now)

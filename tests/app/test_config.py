@@ -170,3 +170,37 @@ def test_production_app_starts_without_an_official_account(tmp_path):
     assert "official" not in app.extensions and "official_crypto" not in app.extensions
     resp = app.test_client().get("/wechat/official?signature=x&timestamp=1&nonce=n&echostr=e")
     assert resp.status_code == 404 and "official account" in resp.json["error"]["message"]
+
+
+# --- Redis Cluster (REDIS_URL=redis+cluster://...) -----------------------------------------
+
+def test_a_redis_cluster_url_names_its_seed_nodes():
+    from app.config import redis_cluster_nodes
+
+    assert redis_cluster_nodes("redis://cache:6379/0") is None
+    assert redis_cluster_nodes("redis+cluster://10.0.0.1:7000,10.0.0.2:7001") == (
+        "redis://10.0.0.1:7000", [("10.0.0.1", 7000), ("10.0.0.2", 7001)])
+    # Credentials and options travel on the first node's URL (redis-py applies them to all).
+    assert redis_cluster_nodes("rediss+cluster://app:pw@[::1]:7000,h2:7001/0?ssl_cert_reqs=none") == (
+        "rediss://app:pw@[::1]:7000?ssl_cert_reqs=none", [("[::1]", 7000), ("h2", 7001)])
+
+
+@pytest.mark.parametrize("url, error", [
+    ("redis+cluster://h1:7000/3", "db 0 only"),
+    ("redis+cluster://h1", "host:port"),
+    ("redis+cluster:///", "names no node"),
+])
+def test_a_redis_cluster_url_that_cannot_work_is_refused(url, error):
+    with pytest.raises(ConfigError, match=error):
+        Settings(_env_file=None, REDIS_URL=url)
+
+
+def test_celery_cannot_use_a_redis_cluster_as_its_broker():
+    cluster = "redis+cluster://cache1:7000,cache2:7000"
+    with pytest.raises(ConfigError, match="CELERY_BROKER_URL"):
+        Settings(_env_file=None, **{**PROD, "REDIS_URL": cluster})
+    with pytest.raises(ConfigError, match="broker"):
+        Settings(_env_file=None, CELERY_BROKER_URL=cluster)
+    s = Settings(_env_file=None, **{**PROD, "REDIS_URL": cluster,
+                                    "CELERY_BROKER_URL": "amqp://tihuo:pw@mq:5672/tihuo"})
+    assert s.redis_cluster and s.CELERY_BROKER_URL.startswith("amqp://")

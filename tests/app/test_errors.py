@@ -80,3 +80,36 @@ def test_internal_errors_hide_details(settings):
     err = assert_error(resp, 500, "internal_error")
     assert "SELECT" not in resp.get_data(as_text=True)
     assert err["details"] == {}
+
+
+def test_a_redis_cluster_in_failover_is_503_and_our_cross_slot_mistake_500(settings):
+    """What redis-py's cluster client raises while a primary fails over is 503
+    `unavailable` (with a Retry-After); keys of one command in different slots are a bug."""
+    import redis.exceptions as rx
+
+    from app import create_app
+
+    app = create_app(settings)
+    raised = {
+        "down": rx.ClusterDownError("CLUSTERDOWN The cluster is down"),
+        "master-down": rx.MasterDownError("MASTERDOWN Link with MASTER is down"),
+        "ttl": rx.ClusterError("TTL exhausted."),
+        "try-again": rx.TryAgainError("TRYAGAIN"),
+        "unreachable": rx.RedisClusterException("Redis Cluster cannot be connected. Please provide at "
+                                                "least one reachable node: refused"),
+        "uncovered": rx.SlotNotCoveredError("Slot 42 is not covered by the cluster."),
+        "cross-slot": rx.RedisClusterException("EVALSHA - all keys must map to the same key slot"),
+    }
+
+    @app.get("/_redis/<kind>")
+    def fail(kind):
+        raise raised[kind]
+
+    client = app.test_client()
+    for kind in raised:
+        resp = client.get(f"/_redis/{kind}")
+        if kind == "cross-slot":
+            assert_error(resp, 500, "internal_error")
+        else:
+            assert_error(resp, 503, "unavailable")
+            assert resp.headers["Retry-After"] == "5"

@@ -88,6 +88,20 @@ def test_redis_down_is_503_not_500(settings):
     assert resp.headers["Retry-After"] == "5" and err["details"] == {}
 
 
+def test_a_redis_cluster_down_at_start_is_503_not_a_crash(settings):
+    """The cluster client asks a seed node for the slot map when first used, not when the
+    app is made: a web process starts while the cluster is down, answers 503, and
+    /readyz says which dependency is missing."""
+    from app import create_app
+
+    seeds = f"127.0.0.1:{_closed_port()},127.0.0.1:{_closed_port()}"
+    app = create_app(settings.model_copy(update={"REDIS_URL": f"redis+cluster://{seeds}"}))
+    resp = app.test_client().get("/api/staff/me", headers={"Authorization": "Bearer whatever"})
+    assert_error(resp, 503, "unavailable")
+    ready = app.test_client().get("/readyz")
+    assert ready.status_code == 503 and ready.json["checks"]["redis"] == "error: RedisClusterException"
+
+
 def test_database_down_is_503_not_500(settings):
     from app import create_app
 

@@ -4,6 +4,7 @@ app needs."""
 from __future__ import annotations
 
 import configparser
+import os
 import re
 import shutil
 import subprocess
@@ -11,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from app.config import new_field_key
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "deploy" / "systemd"
@@ -88,3 +91,20 @@ def test_shutdown_matches_graceful_shutdown():
     beat = _unit("tihuo-beat.service")["Service"]
     assert re.fullmatch(r"CELERY_BEAT_SCHEDULE_FILE=/var/lib/tihuo/\S+", beat["Environment"])
     assert beat["StateDirectory"] == "tihuo"
+
+
+def test_gunicorn_accepts_the_web_units_command_line(tmp_path):
+    """gunicorn parses the unit's arguments and loads wsgi:app with them (--check-config:
+    nothing is served)."""
+    argv = [a.replace("/opt/tihuo/.venv", str(VENV)).replace("/opt/tihuo", str(ROOT))
+            for a in _exec(_unit("tihuo-web.service"))]
+    argv[argv.index("--bind") + 1] = "127.0.0.1:0"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT", "REDIS", "TEST_"))}
+    env.update(APP_ENV="development", WECHAT_SANDBOX="0", DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}",
+               FIELD_ENCRYPTION_KEY=new_field_key(), LOG_LEVEL="WARNING")
+    done = subprocess.run([*argv[:-1], "--check-config", argv[-1]], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    broken = subprocess.run([*argv[:-1], "--no-such-option", "--check-config", argv[-1]], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert broken.returncode != 0 and "unrecognized arguments" in broken.stderr

@@ -120,3 +120,13 @@ def test_rotation_end_to_end(app, client, counter):  # noqa: F811
         finished = verify(client, counter.clerk, code=new_digits)
         assert finished.status_code == 200 and finished.json["status"] == "picked_up", finished.json
         assert app.test_cli_runner().invoke(args=["pickups", "verify-ledger"]).exit_code == 0
+
+
+def test_the_previous_key_is_checked_at_start_up():
+    from app.config import ConfigError, Settings
+
+    key = new_field_key()
+    for previous, message in ((key, "is the current key"), ("not-a-key", "must be base64"), ("c2hvcnQ", "32 bytes")):
+        with pytest.raises(ConfigError, match=message):
+            Settings(_env_file=None, FIELD_ENCRYPTION_KEY=key, FIELD_ENCRYPTION_KEY_PREVIOUS=previous)
+    assert Settings(_env_file=None, FIELD_ENCRYPTION_KEY=key, FIELD_ENCRYPTION_KEY_PREVIOUS=new_field_key())

@@ -39,7 +39,7 @@ def test_nothing_to_report_reads_zero(app):
     found = figures(app)
     assert {name for name, _ in found} == {
         "tihuo_outbox_messages", "tihuo_outbox_oldest_waiting_seconds", "tihuo_pickups_expiring_soon",
-        "tihuo_pickups_overdue", "tihuo_reconciliation_differences", "tihuo_reconciliation_failed",
+        "tihuo_pickups_overdue", "tihuo_reconciliation_differences",
         "tihuo_reconciliation_last_run_timestamp_seconds"}
     assert all(v == 0 for v in found.values())
 

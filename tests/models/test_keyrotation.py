@@ -15,8 +15,11 @@ from app.config import new_field_key
 from app.crypto import FieldCipher, _Key
 from app.extensions import db
 from models.orders import queries
+from models.partners import clients, webhooks
+from models.partners.tables import WebhookEndpoint
 from models.orders.tables import Order
 from models.users import User, bind_phone, find_by_phone
+from tests.factories import make_staff
 from tests.models.orders.test_placement import ADDRESS, order_body
 from tests.models.pickup.support import counter, ready_order, shown, verify  # noqa: F401 (a fixture)
 
@@ -75,6 +78,10 @@ def test_rotation_end_to_end(app, client, counter):  # noqa: F811
         db.session.flush()
         bind_phone(user, {"purePhoneNumber": f"1381234567{n}", "countryCode": "86"})
         users.append(user.id)
+    admin = make_staff("admin")
+    partner, _ = clients.create(admin, name="ERP", scopes=["webhooks:manage"], store_ids=[counter.store.id])
+    endpoint, secret = webhooks.create(admin, partner.id, "https://erp.example.com/hook", ["order.paid"])
+    endpoint_id = endpoint.id
     db.session.commit()
     placed = client.post("/api/orders", headers=counter.shopper, json=order_body(
         counter.store, (counter.skus[0], 1), fulfillment="delivery", address=ADDRESS))
@@ -99,6 +106,7 @@ def test_rotation_end_to_end(app, client, counter):  # noqa: F811
         done = rotate(app)
         assert done.exit_code == 0, done.output
         assert "users: 3 row(s) redone" in done.output and "orders: 1 row(s) redone" in done.output
+        assert "webhook_endpoints: 1 row(s) redone" in done.output
         assert "pickup ledger: 1 chain(s), 1 row(s) re-hashed" in done.output
         again = rotate(app)  # resumable: what is done is recognised and left
         assert again.exit_code == 0 and "users: 0 row(s)" in again.output and "pickup_codes: 0" in again.output
@@ -112,6 +120,7 @@ def test_rotation_end_to_end(app, client, counter):  # noqa: F811
         assert [u.id for u in find_by_phone("13812345672")] == [users[2]]
         order = db.session.scalars(select(Order).where(Order.order_no == delivery)).one()
         assert queries.delivery_address(order)["name"] == ADDRESS["name"]
+        assert webhooks.secret_of(db.session.get(WebhookEndpoint, endpoint_id)) == secret
         ledger = app.test_cli_runner().invoke(args=["pickups", "verify-ledger"])
         assert ledger.exit_code == 0 and "intact (1 rows)" in ledger.output, ledger.output
         new_digits = shown(client, counter, waiting)["code"]

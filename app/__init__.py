@@ -4,7 +4,7 @@ from __future__ import annotations
 from apiflask import APIFlask
 from flask.sessions import SessionInterface
 
-from app.config import INSTANCE_DIR, Settings, field_key, instance_sandbox_platform
+from app.config import INSTANCE_DIR, Settings, field_keys, instance_sandbox_platform
 from app.errors import ERROR_SCHEMA
 
 __version__ = "0.1.0"
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> TihuoApp:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
     redis_ext.init_app(app)
-    crypto.init_app(app, field_key(settings))
+    crypto.init_app(app, *field_keys(settings))
     errors.init_app(app)
     i18n.init_app(app)
     transaction.init_app(app)

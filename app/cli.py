@@ -62,6 +62,27 @@ def generate_keys_command():
     click.echo(f"FIELD_ENCRYPTION_KEY={new_field_key()}")
 
 
+@keys_cli.command("rotate-fields")
+@click.option("--batch", default=500, show_default=True, help="Rows per transaction.")
+def rotate_fields_command(batch):
+    """Re-encrypt every encrypted column and recompute every lookup hash with
+    FIELD_ENCRYPTION_KEY (the previous key in FIELD_ENCRYPTION_KEY_PREVIOUS); resumable.
+    Exit 1 if anything could not be redone."""
+    from app.crypto import cipher
+    from models.keyrotation import rotate_fields
+
+    if not cipher().rotating:
+        click.echo("FIELD_ENCRYPTION_KEY_PREVIOUS is not set: only values without a key id are redone")
+    click.echo(f"current key {cipher().key_id}")
+    done = rotate_fields(batch, echo=click.echo)
+    if done["failed"]:
+        click.echo(f"{done['failed']} item(s) could not be redone (see above): keep "
+                   "FIELD_ENCRYPTION_KEY_PREVIOUS and run again once they are fixed")
+        raise SystemExit(1)
+    click.echo("everything is under the current key (FIELD_ENCRYPTION_KEY_PREVIOUS may go once "
+               "exports and parcels made before the rotation are done: docs/operations.md)")
+
+
 @stock_cli.command("check")
 @click.option("--incremental", is_flag=True,
               help="From the saved sums plus the movements since (a nightly run); a clean run saves them.")

@@ -128,6 +128,10 @@ class Settings(BaseSettings):
     SECRET_KEY: str | None = None
     # 32 bytes, base64 (urlsafe or standard). Derives the AES-256-GCM key and the lookup-hash key.
     FIELD_ENCRYPTION_KEY: str | None = None
+    # During a key rotation only (docs/operations.md, "Key rotation"): the key being
+    # replaced. Values it encrypted still decrypt and lookups still find rows it hashed
+    # until `flask keys rotate-fields` has redone them with FIELD_ENCRYPTION_KEY.
+    FIELD_ENCRYPTION_KEY_PREVIOUS: str | None = None
 
     WECHAT_APPID: str | None = None
     WECHAT_SECRET: str | None = None
@@ -345,7 +349,7 @@ class Settings(BaseSettings):
         else:
             self._fill_development_defaults()
             self._check_surfaces()
-        field_key(self)  # validates FIELD_ENCRYPTION_KEY's shape
+        field_keys(self)  # validates FIELD_ENCRYPTION_KEY's (and _PREVIOUS's) shape
         self._task_defaults()
         _check_oa_aes_key(self.WECHAT_OA_AES_KEY)
         return self
@@ -480,13 +484,30 @@ def redis_cluster_nodes(url: str) -> tuple[str, list[tuple[str, int]]] | None:
 
 
 def field_key(settings: Settings) -> bytes:
-    raw = settings.FIELD_ENCRYPTION_KEY or ""
+    return _decode_field_key("FIELD_ENCRYPTION_KEY", settings.FIELD_ENCRYPTION_KEY)
+
+
+def field_keys(settings: Settings) -> tuple[bytes, bytes | None]:
+    """(the current key, the previous one during a rotation, else None)."""
+    current = field_key(settings)
+    previous = settings.FIELD_ENCRYPTION_KEY_PREVIOUS
+    if previous is None:
+        return current, None
+    previous_key = _decode_field_key("FIELD_ENCRYPTION_KEY_PREVIOUS", previous)
+    if previous_key == current:
+        raise ConfigError("FIELD_ENCRYPTION_KEY_PREVIOUS is the current key: unset it, or set "
+                          "FIELD_ENCRYPTION_KEY to the new one")
+    return current, previous_key
+
+
+def _decode_field_key(name: str, raw: str | None) -> bytes:
+    raw = raw or ""
     try:
         key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
     except ValueError as exc:
-        raise ConfigError("FIELD_ENCRYPTION_KEY must be base64") from exc
+        raise ConfigError(f"{name} must be base64") from exc
     if len(key) != 32:
-        raise ConfigError("FIELD_ENCRYPTION_KEY must decode to 32 bytes (AES-256)")
+        raise ConfigError(f"{name} must decode to 32 bytes (AES-256)")
     return key
 
 

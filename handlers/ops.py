@@ -7,6 +7,7 @@ from flask import current_app
 from app import db as database, metrics
 from app.extensions import redis_probe
 from handlers.schemas import Schema
+from models import monitoring
 
 bp = APIBlueprint("ops", __name__, tag="Operations")
 
@@ -49,4 +50,4 @@ def readyz():
 @bp.get("/metrics")
 @bp.doc(hide=True)
 def prometheus():
-    return metrics.render()
+    return metrics.render(monitoring.gauges)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields
 from flask import Response, jsonify, request
 
+from app import metrics
 from handlers.access import current_user, shopper_auth
 from handlers.schemas import Schema
 from models.complaints import notify as complaint_notify_model
@@ -44,30 +45,31 @@ _NOTIFY_REFUSED = {401: {
 @bp.output({}, status_code=204, description="Applied (or already applied): WeChat stops sending it")
 @bp.doc(summary="WeChat Pay payment notification (signed, encrypted)", responses=_NOTIFY_REFUSED)
 def payment_notify():
-    return _answer(notify.handle_payment)
+    return _answer(notify.handle_payment, "payment")
 
 
 @bp.post("/wechat/pay/refund-notify")
 @bp.output({}, status_code=204, description="Applied (or already applied): WeChat stops sending it")
 @bp.doc(summary="WeChat Pay refund notification (signed, encrypted)", responses=_NOTIFY_REFUSED)
 def refund_notify():
-    return _answer(notify.handle_refund)
+    return _answer(notify.handle_refund, "refund")
 
 
 @bp.post("/wechat/pay/complaint-notify")
 @bp.output({}, status_code=204, description="Recorded (or already recorded): WeChat stops sending it")
 @bp.doc(summary="WeChat Pay complaint notification (消费者投诉2.0; signed, encrypted)", responses=_NOTIFY_REFUSED)
 def complaint_notify():
-    return _answer(complaint_notify_model.handle)
+    return _answer(complaint_notify_model.handle, "complaint")
 
 
-def _answer(handle):
+def _answer(handle, kind: str):
     # WeChat's contract, not ours: 204 when accepted (duplicates too), 4xx with
     # {"code": "FAIL"} when rejected; any other failure is a 5xx and WeChat retries.
     # Responses, so the (empty) output schema above leaves them as they are.
     try:
         handle(request.headers, request.get_data(cache=False))
     except notify.Rejected as exc:
+        metrics.NOTIFY_REJECTIONS.labels(kind).inc()
         refused = jsonify({"code": "FAIL", "message": str(exc)[:100]})
         refused.status_code = 401
         return refused

@@ -115,13 +115,19 @@ def bind_phone(user: User, phone_info: dict) -> User:
 
 
 def find_by_phone(phone: str) -> list[User]:
-    return list(db.session.scalars(select(User).where(User.phone_hash == cipher().lookup_hash(phone))))
+    # Either key's hash during a key rotation (app/crypto.py): rows not yet redone still match.
+    return list(db.session.scalars(select(User).where(User.phone_hash.in_(cipher().lookup_hashes(phone)))))
 
 
 def phone_tail_hash(phone_or_tail: str) -> str:
     """The lookup hash of a phone's last 4 digits (a whole number or just the 4). Its own
     domain ("tail:"), so it never equals a whole number's hash."""
     return cipher().lookup_hash("tail:" + phone_or_tail[-4:])
+
+
+def phone_tail_hashes(phone_or_tail: str) -> list[str]:
+    """What to look a tail up by: `phone_tail_hash` under each configured key."""
+    return cipher().lookup_hashes("tail:" + phone_or_tail[-4:])
 
 
 def backfill_phone_tails(batch: int = 500) -> int:

@@ -29,7 +29,7 @@ def view(sale: AfterSale, *, owner: bool = False) -> dict:
         "kind": sale.kind, "status": sale.status, "reason": sale.reason, "description": sale.description,
         "refund_fen": sale.refund_fen, "refunded_fen": sale.refunded_fen, "deadline_at": sale.deadline_at,
         "auto_action": sale.auto_action, "carrier": sale.carrier, "tracking_no": sale.tracking_no,
-        "signed_at": sale.signed_at, "return_code": codes.digits(sale.return_code_seed) if show_code else None,
+        "signed_at": sale.signed_at, "return_code": codes.shown_digits(sale.return_code_seed, sale.return_code_hash) if show_code else None,
         "replacement_order_no": replacement_no, "decision_note": sale.decision_note,
         "created_at": sale.created_at, "decided_at": sale.decided_at, "received_at": sale.received_at,
         "finished_at": sale.finished_at, "photo_ids": [p.id for p in sale.photos],

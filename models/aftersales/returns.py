@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 def find_by_code(staff, code: str) -> AfterSale:
     """The return waiting at one of the clerk's stores under this code. A code of another
     store, a used one, or no code at all: the same answer."""
-    digest = codes.lookup_hash(code)
-    sale = db.session.scalars(select(AfterSale).where(AfterSale.return_code_hash == digest)).first() if digest else None
+    digests = codes.lookup_hashes(code)
+    sale = (db.session.scalars(select(AfterSale).where(AfterSale.return_code_hash.in_(digests))).first()
+            if digests else None)
     if (sale is None or sale.status != Status.awaiting_return.value
             or not abilities.may_act_for(staff, sale.store_id)):
         raise ReturnCodeInvalid()

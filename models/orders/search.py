@@ -29,7 +29,7 @@ from app.errors import AppError
 from app.extensions import db
 from models.orders.tables import Order
 from models.staff.abilities import readable_store_ids
-from models.users import User, phone_tail_hash
+from models.users import User, phone_tail_hashes
 
 CHINA = ZoneInfo("Asia/Shanghai")
 MAX_RANGE_DAYS = 366
@@ -182,9 +182,9 @@ def _load(query) -> list[Order]:
 def _matching(search: Search):
     if search.kind == "order_no":
         return Order.order_no == search.value
-    column, digest = ((User.phone_hash, cipher().lookup_hash(search.value)) if search.kind == "phone"
-                      else (User.phone_tail_hash, phone_tail_hash(search.value)))
-    return Order.user_id.in_(select(User.id).where(column == digest))
+    column, digests = ((User.phone_hash, cipher().lookup_hashes(search.value)) if search.kind == "phone"
+                       else (User.phone_tail_hash, phone_tail_hashes(search.value)))
+    return Order.user_id.in_(select(User.id).where(column.in_(digests)))
 
 
 def _newest_of_each(store_ids: list[int], where: list, limit: int, *, by_status: bool) -> list[Order]:

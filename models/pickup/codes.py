@@ -136,7 +136,7 @@ def show(order: Order, lat: float | None, lng: float | None) -> dict:
             raise LocationRequired(details={"radius_m": store.pickup_radius_m})
         if distance > store.pickup_radius_m:
             raise OutsidePickupRadius(details={"distance_m": distance, "radius_m": store.pickup_radius_m})
-    digits = payloads.digits(code.seed)
+    digits = payloads.shown_digits(code.seed, code.code_hash)
     if code.level == 1:
         qr, refresh = digits, None
     else:

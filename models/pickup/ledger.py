@@ -27,10 +27,19 @@ HEAD, ROWS = PickupLedgerHead.__table__, PickupVerification.__table__
 
 
 def row_hash(prev_hash: str, store_id: int, seq: int, order_id: int, staff_id: int,
-             items: list, partial: bool, at: datetime) -> str:
+             items: list, partial: bool, at: datetime, *, key: bytes | None = None) -> str:
     message = json.dumps([prev_hash, store_id, seq, order_id, staff_id, items, bool(partial),
                           at.strftime("%Y-%m-%dT%H:%M:%SZ")], separators=(",", ":"))
-    return hmac.new(cipher().subkey("pickup-ledger-v1"), message.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key or cipher().subkey("pickup-ledger-v1"), message.encode(), hashlib.sha256).hexdigest()
+
+
+def _hash_ok(row, prev_hash: str) -> bool:
+    """The row's hash matches its contents under one of the configured keys (during a key
+    rotation the previous key's rows are valid until `rechain` redoes them)."""
+    return any(hmac.compare_digest(row.row_hash, row_hash(prev_hash, row.store_id, row.seq, row.order_id,
+                                                          row.staff_id, row.items, row.partial,
+                                                          row.verified_at, key=key))
+               for key in cipher().subkeys("pickup-ledger-v1"))
 
 
 def _lock_head(store_id: int, writes: Batch):
@@ -128,8 +137,7 @@ def check(batch: int = 1000, *, incremental: bool = False) -> tuple[list[dict], 
                 broken = _problem(row, f"seq {row.seq} where {expected} was expected (rows missing or moved)")
             elif row.prev_hash != prev:
                 broken = _problem(row, "prev_hash is not the previous row's hash")
-            elif row.row_hash != row_hash(row.prev_hash, row.store_id, row.seq, row.order_id, row.staff_id,
-                                          row.items, row.partial, row.verified_at):
+            elif not _hash_ok(row, row.prev_hash):
                 broken = _problem(row, "row_hash does not match the row's contents")
             if broken:
                 rows.close()
@@ -157,3 +165,57 @@ def _save_checkpoint(store_id: int, seq: int, last_hash: str) -> None:
 
 def _problem(row, text: str) -> dict:
     return {"store_id": row.store_id, "id": row.id, "seq": row.seq, "problem": text}
+
+
+# --- a key rotation ------------------------------------------------------------------------
+
+def stores_with_chains() -> list[int]:
+    return list(db.session.scalars(select(HEAD.c.store_id).order_by(HEAD.c.store_id)))
+
+
+def rechain(store_id: int) -> int | None:
+    """Re-hash one store's chain with the current key (`flask keys rotate-fields`), in the
+    caller's transaction, holding the head's lock so no hand-over is chained meanwhile.
+    The chain is checked first, row by row under either key: a broken chain is refused
+    (ChainBroken), never laundered into a valid one. Returns the rows re-hashed; None when
+    the chain is already the current key's (its first row says so: a store's chain is
+    redone whole, in one transaction)."""
+    head = db.session.execute(select(HEAD.c.seq, HEAD.c.last_hash).where(HEAD.c.store_id == store_id)
+                              .with_for_update()).first()
+    if head is None or head.seq == 0:
+        return None
+    rows = db.session.execute(select(ROWS).where(ROWS.c.store_id == store_id).order_by(ROWS.c.seq)).all()
+    first = rows[0] if rows else None
+    if first is not None and hmac.compare_digest(first.row_hash, row_hash(
+            GENESIS, first.store_id, first.seq, first.order_id, first.staff_id, first.items, first.partial,
+            first.verified_at)):
+        return None
+    prev, new_prev, updates = GENESIS, GENESIS, []
+    for expected, row in enumerate(rows, start=1):
+        if row.seq != expected or row.prev_hash != prev or not _hash_ok(row, prev):
+            raise ChainBroken(_problem(row, "the chain does not verify: not re-hashed (run flask pickups verify-ledger)"))
+        digest = row_hash(new_prev, row.store_id, row.seq, row.order_id, row.staff_id, row.items, row.partial,
+                          row.verified_at)
+        updates.append({"row_id": row.id, "new_prev": new_prev, "new_hash": digest})
+        prev, new_prev = row.row_hash, digest
+    if head.seq != len(rows) or head.last_hash != prev:
+        raise ChainBroken({"store_id": store_id, "id": None, "seq": head.seq,
+                           "problem": "the head does not match the chain's end: not re-hashed"})
+    for start in range(0, len(updates), 500):
+        db.session.execute(_REHASH_ROW, updates[start:start + 500])
+    db.session.execute(HEAD.update().where(HEAD.c.store_id == store_id).values(last_hash=new_prev))
+    # The checkpoint named a hash that no longer exists: the next incremental check of
+    # this store starts from its first row.
+    db.session.execute(PickupLedgerCheckpoint.__table__.delete().where(
+        PickupLedgerCheckpoint.__table__.c.store_id == store_id))
+    return len(updates)
+
+
+class ChainBroken(Exception):
+    def __init__(self, problem: dict):
+        super().__init__(problem["problem"])
+        self.problem = problem
+
+
+_REHASH_ROW = ROWS.update().where(ROWS.c.id == bindparam("row_id")).values(
+    prev_hash=bindparam("new_prev"), row_hash=bindparam("new_hash"))

@@ -30,8 +30,17 @@ _SIGNED = re.compile(r"^TH([23]):([A-Za-z0-9_-]{6,32}):([0-9]{1,6}):(?:([0-9]{1,
 _SCENE = re.compile(r"^pk=[A-Za-z0-9_-]{24}$")
 
 
+def _hmac(key: bytes, message: str) -> bytes:
+    return hmac.new(key, message.encode(), hashlib.sha256).digest()
+
+
 def _mac(purpose: str, message: str) -> bytes:
-    return hmac.new(cipher().subkey(purpose), message.encode(), hashlib.sha256).digest()
+    return _hmac(cipher().subkey(purpose), message)
+
+
+def _macs(purpose: str, message: str) -> list[bytes]:
+    """`_mac` under each configured key (app/crypto.py, a key rotation), the current first."""
+    return [_hmac(key, message) for key in cipher().subkeys(purpose)]
 
 
 # --- the 12 digits ------------------------------------------------------------------------
@@ -49,11 +58,32 @@ def code_hash(code: str) -> str:
     return _mac("pickup-code-lookup-v1", code).hex()
 
 
+def code_hashes(code: str) -> list[str]:
+    """What a typed code is looked up by: during a key rotation a code issued under the
+    previous key is still found."""
+    return [mac.hex() for mac in _macs("pickup-code-lookup-v1", code)]
+
+
+def shown_digits(seed: str, stored_hash: str) -> str:
+    """The digits of a code as issued: those of the key whose hash is stored (a code
+    issued before a key rotation keeps its digits until `flask keys rotate-fields` redoes
+    it; then the shopper's page shows the new ones)."""
+    for code_key, lookup_key in zip(cipher().subkeys("pickup-code-v1"), cipher().subkeys("pickup-code-lookup-v1")):
+        found = str(int.from_bytes(_hmac(code_key, seed), "big") % 10**CODE_DIGITS).zfill(CODE_DIGITS)
+        if hmac.compare_digest(_hmac(lookup_key, found).hex(), stored_hash or ""):
+            return found
+    return digits(seed)
+
+
 # --- QR payloads ------------------------------------------------------------------------
 
 def _sig(level: int, order_no: str, version: int, window: int | None) -> str:
+    return _sigs(level, order_no, version, window)[0]
+
+
+def _sigs(level: int, order_no: str, version: int, window: int | None) -> list[str]:
     message = f"V{level}|{order_no}|{version}" + (f"|{window}" if level == 3 else "")
-    return _mac("pickup-qr-v1", message)[:16].hex().upper()
+    return [mac[:16].hex().upper() for mac in _macs("pickup-qr-v1", message)]
 
 
 def current_window(now: float | None = None) -> int:
@@ -80,6 +110,10 @@ def scene_hash(scene: str) -> str:
     return _mac("pickup-scene-v1", scene).hex()
 
 
+def scene_hashes(scene: str) -> list[str]:
+    return [mac.hex() for mac in _macs("pickup-scene-v1", scene)]
+
+
 # --- what a clerk presents --------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -98,8 +132,8 @@ class Presented:
 
     @property
     def signature_ok(self) -> bool:
-        expected = _sig(self.level, self.order_no, self.version, self.window)
-        return hmac.compare_digest(expected, self.sig)
+        return any(hmac.compare_digest(expected, self.sig)
+                   for expected in _sigs(self.level, self.order_no, self.version, self.window))
 
     def is_stale(self, now: float | None = None) -> bool:
         return self.form == "v3" and abs(current_window(now) - self.window) > 1

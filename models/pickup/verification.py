@@ -97,11 +97,11 @@ def _find(attempt: Attempt, p: Presented | None, named: Order | None, *,
     lock_now = lock and named is None
     order = None
     if p.form in ("code", "scene"):
-        column, digest = ((PickupCode.live_hash, payloads.code_hash(p.code)) if p.form == "code"
-                          else (PickupCode.wxa_hash, payloads.scene_hash(p.scene)))
-        code = _code(column == digest, lock_now)
+        column, digests = ((PickupCode.live_hash, payloads.code_hashes(p.code)) if p.form == "code"
+                           else (PickupCode.wxa_hash, payloads.scene_hashes(p.scene)))
+        code = _code(column.in_(digests), lock_now)
         if code is None and p.form == "code":
-            code = _spent(digest)  # used or expired: say so to its own store
+            code = _spent(digests)  # used or expired: say so to its own store
         if code is None:
             raise attempt.wrong("unknown", named)
         if not staff.can_act_for(code.store_id):
@@ -144,9 +144,9 @@ def _code(where, lock: bool) -> PickupCode | None:
     return db.session.scalars(codes.locked_by_id(where) if lock else select(PickupCode).where(where)).first()
 
 
-def _spent(digest: str) -> PickupCode | None:
+def _spent(digests: list[str]) -> PickupCode | None:
     return db.session.scalars(select(PickupCode).where(
-        PickupCode.code_hash == digest, PickupCode.live_hash.is_(None),
+        PickupCode.code_hash.in_(digests), PickupCode.live_hash.is_(None),
         PickupCode.status.in_(["used", "expired"])).order_by(PickupCode.id.desc()).limit(1)).first()
 
 

@@ -38,9 +38,16 @@ def kuaidi100_company(carrier: str) -> str:
 
 def push_salt(token: str) -> str:
     """The salt a parcel's pushes are signed with (§10.2): derived, never stored."""
+    return push_salts(token)[0]
+
+
+def push_salts(token: str) -> list[str]:
+    """The salts a push may be signed with: `push_salt`, and during a key rotation the
+    previous key's too (parcels subscribed before it). KUAIDI100_SALT, when set, is the
+    only one: it does not change with FIELD_ENCRYPTION_KEY."""
     secret = current_app.config.get("KUAIDI100_SALT")
-    key = secret.encode() if secret else cipher().subkey("kuaidi100-salt")
-    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()[:32]
+    keys = [secret.encode()] if secret else cipher().subkeys("kuaidi100-salt")
+    return [hmac.new(key, token.encode(), hashlib.sha256).hexdigest()[:32] for key in keys]
 
 
 def callback_url(token: str) -> str:

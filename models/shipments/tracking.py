@@ -29,7 +29,7 @@ from models.orders.status import SYSTEM, Status
 from models.outbox.tables import OutboxMessage
 from models.pickup.codes import lock_order
 from models.shipments import events, issues
-from models.shipments.parcels import push_salt
+from models.shipments.parcels import push_salts
 from models.shipments.status import PARCELS
 from models.shipments.tables import Parcel, ParcelEvent
 from models.state_machine import Row
@@ -68,7 +68,7 @@ def handle_push(token: str, form) -> Applied:
     param, sign = form.get("param"), form.get("sign")
     if not isinstance(param, str) or not param:
         raise PushRejected("no param")
-    if not token or len(token) > 32 or not push_signed(param, sign or "", push_salt(token)):
+    if not token or len(token) > 32 or not any(push_signed(param, sign or "", salt) for salt in push_salts(token)):
         raise PushRejected("bad signature")
     try:
         data = json.loads(param)

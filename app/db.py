@@ -202,9 +202,16 @@ def init_app(app: Flask) -> None:
         event.listen(engine, "checkout", MysqlCheckout(app.config))
 
     @app.teardown_request
-    def _discard(exc):
+    def _discard(_exc):
         # Anything not committed by commit_request (an error, an early abort) is rolled back.
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except exc.DBAPIError as error:
+            # The server went away with the request (killed, restarted, a Galera node cut
+            # off): the answer (503) is already made, and a ROLLBACK on the dead connection
+            # must not turn it into the server's bare 500. The connection is discarded.
+            log.warning("rollback failed after %s %s: %s", request.method, request.path, type(error).__name__)
+            db.session.invalidate()
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -168,8 +168,11 @@ def start(timeout: float = 180.0) -> None:
     shutil.chown(BASE, "mysql", "mysql")
     for path in BASE.rglob("*"):
         shutil.chown(path, "mysql", "mysql")
-    subprocess.run(["mariadb-install-db", f"--defaults-file={_config(1)}", "--auth-root-authentication-method=normal",
-                    "--skip-test-db"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = subprocess.run(["mariadb-install-db", f"--defaults-file={_config(1)}",
+                           "--auth-root-authentication-method=normal", "--skip-test-db"],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"mariadb-install-db failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     _wait(1, timeout, proc=_start_node(1, bootstrap=True))
     # TCP root from 127.0.0.1 (install-db's "normal" root is @localhost, which with
     # skip-name-resolve matches the socket only); replicated to the joiners by SST.

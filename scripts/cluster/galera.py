@@ -22,6 +22,7 @@ import argparse
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -93,15 +94,19 @@ wsrep_slave_threads=2
 
 
 def _pid(n: int) -> int | None:
-    try:
-        pid = int((_dir(n) / "mysqld.pid").read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    return pid
+    """Node n's mariadbd, found by its config file's path on the command line (not by its
+    pid file, which a removed datadir takes with it)."""
+    wanted = f"--defaults-file={_dir(n) / 'my.cnf'}".encode()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if wanted in args and Path(args[0].decode(errors="replace")).name == "mariadbd":
+            return int(proc.name)
+    return None
 
 
 def _connect(n: int, timeout: float = 2.0):
@@ -164,6 +169,11 @@ def start(timeout: float = 180.0) -> None:
     """A fresh cluster: node 1 bootstraps, 2 and 3 join one after the other."""
     stop(quiet=True)
     for n in NODES:
+        for port in (sql_port(n), 4600 + n):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    raise RuntimeError(f"127.0.0.1:{port} is taken: another cluster (or server) is running")
+    for n in NODES:
         (_dir(n) / "data").mkdir(parents=True)
     shutil.chown(BASE, "mysql", "mysql")
     for path in BASE.rglob("*"):
@@ -197,7 +207,6 @@ def kill(n: int) -> None:
             except ProcessLookupError:
                 break
             time.sleep(0.05)
-        (_dir(n) / "mysqld.pid").unlink(missing_ok=True)
 
 
 def restart(n: int, timeout: float = 180.0) -> None:

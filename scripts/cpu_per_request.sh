@@ -16,7 +16,7 @@ seconds=${2:-12}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-.venv/bin/python scripts/bench.py --workers 1 --threads 1 --concurrency 2 --warmup 2 \
+"${PYTHON:-.venv/bin/python}" scripts/bench.py --workers 1 --threads 1 --concurrency 2 --warmup 2 \
   --duration "$seconds" --only "$scenario" "${@:3}" >"$log" 2>&1 &
 bench=$!
 # The scenario's warm-up starts after these lines (scenarios with inputs prepare them first).

@@ -15,6 +15,14 @@ class TihuoApp(APIFlask):
         # The handler returned (already serialised): commit its one transaction, then
         # run the side effects it queued. Errors skip this and are rolled back — except
         # the few that say what they found must be kept (`AppError.keep_changes`).
+        # A transaction refused as a write conflict (a deadlock; on Galera, another node's
+        # write certified first) is rolled back and the handler run again with the same
+        # request, a bounded number of times (app.db.retried).
+        from app.db import retried
+
+        return retried(self._dispatch_once, unit="request")
+
+    def _dispatch_once(self):
         from app.db import commit_request
         from app.errors import AppError
 

@@ -29,14 +29,19 @@ def init_app(app: Flask) -> Celery:
 
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
+            from app.db import retried
             from app.extensions import db
             from app.tasks import run_deferred
 
+            def attempt():
+                result = self.run(*args, **kwargs)
+                db.session.commit()
+                return result
+
             with app.app_context():
                 try:
-                    result = self.run(*args, **kwargs)
-                    db.session.commit()
-                    return result
+                    # Run again after a write conflict, like a request (app.db.retried).
+                    return retried(attempt, unit="task")
                 except BaseException:
                     db.session.rollback()
                     raise

@@ -6,15 +6,20 @@ after it returned (app/celery_app.py); domain code never commits. A background p
 must finish row by row (a sweep, the outbox's claim and its record) says so with
 `own_transaction()` or `each_in_own_transaction()`. Work that must wait for a commit goes
 through app/tasks.py.
+
+A transaction refused as a write conflict is run again (`retried`): a request's handler, a
+task, a background pass's step — see "Write conflicts" below.
 """
 from __future__ import annotations
 
 import logging
+import random
 import time
 from contextlib import contextmanager
-from typing import Callable, Iterable
+from typing import Callable, Iterable, TypeVar
 
-from flask import Flask, has_request_context
+from flask import Flask, g, has_app_context, has_request_context, request
+from prometheus_client import Counter
 from sqlalchemy import Select, delete, event, exc, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
@@ -22,10 +27,107 @@ from sqlalchemy.pool import Pool
 from app.extensions import db
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def commit_request() -> None:
     db.session.commit()
+
+
+# --- write conflicts: run the transaction again -------------------------------------------
+# MariaDB answers 1213 (ER_LOCK_DEADLOCK) when InnoDB chose this transaction as a deadlock's
+# victim, and Galera answers the same when another node's write set certified first:
+# at COMMIT, or at any statement once a replicated write has aborted this transaction
+# ("brute force" abort). Either way the whole transaction is gone and nothing of it was
+# written, so running it again from the start is safe — the same request, the same rules
+# (guarded updates, unique keys), a fresh view of the rows. What a try did outside the
+# database before its commit is undone by its rollback hooks (app.tasks.on_rollback: the
+# flash-sale gate's units), or done once per request (`once`: a single-use WeChat code).
+#
+# Not retried:
+# - 1205 (lock wait timeout): the request already waited innodb_lock_wait_timeout (or its
+#   read timeout ended it first); waiting that long again would break the bounded answer
+#   (invariant 7), and InnoDB rolls back only the statement, not the transaction.
+# - 1047 (WSREP has not yet prepared node for application use: a node cut off from the
+#   cluster's primary component): no try on this node can succeed; 503 `unavailable`
+#   (app/errors.py) and the client, or the load balancer, tries another node.
+# After CONFLICT_ATTEMPTS tries the last conflict stands: 503 `unavailable` with
+# Retry-After, never a 500 — a write conflict is contention, not a bug. Five, not three:
+# one hot SKU ordered through two Galera nodes at once (scripts/bench_cluster.py) had 6 %
+# of its orders still conflicting on the third try; the pauses (10, 20, 40, 80 ms, each
+# jittered ±50 % so that two requests that collided don't collide again in lock step)
+# add at most ~0.2 s to the few that need them all.
+CONFLICT_ATTEMPTS = 5
+CONFLICT_BACKOFF_S = 0.01   # before try n+1: uniform(0.5, 1.5) × this × 2^(n-1)
+ER_LOCK_DEADLOCK, ER_SP_DOES_NOT_EXIST = 1213, 1305
+CONFLICT_RETRIES = Counter(
+    "tihuo_db_conflict_retries_total",
+    "Transactions refused as a write conflict (deadlock, Galera certification failure): "
+    "run again (outcome=retried) or given up after the last try (outcome=gave_up)",
+    ["unit", "outcome"])
+
+
+def _errno(error: BaseException) -> int | None:
+    orig = getattr(error, "orig", None) if isinstance(error, exc.DBAPIError) else None
+    args = getattr(orig, "args", None)
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def write_conflict(error: BaseException) -> bool:
+    """True for a database error that means "this transaction lost a write conflict":
+    1213, or the error of a savepoint's rollback that a 1213 inside it left without a
+    savepoint (InnoDB and Galera roll the whole transaction back)."""
+    if getattr(error, "conflict_given_up", False):  # an inner `retried` gave up on it
+        return False
+    code = _errno(error)
+    if code == ER_LOCK_DEADLOCK:
+        return True
+    if code == ER_SP_DOES_NOT_EXIST:
+        context = error.__context__
+        return context is not None and _errno(context) == ER_LOCK_DEADLOCK
+    return False
+
+
+def retried(attempt: Callable[[], T], *, unit: str) -> T:
+    """`attempt()` — a whole transaction, its commit included — run again after a write
+    conflict, rolled back before each new try, at most CONFLICT_ATTEMPTS times. Any other
+    error, or the last conflict, is raised as it is (rolled back by the caller as ever)."""
+    for n in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            return attempt()
+        except Exception as error:
+            if not write_conflict(error):
+                raise
+            db.session.rollback()  # runs the try's rollback hooks; drops its after-commit ones
+            where = f"{request.method} {request.path}" if has_request_context() else unit
+            if n == CONFLICT_ATTEMPTS:
+                CONFLICT_RETRIES.labels(unit, "gave_up").inc()
+                log.warning("write conflict: %s gave up after %d tries (%s)", where, n, _errno(error))
+                error.conflict_given_up = True
+                raise
+            CONFLICT_RETRIES.labels(unit, "retried").inc()
+            log.info("write conflict: %s runs again, try %d of %d (%s)", where, n + 1,
+                     CONFLICT_ATTEMPTS, _errno(error))
+            _rewind_uploads()
+            time.sleep(random.uniform(0.5, 1.5) * CONFLICT_BACKOFF_S * 2 ** (n - 1))
+    raise AssertionError("unreachable")
+
+
+def _rewind_uploads() -> None:
+    # The next try reads uploaded files from the start again (the body itself is cached).
+    if has_request_context() and request.files:
+        for upload in request.files.values():
+            upload.stream.seek(0)
+
+
+def once(key: str, fn: Callable[[], T]) -> T:
+    """`fn()`'s result, computed once per request (or task) even when its transaction is
+    run again after a write conflict: for what must not be repeated, like exchanging a
+    single-use WeChat code (a second code2session with the same code is refused)."""
+    done = g.setdefault("once_per_request", {}) if has_app_context() else {}
+    if key not in done:
+        done[key] = fn()
+    return done[key]
 
 
 @contextmanager
@@ -80,12 +182,16 @@ def each_in_own_transaction(ids: Iterable | Select, step: Callable[[object], obj
     through here. Returns how many steps said they acted (returned something true)."""
     done = 0
     ids = db.session.scalars(ids).all() if isinstance(ids, Select) else list(ids)
+
+    def one(ident) -> bool:
+        with own_transaction():
+            target = ident if load is None else db.session.get(load, ident)
+            return bool(target is not None and step(target))
+
     for ident in ids:
         try:
-            with own_transaction():
-                target = ident if load is None else db.session.get(load, ident)
-                if target is not None and step(target):
-                    done += 1
+            if retried(lambda: one(ident), unit="step"):
+                done += 1
         except Exception:
             log.exception("%s failed for %s", what, ident)
     return done
@@ -99,9 +205,16 @@ def init_app(app: Flask) -> None:
         event.listen(engine, "checkout", MysqlCheckout(app.config))
 
     @app.teardown_request
-    def _discard(exc):
+    def _discard(_exc):
         # Anything not committed by commit_request (an error, an early abort) is rolled back.
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except exc.DBAPIError as error:
+            # The server went away with the request (killed, restarted, a Galera node cut
+            # off): the answer (503) is already made, and a ROLLBACK on the dead connection
+            # must not turn it into the server's bare 500. The connection is discarded.
+            log.warning("rollback failed after %s %s: %s", request.method, request.path, type(error).__name__)
+            db.session.invalidate()
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

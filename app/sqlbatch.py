@@ -181,8 +181,14 @@ def _wrapped(conn: Connection, sql: str, fn, *args):
     try:
         return fn(*args)
     except conn.dialect.loaded_dbapi.Error as e:
+        # As SQLAlchemy's own execution does: a lost connection (a server killed or gone
+        # away mid-batch) is invalidated, so the rollback that follows doesn't send a
+        # ROLLBACK down a dead socket (which raised, and made the 503 a bare 500).
+        gone = conn.dialect.is_disconnect(e, conn.connection.dbapi_connection, None)
+        if gone:
+            conn.invalidate(e)
         raise exc.DBAPIError.instance(sql, None, e, conn.dialect.loaded_dbapi.Error,
-                                      dialect=conn.dialect) from e
+                                      connection_invalidated=gone, dialect=conn.dialect) from e
 
 
 class _Compiled(NamedTuple):

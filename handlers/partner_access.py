@@ -45,8 +45,9 @@ def scope(name: str, cost: int | None = None):
         def wrapper(*args, **kwargs):
             principal = current_partner()
             cfg = current_app.config
-            g.partner_budget = spend(f"partner:{principal.id}", (cost() if callable(cost) else cost) or 1,
-                                     rate=cfg["PARTNER_RATE_PER_S"], burst=cfg["PARTNER_RATE_BURST"])
+            if "partner_budget" not in g:  # charged once, not again when a write conflict reruns the call
+                g.partner_budget = spend(f"partner:{principal.id}", (cost() if callable(cost) else cost) or 1,
+                                         rate=cfg["PARTNER_RATE_PER_S"], burst=cfg["PARTNER_RATE_BURST"])
             if name not in principal.scopes:
                 raise InsufficientScope(details={"scope": name})
             return view(*args, **kwargs)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app import wechat
 from app.crypto import cipher
-from app.db import own_transaction
+from app.db import once, own_transaction
 from app.errors import Unauthorized
 from app.extensions import db
 from app.sessions import INVALID
@@ -73,13 +73,16 @@ class Shopper:
 
 def login(code: str) -> tuple[User, bool]:
     """`wx.login` code → code2session at WeChat → the shopper (created on first login)."""
-    session = wechat.call("code2session", wechat.miniprogram().code_to_session, code)
+    # A login code is single-use: a try run again after a write conflict reuses the answer.
+    session = once(f"code2session:{code}",
+                   lambda: wechat.call("code2session", wechat.miniprogram().code_to_session, code))
     return login_with_wechat(session)
 
 
 def bind_phone_with_code(user: User, code: str) -> User:
     """Phone-button code → getuserphonenumber at WeChat → stored encrypted on the user."""
-    info = wechat.call("getuserphonenumber", wechat.miniprogram().get_phone_number, code)
+    info = once(f"getuserphonenumber:{code}",  # single-use, like the login code
+                lambda: wechat.call("getuserphonenumber", wechat.miniprogram().get_phone_number, code))
     return bind_phone(user, info)
 
 

@@ -595,6 +595,63 @@ def print_table(results: list[dict]) -> None:
             print("".join(f"      {s}\n" for s in r["error_samples"]), end="")
 
 
+def app_env(ctx: Context, logs: Path, database_url: str, redis_url: str) -> dict:
+    """The environment of the app's processes for a run (web nodes, workers, flask
+    commands): development mode against the sandbox, fresh WeChat keys, and the bench
+    playing WeChat Pay (ctx.wechatpay, which signs the notifications the app trusts)."""
+    appid, secret = "wx" + secrets.token_hex(8), secrets.token_hex(16)
+    (logs / "prom").mkdir(exist_ok=True)  # as app/metrics.py asks under gunicorn: metrics shared by workers
+    env = {**os.environ, "APP_ENV": "development", "FLASK_APP": "wsgi", "LOG_LEVEL": "WARNING",
+           "DATABASE_URL": database_url,
+           "REDIS_URL": redis_url, "WECHAT_APPID": appid, "WECHAT_SECRET": secret,
+           "WECHAT_API_BASE": f"http://{ctx.sandbox}", "WECHAT_SANDBOX": "0",
+           "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+           "SECRET_KEY": secrets.token_urlsafe(48), "PUBLIC_BASE_URL": f"http://{ctx.base}",
+           "PROMETHEUS_MULTIPROC_DIR": str(logs / "prom"),
+           # As in production: the web only publishes deferred work and outbox kicks to the
+           # broker (no worker runs here; the db is flushed after the run).
+           "CELERY_BROKER_URL": redis_url,
+           # The partner scenarios measure the API, not the client's budget (it has its own test).
+           "PARTNER_RATE_PER_S": "1000000", "PARTNER_RATE_BURST": "1000000", "PARTNER_FEED_SETTLE_S": "1"}
+    # WeChat Pay: the bench plays the platform (it signs the notifications); the merchant
+    # key is made for this run and only needed for the app to start.
+    ctx.wechatpay = FakeWeChatPay("1900000109", appid)
+    from Crypto.PublicKey import RSA
+    (logs / "merchant.pem").write_bytes(RSA.generate(2048).export_key(pkcs=8))
+    (logs / "platform.pem").write_bytes(ctx.wechatpay.key.public_key().export_key())
+    env.update(WECHATPAY_MCHID=ctx.wechatpay.mchid, WECHATPAY_CERT_SERIAL=secrets.token_hex(20).upper(),
+               WECHATPAY_PRIVATE_KEY_PATH=str(logs / "merchant.pem"), WECHATPAY_APIV3_KEY=ctx.wechatpay.apiv3_key,
+               WECHATPAY_PUBLIC_KEY_PATH=str(logs / "platform.pem"), WECHATPAY_PUBLIC_KEY_ID=ctx.wechatpay.key_id,
+               WECHATPAY_API_BASE=f"http://{ctx.sandbox}", WECHATPAY_NOTIFY_BASE=f"http://{ctx.base}",
+               # 快递100 at the sandbox (its default account); pushes are the bench's own.
+               KUAIDI100_KEY="sandboxKuaidi100Key", KUAIDI100_CUSTOMER="SANDBOXCUSTOMER0000000000000000",
+               KUAIDI100_API_BASE=f"http://{ctx.sandbox}")
+    ctx.env = env
+    return env
+
+
+def start_sandbox(procs: list, ctx: Context, env: dict, logs: Path) -> None:
+    """The WeChat sandbox at ctx.sandbox, knowing the app's appid (app_env)."""
+    spawn(procs, [sys.executable, "-m", "wechat.sandbox", "--host", "127.0.0.1", "--port",
+                  ctx.sandbox.rsplit(":", 1)[1], "--app", f"{env['WECHAT_APPID']}:{env['WECHAT_SECRET']}"],
+          env, logs / "sandbox.log", f"{ctx.sandbox}/_/config")
+
+
+def migrate_and_seed(env: dict) -> None:
+    for cmd in (["db", "upgrade"], ["demo", "seed"]):
+        done = subprocess.run([str(BIN / "flask"), *cmd], cwd=ROOT, env=env, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"flask {' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
+
+
+def spawn_web(procs: list, env: dict, bind: str, log: Path, workers: int, threads: int,
+              target: str = "wsgi:app") -> None:
+    """gunicorn gthread serving `target` at `bind`, ready when /readyz answers 200."""
+    spawn(procs, [str(BIN / "gunicorn"), "-k", "gthread", "--workers", str(workers),
+                  "--threads", str(threads), "--bind", bind, "--no-control-socket", "--reuse-port",
+                  target], env, log, f"{bind}/readyz")
+
+
 def main() -> int:
     global DB_NAME
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -620,38 +677,11 @@ def main() -> int:
 
     server = sa.make_url(args.database_url)
     admin, rds = sa.create_engine(server, isolation_level="AUTOCOMMIT"), redis.Redis.from_url(args.redis_url)
-    appid, secret = "wx" + secrets.token_hex(8), secrets.token_hex(16)
     app_port, sandbox_port = free_port(), free_port()
     ctx = Context(base=f"127.0.0.1:{app_port}", sandbox=f"127.0.0.1:{sandbox_port}")
     logs = Path(tempfile.mkdtemp(prefix="tihuo-bench-"))
-    (logs / "prom").mkdir()  # as app/metrics.py asks under gunicorn: metrics shared by workers
-    env = {**os.environ, "APP_ENV": "development", "FLASK_APP": "wsgi", "LOG_LEVEL": "WARNING",
-           "DATABASE_URL": server.set(database=args.database_name, query={"charset": "utf8mb4"})
-                                 .render_as_string(hide_password=False),
-           "REDIS_URL": args.redis_url, "WECHAT_APPID": appid, "WECHAT_SECRET": secret,
-           "WECHAT_API_BASE": f"http://{ctx.sandbox}", "WECHAT_SANDBOX": "0",
-           "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-           "SECRET_KEY": secrets.token_urlsafe(48), "PUBLIC_BASE_URL": f"http://{ctx.base}",
-           "PROMETHEUS_MULTIPROC_DIR": str(logs / "prom"),
-           # As in production: the web only publishes deferred work and outbox kicks to the
-           # broker (no worker runs here; the db is flushed after the run).
-           "CELERY_BROKER_URL": args.redis_url,
-           # The partner scenarios measure the API, not the client's budget (it has its own test).
-           "PARTNER_RATE_PER_S": "1000000", "PARTNER_RATE_BURST": "1000000", "PARTNER_FEED_SETTLE_S": "1"}
-    # WeChat Pay: the bench plays the platform (it signs the notifications); the merchant
-    # key is made for this run and only needed for the app to start.
-    ctx.wechatpay = FakeWeChatPay("1900000109", appid)
-    from Crypto.PublicKey import RSA
-    (logs / "merchant.pem").write_bytes(RSA.generate(2048).export_key(pkcs=8))
-    (logs / "platform.pem").write_bytes(ctx.wechatpay.key.public_key().export_key())
-    env.update(WECHATPAY_MCHID=ctx.wechatpay.mchid, WECHATPAY_CERT_SERIAL=secrets.token_hex(20).upper(),
-               WECHATPAY_PRIVATE_KEY_PATH=str(logs / "merchant.pem"), WECHATPAY_APIV3_KEY=ctx.wechatpay.apiv3_key,
-               WECHATPAY_PUBLIC_KEY_PATH=str(logs / "platform.pem"), WECHATPAY_PUBLIC_KEY_ID=ctx.wechatpay.key_id,
-               WECHATPAY_API_BASE=f"http://{ctx.sandbox}", WECHATPAY_NOTIFY_BASE=f"http://{ctx.base}",
-               # 快递100 at the sandbox (its default account); pushes are the bench's own.
-               KUAIDI100_KEY="sandboxKuaidi100Key", KUAIDI100_CUSTOMER="SANDBOXCUSTOMER0000000000000000",
-               KUAIDI100_API_BASE=f"http://{ctx.sandbox}")
-    ctx.env = env
+    env = app_env(ctx, logs, server.set(database=args.database_name, query={"charset": "utf8mb4"})
+                  .render_as_string(hide_password=False), args.redis_url)
     procs: list[subprocess.Popen] = []
     keep_logs = True  # for a failed run
     try:
@@ -659,19 +689,12 @@ def main() -> int:
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS {args.database_name}"))
             conn.execute(sa.text(f"CREATE DATABASE {args.database_name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
         rds.flushdb()
-        spawn(procs, [sys.executable, "-m", "wechat.sandbox", "--host", "127.0.0.1", "--port",
-                      str(sandbox_port), "--app", f"{appid}:{secret}"],
-              env, logs / "sandbox.log", f"{ctx.sandbox}/_/config")
-        for cmd in (["db", "upgrade"], ["demo", "seed"]):
-            done = subprocess.run([str(BIN / "flask"), *cmd], cwd=ROOT, env=env, capture_output=True, text=True)
-            if done.returncode:
-                raise RuntimeError(f"flask {' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
+        start_sandbox(procs, ctx, env, logs)
+        migrate_and_seed(env)
         # --reuse-port as README's production command: without it one worker accepts most
         # of the clients (connected at once) and the run measures that race.
         target = "scripts.bench_floor:create()" if "order_floor" in names else "wsgi:app"
-        spawn(procs, [str(BIN / "gunicorn"), "-k", "gthread", "--workers", str(args.workers),
-                      "--threads", str(args.threads), "--bind", ctx.base, "--no-control-socket", "--reuse-port",
-                      target], env, logs / "gunicorn.log", f"{ctx.base}/readyz")
+        spawn_web(procs, env, ctx.base, logs / "gunicorn.log", args.workers, args.threads, target)
         stores = json.loads(Http(ctx.base).call("GET", "/api/stores")[1])["items"]
         ctx.store_id, ctx.order_store_id = stores[0]["id"], stores[-1]["id"]
         print(f"gunicorn gthread {args.workers}x{args.threads} {target}, {args.concurrency} clients, "

@@ -3,7 +3,8 @@
 # MariaDB, Redis and the bench client. Runs scripts/bench.py with one worker of one thread
 # and 2 clients, and reads /proc/<pid>/stat (utime + stime) over the timed window.
 #
-#   scripts/cpu_per_request.sh SCENARIO [SECONDS]     e.g. scripts/cpu_per_request.sh verify 12
+#   scripts/cpu_per_request.sh SCENARIO [SECONDS] [BENCH ARGS...]   e.g. scripts/cpu_per_request.sh verify 12
+# (BENCH ARGS go to bench.py: --database-name, --redis-url for a run beside someone else's)
 #
 # Unlike the ratios, these add up: a scenario's ratio to /healthz in a CPU-bound bench run
 # is close to healthz's total (worker + client) over the scenario's total.
@@ -15,8 +16,8 @@ seconds=${2:-12}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-.venv/bin/python scripts/bench.py --workers 1 --threads 1 --concurrency 2 --warmup 2 \
-  --duration "$seconds" --only "$scenario" >"$log" 2>&1 &
+"${PYTHON:-.venv/bin/python}" scripts/bench.py --workers 1 --threads 1 --concurrency 2 --warmup 2 \
+  --duration "$seconds" --only "$scenario" "${@:3}" >"$log" 2>&1 &
 bench=$!
 # The scenario's warm-up starts after these lines (scenarios with inputs prepare them first).
 case $scenario in

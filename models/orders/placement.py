@@ -19,7 +19,7 @@ from app.crypto import cipher
 from app.db import purge_before
 from app.errors import AppError, NotFound
 from app.extensions import db
-from app.tasks import after_commit
+from app.tasks import after_commit, on_rollback
 from app.sqlbatch import Batch, fetch_all, joining
 from models.stock import flash_sale
 from models.stock.holds import INV, read_rows, reserve
@@ -96,7 +96,11 @@ def place_order(user_id: int, body: dict, idempotency_key: str | None) -> tuple[
         gate.give_back(store_id, pairs, ticket)  # the units this attempt took go back
         raise
     if created:
+        # Settled when the order commits; given back if the transaction ends otherwise —
+        # its commit refused as a write conflict (the request is then run again, taking
+        # units with a ticket of its own), or an error after this point.
         after_commit(lambda: gate.settle(store_id, pairs, ticket))
+        on_rollback(lambda: gate.give_back(store_id, pairs, ticket))
     else:  # a replay of an earlier order: this attempt's units go back
         gate.give_back(store_id, pairs, ticket)
     return order, created

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, event, exc, func, select, text
 from app.extensions import db
 from app.sqlbatch import Batch, fetch_all, joining
 from models.stock.tables import Inventory, StockMovement
+from tests.conftest import backend_is_mysql
 from tests.factories import make_product, make_store, stock
 
 MOVES, INV = StockMovement.__table__, Inventory.__table__
@@ -104,6 +105,24 @@ def test_an_error_stops_the_batch_and_is_sqlalchemys(shelf):
     again = Batch()
     again.add(_HOLD, {"s": store_id, "k": a, "q": 1})
     assert again.run()[0].rowcount == 1
+
+
+@pytest.mark.skipif(not backend_is_mysql(), reason="a server-side KILL (MariaDB run)")
+def test_a_connection_lost_mid_batch_is_discarded_and_the_rollback_passes(shelf):
+    # A database node killed under a request: the batch's error is a disconnect, and the
+    # request's rollback must not fail on the dead connection (it turned the 503 into a 500).
+    store_id, (a, _) = shelf
+    mine = db.session.scalar(text("SELECT CONNECTION_ID()"))
+    with db.engine.connect() as other:
+        other.execute(text(f"KILL {int(mine)}"))
+    writes = Batch()
+    writes.add(_HOLD, {"s": store_id, "k": a, "q": 1})
+    with pytest.raises(exc.DBAPIError) as lost:
+        writes.run()
+    assert lost.value.connection_invalidated
+    db.session.rollback()  # no error
+    assert db.session.scalar(text("SELECT CONNECTION_ID()")) != mine  # a fresh connection
+    assert fetch_all(_STOCK, {"s": store_id, "ks": [a]})[0].reserved == 0
 
 
 def test_fetch_all_reads_typed_rows_with_in_lists(shelf):

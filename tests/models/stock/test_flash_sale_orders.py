@@ -91,6 +91,26 @@ def test_failed_placement_gives_units_back(app, client, sale):
         assert gate().tokens(store_id, sku_id) == 100
 
 
+def test_placement_rolled_back_after_it_succeeded_gives_units_back(app, client, sale):
+    # What a write conflict at COMMIT does (the request then runs again with a ticket of
+    # its own): the first try's units must not stay taken until the next resync.
+    from models.orders.placement import place_order
+
+    store_id, sku_id, admin = sale
+    enable(client, admin, store_id, sku_id)
+    with app.app_context():
+        user, _ = make_shopper()
+        order, created = place_order(user.id, body(store_id, sku_id, 3), None)
+        assert created and gate().tokens(store_id, sku_id) == 97
+        db.session.rollback()
+        assert gate().tokens(store_id, sku_id) == 100
+        assert db.session.scalar(select(func.count()).select_from(Order)) == 0
+        order, created = place_order(user.id, body(store_id, sku_id, 3), None)  # the next try
+        db.session.commit()
+        assert gate().tokens(store_id, sku_id) == 97
+        assert not gate().redis.hgetall(gate()._key(store_id, sku_id, "pending"))  # settled
+
+
 def test_sold_out_at_the_gate(app, client, sale):
     store_id, sku_id, admin = sale
     enable(client, admin, store_id, sku_id)

@@ -13,7 +13,8 @@ from models.analytics import bottlenecks, customers, rollup
 from models.cards import exports as card_exports
 from models.complaints import sync as complaint_sync
 from models.exports import jobs as exports
-from models.growth import campaigns, coupons, invitations, levels, points
+from models.growth import campaigns, coupons, invitations, points
+from models.growth import levels as member_levels
 from models.orders import deadlines, placement
 from models.outbox import dispatch
 from models.outbox.enqueue import DISPATCH_TASK
@@ -97,7 +98,7 @@ def register(celery: Celery) -> None:
 
     @task(name="tihuo.growth.levels_review")
     def growth_levels_review():
-        return levels.review()
+        return member_levels.review()
 
     @task(name="tihuo.growth.invitations")
     def growth_invitations():

@@ -248,6 +248,8 @@ class LevelIn(StrictSchema):
     points_percent = fields.Integer(load_default=100, strict=True, validate=validators.Range(100, 1000),
                                     metadata={"description": "points earned per yuan, in percent of the base rate"})
     priority_pickup = fields.Boolean(load_default=False)
+    discount_percent = fields.Integer(load_default=0, strict=True, validate=validators.Range(0, 50),
+                                      metadata={"description": "member price: percent off every order (after a coupon)"})
 
 
 @bp.get("/member-levels")

@@ -189,6 +189,7 @@ class LevelOut(Schema):
     min_spend_fen = fields.Integer()
     points_percent = fields.Integer()
     priority_pickup = fields.Boolean()
+    discount_percent = fields.Integer(metadata={"description": "member price: percent off every order"})
 
 
 class MyLevelOut(Schema):

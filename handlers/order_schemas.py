@@ -123,11 +123,13 @@ class OrderOut(Schema):
     store_id = fields.Integer()
     items = fields.Nested(ItemOut, many=True)
     total_fen = fields.Integer()
-    payable_fen = fields.Integer(metadata={"description": "total − coupon_discount_fen − points_discount_fen"})
+    payable_fen = fields.Integer(metadata={
+        "description": "total − coupon_discount_fen − level_discount_fen − points_discount_fen"})
     coupon_id = fields.Integer(allow_none=True)
     coupon_discount_fen = fields.Integer()
     points_used = fields.Integer()
     points_discount_fen = fields.Integer()
+    level_discount_fen = fields.Integer(metadata={"description": "the member level's price off (after the coupon)"})
     source = fields.String()  # "shop", or "card:<serial>" for a redeemed pickup card
     remark = fields.String(allow_none=True)
     created_at = fields.DateTime()

@@ -57,8 +57,10 @@ describe('the invitation campaign form', () => {
 describe('levels, segments, campaigns', () => {
   it('a level: spend in yuan to fen, the points rate 100–1000', () => {
     expect(levelBody({ ...emptyLevel(), name: '金卡', minSpend: '1,000.50', pointsPercent: 150, priorityPickup: true }).body)
-      .toEqual({ name: '金卡', min_spend_fen: 100050, points_percent: 150, priority_pickup: true })
+      .toEqual({ name: '金卡', min_spend_fen: 100050, points_percent: 150, priority_pickup: true, discount_percent: 0 })
     expect(levelBody({ ...emptyLevel(), name: '金卡', minSpend: '', pointsPercent: 90 }).problems).toEqual(['minSpend', 'pointsPercent'])
+    expect(levelBody({ ...emptyLevel(), name: '钻石', minSpend: '5000', discountPercent: 5 }).body?.discount_percent).toBe(5)
+    expect(levelBody({ ...emptyLevel(), name: '钻石', minSpend: '5000', discountPercent: 60 }).problems).toEqual(['discountPercent'])
   })
   it('a segment sends only the rules that narrow', () => {
     expect(segmentBody({ ...emptySegment(), name: '沉睡', segments: ['dormant'], rMin: 2 }).body)

@@ -1,4 +1,4 @@
-"""streaks and growth channels: visit streaks, an order's priority pickup, coupons for points
+"""streaks and growth channels: visit streaks, an order's priority pickup and member price, coupons for points
 
 Revision ID: 0027_streaks
 Revises: 0026_levels
@@ -34,6 +34,9 @@ def upgrade():
     # size of orders. The coupons' new unique key is on a small table.
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.add_column(sa.Column('priority', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('level_discount_fen', sa.Integer(), server_default='0', nullable=False))
+    with op.batch_alter_table('member_levels', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('discount_percent', sa.Integer(), server_default='0', nullable=False))
     with op.batch_alter_table('coupon_templates', schema=None) as batch_op:
         batch_op.add_column(sa.Column('points_cost', sa.Integer(), server_default='0', nullable=False))
     with op.batch_alter_table('coupons', schema=None) as batch_op:
@@ -47,6 +50,9 @@ def downgrade():
         batch_op.drop_column('claim_key')
     with op.batch_alter_table('coupon_templates', schema=None) as batch_op:
         batch_op.drop_column('points_cost')
+    with op.batch_alter_table('member_levels', schema=None) as batch_op:
+        batch_op.drop_column('discount_percent')
     with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_column('level_discount_fen')
         batch_op.drop_column('priority')
     op.drop_table('member_streaks')

@@ -2,7 +2,8 @@
 
 Before the order is written: the coupon must be the shopper's, usable now, not in a flash
 sale, and stackable with points if both are given; its discount is split over the eligible
-lines (models.growth.coupons.quote), then points take whole units off what is left (at most
+lines (models.growth.coupons.quote); then the shopper's member level takes its percentage off
+each line (not in a flash sale); then points take whole units off what is left (at most
 POINTS_MAX_SHARE_PERCENT of it, split over the lines by what each still costs). Every line
 keeps its part (`order_items.discount_fen`), the parts add up to the order's discounts
 exactly, and the order costs ≥ 1 fen.
@@ -23,7 +24,7 @@ from sqlalchemy import select
 from app.extensions import db
 from models.base import utcnow
 from models.catalog import Product, Sku
-from models.growth import coupons, points
+from models.growth import coupons, levels, points
 from models.growth.tables import Coupon, CouponScope
 from models.money import largest_remainder
 from models.state_machine import Actor
@@ -35,18 +36,20 @@ class Discounts:
     coupon_fen: int = 0
     points: int = 0
     points_fen: int = 0
-    lines: list[int] = field(default_factory=list)  # per line: coupon part + points part
+    level_fen: int = 0  # the member level's price off
+    lines: list[int] = field(default_factory=list)  # per line: coupon part + level part + points part
 
     @property
     def any(self) -> bool:
-        return self.coupon is not None or self.points > 0
+        return self.coupon is not None or self.points > 0 or self.level_fen > 0
 
 
 def plan(user_id: int, store_id: int, lines: list[tuple[int, int, int]], *, coupon_id: int | None,
          points_offered: int, flash: bool) -> Discounts:
     """`lines`: (sku_id, qty, price_fen) in order. Refuses what cannot apply (4xx)."""
     out = Discounts(lines=[0] * len(lines))
-    if not coupon_id and not points_offered:
+    level_percent = 0 if flash else levels.discount_percent(user_id)  # no read unless a level has one
+    if not coupon_id and not points_offered and not level_percent:
         return out
     totals = [qty * price for _, qty, price in lines]
     if coupon_id:
@@ -62,9 +65,16 @@ def plan(user_id: int, store_id: int, lines: list[tuple[int, int, int]], *, coup
                 Product, Product.id == Sku.product_id).where(Sku.id.in_([s for s, _, _ in lines]))).all())
         quote = coupons.quote(template, [coupons.Line(s, categories.get(s), q, p) for s, q, p in lines], store_id)
         out.coupon, out.coupon_fen, out.lines = coupon, quote.discount_fen, list(quote.line_discounts)
+    if level_percent:
+        # The member price: each line's percentage of what it still costs, rounded down (so
+        # the parts are the discount exactly); a level gives at most 50 %, so ≥ 1 fen is left.
+        remaining = [t - d for t, d in zip(totals, out.lines)]
+        parts = [r * level_percent // 100 for r in remaining]
+        out.level_fen = sum(parts)
+        out.lines = [d + p for d, p in zip(out.lines, parts)]
     if points_offered:
         cfg = current_app.config
-        left = sum(totals) - out.coupon_fen
+        left = sum(totals) - out.coupon_fen - out.level_fen
         used, fen = points.checkout_value(points_offered, left - 1, points_per_yuan=cfg["POINTS_PER_YUAN"],
                                           unit=cfg["POINTS_UNIT"], max_share_percent=cfg["POINTS_MAX_SHARE_PERCENT"])
         if used:  # whether the shopper has them is decided by the spend, under their account's lock
@@ -112,8 +122,6 @@ def on_refunded_in_full(order) -> None:
 def earn_for_completed(order) -> None:
     """A completed order earns points per yuan paid, spendable after its after-sale window."""
     from datetime import timedelta
-
-    from models.growth import levels
 
     at = order.completed_at or utcnow()
     levels.on_completed(order.user_id, at)  # the order counts toward the level at once

@@ -1,13 +1,14 @@
 """Member levels: net completed spend over a rolling 12 months (refunds subtract) decides a
 shopper's level. Upgrades happen at once (when an order completes); downgrades only at the
 monthly review, so a refund never drops a member mid-month. A level's points multiplier
-applies to what completed orders earn.
+applies to what completed orders earn; its member price (percent off) to what it orders.
 
 The spend is read on the shopper's own orders (ix_orders_user_id_id), so it costs their
 history, not the shop's; the review walks the members table a batch at a time.
 """
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -25,9 +26,9 @@ WINDOW = timedelta(days=365)
 
 
 def create_level(staff, *, name: str, min_spend_fen: int, points_percent: int = 100,
-                 priority_pickup: bool = False) -> MemberLevel:
+                 priority_pickup: bool = False, discount_percent: int = 0) -> MemberLevel:
     level = MemberLevel(name=name, min_spend_fen=min_spend_fen, points_percent=points_percent,
-                        priority_pickup=priority_pickup)
+                        priority_pickup=priority_pickup, discount_percent=discount_percent)
     try:
         with db.session.begin_nested():
             db.session.add(level)
@@ -36,7 +37,8 @@ def create_level(staff, *, name: str, min_spend_fen: int, points_percent: int = 
                              details={"min_spend_fen": min_spend_fen}) from None
     audit.record("member_level.create", level, actor=staff,
                  changes={"name": name, "min_spend_fen": min_spend_fen, "points_percent": points_percent,
-                          "priority_pickup": priority_pickup})
+                          "priority_pickup": priority_pickup, "discount_percent": discount_percent})
+    _ANY_DISCOUNT["until"] = 0.0  # this process sees the new level's price at once
     return level
 
 
@@ -109,6 +111,26 @@ def review(now: datetime | None = None, batch: int = 500) -> dict:
             seen += 1
         after = ids[-1]
     return {"members": seen, "changed": changed}
+
+
+# Whether any level gives a member price, known to this process for DISCOUNT_CHECK_S: a
+# shop whose levels give none (most) adds no read to an order. Another process sees a new
+# level's price within that time.
+DISCOUNT_CHECK_S = 60.0
+_ANY_DISCOUNT = {"until": 0.0, "any": False}
+
+
+def discount_percent(user_id: int) -> int:
+    """The member price of the shopper's level, in percent off (0: none)."""
+    now = time.monotonic()
+    if now >= _ANY_DISCOUNT["until"]:
+        _ANY_DISCOUNT["any"] = bool(db.session.scalar(select(func.max(MemberLevel.discount_percent))))
+        _ANY_DISCOUNT["until"] = now + DISCOUNT_CHECK_S
+    if not _ANY_DISCOUNT["any"]:
+        return 0
+    percent = db.session.scalar(select(MemberLevel.discount_percent).join(Member, Member.level_id == MemberLevel.id)
+                                .where(Member.user_id == user_id))
+    return percent or 0
 
 
 def points_percent(user_id: int) -> int:

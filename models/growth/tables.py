@@ -291,6 +291,8 @@ class MemberLevel(db.Model):
     points_percent: Mapped[int] = mapped_column(default=100)  # 150: one and a half points per yuan
     priority_pickup: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Member price: this many percent off every order (after a coupon, before points).
+    discount_percent: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Member(db.Model):

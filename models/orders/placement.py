@@ -204,14 +204,14 @@ def insert_order(user_id: int, store_id: int, fulfillment: str, lines: list[Line
              for ln in lines for sku in (skus[ln.sku_id],)]
     order["total_fen"] = sum(i["price_fen"] * i["qty"] for i in items)
     order["payable_fen"] = 0 if prepaid else order["total_fen"]
-    order.update(coupon_discount_fen=0, points_used=0, points_discount_fen=0, priority=False)
+    order.update(coupon_discount_fen=0, points_used=0, points_discount_fen=0, level_discount_fen=0, priority=False)
     for item in items:
         item["discount_fen"] = 0
     if discounts is not None and discounts.any:
         order.update(coupon_id=discounts.coupon.id if discounts.coupon else None,
                      coupon_discount_fen=discounts.coupon_fen, points_used=discounts.points,
-                     points_discount_fen=discounts.points_fen)
-        order["payable_fen"] -= discounts.coupon_fen + discounts.points_fen
+                     points_discount_fen=discounts.points_fen, level_discount_fen=discounts.level_fen)
+        order["payable_fen"] -= discounts.coupon_fen + discounts.level_fen + discounts.points_fen
         for item, part in zip(items, discounts.lines):
             item["discount_fen"] = part
     # Each line's part of what is paid, fixed now: after-sales refund from it.

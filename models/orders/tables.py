@@ -56,6 +56,8 @@ class Order(db.Model):
     # Priority pickup (a member level's or a visit streak's benefit), fixed when it is paid:
     # such orders are listed first to the clerks who prepare them.
     priority: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The member level's discount (models/growth/checkout.py): payable = total − all three.
+    level_discount_fen: Mapped[int] = mapped_column(default=0, server_default="0")
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     pay_deadline: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -19884,6 +19884,11 @@ export interface components {
             to_level?: string;
         };
         LevelIn: {
+            /**
+             * @description member price: percent off every order (after a coupon)
+             * @default 0
+             */
+            discount_percent?: number;
             /** @description net completed spend over 12 months to reach it */
             min_spend_fen: number;
             name: string;
@@ -19896,6 +19901,8 @@ export interface components {
             priority_pickup?: boolean;
         };
         LevelOut: {
+            /** @description member price: percent off every order */
+            discount_percent?: number;
             id?: number;
             min_spend_fen?: number;
             name?: string;
@@ -19903,6 +19910,8 @@ export interface components {
             priority_pickup?: boolean;
         };
         LevelOut1: {
+            /** @description member price: percent off every order */
+            discount_percent?: number;
             id?: number;
             min_spend_fen?: number;
             name?: string;
@@ -20027,12 +20036,14 @@ export interface components {
             events?: components["schemas"]["EventOut"][];
             fulfillment?: string;
             items?: components["schemas"]["ItemOut"][];
+            /** @description the member level's price off (after the coupon) */
+            level_discount_fen?: number;
             order_no?: string;
             /** Format: date-time */
             paid_at?: string | null;
             /** Format: date-time */
             pay_deadline?: string;
-            /** @description total − coupon_discount_fen − points_discount_fen */
+            /** @description total − coupon_discount_fen − level_discount_fen − points_discount_fen */
             payable_fen?: number;
             /** Format: date-time */
             picked_up_at?: string | null;
@@ -20094,12 +20105,14 @@ export interface components {
             delivered_at?: string | null;
             fulfillment?: string;
             items?: components["schemas"]["ItemOut"][];
+            /** @description the member level's price off (after the coupon) */
+            level_discount_fen?: number;
             order_no?: string;
             /** Format: date-time */
             paid_at?: string | null;
             /** Format: date-time */
             pay_deadline?: string;
-            /** @description total − coupon_discount_fen − points_discount_fen */
+            /** @description total − coupon_discount_fen − level_discount_fen − points_discount_fen */
             payable_fen?: number;
             /** Format: date-time */
             picked_up_at?: string | null;
@@ -21137,12 +21150,14 @@ export interface components {
             events?: components["schemas"]["EventOut"][];
             fulfillment?: string;
             items?: components["schemas"]["ItemOut"][];
+            /** @description the member level's price off (after the coupon) */
+            level_discount_fen?: number;
             order_no?: string;
             /** Format: date-time */
             paid_at?: string | null;
             /** Format: date-time */
             pay_deadline?: string;
-            /** @description total − coupon_discount_fen − points_discount_fen */
+            /** @description total − coupon_discount_fen − level_discount_fen − points_discount_fen */
             payable_fen?: number;
             payments?: components["schemas"]["PaymentOut"][];
             /** Format: date-time */
@@ -21182,12 +21197,14 @@ export interface components {
             delivered_at?: string | null;
             fulfillment?: string;
             items?: components["schemas"]["ItemOut"][];
+            /** @description the member level's price off (after the coupon) */
+            level_discount_fen?: number;
             order_no?: string;
             /** Format: date-time */
             paid_at?: string | null;
             /** Format: date-time */
             pay_deadline?: string;
-            /** @description total − coupon_discount_fen − points_discount_fen */
+            /** @description total − coupon_discount_fen − level_discount_fen − points_discount_fen */
             payable_fen?: number;
             /** Format: date-time */
             picked_up_at?: string | null;

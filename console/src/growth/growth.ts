@@ -93,10 +93,11 @@ export interface LevelForm {
   minSpend: string // yuan
   pointsPercent: number | null
   priorityPickup: boolean
+  discountPercent: number | null // member price: percent off every order, 0–50
 }
 
 export function emptyLevel(): LevelForm {
-  return { name: '', minSpend: '', pointsPercent: 100, priorityPickup: false }
+  return { name: '', minSpend: '', pointsPercent: 100, priorityPickup: false, discountPercent: 0 }
 }
 
 export function levelBody(f: LevelForm): { body?: Record<string, unknown>; problems: string[] } {
@@ -106,9 +107,10 @@ export function levelBody(f: LevelForm): { body?: Record<string, unknown>; probl
   const minSpend = f.minSpend.trim() ? parseYuan(f.minSpend) : null
   if (minSpend === null || minSpend > 1_000_000_000) problems.push('minSpend')
   if (!isInt(f.pointsPercent, 100, 1000)) problems.push('pointsPercent')
+  if (!isInt(f.discountPercent ?? 0, 0, 50)) problems.push('discountPercent')
   if (problems.length) return { problems }
-  return { body: { name, min_spend_fen: minSpend, points_percent: f.pointsPercent, priority_pickup: f.priorityPickup },
-    problems }
+  return { body: { name, min_spend_fen: minSpend, points_percent: f.pointsPercent, priority_pickup: f.priorityPickup,
+    discount_percent: f.discountPercent ?? 0 }, problems }
 }
 
 export const RFM_SEGMENTS = ['dormant', 'at_risk', 'new', 'regular', 'loyal', 'champions'] as const

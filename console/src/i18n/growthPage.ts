@@ -19,6 +19,7 @@ const zh = {
     },
     levels: {
       create: '添加等级', spend: '近 12 个月消费满', minSpend: '近 12 个月消费满（元）', pointsPercent: '积分倍率（%）', priorityPickup: '优先备货',
+      discountPercent: '会员价（每单减 %，0–50）', discountOff: '会员价减 {percent}%',
       benefits: '权益', pointsTimes: '积分 ×{times}', priority: '优先备货', created: '已添加等级「{name}」',
       hint: '达到消费额立即升级；降级在每月复核时进行。',
     },
@@ -56,7 +57,7 @@ const zh = {
       name: '请填写名称（最多 64 字）', window: '结束时间须晚于开始时间', minOrder: '最低金额不正确',
       tiers: '请设置 1–10 个奖励阶梯', tierInvitees: '邀请人数为 1–1000 的整数', tierDuplicate: '各阶梯的邀请人数不能相同',
       tierCoupon: '请为优惠券阶梯选择一张券', tierPoints: '积分为 1–1000000 的整数',
-      levelName: '请填写等级名称（最多 32 字）', minSpend: '请填写消费金额（元）', pointsPercent: '积分倍率为 100–1000',
+      levelName: '请填写等级名称（最多 32 字）', minSpend: '请填写消费金额（元）', pointsPercent: '积分倍率为 100–1000', discountPercent: '会员价为 0–50 的整数',
       score: 'R/F/M 分数为 1–5', segment: '请选择人群', coupon: '请选择优惠券', points: '积分为 1–1000000 的整数',
       holdout: '对照组为 0–50%', perRun: '每分钟发放数为 1–10000', user: '请填写顾客 ID',
     },
@@ -83,6 +84,7 @@ const en: typeof zh = {
     },
     levels: {
       create: 'Add a level', spend: 'Spend over 12 months from', minSpend: 'Spend over 12 months from (¥)', pointsPercent: 'Points rate (%)', priorityPickup: 'Priority pickup',
+      discountPercent: 'Member price (% off every order, 0–50)', discountOff: '{percent}% off as a member',
       benefits: 'Benefits', pointsTimes: 'points ×{times}', priority: 'priority pickup', created: 'Added level “{name}”',
       hint: 'Reached at once by spend; lowered only by the monthly review.',
     },
@@ -120,7 +122,7 @@ const en: typeof zh = {
       name: 'Give a name (at most 64 characters)', window: 'The end must be after the start', minOrder: 'The minimum is not a valid amount',
       tiers: 'Give 1–10 reward tiers', tierInvitees: 'Invitees are a whole number 1–1000', tierDuplicate: 'Each tier needs a different number of invitees',
       tierCoupon: 'Choose a coupon for each coupon tier', tierPoints: 'Points are a whole number 1–1000000',
-      levelName: 'Give the level a name (at most 32 characters)', minSpend: 'Give the spend in yuan', pointsPercent: 'The points rate is 100–1000',
+      levelName: 'Give the level a name (at most 32 characters)', minSpend: 'Give the spend in yuan', pointsPercent: 'The points rate is 100–1000', discountPercent: 'The member price is 0–50 %',
       score: 'R/F/M scores are 1–5', segment: 'Choose a segment', coupon: 'Choose a coupon', points: 'Points are a whole number 1–1000000',
       holdout: 'The holdout is 0–50%', perRun: 'Per minute is 1–10000', user: 'Give the shopper id',
     },

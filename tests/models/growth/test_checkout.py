@@ -189,3 +189,39 @@ def test_one_coupon_raced_to_six_orders_is_on_one_and_the_rest_leave_nothing(app
         assert inv.reserved == 1
         assert db.session.get(PointAccount, user_id).balance == 900
     assert state(app, coupon_id, user_id)[:2] == ("locked", won.id)
+
+
+def test_a_member_price_comes_off_after_the_coupon_and_before_points(app, client, shop):
+    """A level's member price: its percentage of what each line still costs after the
+    coupon, rounded down per line; points then take from what is left; the parts add up
+    and each line's paid share includes them. Without a coupon the price still applies;
+    a shopper without the level pays in full."""
+    from models.growth import levels
+    from models.growth.tables import Member
+
+    store_id, sku_id, headers, user_id = shop
+    with app.app_context():
+        gold = levels.create_level(None, name="金卡", min_spend_fen=0, discount_percent=7)
+        db.session.add(Member(user_id=user_id, level_id=gold.id, spend_12m_fen=0))
+        db.session.commit()
+    coupon_id = coupon_for(app, client, headers)
+    give_points(app, client, user_id, 1000, "member")
+    resp = order(client, shop, qty=3, coupon_id=coupon_id, points=300)
+    assert resp.status_code == 201, resp.json
+    body = resp.json
+    # 3 × ¥128 = 38400; coupon 1000 → 37400; 7 % of it, rounded down: 2618; points ¥3 → 300.
+    assert (body["coupon_discount_fen"], body["level_discount_fen"], body["points_discount_fen"]) == (1000, 2618, 300)
+    assert body["payable_fen"] == 38400 - 1000 - 2618 - 300
+    with app.app_context():
+        placed = db.session.scalars(select(Order).where(Order.order_no == body["order_no"])).one()
+        items = db.session.scalars(select(OrderItem).where(OrderItem.order_id == placed.id)).all()
+        assert sum(i.discount_fen for i in items) == 1000 + 2618 + 300
+        assert sum(i.paid_share_fen for i in items) == placed.payable_fen
+    plain = order(client, shop, qty=1).json
+    assert (plain["level_discount_fen"], plain["payable_fen"]) == (896, 12800 - 896)  # 7 % of 12800
+    with app.app_context():
+        _, other = make_shopper()
+    store_id, sku_id, _, _ = shop
+    stranger = client.post("/api/orders", headers=other, json={
+        "store_id": store_id, "fulfillment": "pickup", "items": [{"sku_id": sku_id, "qty": 1}]}).json
+    assert (stranger["level_discount_fen"], stranger["payable_fen"]) == (0, 12800)

@@ -104,6 +104,10 @@ def register(celery: Celery) -> None:
     def growth_invitations():
         return invitations.sweep()
 
+    @task(name="tihuo.growth.birthdays")
+    def growth_birthdays():
+        return {"coupons": member_levels.birthday_coupons()}
+
     @task(name="tihuo.growth.visit")  # deferred by a pickup: the shopper's visit day, off the counter's path
     def growth_visit(user_id: int, at: str):
         from datetime import datetime

@@ -62,4 +62,6 @@ def beat_schedule(cfg) -> dict:
         # Member levels reviewed (down as well as up) on the 1st of the month, 03:15 Shanghai.
         "growth-levels-review": {"task": "tihuo.growth.levels_review",
                                  "schedule": crontab(day_of_month=1, hour=3, minute=15)},
+        # Birthday coupons of the members whose birthday it is, at 00:20 Shanghai.
+        "growth-birthdays": {"task": "tihuo.growth.birthdays", "schedule": crontab(hour=0, minute=20)},
     }

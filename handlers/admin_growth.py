@@ -250,6 +250,9 @@ class LevelIn(StrictSchema):
     priority_pickup = fields.Boolean(load_default=False)
     discount_percent = fields.Integer(load_default=0, strict=True, validate=validators.Range(0, 50),
                                       metadata={"description": "member price: percent off every order (after a coupon)"})
+    birthday_template_id = fields.Integer(load_default=None, strict=True, validate=validators.Range(min=1),
+                                          metadata={"description": "a coupon template of the birthday channel, "
+                                                                   "given on the member's birthday"})
 
 
 @bp.get("/member-levels")

@@ -190,6 +190,7 @@ class LevelOut(Schema):
     points_percent = fields.Integer()
     priority_pickup = fields.Boolean()
     discount_percent = fields.Integer(metadata={"description": "member price: percent off every order"})
+    birthday_template_id = fields.Integer(allow_none=True, metadata={"description": "the birthday coupon's template"})
 
 
 class MyLevelOut(Schema):
@@ -232,3 +233,23 @@ def my_streak():
 def check_in():
     streaks.visit(current_user().id)
     return streaks.mine(current_user().id)
+
+
+class BirthdayIn(StrictSchema):
+    month = fields.Integer(required=True, strict=True, validate=validators.Range(1, 12))
+    day = fields.Integer(required=True, strict=True, validate=validators.Range(1, 31))
+
+
+class BirthdayOut(Schema):
+    month = fields.Function(lambda m: m.birth_md // 100)
+    day = fields.Function(lambda m: m.birth_md % 100)
+
+
+@bp.put("/me/birthday")
+@bp.auth_required(shopper_auth)
+@bp.input(BirthdayIn, arg_name="body")
+@bp.output(BirthdayOut)
+@bp.doc(summary="My birthday (month and day), for my level's birthday coupon; set once",
+        responses={400: "invalid_request: not a date", 409: "birthday_set: a different one is set already"})
+def set_birthday(body):
+    return levels.set_birthday(current_user().id, body["month"], body["day"])

@@ -37,6 +37,12 @@ def upgrade():
         batch_op.add_column(sa.Column('level_discount_fen', sa.Integer(), server_default='0', nullable=False))
     with op.batch_alter_table('member_levels', schema=None) as batch_op:
         batch_op.add_column(sa.Column('discount_percent', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('birthday_template_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_member_levels_birthday_template_id_coupon_templates'),
+                                    'coupon_templates', ['birthday_template_id'], ['id'])
+    with op.batch_alter_table('members', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('birth_md', sa.Integer(), nullable=True))
+        batch_op.create_index('ix_members_birth_md', ['birth_md'], unique=False)
     with op.batch_alter_table('coupon_templates', schema=None) as batch_op:
         batch_op.add_column(sa.Column('points_cost', sa.Integer(), server_default='0', nullable=False))
     with op.batch_alter_table('coupons', schema=None) as batch_op:
@@ -50,7 +56,13 @@ def downgrade():
         batch_op.drop_column('claim_key')
     with op.batch_alter_table('coupon_templates', schema=None) as batch_op:
         batch_op.drop_column('points_cost')
+    with op.batch_alter_table('members', schema=None) as batch_op:
+        batch_op.drop_index('ix_members_birth_md')
+        batch_op.drop_column('birth_md')
     with op.batch_alter_table('member_levels', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_member_levels_birthday_template_id_coupon_templates'),
+                                 type_='foreignkey')
+        batch_op.drop_column('birthday_template_id')
         batch_op.drop_column('discount_percent')
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_column('level_discount_fen')

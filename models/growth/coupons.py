@@ -30,7 +30,7 @@ from models.money import largest_remainder
 from models.state_machine import SYSTEM, Actor
 from models.users import User
 
-CHANNELS = ("claim", "new_customer", "invitation", "campaign", "order_gift", "points_exchange")
+CHANNELS = ("claim", "new_customer", "invitation", "campaign", "order_gift", "points_exchange", "birthday")
 
 
 class CouponSoldOut(AppError):

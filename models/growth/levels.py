@@ -8,27 +8,37 @@ history, not the shop's; the review walks the members table a batch at a time.
 """
 from __future__ import annotations
 
+import calendar
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import InvalidRequest
+from app.errors import AppError, InvalidRequest
 from app.extensions import db
 from models import audit
 from models.base import utcnow
-from models.growth.tables import Member, MemberLevel
+from models.growth.tables import Coupon, CouponTemplate, Member, MemberLevel
 from models.orders.tables import Order
 from models.payments.tables import Refund
 
 WINDOW = timedelta(days=365)
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def create_level(staff, *, name: str, min_spend_fen: int, points_percent: int = 100,
-                 priority_pickup: bool = False, discount_percent: int = 0) -> MemberLevel:
+                 priority_pickup: bool = False, discount_percent: int = 0,
+                 birthday_template_id: int | None = None) -> MemberLevel:
+    if birthday_template_id is not None:
+        template = db.session.get(CouponTemplate, birthday_template_id)
+        if template is None or "birthday" not in (template.channels or []):
+            raise InvalidRequest("A birthday coupon is a template open to the birthday channel.",
+                                 details={"birthday_template_id": birthday_template_id})
     level = MemberLevel(name=name, min_spend_fen=min_spend_fen, points_percent=points_percent,
-                        priority_pickup=priority_pickup, discount_percent=discount_percent)
+                        priority_pickup=priority_pickup, discount_percent=discount_percent,
+                        birthday_template_id=birthday_template_id)
     try:
         with db.session.begin_nested():
             db.session.add(level)
@@ -37,7 +47,8 @@ def create_level(staff, *, name: str, min_spend_fen: int, points_percent: int = 
                              details={"min_spend_fen": min_spend_fen}) from None
     audit.record("member_level.create", level, actor=staff,
                  changes={"name": name, "min_spend_fen": min_spend_fen, "points_percent": points_percent,
-                          "priority_pickup": priority_pickup, "discount_percent": discount_percent})
+                          "priority_pickup": priority_pickup, "discount_percent": discount_percent,
+                          "birthday_template_id": birthday_template_id})
     _ANY_DISCOUNT["until"] = 0.0  # this process sees the new level's price at once
     return level
 
@@ -148,3 +159,57 @@ def mine(user_id: int) -> dict:
     upcoming = next((lv for lv in all_levels if lv.min_spend_fen > (current.min_spend_fen if current else -1)), None)
     return {"level": current, "spend_12m_fen": spend, "next_level": upcoming,
             "to_next_fen": max(0, upcoming.min_spend_fen - spend) if upcoming else None}
+
+
+# -- birthdays ------------------------------------------------------------------------------
+
+class BirthdaySet(AppError):
+    status, code, message = 409, "birthday_set", "Your birthday is set already; ask the store to change it."
+
+
+def set_birthday(user_id: int, month: int, day: int) -> Member:
+    """The shopper's birthday (month and day, no year), once: a second, different one is
+    refused, so a birthday coupon cannot be had every day."""
+    try:
+        date(2000, month, day)  # a leap year: 29 February is a birthday
+    except ValueError:
+        raise InvalidRequest("That is not a date.", details={"month": month, "day": day}) from None
+    member = _member(user_id)
+    md = month * 100 + day
+    if member.birth_md is not None and member.birth_md != md:
+        raise BirthdaySet()
+    member.birth_md = md
+    return member
+
+
+def birthday_coupons(now: datetime | None = None, batch: int = 500) -> int:
+    """The daily job: each member whose birthday is today (China time; 29 February's on
+    the 28th in other years) and whose level gives a birthday coupon gets it, once a year
+    (the coupon's claim key). Finds them by the birth_md index. Returns coupons given."""
+    from models.growth import coupons
+
+    today = (now or utcnow()).astimezone(CHINA).date()
+    days = [today.month * 100 + today.day]
+    if (today.month, today.day) == (2, 28) and not calendar.isleap(today.year):
+        days.append(229)
+    key = f"birthday:{today.year}"
+    given, after = 0, 0
+    while True:
+        rows = db.session.execute(
+            select(Member.user_id, MemberLevel.birthday_template_id).join(MemberLevel, MemberLevel.id == Member.level_id)
+            .where(Member.birth_md.in_(days), Member.user_id > after, MemberLevel.birthday_template_id.is_not(None))
+            .order_by(Member.user_id).limit(batch)).all()
+        if not rows:
+            return given
+        done = set(db.session.scalars(select(Coupon.user_id).where(
+            Coupon.user_id.in_([r.user_id for r in rows]), Coupon.claim_key == key)))
+        for user_id, template_id in rows:
+            if user_id in done:
+                continue
+            try:
+                with db.session.begin_nested():
+                    coupons.claim(user_id, template_id, channel="birthday", now=now, key=key)
+                given += 1
+            except AppError:  # the template closed or sold out: passed over
+                continue
+        after = rows[-1].user_id

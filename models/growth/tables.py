@@ -293,6 +293,8 @@ class MemberLevel(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Member price: this many percent off every order (after a coupon, before points).
     discount_percent: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A coupon of this template (its channels include "birthday") on the member's birthday.
+    birthday_template_id: Mapped[int | None] = mapped_column(ForeignKey("coupon_templates.id"))
 
 
 class Member(db.Model):
@@ -300,13 +302,15 @@ class Member(db.Model):
     completes, lowered only by the monthly review."""
 
     __tablename__ = "members"
-    __table_args__ = (MYSQL_TABLE,)
+    __table_args__ = (Index("ix_members_birth_md", "birth_md"), MYSQL_TABLE)
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, autoincrement=False)
     level_id: Mapped[int | None] = mapped_column(ForeignKey("member_levels.id"))
     spend_12m_fen: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The birthday as month×100 + day (1231): all the birthday coupon needs, no year kept.
+    birth_md: Mapped[int | None]
 
 
 class Streak(db.Model):

@@ -36,6 +36,7 @@ def test_the_beat_schedule(app):
         "growth-invitations": "tihuo.growth.invitations", "complaints-pull": "tihuo.complaints.pull",
         "aftersales-sweep": "tihuo.aftersales.sweep", "growth-campaigns": "tihuo.growth.campaigns",
         "growth-levels-review": "tihuo.growth.levels_review",
+        "growth-birthdays": "tihuo.growth.birthdays",
         "parcels-sweep": "tihuo.parcels.sweep"}
     assert all(entry["task"] in celery.tasks for entry in schedule.values())
     every = {name: entry["schedule"] for name, entry in schedule.items() if isinstance(entry["schedule"], float)}

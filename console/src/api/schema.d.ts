@@ -10586,6 +10586,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/birthday": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** My birthday (month and day), for my level's birthday coupon; set once */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["BirthdayIn"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BirthdayOut"];
+                    };
+                };
+                /** @description invalid_request: not a date */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Authentication error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description birthday_set: a different one is set already */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unsupported_media_type: send JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+                /** @description unavailable (or wechat_unavailable): a backing service did not answer in time; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HTTPError"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me/checkin": {
         parameters: {
             query?: never;
@@ -18950,6 +19044,14 @@ export interface components {
             /** @description what the QR code encodes */
             url?: string;
         };
+        BirthdayIn: {
+            day: number;
+            month: number;
+        };
+        BirthdayOut: {
+            readonly day?: unknown;
+            readonly month?: unknown;
+        };
         CampaignIn: {
             /** Format: date-time */
             ends_at: string;
@@ -19327,7 +19429,7 @@ export interface components {
             amount_fen?: number;
             /** @default null */
             cap_fen?: number | null;
-            channels?: ("claim" | "new_customer" | "invitation" | "campaign" | "order_gift" | "points_exchange")[];
+            channels?: ("claim" | "new_customer" | "invitation" | "campaign" | "order_gift" | "points_exchange" | "birthday")[];
             /** @enum {string} */
             kind: "fixed" | "percent" | "threshold" | "voucher";
             /** @default 0 */
@@ -19885,6 +19987,11 @@ export interface components {
         };
         LevelIn: {
             /**
+             * @description a coupon template of the birthday channel, given on the member's birthday
+             * @default null
+             */
+            birthday_template_id?: number | null;
+            /**
              * @description member price: percent off every order (after a coupon)
              * @default 0
              */
@@ -19901,6 +20008,8 @@ export interface components {
             priority_pickup?: boolean;
         };
         LevelOut: {
+            /** @description the birthday coupon's template */
+            birthday_template_id?: number | null;
             /** @description member price: percent off every order */
             discount_percent?: number;
             id?: number;
@@ -19910,6 +20019,8 @@ export interface components {
             priority_pickup?: boolean;
         };
         LevelOut1: {
+            /** @description the birthday coupon's template */
+            birthday_template_id?: number | null;
             /** @description member price: percent off every order */
             discount_percent?: number;
             id?: number;

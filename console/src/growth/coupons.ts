@@ -4,9 +4,11 @@ import { parseYuan } from '@/money'
 export type Kind = 'fixed' | 'percent' | 'threshold' | 'voucher'
 export const KINDS: Kind[] = ['fixed', 'threshold', 'percent', 'voucher']
 // How coupons of a template reach shoppers: claimed by hand, given at the first login, as an
-// invitation tier's or a campaign's reward, after a completed order, or bought with points.
-export type Channel = 'claim' | 'new_customer' | 'invitation' | 'campaign' | 'order_gift' | 'points_exchange'
-export const CHANNELS: Channel[] = ['claim', 'new_customer', 'invitation', 'campaign', 'order_gift', 'points_exchange']
+// invitation tier's or a campaign's reward, after a completed order, bought with points, or
+// on a member's birthday (their level's benefit).
+export type Channel = 'claim' | 'new_customer' | 'invitation' | 'campaign' | 'order_gift' | 'points_exchange' | 'birthday'
+export const CHANNELS: Channel[] = ['claim', 'new_customer', 'invitation', 'campaign', 'order_gift', 'points_exchange',
+  'birthday']
 
 export interface TemplateForm {
   name: string

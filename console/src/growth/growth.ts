@@ -94,10 +94,11 @@ export interface LevelForm {
   pointsPercent: number | null
   priorityPickup: boolean
   discountPercent: number | null // member price: percent off every order, 0–50
+  birthdayTemplateId: number | null // a coupon template of the birthday channel
 }
 
 export function emptyLevel(): LevelForm {
-  return { name: '', minSpend: '', pointsPercent: 100, priorityPickup: false, discountPercent: 0 }
+  return { name: '', minSpend: '', pointsPercent: 100, priorityPickup: false, discountPercent: 0, birthdayTemplateId: null }
 }
 
 export function levelBody(f: LevelForm): { body?: Record<string, unknown>; problems: string[] } {
@@ -110,7 +111,8 @@ export function levelBody(f: LevelForm): { body?: Record<string, unknown>; probl
   if (!isInt(f.discountPercent ?? 0, 0, 50)) problems.push('discountPercent')
   if (problems.length) return { problems }
   return { body: { name, min_spend_fen: minSpend, points_percent: f.pointsPercent, priority_pickup: f.priorityPickup,
-    discount_percent: f.discountPercent ?? 0 }, problems }
+    discount_percent: f.discountPercent ?? 0, ...(f.birthdayTemplateId ? { birthday_template_id: f.birthdayTemplateId } : {}) },
+  problems }
 }
 
 export const RFM_SEGMENTS = ['dormant', 'at_risk', 'new', 'regular', 'loyal', 'champions'] as const

@@ -20,6 +20,8 @@ const zh = {
     levels: {
       create: '添加等级', spend: '近 12 个月消费满', minSpend: '近 12 个月消费满（元）', pointsPercent: '积分倍率（%）', priorityPickup: '优先备货',
       discountPercent: '会员价（每单减 %，0–50）', discountOff: '会员价减 {percent}%',
+      birthday: '生日券（「会员生日」渠道的优惠券）', birthdayCoupon: '生日送「{name}」',
+      birthdayHint: '每年生日当天发一张；该券的「每人限领」就是最多发的年数',
       benefits: '权益', pointsTimes: '积分 ×{times}', priority: '优先备货', created: '已添加等级「{name}」',
       hint: '达到消费额立即升级；降级在每月复核时进行。',
     },
@@ -85,6 +87,8 @@ const en: typeof zh = {
     levels: {
       create: 'Add a level', spend: 'Spend over 12 months from', minSpend: 'Spend over 12 months from (¥)', pointsPercent: 'Points rate (%)', priorityPickup: 'Priority pickup',
       discountPercent: 'Member price (% off every order, 0–50)', discountOff: '{percent}% off as a member',
+      birthday: 'Birthday coupon (a template of the “Member birthday” channel)', birthdayCoupon: '“{name}” on their birthday',
+      birthdayHint: 'One on each birthday; the template’s per-shopper limit is how many years it is given',
       benefits: 'Benefits', pointsTimes: 'points ×{times}', priority: 'priority pickup', created: 'Added level “{name}”',
       hint: 'Reached at once by spend; lowered only by the monthly review.',
     },

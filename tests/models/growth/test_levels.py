@@ -66,3 +66,45 @@ def test_levels_rise_at_once_and_fall_only_at_the_review(client, counter):
     assert levels.review(utcnow() + timedelta(days=400))["changed"] == 1
     db.session.commit()
     assert client.get("/api/me/level", headers=c.shopper).json["level"] is None
+
+
+def test_a_birthday_coupon_once_a_year_on_the_day(client, counter):
+    """The shopper gives month and day once; on that day (China time) the daily job gives
+    their level's birthday coupon, once however often it runs; not the day before, not to a
+    member of a level without one; 29 February's on the 28th in a common year."""
+    from datetime import datetime, timezone
+
+    from models.growth import coupons
+    from models.growth.tables import Coupon
+
+    c = counter
+    admin = admin_headers(client)
+    plain = coupons.create_template(None, {"name": "普通券", "kind": "fixed", "amount_fen": 500, "valid_days": 30})
+    gift = coupons.create_template(None, {"name": "生日券", "kind": "fixed", "amount_fen": 2000, "valid_days": 30,
+                                          "channels": ["birthday"], "per_user_limit": 50})  # one a year
+    db.session.commit()
+    assert_error(client.post("/api/admin/member-levels", headers=admin, json={
+        "name": "银卡", "min_spend_fen": 0, "birthday_template_id": plain.id}), 400, "invalid_request")
+    resp = client.post("/api/admin/member-levels", headers=admin,
+                       json={"name": "银卡", "min_spend_fen": 0, "birthday_template_id": gift.id})
+    assert resp.status_code == 201 and resp.json["birthday_template_id"] == gift.id
+    assert_error(client.put("/api/me/birthday", headers=c.shopper, json={"month": 2, "day": 30}), 400, "invalid_request")
+    assert client.put("/api/me/birthday", headers=c.shopper, json={"month": 2, "day": 29}).json == {"month": 2, "day": 29}
+    assert client.put("/api/me/birthday", headers=c.shopper, json={"month": 2, "day": 29}).status_code == 200
+    assert_error(client.put("/api/me/birthday", headers=c.shopper, json={"month": 3, "day": 1}), 409, "birthday_set")
+    member = db.session.get(Member, c.user.id)
+    assert member.level_id is None  # no order completed yet: no level, no coupon
+    feb28 = datetime(2027, 2, 27, 16, 30, tzinfo=timezone.utc)  # 00:30 on 28 Feb 2027, China time
+    assert levels.birthday_coupons(feb28) == 0
+    collected_and_completed(client, c, 1)  # a level now (spend ≥ 0)
+    assert levels.birthday_coupons(feb28 - timedelta(days=1)) == 0  # the day before
+    assert levels.birthday_coupons(feb28) == 1
+    db.session.commit()
+    assert levels.birthday_coupons(feb28 + timedelta(hours=5)) == 0  # again that day: nothing
+    db.session.commit()
+    assert levels.birthday_coupons(datetime(2028, 2, 28, 16, 30, tzinfo=timezone.utc)) == 1  # 29 Feb 2028, a leap year
+    db.session.commit()
+    db.session.expire_all()
+    keys = db.session.scalars(select(Coupon.claim_key).where(Coupon.user_id == c.user.id, Coupon.channel == "birthday")
+                              .order_by(Coupon.id)).all()
+    assert keys == ["birthday:2027", "birthday:2028"]

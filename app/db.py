@@ -214,7 +214,7 @@ def init_app(app: Flask) -> None:
             # off): the answer (503) is already made, and a ROLLBACK on the dead connection
             # must not turn it into the server's bare 500. The connection is discarded.
             log.warning("rollback failed after %s %s: %s", request.method, request.path, type(error).__name__)
-            db.session.invalidate()
+            db.session().invalidate()  # the Session (the scoped proxy has no invalidate)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

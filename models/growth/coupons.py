@@ -165,6 +165,9 @@ def exchange(user_id: int, template_id: int, *, key: str, now: datetime | None =
     same key again returns the same coupon and spends nothing."""
     from models.growth import points
 
+    # The shopper's claims queue on their row (as in `claim`), so the same key sent twice at
+    # once finds the first exchange's coupon here rather than failing on the key.
+    db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
     done = db.session.scalars(select(Coupon).where(Coupon.user_id == user_id, Coupon.claim_key == key)).first()
     if done is not None:
         if done.template_id != template_id:

@@ -42,9 +42,8 @@ def visit(user_id: int, at: datetime | None = None) -> Streak:
     commits."""
     at = at or utcnow()
     today = day_of(at)
-    # A first visit inserts (a duplicate waits for the other's insert, then fails over to
-    # the locked read): a locking read of a row not there yet would take a gap lock, and
-    # two such first visits would deadlock on their inserts.
+    # A first visit inserts; two first visits at once: the second insert waits for the
+    # first's commit, fails on the key and counts on the row that made (the locked read).
     if db.session.scalar(select(Streak.user_id).where(Streak.user_id == user_id)) is None:
         try:
             with db.session.begin_nested():

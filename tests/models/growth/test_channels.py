@@ -101,3 +101,21 @@ def test_points_about_to_expire_are_told_once_per_lot(app, counter):
     db.session.expire_all()
     assert db.session.get(PointLot, later.id).reminded_at is None
     assert db.session.scalar(select(func.count()).select_from(PointLot).where(PointLot.reminded_at.is_not(None))) == 1
+
+
+def test_the_same_exchange_sent_twice_at_once_gives_one_coupon(app, counter):
+    """Two requests with one Idempotency-Key at the same moment: one coupon, one spend, and
+    both answers name it."""
+    from tests.models.orders.test_concurrency import run_threads
+
+    c = counter
+    tid = template(["points_exchange"], points_cost=300, per_user_limit=5)
+    points.earn(c.user.id, 1000, source="admin", ref="twice")
+    db.session.commit()
+    headers = {**c.shopper, "Idempotency-Key": "double-tap"}
+    results = run_threads(4, lambda _: app.test_client().post(f"/api/coupons/{tid}/exchange", headers=headers))
+    assert [r.status_code for r in results] == [201] * 4, [r.json for r in results]
+    assert len({r.json["id"] for r in results}) == 1
+    assert len(coupons_of(c.user.id, "points_exchange")) == 1
+    db.session.expire_all()
+    assert points.spendable(c.user.id) == 700

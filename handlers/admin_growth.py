@@ -155,7 +155,8 @@ class SegmentOut(Schema):
 class SegmentPreviewOut(Schema):
     segment_id = fields.Integer()
     members = fields.Integer(metadata={"description": "members as scored last night"})
-    reachable_by_message = fields.Integer(metadata={"description": "of them, with a subscribe grant left now"})
+    reachable_by_message = fields.Integer(metadata={
+        "description": "of them, with a subscribe grant left now for the campaign message's template"})
     scored_at = fields.DateTime(allow_none=True)
 
 
@@ -163,7 +164,8 @@ class CampaignStartIn(StrictSchema):
     name = fields.String(required=True, validate=validators.Length(1, 64))
     segment_id = fields.Integer(required=True, strict=True, validate=validators.Range(min=1))
     reward = fields.Dict(required=True, metadata={
-        "description": "{kind: coupon, template_id} (a template open to the campaign channel) or {kind: points, points}"})
+        "description": "{kind: coupon, template_id} (a template open to the campaign channel), {kind: points, points} "
+                       "or {kind: message, note} (a subscribe message, 1–20 characters, where a grant is left)"})
     holdout_percent = fields.Integer(load_default=10, strict=True, validate=validators.Range(0, 50))
     per_run = fields.Integer(load_default=500, strict=True, validate=validators.Range(1, 10_000),
                              metadata={"description": "members rewarded per minute at most (the throttle)"})

@@ -72,6 +72,9 @@ describe('levels, segments, campaigns', () => {
     expect(campaignBody({ ...emptyCampaign(4), name: '唤醒', points: 200 }).body)
       .toEqual({ name: '唤醒', segment_id: 4, reward: { kind: 'points', points: 200 }, holdout_percent: 10, per_run: 500 })
     expect(campaignBody({ ...emptyCampaign(4), name: '唤醒', kind: 'coupon', holdoutPercent: 60 }).problems).toEqual(['coupon', 'holdout'])
+    expect(campaignBody({ ...emptyCampaign(4), name: '回店', kind: 'message', note: ' 本周到店送小礼 ' }).body?.reward)
+      .toEqual({ kind: 'message', note: '本周到店送小礼' })
+    expect(campaignBody({ ...emptyCampaign(4), name: '回店', kind: 'message', note: '字'.repeat(21) }).problems).toEqual(['note'])
     expect(campaignBody({ ...emptyCampaign(), name: '唤醒', points: 1 }).problems).toEqual(['segment'])
   })
   it('offers only open templates of the channel', () => {

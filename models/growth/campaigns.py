@@ -20,7 +20,7 @@ from sqlalchemy import func, insert, select
 
 from app.errors import AppError, NotFound
 from app.extensions import db
-from models import audit
+from models import audit, outbox
 from models.analytics.tables import Customer
 from models.base import utcnow
 from models.growth import coupons, points
@@ -67,15 +67,22 @@ def create_segment(staff, name: str, rules: dict) -> Segment:
 
 
 def preview(segment_id: int) -> dict:
-    """How many members the segment has now, and how many a message could reach (a
-    subscribe grant left): what a campaign would start with."""
+    """How many members the segment has now, and how many a message campaign could reach:
+    those with a subscribe grant left for the campaign message's template (a WeChat grant
+    allows one send). Shoppers have no other channel here: the official account binds
+    staff, not shoppers."""
+    from models.notifications import templates
+
     segment = db.session.get(Segment, segment_id)
     if segment is None:
         raise NotFound("No such segment.", details={"segment_id": segment_id})
     members = _members_query(segment.rules).subquery()
     total = db.session.scalar(select(func.count()).select_from(members))
-    reachable = db.session.scalar(select(func.count(func.distinct(SubscribeGrant.user_id))).where(
-        SubscribeGrant.user_id.in_(select(members.c.user_id)), SubscribeGrant.remaining > 0))
+    template = templates.templates().get("campaign_message")
+    reachable = 0 if template is None else db.session.scalar(
+        select(func.count(func.distinct(SubscribeGrant.user_id))).where(
+            SubscribeGrant.user_id.in_(select(members.c.user_id)), SubscribeGrant.template_id == template.template_id,
+            SubscribeGrant.remaining > 0))
     return {"segment_id": segment.id, "members": int(total), "reachable_by_message": int(reachable),
             "scored_at": db.session.scalar(select(func.max(Customer.computed_at)))}
 
@@ -95,8 +102,14 @@ def start(staff, *, name: str, segment_id: int, reward: dict, holdout_percent: i
         template = db.session.get(CouponTemplate, reward.get("template_id") or 0)
         if template is None or "campaign" not in (template.channels or []):
             raise CampaignInvalid(details={"reward": "a coupon template open to the campaign channel"})
+    elif reward.get("kind") == "message":
+        note = reward.get("note")
+        if not (isinstance(note, str) and 1 <= len(note.strip()) <= 20):
+            raise CampaignInvalid(details={"reward": "{kind: message, note: 1–20 characters}"})
+        reward = {"kind": "message", "note": note.strip()}
     elif not (reward.get("kind") == "points" and isinstance(reward.get("points"), int) and reward["points"] > 0):
-        raise CampaignInvalid(details={"reward": "{kind: coupon, template_id} or {kind: points, points ≥ 1}"})
+        raise CampaignInvalid(details={
+            "reward": "{kind: coupon, template_id}, {kind: points, points ≥ 1} or {kind: message, note}"})
     campaign = Campaign(name=name, segment_id=segment.id, reward=reward, holdout_percent=holdout_percent,
                         per_run=per_run, status=CAMPAIGNS.initial_status(CampaignStatus.sending), started_at=utcnow())
     db.session.add(campaign)
@@ -137,6 +150,11 @@ def send_due(now: datetime | None = None) -> dict:
 
 def _reward(campaign: Campaign, user_id: int, now: datetime) -> str:
     reward = campaign.reward
+    if reward["kind"] == "message":  # sent where the shopper left a grant for it, skipped where not
+        outbox.enqueue("subscribe_message", {"event": "campaign_message", "user_id": user_id, "campaign": campaign.name,
+                                             "note": reward["note"]},
+                       dedupe_key=f"campaign_message:{campaign.id}:{user_id}")
+        return "message"
     if reward["kind"] == "points":
         lot = points.earn(user_id, reward["points"], source="campaign", ref=f"{campaign.id}:{user_id}", now=now)
         return f"points:{lot.id}"

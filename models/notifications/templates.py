@@ -30,8 +30,8 @@ EVENTS = ("order_paid", "ready_for_pickup", "order_picked_up", "pickup_expiring"
           # A parcel's stages as the carrier reports them (models/shipments/tracking.py).
           "parcel_collected", "parcel_out_for_delivery", "parcel_delivered", "parcel_exception",
           # A shopper's own events, not an order's (payload: user_id and the event's facts).
-          "points_expiring", "invitation_reward")
-USER_EVENTS = ("points_expiring", "invitation_reward")
+          "points_expiring", "invitation_reward", "campaign_message")
+USER_EVENTS = ("points_expiring", "invitation_reward", "campaign_message")
 
 # What a keyword can show. Money is in fen; times are aware datetimes.
 FIELDS = {
@@ -50,6 +50,7 @@ FIELDS = {
     "tracking_no": "the tracking number",
     "points": "points (expiring, or given)",
     "reward": "what was given, e.g. 满50减10券 or 200积分",
+    "campaign": "a campaign's name",
 }
 
 _PAGE = "pages/order/detail?order_no={order_no}"
@@ -93,6 +94,8 @@ DEFAULT_TEMPLATES = {
         "number1": "points", "time2": "deadline", "thing3": "note"}},
     "invitation_reward": {"template_id": "TPL_INVITE_REWARD", "page": "pages/me/invitation", "data": {
         "number1": "points", "thing2": "reward", "time3": "time", "thing4": "note"}},
+    "campaign_message": {"template_id": "TPL_CAMPAIGN", "page": "pages/index/index", "data": {
+        "thing1": "campaign", "thing2": "note", "time3": "time"}},
 }
 
 STATUS = {"order_paid": "已支付", "ready_for_pickup": "待取货", "order_picked_up": "已取货",
@@ -100,7 +103,8 @@ STATUS = {"order_paid": "已支付", "ready_for_pickup": "待取货", "order_pic
           "pickup_expired_refunded": "已退款", "order_shipped": "已发货", "refund_succeeded": "已退款",
           "aftersale_approved": "售后通过", "aftersale_due": "即将超时",
           "parcel_collected": "已揽收", "parcel_out_for_delivery": "派送中", "parcel_delivered": "已签收",
-          "parcel_exception": "物流异常", "points_expiring": "即将过期", "invitation_reward": "已发放"}
+          "parcel_exception": "物流异常", "points_expiring": "即将过期", "invitation_reward": "已发放",
+          "campaign_message": "进行中"}
 NOTE = {"order_paid": "支付成功，商家正在备货", "ready_for_pickup": "请在截止时间前到店出示取货码",
         "order_picked_up": "取货完成，感谢光临", "pickup_expiring": "取货即将截止，请尽快到店",
         "order_cancelled": "超时未支付，订单已自动取消",
@@ -109,7 +113,8 @@ NOTE = {"order_paid": "支付成功，商家正在备货", "ready_for_pickup": "
         "aftersale_approved": "售后已通过，请在截止前退回商品", "aftersale_due": "售后退货即将截止，请尽快寄回",
         "parcel_collected": "快递员已揽收您的包裹", "parcel_out_for_delivery": "包裹正在派送，请保持电话畅通",
         "parcel_delivered": "包裹已签收，请确认收货", "parcel_exception": "包裹配送异常，我们正在处理",
-        "points_expiring": "积分即将过期，下单可抵现", "invitation_reward": "邀请奖励已到账，感谢分享"}
+        "points_expiring": "积分即将过期，下单可抵现", "invitation_reward": "邀请奖励已到账，感谢分享",
+        "campaign_message": "门店有新活动，欢迎回来看看"}
 PARTIAL_STATUS, PARTIAL_NOTE = "部分取货", "剩余商品请在截止前取走"
 
 
@@ -203,6 +208,9 @@ def user_event_fields(event: str, payload: dict, happened_at: datetime) -> dict:
         deadline = datetime.fromisoformat(payload["expires_at"]) if payload.get("expires_at") else happened_at
         return {"points": str(payload.get("points") or 0), "deadline": deadline, "note": NOTE[event],
                 "status": STATUS[event], "time": happened_at}
+    if event == "campaign_message":  # the merchant's own sentence for this campaign
+        return {"campaign": payload.get("campaign") or "门店活动", "note": payload.get("note") or NOTE[event],
+                "time": happened_at, "status": STATUS[event]}
     given = f"{reward.get('points')}积分" if reward.get("kind") == "points" else (reward.get("name") or "优惠券")
     return {"points": str(payload.get("invitees") or 0), "reward": f"邀请{payload.get('invitees')}人奖励：{given}",
             "time": happened_at, "note": NOTE[event], "status": STATUS[event]}
@@ -273,4 +281,4 @@ def _sample(event: str) -> dict:
             "amount": Fen(12800), "refund_amount": Fen(12800), "status": STATUS[event],
             "note": NOTE[event], "reason": NOTE[event], "time": at, "deadline": at,
             "carrier": "顺丰速运", "tracking_no": "SF1234567890123", "points": "12800",
-            "reward": "邀请10人奖励：满100减20券（全场通用）"}
+            "reward": "邀请10人奖励：满100减20券（全场通用）", "campaign": "双十二会员回馈周"}

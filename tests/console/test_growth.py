@@ -34,7 +34,7 @@ def test_an_admin_runs_invitations_levels_segments_and_campaigns(client, ctx, de
     dormant = [make_shopper()[0] for _ in range(12)]
     scored(dormant, "dormant")
     scored([make_shopper()[0]], "loyal")
-    db.session.add_all([SubscribeGrant(user_id=u.id, template_id="TPL_X", remaining=1) for u in dormant[:5]])
+    db.session.add_all([SubscribeGrant(user_id=u.id, template_id="TPL_CAMPAIGN", remaining=1) for u in dormant[:5]])
     db.session.commit()
 
     sign_in(desk, make_staff("admin").username)

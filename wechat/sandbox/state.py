@@ -33,6 +33,7 @@ DEFAULT_TEMPLATES = {
     "TPL_PARCEL_UPDATE": ["character_string1", "thing2", "character_string3", "phrase4", "time5"],
     "TPL_POINTS_EXPIRING": ["number1", "time2", "thing3"],
     "TPL_INVITE_REWARD": ["number1", "thing2", "time3", "thing4"],
+    "TPL_CAMPAIGN": ["thing1", "thing2", "time3"],
 }
 DEFAULT_PAGES = ["pages/index/index", "pages/order/detail", "pages/order/list",
                  "pages/staff/verify", "pages/me/points", "pages/me/invitation"]

@@ -19107,7 +19107,7 @@ export interface components {
              * @default 500
              */
             per_run?: number;
-            /** @description {kind: coupon, template_id} (a template open to the campaign channel) or {kind: points, points} */
+            /** @description {kind: coupon, template_id} (a template open to the campaign channel), {kind: points, points} or {kind: message, note} (a subscribe message, 1–20 characters, where a grant is left) */
             reward: {
                 [key: string]: unknown;
             };
@@ -21153,7 +21153,7 @@ export interface components {
         SegmentPreviewOut: {
             /** @description members as scored last night */
             members?: number;
-            /** @description of them, with a subscribe grant left now */
+            /** @description of them, with a subscribe grant left now for the campaign message's template */
             reachable_by_message?: number;
             /** Format: date-time */
             scored_at?: string | null;

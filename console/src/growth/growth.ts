@@ -155,15 +155,16 @@ export function segmentBody(f: SegmentForm): { body?: { name: string; rules: Rec
 export interface CampaignForm {
   name: string
   segmentId: number | null
-  kind: RewardKind
+  kind: RewardKind | 'message' // a message: a subscribe message where a grant is left
   templateId: number | null
   points: number | null
+  note: string // the message's sentence, 1–20 characters
   holdoutPercent: number | null
   perRun: number | null
 }
 
 export function emptyCampaign(segmentId: number | null = null): CampaignForm {
-  return { name: '', segmentId, kind: 'points', templateId: null, points: null, holdoutPercent: 10, perRun: 500 }
+  return { name: '', segmentId, kind: 'points', templateId: null, points: null, note: '', holdoutPercent: 10, perRun: 500 }
 }
 
 export function campaignBody(f: CampaignForm): { body?: Record<string, unknown>; problems: string[] } {
@@ -173,11 +174,14 @@ export function campaignBody(f: CampaignForm): { body?: Record<string, unknown>;
   if (!isInt(f.segmentId, 1, Number.MAX_SAFE_INTEGER)) problems.push('segment')
   if (f.kind === 'coupon' && !isInt(f.templateId, 1, Number.MAX_SAFE_INTEGER)) problems.push('coupon')
   if (f.kind === 'points' && !isInt(f.points, 1, 1_000_000)) problems.push('points')
+  const note = f.note.trim()
+  if (f.kind === 'message' && !(note.length >= 1 && [...note].length <= 20)) problems.push('note')
   if (!isInt(f.holdoutPercent, 0, 50)) problems.push('holdout')
   if (!isInt(f.perRun, 1, 10_000)) problems.push('perRun')
   if (problems.length) return { problems }
-  const reward: Reward = f.kind === 'coupon' ? { kind: 'coupon', template_id: f.templateId as number }
-    : { kind: 'points', points: f.points as number }
+  const reward: Reward | { kind: 'message'; note: string } = f.kind === 'coupon'
+    ? { kind: 'coupon', template_id: f.templateId as number }
+    : f.kind === 'message' ? { kind: 'message', note } : { kind: 'points', points: f.points as number }
   return { body: { name, segment_id: f.segmentId, reward, holdout_percent: f.holdoutPercent, per_run: f.perRun },
     problems }
 }

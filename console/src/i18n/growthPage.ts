@@ -36,6 +36,8 @@ const zh = {
     },
     campaigns: {
       title: '活动', start: '发起活动', segment: '人群', reward: '奖励', holdout: '对照组（%）', perRun: '每分钟最多发放',
+      message: '订阅消息', note: '消息内容（最多 20 字）', messageReward: '消息：{note}',
+      messageHint: '只发给留有「活动通知」订阅次数的顾客（见上方「可触达」）；每人一次。',
       template: '优惠券（须开放“人群活动”渠道）', noTemplates: '没有开放“人群活动”渠道的优惠券，请先在优惠券页创建。',
       members: '人数', holdoutMembers: '对照', status: '状态', startedAt: '开始时间', report: '效果',
       statuses: { sending: '发放中', sent: '已发完' }, started: '活动「{name}」已开始：{members} 人，对照 {holdout} 人',
@@ -61,7 +63,7 @@ const zh = {
       tierCoupon: '请为优惠券阶梯选择一张券', tierPoints: '积分为 1–1000000 的整数',
       levelName: '请填写等级名称（最多 32 字）', minSpend: '请填写消费金额（元）', pointsPercent: '积分倍率为 100–1000', discountPercent: '会员价为 0–50 的整数',
       score: 'R/F/M 分数为 1–5', segment: '请选择人群', coupon: '请选择优惠券', points: '积分为 1–1000000 的整数',
-      holdout: '对照组为 0–50%', perRun: '每分钟发放数为 1–10000', user: '请填写顾客 ID',
+      holdout: '对照组为 0–50%', perRun: '每分钟发放数为 1–10000', user: '请填写顾客 ID', note: '消息内容为 1–20 字',
     },
   },
 }
@@ -103,6 +105,8 @@ const en: typeof zh = {
     },
     campaigns: {
       title: 'Campaigns', start: 'Start a campaign', segment: 'Segment', reward: 'Reward', holdout: 'Holdout (%)', perRun: 'At most per minute',
+      message: 'Message', note: 'The message (at most 20 characters)', messageReward: 'Message: {note}',
+      messageHint: 'Sent only to shoppers with a subscription left for the campaign message (“reachable” above); once each.',
       template: 'Coupon (open to the campaign channel)', noTemplates: 'No coupon is open to the campaign channel: create one on the coupons page first.',
       members: 'Members', holdoutMembers: 'Holdout', status: 'Status', startedAt: 'Started', report: 'Results',
       statuses: { sending: 'Sending', sent: 'Sent' }, started: 'Campaign “{name}” started: {members} members, {holdout} held out',
@@ -128,7 +132,7 @@ const en: typeof zh = {
       tierCoupon: 'Choose a coupon for each coupon tier', tierPoints: 'Points are a whole number 1–1000000',
       levelName: 'Give the level a name (at most 32 characters)', minSpend: 'Give the spend in yuan', pointsPercent: 'The points rate is 100–1000', discountPercent: 'The member price is 0–50 %',
       score: 'R/F/M scores are 1–5', segment: 'Choose a segment', coupon: 'Choose a coupon', points: 'Points are a whole number 1–1000000',
-      holdout: 'The holdout is 0–50%', perRun: 'Per minute is 1–10000', user: 'Give the shopper id',
+      holdout: 'The holdout is 0–50%', perRun: 'Per minute is 1–10000', user: 'Give the shopper id', note: 'The message is 1–20 characters',
     },
   },
 }

@@ -34,7 +34,9 @@ def test_a_campaign_rewards_the_treated_once_and_the_holdout_nothing(client, cou
     dormant = [make_shopper() for _ in range(40)]
     scored([u for u, _ in dormant], "dormant")
     scored([make_shopper()[0] for _ in range(5)], "loyal")
-    db.session.add_all([SubscribeGrant(user_id=u.id, template_id="TPL_X", remaining=1) for u, _ in dormant[:6]])
+    # Reachable by a message campaign: a grant left for its template (not for another one).
+    db.session.add_all([SubscribeGrant(user_id=u.id, template_id="TPL_CAMPAIGN", remaining=1) for u, _ in dormant[:6]])
+    db.session.add_all([SubscribeGrant(user_id=u.id, template_id="TPL_ORDER_PAID", remaining=2) for u, _ in dormant[6:9]])
     db.session.commit()
 
     segment = client.post("/api/admin/segments", headers=admin,
@@ -88,3 +90,32 @@ def test_the_holdout_is_stable_and_about_its_share(app, ctx):
     picks = [campaigns.held_out(7, uid, 10) for uid in range(1, 5001)]
     assert picks == [campaigns.held_out(7, uid, 10) for uid in range(1, 5001)]
     assert 400 <= sum(picks) <= 600
+
+
+def test_a_message_campaign_queues_one_message_per_treated_member(client, counter):
+    """A campaign whose reward is a message: each treated member gets one subscribe message
+    queued (sent where they left a grant for it), the holdout none; a note too long is refused."""
+    from models.outbox.tables import OutboxMessage
+
+    admin = admin_headers(client)
+    members = [make_shopper()[0] for _ in range(20)]
+    scored(members, "at_risk")
+    segment = client.post("/api/admin/segments", headers=admin,
+                          json={"name": "流失预警", "rules": {"segments": ["at_risk"]}}).json
+    assert_error(client.post("/api/admin/campaigns", headers=admin, json={
+        "name": "x", "segment_id": segment["id"], "reward": {"kind": "message", "note": "字" * 21}}),
+        400, "invalid_request")
+    started = client.post("/api/admin/campaigns", headers=admin, json={
+        "name": "回店有礼", "segment_id": segment["id"], "reward": {"kind": "message", "note": "本周到店取货送小礼"},
+        "holdout_percent": 20})
+    assert started.status_code == 201, started.json
+    for _ in range(2):
+        campaigns.send_due()
+        db.session.commit()
+    held = {m.user_id for m in db.session.scalars(select(CampaignMember).where(
+        CampaignMember.campaign_id == started.json["id"], CampaignMember.holdout.is_(True)))}
+    told = [r.payload for r in db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "subscribe_message"))
+            if r.payload.get("event") == "campaign_message"]
+    assert sorted(t["user_id"] for t in told) == sorted(u.id for u in members if u.id not in held)
+    assert {(t["campaign"], t["note"]) for t in told} == {("回店有礼", "本周到店取货送小礼")}
+    assert len(held) == started.json["holdout"]

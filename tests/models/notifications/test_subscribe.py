@@ -214,13 +214,18 @@ def test_a_shoppers_own_news_is_sent_without_an_order(app, client, sandbox):
                              "expires_at": "2027-01-31T16:00:00+00:00"})
     reward = enqueue(app, {"event": "invitation_reward", "user_id": user_id, "invitees": 5,
                            "reward": {"kind": "points", "points": 300}})
+    grant(client, sandbox, openid, headers, template_id="TPL_CAMPAIGN")
+    campaign = enqueue(app, {"event": "campaign_message", "user_id": user_id, "campaign": "回店有礼",
+                             "note": "本周到店取货送小礼"})
     result = dispatch(app)
-    assert result == {"sent": 2}, (outbox_row(app, expiring).last_error, log_row(app, expiring).reason)
+    assert result == {"sent": 3}, (outbox_row(app, expiring).last_error, log_row(app, expiring).reason)
     sent = {m["template_id"]: m for m in sent_messages(sandbox, openid)}
     assert sent["TPL_POINTS_EXPIRING"]["data"]["number1"]["value"] == "1200"
     assert sent["TPL_POINTS_EXPIRING"]["data"]["time2"]["value"].startswith("2027-02-01")  # China time
     assert "300积分" in sent["TPL_INVITE_REWARD"]["data"]["thing2"]["value"]
-    for row_id in (expiring, reward):
+    assert (sent["TPL_CAMPAIGN"]["data"]["thing1"]["value"], sent["TPL_CAMPAIGN"]["data"]["thing2"]["value"]) == (
+        "回店有礼", "本周到店取货送小礼")
+    for row_id in (expiring, reward, campaign):
         entry = log_row(app, row_id)
         assert (entry.status, entry.order_id, entry.user_id) == ("sent", None, user_id)
     assert remaining(app, user_id, "TPL_POINTS_EXPIRING") == 0

@@ -130,6 +130,11 @@ def once(key: str, fn: Callable[[], T]) -> T:
     return done[key]
 
 
+def once_result(key: str, default=None):
+    """What `once(key, ...)` computed in this request, if it ran."""
+    return g.get("once_per_request", {}).get(key, default) if has_app_context() else default
+
+
 @contextmanager
 def own_transaction():
     """A unit of work of its own, outside any request (a sweep's row, the outbox's claim,
@@ -203,6 +208,12 @@ def init_app(app: Flask) -> None:
         engine = db.engine
     if engine.dialect.driver == "pymysql":
         event.listen(engine, "checkout", MysqlCheckout(app.config))
+
+    @app.before_request
+    def _fresh_once():
+        # Each request's `once` results are its own: an app context (and its `g`) pushed
+        # around several requests — a test's, a script's — must not carry one over.
+        g.pop("once_per_request", None)
 
     @app.teardown_request
     def _discard(_exc):

@@ -7,8 +7,9 @@ from __future__ import annotations
 import functools
 
 from apiflask import HTTPTokenAuth
-from flask import current_app, g
+from flask import current_app
 
+from app.db import once, once_result
 from app.errors import Forbidden, Unauthorized
 from app.ratelimit import spend
 from models.partners.clients import SCOPES
@@ -45,9 +46,9 @@ def scope(name: str, cost: int | None = None):
         def wrapper(*args, **kwargs):
             principal = current_partner()
             cfg = current_app.config
-            if "partner_budget" not in g:  # charged once, not again when a write conflict reruns the call
-                g.partner_budget = spend(f"partner:{principal.id}", (cost() if callable(cost) else cost) or 1,
-                                         rate=cfg["PARTNER_RATE_PER_S"], burst=cfg["PARTNER_RATE_BURST"])
+            # Charged once per request, not again when a write conflict reruns the call.
+            once("partner_budget", lambda: spend(f"partner:{principal.id}", (cost() if callable(cost) else cost) or 1,
+                                                 rate=cfg["PARTNER_RATE_PER_S"], burst=cfg["PARTNER_RATE_BURST"]))
             if name not in principal.scopes:
                 raise InsufficientScope(details={"scope": name})
             return view(*args, **kwargs)
@@ -58,7 +59,7 @@ def scope(name: str, cost: int | None = None):
 
 def budget_headers(response):
     """after_request of the partner blueprint: the budget left after this call."""
-    budget = g.get("partner_budget")
+    budget = once_result("partner_budget")
     if budget is not None:
         response.headers.update(budget.headers())
     return response

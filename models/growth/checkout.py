@@ -92,10 +92,7 @@ def bind(order_id, order_no: str, user_id: int, discounts: Discounts, actor: Act
     if discounts.coupon is not None:
         coupons.lock_for_order(discounts.coupon, order_id, actor, writes=writes)
     if discounts.points:
-        if writes is not None:
-            points.spend_batched(user_id, discounts.points, ref=f"order:{order_no}", writes=writes)
-        else:
-            points.spend(user_id, discounts.points, ref=f"order:{order_no}", new_ref=True)
+        points.spend(user_id, discounts.points, ref=f"order:{order_no}", new_ref=True, writes=writes)
 
 
 def on_paid(order) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import AppError, InvalidRequest
 from app.extensions import db
+from app.sqlbatch import joining
 from models.base import keyset_page, mirror, utcnow
 from models.growth.tables import PointAccount, PointEntry, PointLot
 
@@ -112,11 +113,13 @@ def spendable(user_id: int, now: datetime | None = None) -> int:
 
 
 def spend(user_id: int, points: int, *, ref: str, now: datetime | None = None,
-          new_ref: bool = False) -> list[tuple[int, int]]:
+          new_ref: bool = False, writes=None) -> list[tuple[int, int]]:
     """Take `points` from the oldest-expiring spendable lots: [(lot_id, points)]. Spending
     with a `ref` already spent (and not returned) returns that spend (`new_ref`: the caller
     knows the ref is new, e.g. the number of an order just written: not looked up). The
-    caller commits."""
+    account and the lots are locked now; their writes run in one round trip — in the
+    caller's batch, with `writes` (order placement's, with the order's rows). The caller
+    commits."""
     if points <= 0:
         raise InvalidRequest("Points spent are a positive number.", details={"points": points})
     now = now or utcnow()
@@ -127,17 +130,22 @@ def spend(user_id: int, points: int, *, ref: str, now: datetime | None = None,
     lots = _spendable_lots(user_id, now)
     if sum(lot.remaining for lot in lots) < points:
         raise PointsInsufficient(details={"spendable": sum(lot.remaining for lot in lots), "asked": points})
-    taken, left = [], points
-    for lot in lots:
-        n = min(lot.remaining, left)
-        lot.remaining -= n
-        account.balance -= n
-        _entry(account, -n, "spend", ref, lot.id, now)
-        taken.append((lot.id, n))
-        left -= n
-        if not left:
-            break
-    account.updated_at = now
+    taken, left, balance = [], points, account.balance
+    with joining(writes) as batch:
+        for lot in lots:
+            n = min(lot.remaining, left)
+            balance -= n
+            batch.add(_TAKE, {"lot": lot.id, "n": n}, one_row=f"point lot {lot.id} changed while locked")
+            batch.add(_ENTRIES, {"user_id": user_id, "lot_id": lot.id, "delta": -n, "balance_after": balance,
+                                 "debt_after": account.debt, "reason": "spend", "ref": ref, "at": now})
+            mirror(lot, {"remaining": lot.remaining - n})
+            taken.append((lot.id, n))
+            left -= n
+            if not left:
+                break
+        batch.add(_SET_BALANCE, {"user": user_id, "balance": balance, "at": now},
+                  one_row=f"point account {user_id} changed while locked")
+        mirror(account, {"balance": balance, "updated_at": now})
     return taken
 
 
@@ -147,35 +155,6 @@ _TAKE = (PointLot.__table__.update().where(PointLot.__table__.c.id == bindparam(
          .values(remaining=PointLot.__table__.c.remaining - bindparam("n")))
 _SET_BALANCE = (PointAccount.__table__.update().where(PointAccount.__table__.c.user_id == bindparam("user"))
                 .values(balance=bindparam("balance"), updated_at=bindparam("at")))
-
-
-def spend_batched(user_id: int, points: int, *, ref: str, writes, now: datetime | None = None) -> list[tuple[int, int]]:
-    """`spend` of a new ref whose writes go in the caller's batch (order placement: one round
-    trip with the order's rows). The account and the lots are locked now, in the usual
-    order; the batch then only writes what was decided under those locks."""
-    if points <= 0:
-        raise InvalidRequest("Points spent are a positive number.", details={"points": points})
-    now = now or utcnow()
-    account = _account(user_id)
-    lots = _spendable_lots(user_id, now)
-    if sum(lot.remaining for lot in lots) < points:
-        raise PointsInsufficient(details={"spendable": sum(lot.remaining for lot in lots), "asked": points})
-    taken, left, balance = [], points, account.balance
-    for lot in lots:
-        n = min(lot.remaining, left)
-        balance -= n
-        writes.add(_TAKE, {"lot": lot.id, "n": n}, one_row=f"point lot {lot.id} changed while locked")
-        writes.add(_ENTRIES, {"user_id": user_id, "lot_id": lot.id, "delta": -n, "balance_after": balance,
-                              "debt_after": account.debt, "reason": "spend", "ref": ref, "at": now})
-        mirror(lot, {"remaining": lot.remaining - n})
-        taken.append((lot.id, n))
-        left -= n
-        if not left:
-            break
-    writes.add(_SET_BALANCE, {"user": user_id, "balance": balance, "at": now},
-               one_row=f"point account {user_id} changed while locked")
-    mirror(account, {"balance": balance, "updated_at": now})
-    return taken
 
 
 def _spent(user_id: int, ref: str) -> list[tuple[int, int]]:

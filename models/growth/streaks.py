@@ -42,16 +42,14 @@ def visit(user_id: int, at: datetime | None = None) -> Streak:
     commits."""
     at = at or utcnow()
     today = day_of(at)
-    # A first visit inserts; two first visits at once: the second insert waits for the
-    # first's commit, fails on the key and counts on the row that made (the locked read).
-    if db.session.scalar(select(Streak.user_id).where(Streak.user_id == user_id)) is None:
+    streak = _locked(user_id)
+    if streak is None:  # a first visit inserts; a second at once waits on the key, then counts on that row
         try:
             with db.session.begin_nested():
                 db.session.add(Streak(user_id=user_id, last_day=today, length=1, best=1, rewards=0, updated_at=at))
             return _maybe_reward(db.session.get(Streak, user_id), at)
-        except IntegrityError:  # the first visit of another request won: count on its row
-            pass
-    streak = _locked(user_id)
+        except IntegrityError:
+            streak = _locked(user_id)
     if streak.last_day >= today:
         return streak
     streak.length = streak.length + 1 if streak.last_day == today - timedelta(days=1) else 1
